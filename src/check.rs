@@ -1,0 +1,129 @@
+//! `check`: validate everything the daemon needs and print the plan, with cost.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use aws_credential_types::provider::ProvideCredentials;
+
+use crate::config::{Config, INSTANCE_DIMENSION};
+use crate::derive::in_flight;
+use crate::limits;
+use crate::sinks::cloudwatch;
+use crate::sources::stub_status::Scraper;
+
+const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs every check, prints the report to stdout, and fails if anything needed is missing.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let mut report = String::new();
+    let mut problems = 0;
+    let cw = &config.cloudwatch;
+    let _ = writeln!(report, "config        {}: ok", config.path.display());
+
+    let scraper = Scraper::new(config.nginx.status_url.clone(), config.nginx.timeout);
+    match scraper.scrape().await {
+        Ok(status) => {
+            let _ = writeln!(
+                report,
+                "stub_status   {}: ok (active {}, reading {}, writing {}, waiting {}; in flight now {})",
+                config.nginx.status_url,
+                status.active,
+                status.reading,
+                status.writing,
+                status.waiting,
+                in_flight(&status)
+            );
+        }
+        Err(error) => {
+            problems += 1;
+            let _ = writeln!(report, "stub_status   FAILED: {error}");
+        }
+    }
+
+    let mut instance_id = String::from("?");
+    match cloudwatch::resolve(cw).await {
+        Ok(identity) => {
+            let _ = writeln!(
+                report,
+                "region        {} (from {})",
+                identity.region, identity.region_source
+            );
+            let _ = writeln!(
+                report,
+                "instance id   {} (from {})",
+                identity.instance_id, identity.instance_id_source
+            );
+            instance_id = identity.instance_id.clone();
+            let credentials = match identity.sdk_config.credentials_provider() {
+                None => Err("no credentials provider".to_owned()),
+                Some(provider) => {
+                    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials())
+                        .await
+                    {
+                        Err(_) => Err("timed out".to_owned()),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Ok(Ok(c)) => Ok(c),
+                    }
+                }
+            };
+            match credentials {
+                Ok(c) => {
+                    let _ = writeln!(
+                        report,
+                        "credentials   ok (access key {}...)",
+                        &c.access_key_id()[..4.min(c.access_key_id().len())]
+                    );
+                }
+                Err(e) => {
+                    problems += 1;
+                    let _ = writeln!(report, "credentials   FAILED: {e}");
+                }
+            }
+        }
+        Err(error) => {
+            problems += 1;
+            let _ = writeln!(report, "aws identity  FAILED: {error}");
+        }
+    }
+
+    let period = cw.period.as_secs_f64();
+    let calls_per_month = SECONDS_PER_MONTH / period;
+    let metrics = 1 + usize::from(!cw.fleet_dimensions.is_empty());
+    let _ = writeln!(
+        report,
+        "plan          every {}: one PutMetricData to {}/{} {{{INSTANCE_DIMENSION}={instance_id}}}, a statistic set of {} samples {} apart, unit Count, StorageResolution {}",
+        humantime::format_duration(cw.period),
+        cw.namespace,
+        cw.metric_name,
+        cw.samples_per_period(),
+        humantime::format_duration(cw.sample_interval),
+        cw.storage_resolution
+    );
+    if !cw.fleet_dimensions.is_empty() {
+        let dims: Vec<String> = cw
+            .fleet_dimensions
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let _ = writeln!(
+            report,
+            "              plus the fleet datum {{{}}} in the same call",
+            dims.join(", ")
+        );
+    }
+    let _ = writeln!(
+        report,
+        "cost          about {:.0} calls/month = ${:.2}/month in API calls + {} custom metric(s) = ${:.2}/month (us-east-1 list prices)",
+        calls_per_month,
+        calls_per_month / 1000.0 * limits::PRICE_PER_1000_REQUESTS_USD,
+        metrics,
+        metrics as f64 * limits::PRICE_PER_METRIC_MONTH_USD
+    );
+    let _ = writeln!(report, "blind periods publish nothing: give the alarm TreatMissingData = missing (or notBreaching)");
+    print!("{report}");
+    if problems > 0 {
+        anyhow::bail!("check found {problems} problem(s)");
+    }
+    Ok(())
+}

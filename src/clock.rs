@@ -1,0 +1,128 @@
+//! Wall-clock time derived from tokio's clock, so tests can pause and advance it.
+//!
+//! Datapoint timestamps are wall-clock (CloudWatch wants them), but every wait is on
+//! tokio's monotonic clock. The two are tied at an anchor; the daemon re-anchors when the
+//! system clock is stepped (at boot before NTP has synced, or after a VM resume).
+
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    anchor_wall: SystemTime,
+    anchor: Instant,
+    follows_system: bool,
+}
+
+impl Clock {
+    /// Follows the system clock.
+    pub fn system() -> Self {
+        Clock {
+            anchor_wall: SystemTime::now(),
+            anchor: Instant::now(),
+            follows_system: true,
+        }
+    }
+
+    /// A clock that starts at `wall` now and only moves with tokio's (possibly paused) time.
+    pub fn starting_at(wall: SystemTime) -> Self {
+        Clock {
+            anchor_wall: wall,
+            anchor: Instant::now(),
+            follows_system: false,
+        }
+    }
+
+    pub fn wall(&self, at: Instant) -> SystemTime {
+        if at >= self.anchor {
+            self.anchor_wall + (at - self.anchor)
+        } else {
+            self.anchor_wall - (self.anchor - at)
+        }
+    }
+
+    pub fn now(&self) -> SystemTime {
+        self.wall(Instant::now())
+    }
+
+    /// The instant at which the wall clock will read `wall`.
+    pub fn instant_for(&self, wall: SystemTime) -> Instant {
+        match wall.duration_since(self.anchor_wall) {
+            Ok(ahead) => self.anchor + ahead,
+            Err(behind) => self
+                .anchor
+                .checked_sub(behind.duration())
+                .unwrap_or(self.anchor),
+        }
+    }
+
+    /// How far the system clock has moved away from this clock (0 for test clocks).
+    pub fn drift(&self) -> Duration {
+        if !self.follows_system {
+            return Duration::ZERO;
+        }
+        let ours = self.now();
+        let system = SystemTime::now();
+        system
+            .duration_since(ours)
+            .or_else(|e| Ok::<_, ()>(e.duration()))
+            .unwrap_or_default()
+    }
+
+    /// Re-tie to the system clock (system clocks only).
+    pub fn reanchored(self) -> Self {
+        if self.follows_system {
+            Clock::system()
+        } else {
+            self
+        }
+    }
+}
+
+/// `at` rounded to the nearest multiple of `step` since the epoch.
+pub fn round_to(at: SystemTime, step: Duration) -> SystemTime {
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let step = step.as_millis().max(1);
+    let rounded = (since + step / 2) / step * step;
+    SystemTime::UNIX_EPOCH + Duration::from_millis(rounded as u64)
+}
+
+/// The first multiple of `step` at or after `at`.
+pub fn next_multiple(at: SystemTime, step: Duration) -> SystemTime {
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let step = step.as_millis().max(1);
+    let next = since.div_ceil(step) * step;
+    SystemTime::UNIX_EPOCH + Duration::from_millis(next as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[tokio::test(start_paused = true)]
+    async fn paused_clock_moves_with_tokio_time() {
+        let clock = Clock::starting_at(UNIX_EPOCH + Duration::from_secs(100));
+        tokio::time::advance(Duration::from_millis(2500)).await;
+        assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_millis(102_500));
+        let at = clock.instant_for(UNIX_EPOCH + Duration::from_secs(110));
+        assert_eq!(clock.wall(at), UNIX_EPOCH + Duration::from_secs(110));
+        assert_eq!(clock.drift(), Duration::ZERO);
+    }
+
+    #[test]
+    fn rounding() {
+        let t = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+        assert_eq!(round_to(t(10_499), Duration::from_secs(1)), t(10_000));
+        assert_eq!(round_to(t(10_500), Duration::from_secs(1)), t(11_000));
+        assert_eq!(next_multiple(t(10_000), Duration::from_secs(1)), t(10_000));
+        assert_eq!(next_multiple(t(10_001), Duration::from_secs(1)), t(11_000));
+    }
+}

@@ -1,0 +1,574 @@
+//! Configuration: the TOML file is read into the raw serde structs of [`raw`], then
+//! validated once into a [`Config`] that holds parsed URLs and durations. Nothing
+//! starts until this succeeds, and every error names the key and the line.
+
+mod raw;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hyper::Uri;
+use toml::Spanned;
+
+use crate::limits;
+
+/// Where the packages install the config file.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/nginx-backlog-exporter/config.toml";
+pub const DEFAULT_STATUS_URL: &str = "http://127.0.0.1/nginx_status";
+pub const DEFAULT_METRIC_NAME: &str = "PendingRequests";
+/// The dimension every per-instance datum carries.
+pub const INSTANCE_DIMENSION: &str = "InstanceId";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML, a wrong type, a missing or an unknown key (serde names the key).
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    /// Valid TOML whose value does not make sense.
+    #[error("{path}:{line}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub nginx: NginxConfig,
+    pub cloudwatch: CloudWatchConfig,
+    pub daemon: DaemonConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct NginxConfig {
+    pub status_url: Uri,
+    /// Whole-request timeout of one stub_status scrape.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct CloudWatchConfig {
+    pub namespace: String,
+    pub metric_name: String,
+    pub instance_id: Option<String>,
+    pub region: Option<String>,
+    pub storage_resolution: i32,
+    pub period: Duration,
+    pub sample_interval: Duration,
+    pub connect_timeout: Duration,
+    pub operation_timeout: Duration,
+    pub imds_timeout: Duration,
+    /// Datapoints kept in memory while CloudWatch cannot be reached.
+    pub max_backlog: usize,
+    /// Extra datum under these fixed dimensions (and no InstanceId), for one fleet-wide alarm.
+    pub fleet_dimensions: Vec<(String, String)>,
+}
+
+impl CloudWatchConfig {
+    /// Samples in one period; period is validated to be a whole multiple of the interval.
+    pub fn samples_per_period(&self) -> u32 {
+        (self.period.as_millis() / self.sample_interval.as_millis()) as u32
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// How long `run` may take to publish and drain after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+/// Read and validate the file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Validate `text` as if read from `path` (pure: used by tests and fuzzing).
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let raw: raw::RawConfig = toml::from_str(text).map_err(|error| ConfigError::Syntax {
+        path: path.to_owned(),
+        line: error.span().map_or(1, |span| line_of(text, span.start)),
+        message: error.message().trim_end().to_owned(),
+    })?;
+    Validator { path, text }.config(raw)
+}
+
+/// 1-based line number of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Validator<'_> {
+    fn invalid<T>(
+        &self,
+        key: &'static str,
+        span: std::ops::Range<usize>,
+        message: String,
+    ) -> Result<T, ConfigError> {
+        Err(ConfigError::Invalid {
+            path: self.path.to_owned(),
+            line: line_of(self.text, span.start),
+            key,
+            message,
+        })
+    }
+
+    fn duration(
+        &self,
+        key: &'static str,
+        value: Option<Spanned<String>>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        match humantime::parse_duration(value.get_ref()) {
+            Ok(d) if d.is_zero() => {
+                self.invalid(key, value.span(), "must be greater than zero".into())
+            }
+            Ok(d) if d.subsec_nanos() % 1_000_000 != 0 => self.invalid(
+                key,
+                value.span(),
+                "must be a whole number of milliseconds".into(),
+            ),
+            Ok(d) => Ok(d),
+            Err(e) => self.invalid(
+                key,
+                value.span(),
+                format!("not a duration like \"10s\" or \"500ms\": {e}"),
+            ),
+        }
+    }
+
+    fn name(
+        &self,
+        key: &'static str,
+        value: Spanned<String>,
+        max_len: usize,
+    ) -> Result<String, ConfigError> {
+        let span = value.span();
+        let value = value.into_inner();
+        if value.trim().is_empty() {
+            return self.invalid(key, span, "must not be empty".into());
+        }
+        if value.len() > max_len {
+            return self.invalid(key, span, format!("longer than {max_len} characters"));
+        }
+        if value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+            return self.invalid(key, span, "must be printable ASCII".into());
+        }
+        Ok(value)
+    }
+
+    fn config(&self, raw: raw::RawConfig) -> Result<Config, ConfigError> {
+        let cloudwatch_span = raw.cloudwatch.span();
+        let cw = raw.cloudwatch.into_inner();
+
+        let sample_interval = self.duration(
+            "cloudwatch.sample_interval",
+            cw.sample_interval.clone(),
+            Duration::from_secs(1),
+        )?;
+        if sample_interval < Duration::from_millis(100) {
+            let span = cw
+                .sample_interval
+                .as_ref()
+                .map_or(cloudwatch_span.clone(), |s| s.span());
+            return self.invalid(
+                "cloudwatch.sample_interval",
+                span,
+                "must be at least 100ms".into(),
+            );
+        }
+        let period_span = cw
+            .period
+            .as_ref()
+            .map_or(cloudwatch_span.clone(), |s| s.span());
+        let period = self.duration("cloudwatch.period", cw.period, Duration::from_secs(10))?;
+        if period.subsec_nanos() != 0 {
+            return self.invalid(
+                "cloudwatch.period",
+                period_span,
+                "must be a whole number of seconds".into(),
+            );
+        }
+        if period.as_millis() % sample_interval.as_millis() != 0 {
+            return self.invalid(
+                "cloudwatch.period",
+                period_span,
+                format!(
+                    "{} is not a multiple of cloudwatch.sample_interval ({})",
+                    humantime::format_duration(period),
+                    humantime::format_duration(sample_interval)
+                ),
+            );
+        }
+        if period > Duration::from_secs(3600) {
+            return self.invalid(
+                "cloudwatch.period",
+                period_span,
+                "must be at most 1h".into(),
+            );
+        }
+
+        let storage_resolution = match cw.storage_resolution {
+            None => 1,
+            Some(value) => {
+                let span = value.span();
+                match i32::try_from(*value.get_ref()) {
+                    Ok(r) if limits::STORAGE_RESOLUTIONS.contains(&r) => r,
+                    _ => {
+                        return self.invalid(
+                            "cloudwatch.storage_resolution",
+                            span,
+                            format!("must be 1 (high resolution) or 60, got {}", value.get_ref()),
+                        )
+                    }
+                }
+            }
+        };
+
+        let namespace_span = cw.namespace.span();
+        let namespace = self.name("cloudwatch.namespace", cw.namespace, limits::MAX_NAME_LEN)?;
+        if namespace.starts_with("AWS/") {
+            return self.invalid(
+                "cloudwatch.namespace",
+                namespace_span,
+                "the AWS/ prefix is reserved for AWS services".into(),
+            );
+        }
+        if !namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c))
+        {
+            return self.invalid(
+                "cloudwatch.namespace",
+                namespace_span,
+                "may hold only letters, digits and . - _ / # : space".into(),
+            );
+        }
+        let metric_name = match cw.metric_name {
+            Some(name) => self.name("cloudwatch.metric_name", name, limits::MAX_NAME_LEN)?,
+            None => DEFAULT_METRIC_NAME.to_owned(),
+        };
+        let instance_id = cw
+            .instance_id
+            .map(|id| {
+                self.name(
+                    "cloudwatch.instance_id",
+                    id,
+                    limits::MAX_DIMENSION_VALUE_LEN,
+                )
+            })
+            .transpose()?;
+        let region = match cw.region {
+            None => None,
+            Some(region) => {
+                let span = region.span();
+                let region = self.name("cloudwatch.region", region, 64)?;
+                if !region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    return self.invalid(
+                        "cloudwatch.region",
+                        span,
+                        format!("{region:?} is not a region name like \"us-east-1\""),
+                    );
+                }
+                Some(region)
+            }
+        };
+
+        let mut fleet_dimensions = Vec::new();
+        if let Some(dims) = cw.fleet_dimensions {
+            let span = dims.span();
+            let dims = dims.into_inner();
+            if dims.len() > limits::MAX_DIMENSIONS {
+                return self.invalid(
+                    "cloudwatch.fleet_dimensions",
+                    span,
+                    format!(
+                        "{} dimensions, CloudWatch allows at most {}",
+                        dims.len(),
+                        limits::MAX_DIMENSIONS
+                    ),
+                );
+            }
+            for (name, value) in dims {
+                let value_span = value.span();
+                if name.is_empty()
+                    || name.len() > limits::MAX_NAME_LEN
+                    || name == INSTANCE_DIMENSION
+                {
+                    return self.invalid(
+                        "cloudwatch.fleet_dimensions",
+                        value_span,
+                        format!("dimension name {name:?} must be 1-255 characters and not {INSTANCE_DIMENSION}"),
+                    );
+                }
+                let value = self.name(
+                    "cloudwatch.fleet_dimensions",
+                    value,
+                    limits::MAX_DIMENSION_VALUE_LEN,
+                )?;
+                fleet_dimensions.push((name, value));
+            }
+        }
+
+        let max_backlog = match cw.max_backlog {
+            None => 8640, // a day of 10 s periods
+            Some(value) => match usize::try_from(*value.get_ref()) {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    return self.invalid(
+                        "cloudwatch.max_backlog",
+                        value.span(),
+                        "must be between 1 and 1000000".into(),
+                    )
+                }
+            },
+        };
+
+        let status_url = match raw.nginx.status_url {
+            None => Uri::from_static(DEFAULT_STATUS_URL),
+            Some(url) => {
+                let span = url.span();
+                match url.get_ref().parse::<Uri>() {
+                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => uri,
+                    Ok(_) => {
+                        return self.invalid(
+                            "nginx.status_url",
+                            span,
+                            "must be an http:// URL with a host (stub_status is served on loopback; https is not supported)".into(),
+                        )
+                    }
+                    Err(e) => return self.invalid("nginx.status_url", span, format!("not a URL: {e}")),
+                }
+            }
+        };
+        let timeout_span = raw.nginx.timeout.as_ref().map(|t| t.span());
+        let default_timeout = sample_interval.min(Duration::from_secs(1));
+        let timeout = self.duration("nginx.timeout", raw.nginx.timeout, default_timeout)?;
+        if timeout > sample_interval {
+            return self.invalid(
+                "nginx.timeout",
+                timeout_span.unwrap_or(0..0),
+                format!(
+                    "must not exceed cloudwatch.sample_interval ({})",
+                    humantime::format_duration(sample_interval)
+                ),
+            );
+        }
+
+        Ok(Config {
+            path: self.path.to_owned(),
+            nginx: crate::config::NginxConfig {
+                status_url,
+                timeout,
+            },
+            cloudwatch: CloudWatchConfig {
+                namespace,
+                metric_name,
+                instance_id,
+                region,
+                storage_resolution,
+                period,
+                sample_interval,
+                connect_timeout: self.duration(
+                    "cloudwatch.connect_timeout",
+                    cw.connect_timeout,
+                    Duration::from_secs(2),
+                )?,
+                operation_timeout: self.duration(
+                    "cloudwatch.operation_timeout",
+                    cw.operation_timeout,
+                    Duration::from_secs(5),
+                )?,
+                imds_timeout: self.duration(
+                    "cloudwatch.imds_timeout",
+                    cw.imds_timeout,
+                    Duration::from_millis(500),
+                )?,
+                max_backlog,
+                fleet_dimensions,
+            },
+            daemon: DaemonConfig {
+                shutdown_grace: self.duration(
+                    "daemon.shutdown_grace",
+                    raw.daemon.shutdown_grace,
+                    Duration::from_secs(5),
+                )?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Config, ConfigError> {
+        parse(Path::new("test.toml"), text)
+    }
+
+    /// Asserts that `text` is rejected with an error naming `key` (or text) on `line`.
+    fn check_error(text: &str, line: usize, needle: &str) {
+        let error = parse_str(text)
+            .expect_err("config should be rejected")
+            .to_string();
+        assert!(
+            error.starts_with(&format!("test.toml:{line}: ")),
+            "wrong line in {error:?}"
+        );
+        assert!(
+            error.contains(needle),
+            "{error:?} does not mention {needle:?}"
+        );
+    }
+
+    const MINIMAL: &str = "[cloudwatch]\nnamespace = \"MyApp\"\n";
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = parse_str(MINIMAL).unwrap();
+        assert_eq!(config.nginx.status_url, DEFAULT_STATUS_URL);
+        assert_eq!(config.cloudwatch.metric_name, "PendingRequests");
+        assert_eq!(config.cloudwatch.period, Duration::from_secs(10));
+        assert_eq!(config.cloudwatch.sample_interval, Duration::from_secs(1));
+        assert_eq!(config.cloudwatch.samples_per_period(), 10);
+        assert_eq!(config.cloudwatch.storage_resolution, 1);
+        assert!(config.cloudwatch.fleet_dimensions.is_empty());
+    }
+
+    #[test]
+    fn shipped_default_config_is_valid() {
+        let text = include_str!("../../config/nginx-backlog-exporter.toml");
+        let config = parse_str(text).unwrap();
+        assert_eq!(config.cloudwatch.namespace, "MyApp");
+    }
+
+    #[test]
+    fn errors_name_key_and_line() {
+        check_error(
+            "[cloudwatch]\nnamespace = \"\"\n",
+            2,
+            "cloudwatch.namespace: must not be empty",
+        );
+        check_error("[cloudwatch]\nnamespace = \"AWS/EC2\"\n", 2, "reserved");
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nstorage_resolution = 7\n",
+            3,
+            "cloudwatch.storage_resolution",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nperiod = \"0s\"\n",
+            3,
+            "cloudwatch.period: must be greater than zero",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nperiod = \"2500ms\"\n",
+            3,
+            "cloudwatch.period",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nsample_interval = \"3s\"\nperiod = \"10s\"\n",
+            4,
+            "not a multiple of cloudwatch.sample_interval",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nperiod = \"ten\"\n",
+            3,
+            "not a duration",
+        );
+        check_error(
+            "[nginx]\nstatus_url = \"ftp://x/\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.status_url",
+        );
+        check_error(
+            "[nginx]\nstatus_url = \"http://exa mple/\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "not a URL",
+        );
+        check_error(
+            "[nginx]\ntimeout = \"5s\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.timeout",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nregion = \"US East\"\n",
+            3,
+            "cloudwatch.region",
+        );
+    }
+
+    #[test]
+    fn unknown_and_missing_keys_are_errors() {
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nperoid = \"10s\"\n",
+            3,
+            "peroid",
+        );
+        check_error(
+            "[nginx]\nstatus_url = \"http://127.0.0.1/\"\n[cloudwatch]\n",
+            3,
+            "namespace",
+        );
+        check_error("[cloudwatch\n", 1, "");
+        check_error("[cloudwatch]\nnamespace = 5\n", 2, "string");
+    }
+
+    #[test]
+    fn too_many_fleet_dimensions() {
+        let mut text =
+            String::from("[cloudwatch]\nnamespace = \"x\"\n[cloudwatch.fleet_dimensions]\n");
+        for i in 0..40 {
+            text.push_str(&format!("d{i} = \"v\"\n"));
+        }
+        let error = parse_str(&text).unwrap_err().to_string();
+        assert!(error.contains("40 dimensions"), "{error}");
+    }
+
+    #[test]
+    fn fleet_dimensions_may_not_reuse_instance_id() {
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\n[cloudwatch.fleet_dimensions]\nInstanceId = \"i-1\"\n",
+            4,
+            "InstanceId",
+        );
+    }
+
+    #[test]
+    fn missing_file_is_a_read_error() {
+        let error = load(Path::new("/nonexistent/config.toml")).unwrap_err();
+        assert!(matches!(error, ConfigError::Read { .. }));
+        assert!(error.to_string().contains("/nonexistent/config.toml"));
+    }
+}

@@ -1,0 +1,49 @@
+//! Serde structs that mirror the TOML file one to one.
+//!
+//! Every value that validation may reject is wrapped in [`Spanned`] so the
+//! error can name the line it came from. Unknown keys are rejected by serde.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub nginx: RawNginx,
+    pub cloudwatch: Spanned<RawCloudWatch>,
+    #[serde(default)]
+    pub daemon: RawDaemon,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNginx {
+    pub status_url: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCloudWatch {
+    pub namespace: Spanned<String>,
+    pub metric_name: Option<Spanned<String>>,
+    pub instance_id: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub storage_resolution: Option<Spanned<i64>>,
+    pub period: Option<Spanned<String>>,
+    pub sample_interval: Option<Spanned<String>>,
+    pub connect_timeout: Option<Spanned<String>>,
+    pub operation_timeout: Option<Spanned<String>>,
+    pub imds_timeout: Option<Spanned<String>>,
+    pub max_backlog: Option<Spanned<i64>>,
+    pub fleet_dimensions: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    pub shutdown_grace: Option<Spanned<String>>,
+}

@@ -1,0 +1,33 @@
+//! nginx-backlog-exporter measures how many requests an NGINX reverse proxy holds and
+//! publishes it as one CloudWatch metric, `PendingRequests{InstanceId}`, for EC2 Auto Scaling.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! sources::stub_status  --StubStatus-->  derive (in-flight, reset-safe rates)
+//!        --per-sample value-->  derive::period (aligned periods -> StatisticSet)
+//!        --Datapoint-->  sinks::delivery (fresh first, bounded backlog, the one retry layer)
+//!        --PutRequest-->  sinks::cloudwatch (PutMetricData) | sinks::dry_run (JSON lines)
+//! ```
+//!
+//! `app` (the daemon), `once` (cron) and `check` drive those pieces; `main` only parses the
+//! command line and picks exit codes. Sources never import sinks and sinks never import
+//! sources: they meet in `model`.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod derive;
+pub mod limits;
+pub mod model;
+pub mod once;
+pub mod sampler;
+pub mod shutdown;
+pub mod sinks;
+pub mod sources;
+pub mod stats;
+pub mod telemetry;

@@ -1,0 +1,77 @@
+//! The one-shot (`once`): sample for a window, publish exactly one datapoint, exit.
+//! Made for cron: fails fast off EC2, and fails (publishing nothing) if nginx was never read.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::bail;
+use tokio::sync::mpsc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::derive::period::period_start;
+use crate::model::{Datapoint, StatisticSet};
+use crate::sampler::Sampler;
+use crate::sinks::delivery::Delivery;
+use crate::sources::stub_status::Scraper;
+use crate::stats::Stats;
+
+pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> anyhow::Result<()> {
+    let cw = &config.cloudwatch;
+    let window = window.unwrap_or(cw.period);
+    // Resolve the AWS identity first: off EC2 that fails in about a second, before any sampling.
+    let (publisher, target) = crate::app::publisher_and_target(&config, dry_run).await?;
+
+    let stats = Arc::new(Stats::default());
+    let mut sampler = Sampler::new(
+        Scraper::new(config.nginx.status_url.clone(), config.nginx.timeout),
+        stats.clone(),
+    );
+    let clock = Clock::system();
+    let started = clock.now();
+    let samples = (window.as_millis() / cw.sample_interval.as_millis()).max(1);
+    let mut ticker = tokio::time::interval(cw.sample_interval);
+    let mut summary: Option<StatisticSet> = None;
+    for _ in 0..samples {
+        ticker.tick().await;
+        if let Some(figures) = sampler.sample(&clock).await {
+            let value = figures.in_flight as f64;
+            match summary.as_mut() {
+                Some(set) => set.add(value),
+                None => summary = Some(StatisticSet::of(value)),
+            }
+        }
+    }
+    let Some(stats_set) = summary else {
+        let reason = sampler
+            .last_error
+            .as_ref()
+            .map_or_else(|| "no sample taken".to_owned(), ToString::to_string);
+        bail!("nginx could not be read ({reason}); published nothing");
+    };
+
+    // Stamp with the window's start, aligned to the storage resolution.
+    let datapoint = Datapoint {
+        timestamp: period_start(started, Duration::from_secs(cw.storage_resolution as u64)),
+        stats: stats_set,
+    };
+    let (sender, receiver) = mpsc::channel(1);
+    sender.try_send(datapoint)?;
+    drop(sender);
+    // Retries of the one datapoint get three operation timeouts in all.
+    let report = Delivery::new(publisher, target, 1, stats)
+        .run(receiver, cw.operation_timeout * 3)
+        .await;
+    if let Some(error) = report.last_error {
+        bail!("publishing to CloudWatch failed: {error}");
+    }
+    if report.unsent > 0 {
+        bail!("publishing to CloudWatch did not finish in time");
+    }
+    tracing::info!(
+        samples = stats_set.sample_count,
+        max = stats_set.maximum,
+        "published one datapoint"
+    );
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The CloudWatch sink: AWS identity (region, instance id, credentials) and a
+//! PutMetricData client with explicit timeouts and the SDK's retries turned off.
+
+pub mod encode;
+
+use std::time::Duration;
+
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::imds;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
+use aws_smithy_types::DateTime;
+
+use super::{FailureKind, PublishError, Publisher, PutRequest};
+use crate::config::CloudWatchConfig;
+
+const IMDS_INSTANCE_ID: &str = "/latest/meta-data/instance-id";
+const IMDS_REGION: &str = "/latest/meta-data/placement/region";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(
+        "cannot determine the instance id: IMDSv2 did not answer ({reason}); off EC2, set cloudwatch.instance_id in the config"
+    )]
+    InstanceId { reason: String },
+    #[error(
+        "cannot determine the AWS region: not configured, AWS_REGION unset, and IMDSv2 did not answer ({reason}); set cloudwatch.region in the config"
+    )]
+    Region { reason: String },
+}
+
+/// Where a resolved value came from, for `check` and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Config,
+    Environment,
+    Imds,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Config => "config file",
+            Source::Environment => "environment",
+            Source::Imds => "IMDSv2",
+        })
+    }
+}
+
+/// Everything the sink needs to know about this host in AWS.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub region: String,
+    pub region_source: Source,
+    pub instance_id: String,
+    pub instance_id_source: Source,
+    pub sdk_config: SdkConfig,
+}
+
+/// An IMDSv2 client that fails fast off EC2 instead of costing seconds per lookup.
+fn imds_client(timeout: Duration) -> imds::Client {
+    imds::Client::builder()
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .operation_timeout(timeout * 3)
+        .max_attempts(1)
+        .build()
+}
+
+/// Resolve region and instance id (config first, then environment, then IMDSv2) and
+/// build the SDK config with explicit timeouts and no SDK retries.
+pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityError> {
+    let imds = imds_client(config.imds_timeout);
+    let region = async {
+        if let Some(region) = &config.region {
+            return Ok((region.clone(), Source::Config));
+        }
+        for variable in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+            if let Ok(region) = std::env::var(variable) {
+                if !region.is_empty() {
+                    return Ok((region, Source::Environment));
+                }
+            }
+        }
+        imds.get(IMDS_REGION)
+            .await
+            .map(|r| (r.as_ref().trim().to_owned(), Source::Imds))
+            .map_err(|e| IdentityError::Region {
+                reason: e.to_string(),
+            })
+    };
+    let instance_id = async {
+        if let Some(id) = &config.instance_id {
+            return Ok((id.clone(), Source::Config));
+        }
+        imds.get(IMDS_INSTANCE_ID)
+            .await
+            .map(|id| (id.as_ref().trim().to_owned(), Source::Imds))
+            .map_err(|e| IdentityError::InstanceId {
+                reason: e.to_string(),
+            })
+    };
+    let (instance_id, region) = tokio::join!(instance_id, region);
+    let (instance_id, instance_id_source) = instance_id?;
+    let (region, region_source) = region?;
+
+    let credentials = DefaultCredentialsChain::builder()
+        .region(Region::new(region.clone()))
+        .imds_client(imds.clone())
+        .build()
+        .await;
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.clone()))
+        .credentials_provider(credentials)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(config.connect_timeout)
+                .read_timeout(config.operation_timeout)
+                .operation_attempt_timeout(config.operation_timeout)
+                .operation_timeout(config.operation_timeout)
+                .build(),
+        )
+        .load()
+        .await;
+    Ok(Identity {
+        region,
+        region_source,
+        instance_id,
+        instance_id_source,
+        sdk_config,
+    })
+}
+
+pub struct CloudWatchPublisher {
+    client: aws_sdk_cloudwatch::Client,
+}
+
+impl CloudWatchPublisher {
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        CloudWatchPublisher {
+            client: aws_sdk_cloudwatch::Client::new(sdk_config),
+        }
+    }
+}
+
+fn sdk_datum(datum: &encode::Datum) -> MetricDatum {
+    MetricDatum::builder()
+        .metric_name(&datum.metric_name)
+        .set_dimensions(Some(
+            datum
+                .dimensions
+                .iter()
+                .map(|d| Dimension::builder().name(&d.name).value(&d.value).build())
+                .collect(),
+        ))
+        .timestamp(DateTime::from(datum.timestamp))
+        .statistic_values(
+            StatisticSet::builder()
+                .sample_count(datum.statistic_values.sample_count)
+                .sum(datum.statistic_values.sum)
+                .minimum(datum.statistic_values.minimum)
+                .maximum(datum.statistic_values.maximum)
+                .build(),
+        )
+        .unit(StandardUnit::from(datum.unit))
+        .storage_resolution(datum.storage_resolution)
+        .build()
+}
+
+impl Publisher for CloudWatchPublisher {
+    async fn put(&self, request: &PutRequest) -> Result<(), PublishError> {
+        self.client
+            .put_metric_data()
+            .namespace(&request.namespace)
+            .set_metric_data(Some(request.metric_data.iter().map(sdk_datum).collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+}
+
+/// Decide what a failed call means for the data it carried.
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>,
+) -> PublishError {
+    let (kind, message) = match error {
+        SdkError::TimeoutError(_) => (FailureKind::Retryable, "timed out".to_owned()),
+        SdkError::DispatchFailure(_) => (
+            FailureKind::Retryable,
+            format!("cannot reach CloudWatch: {}", chain(error)),
+        ),
+        SdkError::ResponseError(_) => (
+            FailureKind::Retryable,
+            format!("unreadable response: {}", chain(error)),
+        ),
+        SdkError::ServiceError(e) => {
+            let status = e.raw().status().as_u16();
+            let code = e.err().code().unwrap_or("");
+            let detail = e.err().message().unwrap_or("");
+            let kind = match code {
+                "Throttling"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "ExpiredToken"
+                | "ExpiredTokenException" => FailureKind::Retryable,
+                "AccessDenied"
+                | "AccessDeniedException"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "MissingAuthenticationToken"
+                | "InvalidSignatureException"
+                | "SignatureDoesNotMatch" => FailureKind::AccessDenied,
+                _ if status == 429 || status >= 500 => FailureKind::Retryable,
+                _ => FailureKind::Rejected,
+            };
+            let hint = if kind == FailureKind::AccessDenied {
+                " (the instance role needs cloudwatch:PutMetricData for this namespace)"
+            } else {
+                ""
+            };
+            (
+                kind,
+                format!("CloudWatch answered HTTP {status} {code}: {detail}{hint}"),
+            )
+        }
+        _ => (
+            FailureKind::Rejected,
+            format!("cannot build the request: {}", chain(error)),
+        ),
+    };
+    PublishError { kind, message }
+}
+
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.is_empty() {
+        text = error.to_string();
+    }
+    text
+}
