@@ -28,11 +28,17 @@ const DATAPOINT_CHANNEL: usize = 64;
 /// A wall-clock step bigger than this re-aligns the sample ticks.
 const MAX_CLOCK_DRIFT: Duration = Duration::from_millis(250);
 
-/// Build the publisher for this run: CloudWatch, or stdout JSON for `--dry-run`.
-pub async fn publisher_and_target(
-    config: &Config,
-    dry_run: bool,
-) -> anyhow::Result<(AnyPublisher, Target)> {
+/// Build the publisher for this run: CloudWatch, or stdout JSON for `--dry-run` (which
+/// needs the instance id for the dimension but no region or credentials).
+pub async fn publisher_and_target(config: &Config, dry_run: bool) -> anyhow::Result<(AnyPublisher, Target)> {
+    if dry_run {
+        let (instance_id, source) = cloudwatch::resolve_instance_id(&config.cloudwatch).await?;
+        tracing::info!(%instance_id, instance_id_source = %source, "dry run: requests go to stdout");
+        return Ok((
+            AnyPublisher::DryRun(Default::default()),
+            Target::new(&config.cloudwatch, instance_id),
+        ));
+    }
     let identity = cloudwatch::resolve(&config.cloudwatch).await?;
     tracing::info!(
         region = %identity.region,
@@ -41,15 +47,8 @@ pub async fn publisher_and_target(
         instance_id_source = %identity.instance_id_source,
         "resolved AWS identity"
     );
-    let publisher = if dry_run {
-        AnyPublisher::DryRun(Default::default())
-    } else {
-        AnyPublisher::CloudWatch(cloudwatch::CloudWatchPublisher::new(&identity.sdk_config))
-    };
-    Ok((
-        publisher,
-        Target::new(&config.cloudwatch, identity.instance_id),
-    ))
+    let publisher = AnyPublisher::CloudWatch(cloudwatch::CloudWatchPublisher::new(&identity.sdk_config));
+    Ok((publisher, Target::new(&config.cloudwatch, identity.instance_id)))
 }
 
 pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
@@ -59,12 +58,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     crate::shutdown::cancel_on_signal(token.clone()).context("cannot install signal handlers")?;
 
     let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
-    let delivery = Delivery::new(
-        publisher,
-        target,
-        config.cloudwatch.max_backlog,
-        stats.clone(),
-    );
+    let delivery = Delivery::new(publisher, target, config.cloudwatch.max_backlog, stats.clone());
     let delivery = tokio::spawn(delivery.run(receiver, config.daemon.shutdown_grace));
 
     tracing::info!(
@@ -169,10 +163,7 @@ impl Handoff {
         match closed {
             Closed::Datapoint(datapoint) => {
                 if self.blind_periods > 0 {
-                    tracing::info!(
-                        periods = self.blind_periods,
-                        "nginx readable again; publishing resumes"
-                    );
+                    tracing::info!(periods = self.blind_periods, "nginx readable again; publishing resumes");
                     self.blind_periods = 0;
                 }
                 if self.sender.try_send(datapoint).is_err() {

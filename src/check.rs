@@ -58,9 +58,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let credentials = match identity.sdk_config.credentials_provider() {
                 None => Err("no credentials provider".to_owned()),
                 Some(provider) => {
-                    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials())
-                        .await
-                    {
+                    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
                         Err(_) => Err("timed out".to_owned()),
                         Ok(Err(e)) => Err(e.to_string()),
                         Ok(Ok(c)) => Ok(c),
@@ -101,11 +99,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cw.storage_resolution
     );
     if !cw.fleet_dimensions.is_empty() {
-        let dims: Vec<String> = cw
-            .fleet_dimensions
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
+        let dims: Vec<String> = cw.fleet_dimensions.iter().map(|(n, v)| format!("{n}={v}")).collect();
         let _ = writeln!(
             report,
             "              plus the fleet datum {{{}}} in the same call",
@@ -120,7 +114,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         metrics as f64 * limits::PRICE_PER_METRIC_MONTH_USD
     );
-    let _ = writeln!(report, "blind periods publish nothing: give the alarm TreatMissingData = missing (or notBreaching)");
+    let _ = writeln!(
+        report,
+        "blind periods publish nothing: give the alarm TreatMissingData = missing (or notBreaching)"
+    );
     print!("{report}");
     if problems > 0 {
         anyhow::bail!("check found {problems} problem(s)");

@@ -17,7 +17,7 @@ pub struct Cli {
     #[arg(long, short, global = true, default_value = DEFAULT_CONFIG_PATH, env = "NGINX_BACKLOG_EXPORTER_CONFIG")]
     pub config: PathBuf,
 
-    /// Log level: error, warn, info, debug or trace (default: info for run, warn otherwise).
+    /// Log level: error, warn, info, debug or trace (default: info for run, error for once, warn for check).
     #[arg(long, global = true, env = "NGINX_BACKLOG_EXPORTER_LOG")]
     pub log_level: Option<tracing::Level>,
 

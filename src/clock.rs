@@ -50,10 +50,7 @@ impl Clock {
     pub fn instant_for(&self, wall: SystemTime) -> Instant {
         match wall.duration_since(self.anchor_wall) {
             Ok(ahead) => self.anchor + ahead,
-            Err(behind) => self
-                .anchor
-                .checked_sub(behind.duration())
-                .unwrap_or(self.anchor),
+            Err(behind) => self.anchor.checked_sub(behind.duration()).unwrap_or(self.anchor),
         }
     }
 

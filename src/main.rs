@@ -15,7 +15,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Run { .. } => tracing::Level::INFO,
-        Command::Once { .. } | Command::Check => tracing::Level::WARN,
+        // cron mails whatever `once` prints: on failure, only the one-line reason.
+        Command::Once { .. } => tracing::Level::ERROR,
+        Command::Check => tracing::Level::WARN,
     };
     let log_target = telemetry::init(cli.log_level.unwrap_or(default_level));
 
@@ -26,10 +28,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             report(log_target, &format!("cannot start the runtime: {error}"));

@@ -28,6 +28,7 @@ pub fn init(level: Level) -> LogTarget {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     LogTarget::Stderr
 }

@@ -112,11 +112,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 /// 1-based line number of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
-    text.as_bytes()[..offset]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 struct Validator<'a> {
@@ -125,12 +121,7 @@ struct Validator<'a> {
 }
 
 impl Validator<'_> {
-    fn invalid<T>(
-        &self,
-        key: &'static str,
-        span: std::ops::Range<usize>,
-        message: String,
-    ) -> Result<T, ConfigError> {
+    fn invalid<T>(&self, key: &'static str, span: std::ops::Range<usize>, message: String) -> Result<T, ConfigError> {
         Err(ConfigError::Invalid {
             path: self.path.to_owned(),
             line: line_of(self.text, span.start),
@@ -149,14 +140,10 @@ impl Validator<'_> {
             return Ok(default);
         };
         match humantime::parse_duration(value.get_ref()) {
-            Ok(d) if d.is_zero() => {
-                self.invalid(key, value.span(), "must be greater than zero".into())
+            Ok(d) if d.is_zero() => self.invalid(key, value.span(), "must be greater than zero".into()),
+            Ok(d) if d.subsec_nanos() % 1_000_000 != 0 => {
+                self.invalid(key, value.span(), "must be a whole number of milliseconds".into())
             }
-            Ok(d) if d.subsec_nanos() % 1_000_000 != 0 => self.invalid(
-                key,
-                value.span(),
-                "must be a whole number of milliseconds".into(),
-            ),
             Ok(d) => Ok(d),
             Err(e) => self.invalid(
                 key,
@@ -166,12 +153,7 @@ impl Validator<'_> {
         }
     }
 
-    fn name(
-        &self,
-        key: &'static str,
-        value: Spanned<String>,
-        max_len: usize,
-    ) -> Result<String, ConfigError> {
+    fn name(&self, key: &'static str, value: Spanned<String>, max_len: usize) -> Result<String, ConfigError> {
         let span = value.span();
         let value = value.into_inner();
         if value.trim().is_empty() {
@@ -200,16 +182,9 @@ impl Validator<'_> {
                 .sample_interval
                 .as_ref()
                 .map_or(cloudwatch_span.clone(), |s| s.span());
-            return self.invalid(
-                "cloudwatch.sample_interval",
-                span,
-                "must be at least 100ms".into(),
-            );
+            return self.invalid("cloudwatch.sample_interval", span, "must be at least 100ms".into());
         }
-        let period_span = cw
-            .period
-            .as_ref()
-            .map_or(cloudwatch_span.clone(), |s| s.span());
+        let period_span = cw.period.as_ref().map_or(cloudwatch_span.clone(), |s| s.span());
         let period = self.duration("cloudwatch.period", cw.period, Duration::from_secs(10))?;
         if period.subsec_nanos() != 0 {
             return self.invalid(
@@ -230,11 +205,7 @@ impl Validator<'_> {
             );
         }
         if period > Duration::from_secs(3600) {
-            return self.invalid(
-                "cloudwatch.period",
-                period_span,
-                "must be at most 1h".into(),
-            );
+            return self.invalid("cloudwatch.period", period_span, "must be at most 1h".into());
         }
 
         let storage_resolution = match cw.storage_resolution {
@@ -279,13 +250,7 @@ impl Validator<'_> {
         };
         let instance_id = cw
             .instance_id
-            .map(|id| {
-                self.name(
-                    "cloudwatch.instance_id",
-                    id,
-                    limits::MAX_DIMENSION_VALUE_LEN,
-                )
-            })
+            .map(|id| self.name("cloudwatch.instance_id", id, limits::MAX_DIMENSION_VALUE_LEN))
             .transpose()?;
         let region = match cw.region {
             None => None,
@@ -323,21 +288,14 @@ impl Validator<'_> {
             }
             for (name, value) in dims {
                 let value_span = value.span();
-                if name.is_empty()
-                    || name.len() > limits::MAX_NAME_LEN
-                    || name == INSTANCE_DIMENSION
-                {
+                if name.is_empty() || name.len() > limits::MAX_NAME_LEN || name == INSTANCE_DIMENSION {
                     return self.invalid(
                         "cloudwatch.fleet_dimensions",
                         value_span,
                         format!("dimension name {name:?} must be 1-255 characters and not {INSTANCE_DIMENSION}"),
                     );
                 }
-                let value = self.name(
-                    "cloudwatch.fleet_dimensions",
-                    value,
-                    limits::MAX_DIMENSION_VALUE_LEN,
-                )?;
+                let value = self.name("cloudwatch.fleet_dimensions", value, limits::MAX_DIMENSION_VALUE_LEN)?;
                 fleet_dimensions.push((name, value));
             }
         }
@@ -389,10 +347,7 @@ impl Validator<'_> {
 
         Ok(Config {
             path: self.path.to_owned(),
-            nginx: crate::config::NginxConfig {
-                status_url,
-                timeout,
-            },
+            nginx: crate::config::NginxConfig { status_url, timeout },
             cloudwatch: CloudWatchConfig {
                 namespace,
                 metric_name,
@@ -411,11 +366,7 @@ impl Validator<'_> {
                     cw.operation_timeout,
                     Duration::from_secs(5),
                 )?,
-                imds_timeout: self.duration(
-                    "cloudwatch.imds_timeout",
-                    cw.imds_timeout,
-                    Duration::from_millis(500),
-                )?,
+                imds_timeout: self.duration("cloudwatch.imds_timeout", cw.imds_timeout, Duration::from_millis(500))?,
                 max_backlog,
                 fleet_dimensions,
             },
@@ -440,17 +391,12 @@ mod tests {
 
     /// Asserts that `text` is rejected with an error naming `key` (or text) on `line`.
     fn check_error(text: &str, line: usize, needle: &str) {
-        let error = parse_str(text)
-            .expect_err("config should be rejected")
-            .to_string();
+        let error = parse_str(text).expect_err("config should be rejected").to_string();
         assert!(
             error.starts_with(&format!("test.toml:{line}: ")),
             "wrong line in {error:?}"
         );
-        assert!(
-            error.contains(needle),
-            "{error:?} does not mention {needle:?}"
-        );
+        assert!(error.contains(needle), "{error:?} does not mention {needle:?}");
     }
 
     const MINIMAL: &str = "[cloudwatch]\nnamespace = \"MyApp\"\n";
@@ -531,11 +477,7 @@ mod tests {
 
     #[test]
     fn unknown_and_missing_keys_are_errors() {
-        check_error(
-            "[cloudwatch]\nnamespace = \"x\"\nperoid = \"10s\"\n",
-            3,
-            "peroid",
-        );
+        check_error("[cloudwatch]\nnamespace = \"x\"\nperoid = \"10s\"\n", 3, "peroid");
         check_error(
             "[nginx]\nstatus_url = \"http://127.0.0.1/\"\n[cloudwatch]\n",
             3,
@@ -547,8 +489,7 @@ mod tests {
 
     #[test]
     fn too_many_fleet_dimensions() {
-        let mut text =
-            String::from("[cloudwatch]\nnamespace = \"x\"\n[cloudwatch.fleet_dimensions]\n");
+        let mut text = String::from("[cloudwatch]\nnamespace = \"x\"\n[cloudwatch.fleet_dimensions]\n");
         for i in 0..40 {
             text.push_str(&format!("d{i} = \"v\"\n"));
         }

@@ -12,10 +12,7 @@ pub const OWN_SCRAPE: u64 = 1;
 
 /// Requests nginx is working on right now, excluding our own scrape; never negative.
 pub fn in_flight(status: &StubStatus) -> u64 {
-    status
-        .reading
-        .saturating_add(status.writing)
-        .saturating_sub(OWN_SCRAPE)
+    status.reading.saturating_add(status.writing).saturating_sub(OWN_SCRAPE)
 }
 
 /// What one successful sample says about nginx.
@@ -47,11 +44,8 @@ impl Deriver {
         // Counters only decrease when nginx restarted (or a new binary took over): the
         // delta across that gap is unknowable, so report none rather than a negative or
         // a huge wrapped value.
-        let deltas = previous.filter(|p| {
-            status.accepts >= p.accepts
-                && status.handled >= p.handled
-                && status.requests >= p.requests
-        });
+        let deltas = previous
+            .filter(|p| status.accepts >= p.accepts && status.handled >= p.handled && status.requests >= p.requests);
         let requests_per_second = deltas.and_then(|p| {
             let seconds = elapsed.as_secs_f64();
             (seconds > 0.0).then(|| (status.requests - p.requests) as f64 / seconds)
@@ -144,12 +138,7 @@ mod tests {
         s.accepts = 30;
         s.handled = 22;
         s.requests = 25;
-        assert_eq!(
-            deriver
-                .observe(s, Duration::from_secs(1))
-                .dropped_connections,
-            Some(8)
-        );
+        assert_eq!(deriver.observe(s, Duration::from_secs(1)).dropped_connections, Some(8));
     }
 
     #[test]
@@ -157,9 +146,7 @@ mod tests {
         let mut deriver = Deriver::default();
         deriver.observe(status(1, 0, 1), Duration::from_secs(1));
         assert_eq!(
-            deriver
-                .observe(status(2, 0, 1), Duration::ZERO)
-                .requests_per_second,
+            deriver.observe(status(2, 0, 1), Duration::ZERO).requests_per_second,
             None
         );
     }

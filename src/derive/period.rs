@@ -8,10 +8,7 @@ use crate::model::{Datapoint, StatisticSet};
 
 /// Start of the period holding `at`: periods are aligned to multiples of `period` since the epoch.
 pub fn period_start(at: SystemTime, period: Duration) -> SystemTime {
-    let since_epoch = at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
+    let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
     let period_ms = period.as_millis().max(1);
     UNIX_EPOCH + Duration::from_millis((since_epoch - since_epoch % period_ms) as u64)
 }
@@ -43,10 +40,7 @@ struct Current {
 
 impl PeriodAccumulator {
     pub fn new(period: Duration) -> Self {
-        PeriodAccumulator {
-            period,
-            current: None,
-        }
+        PeriodAccumulator { period, current: None }
     }
 
     /// Move to the period holding `at`, returning the previous one if `at` left it.
@@ -103,18 +97,9 @@ mod tests {
     #[test]
     fn periods_align_to_the_epoch() {
         let ten = Duration::from_secs(10);
-        assert_eq!(
-            period_start(at(1_700_000_009_999), ten),
-            at(1_700_000_000_000)
-        );
-        assert_eq!(
-            period_start(at(1_700_000_010_000), ten),
-            at(1_700_000_010_000)
-        );
-        assert_eq!(
-            period_start(at(61_500), Duration::from_secs(60)),
-            at(60_000)
-        );
+        assert_eq!(period_start(at(1_700_000_009_999), ten), at(1_700_000_000_000));
+        assert_eq!(period_start(at(1_700_000_010_000), ten), at(1_700_000_010_000));
+        assert_eq!(period_start(at(61_500), Duration::from_secs(60)), at(60_000));
     }
 
     #[test]
@@ -126,9 +111,7 @@ mod tests {
         }
         acc.roll(at(25_000));
         acc.add(None); // a failed sample does not count as a value
-        let closed = acc
-            .roll(at(30_000))
-            .expect("period 20..30 s closes at 30 s");
+        let closed = acc.roll(at(30_000)).expect("period 20..30 s closes at 30 s");
         assert_eq!(
             closed,
             Closed::Datapoint(Datapoint {

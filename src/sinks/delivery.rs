@@ -65,11 +65,7 @@ impl<P: Publisher> Delivery<P> {
     }
 
     /// Deliver until the sender closes, then keep trying what is left until `grace` runs out.
-    pub async fn run(
-        mut self,
-        mut datapoints: mpsc::Receiver<Datapoint>,
-        grace: Duration,
-    ) -> DeliveryReport {
+    pub async fn run(mut self, mut datapoints: mpsc::Receiver<Datapoint>, grace: Duration) -> DeliveryReport {
         loop {
             let wake = self.next_attempt();
             tokio::select! {
@@ -89,10 +85,7 @@ impl<P: Publisher> Delivery<P> {
             }
             tokio::time::sleep_until(wake).await;
             // A call may not outlive the grace period.
-            if tokio::time::timeout_at(deadline, self.attempt())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, self.attempt()).await.is_err() {
                 break;
             }
         }
@@ -122,17 +115,12 @@ impl<P: Publisher> Delivery<P> {
 
     /// Put a datapoint in the backlog, in timestamp order, dropping the oldest when full.
     fn keep(&mut self, datapoint: Datapoint) {
-        let position = self
-            .backlog
-            .partition_point(|d| d.timestamp <= datapoint.timestamp);
+        let position = self.backlog.partition_point(|d| d.timestamp <= datapoint.timestamp);
         self.backlog.insert(position, datapoint);
         let oldest_allowed = SystemTime::now() - limits::MAX_DATAPOINT_AGE;
         let mut dropped = 0;
         while self.backlog.len() > self.max_backlog
-            || self
-                .backlog
-                .front()
-                .is_some_and(|d| d.timestamp < oldest_allowed)
+            || self.backlog.front().is_some_and(|d| d.timestamp < oldest_allowed)
         {
             self.backlog.pop_front();
             dropped += 1;
@@ -178,17 +166,9 @@ impl<P: Publisher> Delivery<P> {
                 Stats::add(&self.stats.datapoints_sent, carried as u64);
                 Stats::set(&self.stats.last_publish_unix_ms, unix_ms(SystemTime::now()));
                 if let Some(failures) = self.failing_since.take() {
-                    tracing::info!(
-                        failures,
-                        backlog = self.backlog.len(),
-                        "publishing recovered"
-                    );
+                    tracing::info!(failures, backlog = self.backlog.len(), "publishing recovered");
                 }
-                tracing::debug!(
-                    datapoints = carried,
-                    backlog = self.backlog.len(),
-                    "published"
-                );
+                tracing::debug!(datapoints = carried, backlog = self.backlog.len(), "published");
                 self.backoff.reset();
                 self.not_before = None;
                 self.last_error = None;
@@ -268,13 +248,10 @@ mod tests {
                     message: "injected".into(),
                 });
             }
-            self.calls.lock().unwrap().push(
-                request
-                    .metric_data
-                    .iter()
-                    .map(|d| d.statistic_values.sum)
-                    .collect(),
-            );
+            self.calls
+                .lock()
+                .unwrap()
+                .push(request.metric_data.iter().map(|d| d.statistic_values.sum).collect());
             Ok(())
         }
     }
@@ -297,23 +274,14 @@ mod tests {
     }
 
     fn delivery(recorder: &Recorder, max_backlog: usize) -> Delivery<Recorder> {
-        Delivery::new(
-            recorder.clone(),
-            target(),
-            max_backlog,
-            Arc::new(Stats::default()),
-        )
+        Delivery::new(recorder.clone(), target(), max_backlog, Arc::new(Stats::default()))
     }
 
     #[tokio::test(start_paused = true)]
     async fn after_an_outage_fresh_goes_first_then_the_backlog_oldest_first() {
         let recorder = Recorder::default();
         let mut d = delivery(&recorder, 100);
-        recorder
-            .failures
-            .lock()
-            .unwrap()
-            .extend([FailureKind::Retryable; 3]);
+        recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 3]);
         for n in 1..=3 {
             d.accept(datapoint(n));
             d.attempt().await;
@@ -322,10 +290,7 @@ mod tests {
         d.accept(datapoint(4));
         d.attempt().await;
         d.attempt().await;
-        assert_eq!(
-            *recorder.calls.lock().unwrap(),
-            vec![vec![4.0], vec![1.0, 2.0, 3.0]]
-        );
+        assert_eq!(*recorder.calls.lock().unwrap(), vec![vec![4.0], vec![1.0, 2.0, 3.0]]);
         assert_eq!(d.pending(), 0);
         assert_eq!(Stats::get(&d.stats.datapoints_sent), 4);
     }
@@ -334,11 +299,7 @@ mod tests {
     async fn rejected_datapoints_are_dropped_not_retried() {
         let recorder = Recorder::default();
         let mut d = delivery(&recorder, 100);
-        recorder
-            .failures
-            .lock()
-            .unwrap()
-            .push_back(FailureKind::Rejected);
+        recorder.failures.lock().unwrap().push_back(FailureKind::Rejected);
         d.accept(datapoint(1));
         d.attempt().await;
         assert_eq!(d.pending(), 0);
@@ -350,11 +311,7 @@ mod tests {
     async fn a_full_backlog_drops_the_oldest_and_counts_them() {
         let recorder = Recorder::default();
         let mut d = delivery(&recorder, 3);
-        recorder
-            .failures
-            .lock()
-            .unwrap()
-            .extend([FailureKind::Retryable; 10]);
+        recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 10]);
         for n in 1..=6 {
             d.accept(datapoint(n));
             d.attempt().await;
@@ -367,11 +324,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn run_retries_with_backoff_and_drains_on_close() {
         let recorder = Recorder::default();
-        recorder
-            .failures
-            .lock()
-            .unwrap()
-            .extend([FailureKind::Retryable; 2]);
+        recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 2]);
         let d = delivery(&recorder, 100);
         let (tx, rx) = mpsc::channel(8);
         let task = tokio::spawn(d.run(rx, Duration::from_secs(300)));
@@ -387,21 +340,13 @@ mod tests {
         let calls = recorder.calls.lock().unwrap().clone();
         let mut all: Vec<f64> = calls.concat();
         all.sort_by(f64::total_cmp);
-        assert_eq!(
-            all,
-            vec![1.0, 2.0],
-            "each datapoint exactly once: {calls:?}"
-        );
+        assert_eq!(all, vec![1.0, 2.0], "each datapoint exactly once: {calls:?}");
     }
 
     #[tokio::test(start_paused = true)]
     async fn shutdown_gives_up_after_the_grace_period() {
         let recorder = Recorder::default();
-        recorder
-            .failures
-            .lock()
-            .unwrap()
-            .extend([FailureKind::Retryable; 1000]);
+        recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 1000]);
         let d = delivery(&recorder, 100);
         let (tx, rx) = mpsc::channel(8);
         tx.send(datapoint(1)).await.unwrap();

@@ -77,11 +77,7 @@ fn dimension(name: &str, value: &str) -> Dimension {
 
 /// Rough wire size of a datum, to keep a call under the payload limit.
 fn estimated_bytes(datum: &Datum) -> usize {
-    let dimensions: usize = datum
-        .dimensions
-        .iter()
-        .map(|d| d.name.len() + d.value.len() + 16)
-        .sum();
+    let dimensions: usize = datum.dimensions.iter().map(|d| d.name.len() + d.value.len() + 16).sum();
     datum.metric_name.len() + dimensions + 128
 }
 
@@ -100,11 +96,7 @@ pub fn encode(target: &Target, datapoints: &[Datapoint]) -> Vec<PutRequest> {
         }];
         if !target.fleet_dimensions.is_empty() {
             datums.push(Datum {
-                dimensions: target
-                    .fleet_dimensions
-                    .iter()
-                    .map(|(n, v)| dimension(n, v))
-                    .collect(),
+                dimensions: target.fleet_dimensions.iter().map(|(n, v)| dimension(n, v)).collect(),
                 ..datums[0].clone()
             });
         }
@@ -121,11 +113,7 @@ pub fn encode(target: &Target, datapoints: &[Datapoint]) -> Vec<PutRequest> {
             bytes = 0;
         }
         bytes += size;
-        requests
-            .last_mut()
-            .expect("pushed above")
-            .metric_data
-            .extend(datums);
+        requests.last_mut().expect("pushed above").metric_data.extend(datums);
     }
     requests
 }
@@ -141,10 +129,7 @@ mod tests {
             metric_name: "PendingRequests".into(),
             instance_id: "i-0123456789abcdef0".into(),
             storage_resolution: 1,
-            fleet_dimensions: fleet
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
+            fleet_dimensions: fleet.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
         }
     }
 
@@ -182,10 +167,7 @@ mod tests {
         assert_eq!(requests.len(), 1);
         let data = &requests[0].metric_data;
         assert_eq!(data.len(), 2);
-        assert_eq!(
-            data[0].dimensions,
-            vec![dimension("InstanceId", "i-0123456789abcdef0")]
-        );
+        assert_eq!(data[0].dimensions, vec![dimension("InstanceId", "i-0123456789abcdef0")]);
         assert_eq!(data[1].dimensions, vec![dimension("Service", "nginx")]);
         assert_eq!(data[0].statistic_values, data[1].statistic_values);
         assert_eq!(data[0].timestamp, data[1].timestamp);
@@ -212,10 +194,7 @@ mod tests {
         assert!(requests
             .iter()
             .all(|r| r.metric_data.len() % 2 == 0 && r.metric_data.len() <= 1000));
-        assert_eq!(
-            requests.iter().map(|r| r.metric_data.len()).sum::<usize>(),
-            1998
-        );
+        assert_eq!(requests.iter().map(|r| r.metric_data.len()).sum::<usize>(), 1998);
     }
 
     #[test]

@@ -70,6 +70,21 @@ fn imds_client(timeout: Duration) -> imds::Client {
         .build()
 }
 
+/// The instance id alone: config first, then IMDSv2 (all `--dry-run` needs).
+pub async fn resolve_instance_id(config: &CloudWatchConfig) -> Result<(String, Source), IdentityError> {
+    instance_id(config, &imds_client(config.imds_timeout)).await
+}
+
+async fn instance_id(config: &CloudWatchConfig, imds: &imds::Client) -> Result<(String, Source), IdentityError> {
+    if let Some(id) = &config.instance_id {
+        return Ok((id.clone(), Source::Config));
+    }
+    imds.get(IMDS_INSTANCE_ID)
+        .await
+        .map(|id| (id.as_ref().trim().to_owned(), Source::Imds))
+        .map_err(|e| IdentityError::InstanceId { reason: e.to_string() })
+}
+
 /// Resolve region and instance id (config first, then environment, then IMDSv2) and
 /// build the SDK config with explicit timeouts and no SDK retries.
 pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityError> {
@@ -88,9 +103,7 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
         imds.get(IMDS_REGION)
             .await
             .map(|r| (r.as_ref().trim().to_owned(), Source::Imds))
-            .map_err(|e| IdentityError::Region {
-                reason: e.to_string(),
-            })
+            .map_err(|e| IdentityError::Region { reason: e.to_string() })
     };
     let instance_id = async {
         if let Some(id) = &config.instance_id {
@@ -99,9 +112,7 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
         imds.get(IMDS_INSTANCE_ID)
             .await
             .map(|id| (id.as_ref().trim().to_owned(), Source::Imds))
-            .map_err(|e| IdentityError::InstanceId {
-                reason: e.to_string(),
-            })
+            .map_err(|e| IdentityError::InstanceId { reason: e.to_string() })
     };
     let (instance_id, region) = tokio::join!(instance_id, region);
     let (instance_id, instance_id_source) = instance_id?;
@@ -194,10 +205,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             FailureKind::Retryable,
             format!("cannot reach CloudWatch: {}", chain(error)),
         ),
-        SdkError::ResponseError(_) => (
-            FailureKind::Retryable,
-            format!("unreadable response: {}", chain(error)),
-        ),
+        SdkError::ResponseError(_) => (FailureKind::Retryable, format!("unreadable response: {}", chain(error))),
         SdkError::ServiceError(e) => {
             let status = e.raw().status().as_u16();
             let code = e.err().code().unwrap_or("");

@@ -64,11 +64,7 @@ impl Scraper {
             .pool_max_idle_per_host(1)
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Scraper {
-            client,
-            url,
-            timeout,
-        }
+        Scraper { client, url, timeout }
     }
 
     pub fn url(&self) -> &Uri {
@@ -95,14 +91,10 @@ impl Scraper {
                 url: url(),
                 reason: e.to_string(),
             })?;
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| ScrapeError::Connect {
-                url: url(),
-                reason: error_chain(&e),
-            })?;
+        let response = self.client.request(request).await.map_err(|e| ScrapeError::Connect {
+            url: url(),
+            reason: error_chain(&e),
+        })?;
         if response.status() != StatusCode::OK {
             return Err(ScrapeError::Status {
                 url: url(),

@@ -38,22 +38,22 @@ pub struct ParseError {
     pub offset: usize,
 }
 
+/// One step of the page: consumes its part of the input, yields a number (or 0 for text).
+type Step = dyn for<'a> FnMut(&'a [u8]) -> IResult<&'a [u8], u64>;
+
 /// Parse a whole stub_status body.
 pub fn parse(body: &[u8]) -> Result<StubStatus, ParseError> {
     // Each step names what it expected so the error says where the page went wrong.
     let mut input = body;
-    let mut step = |expected: &'static str,
-                    parser: &mut dyn FnMut(&[u8]) -> IResult<&[u8], u64>| {
-        match parser(input) {
-            Ok((rest, value)) => {
-                input = rest;
-                Ok(value)
-            }
-            Err(_) => Err(ParseError {
-                expected,
-                offset: body.len() - input.len(),
-            }),
+    let mut step = |expected: &'static str, parser: &mut Step| match parser(input) {
+        Ok((rest, value)) => {
+            input = rest;
+            Ok(value)
         }
+        Err(_) => Err(ParseError {
+            expected,
+            offset: body.len() - input.len(),
+        }),
     };
 
     let active = step("\"Active connections:\"", &mut |i| {
@@ -113,7 +113,8 @@ pub fn parse(body: &[u8]) -> Result<StubStatus, ParseError> {
 mod tests {
     use super::*;
 
-    const NGINX_1_22: &str = "Active connections: 3 \nserver accepts handled requests\n 17 16 40 \nReading: 0 Writing: 2 Waiting: 1 \n";
+    const NGINX_1_22: &str =
+        "Active connections: 3 \nserver accepts handled requests\n 17 16 40 \nReading: 0 Writing: 2 Waiting: 1 \n";
 
     fn check(body: &str, expected: Result<StubStatus, &'static str>) {
         match (parse(body.as_bytes()), expected) {
@@ -146,10 +147,7 @@ mod tests {
         assert_eq!(parsed.accepts, u64::MAX);
         assert_eq!(parsed.handled, u64::MAX - 1);
         assert_eq!(parsed.requests, 9_999_999_999_999);
-        assert_eq!(
-            (parsed.reading, parsed.writing, parsed.waiting),
-            (12, 345, 6789)
-        );
+        assert_eq!((parsed.reading, parsed.writing, parsed.waiting), (12, 345, 6789));
     }
 
     #[test]
@@ -166,10 +164,7 @@ mod tests {
             Err("\"Active connections:\""),
         );
         check("Active connections: x \n", Err("\"Active connections:\""));
-        check(
-            "Active connections: 1 \n",
-            Err("\"server accepts handled requests\""),
-        );
+        check("Active connections: 1 \n", Err("\"server accepts handled requests\""));
         check(
             "Active connections: 1 \nserver accepts handled requests\n 1 1",
             Err("the requests counter"),

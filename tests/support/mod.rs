@@ -1,0 +1,455 @@
+//! Test support: real components on loopback. Debian's nginx with a test-owned prefix,
+//! a slow upstream the test holds and releases, the ministack CloudWatch-API server, and
+//! an IMDSv2 emulation. Every process is killed when its guard drops.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::types::{Datapoint, Dimension, Statistic};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub const NGINX: &str = "/usr/sbin/nginx";
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Poll `probe` until it is true or `limit` passes.
+pub async fn wait_until(limit: Duration, what: &str, mut probe: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !probe().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An upstream that accepts requests and answers them only when released.
+pub struct SlowUpstream {
+    pub port: u16,
+    release: watch::Sender<bool>,
+}
+
+impl SlowUpstream {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (release, released) = watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut released = released.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = released.wait_for(|r| *r).await;
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+                        .await;
+                });
+            }
+        });
+        SlowUpstream { port, release }
+    }
+
+    /// Answer every held request (and all later ones at once).
+    pub fn release(&self) {
+        let _ = self.release.send(true);
+    }
+}
+
+/// Debian's nginx, started by the test with its own prefix, config and port.
+pub struct Nginx {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Nginx {
+    pub async fn start(upstream_port: u16) -> Self {
+        Self::start_with(upstream_port, "").await
+    }
+
+    pub async fn start_with(upstream_port: u16, extra_http: &str) -> Self {
+        assert!(
+            Path::new(NGINX).exists(),
+            "{NGINX} is missing: install Debian's nginx-light (scripts/test.sh does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let prefix = dir.path().display();
+        let conf = format!(
+            r#"
+daemon off;
+master_process on;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    {extra_http}
+    server {{
+        listen 127.0.0.1:{port};
+        location = /nginx_status {{ stub_status; }}
+        location = /not_status {{ return 200 "<html><body>hello</body></html>\n"; }}
+        location /slow {{
+            proxy_pass http://127.0.0.1:{upstream_port};
+            proxy_read_timeout 300s;
+        }}
+    }}
+}}
+"#
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let child = Command::new(NGINX)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start nginx");
+        let nginx = Nginx {
+            port,
+            dir,
+            child: Some(child),
+        };
+        let url = nginx.status_url();
+        wait_until(Duration::from_secs(10), "nginx to answer", async || {
+            http_get(&url).await.is_some_and(|(status, _)| status == 200)
+        })
+        .await;
+        nginx
+    }
+
+    pub fn status_url(&self) -> String {
+        format!("http://127.0.0.1:{}/nginx_status", self.port)
+    }
+
+    /// Current stub_status page, if nginx answers.
+    pub async fn stub_status(&self) -> Option<String> {
+        http_get(&self.status_url()).await.map(|(_, body)| body)
+    }
+
+    /// Open `n` requests to the slow upstream; they stay in flight until released.
+    pub async fn hold_requests(&self, n: usize) -> Vec<tokio::task::JoinHandle<Option<(u16, String)>>> {
+        let handles = (0..n)
+            .map(|i| {
+                let url = format!("http://127.0.0.1:{}/slow/{i}", self.port);
+                tokio::spawn(async move { http_get(&url).await })
+            })
+            .collect();
+        // Wait until nginx counts them: Writing = n held + 1 for the probe itself.
+        let expected = format!("Writing: {} ", n + 1);
+        wait_until(Duration::from_secs(10), "nginx to hold the requests", async || {
+            self.stub_status().await.is_some_and(|page| page.contains(&expected))
+        })
+        .await;
+        handles
+    }
+
+    /// Fast shutdown (SIGTERM): the master takes its workers down before it exits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// The master's pid, to signal it (HUP, USR1, STOP...).
+    pub fn master_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A minimal HTTP/1.0 GET over a fresh connection: (status, body).
+pub async fn http_get(url: &str) -> Option<(u16, String)> {
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let mut stream = TcpStream::connect(authority).await.ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_owned());
+    Some((status, body))
+}
+
+/// The ministack CloudWatch-API server, on its own port.
+pub struct Ministack {
+    pub port: u16,
+    child: Child,
+}
+
+pub fn ministack_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("MINISTACK_BIN") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/ministack")
+}
+
+impl Ministack {
+    pub async fn start() -> Self {
+        let bin = ministack_bin();
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/test.sh (it installs ministack in .venv) or set MINISTACK_BIN",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(&bin)
+            .env("BIND_HOST", "127.0.0.1")
+            .env("GATEWAY_PORT", port.to_string())
+            .env("SERVICES", "cloudwatch")
+            .env("LOG_LEVEL", "WARNING")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ministack");
+        let ministack = Ministack { port, child };
+        let url = format!("http://127.0.0.1:{port}/");
+        wait_until(Duration::from_secs(30), "ministack to answer", async || {
+            http_get(&url).await.is_some()
+        })
+        .await;
+        ministack
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A CloudWatch client for reading back what the exporter published.
+    pub fn client(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new(region.to_owned()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    /// Every 1-second datapoint of `namespace/metric{dims}` in us-east-1 from `since` on, oldest first.
+    pub async fn datapoints(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dims: &[(&str, &str)],
+        since: SystemTime,
+    ) -> Vec<Datapoint> {
+        self.datapoints_in("us-east-1", namespace, metric, dims, since).await
+    }
+
+    /// The same in `region` (ministack keeps each region's metrics apart, as CloudWatch does).
+    pub async fn datapoints_in(
+        &self,
+        region: &str,
+        namespace: &str,
+        metric: &str,
+        dims: &[(&str, &str)],
+        since: SystemTime,
+    ) -> Vec<Datapoint> {
+        let output = self
+            .client(region)
+            .get_metric_statistics()
+            .namespace(namespace)
+            .metric_name(metric)
+            .set_dimensions(Some(
+                dims.iter()
+                    .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+                    .collect(),
+            ))
+            .start_time(aws_smithy_types::DateTime::from(since - Duration::from_secs(3600)))
+            .end_time(aws_smithy_types::DateTime::from(
+                SystemTime::now() + Duration::from_secs(3600),
+            ))
+            .period(1)
+            .statistics(Statistic::SampleCount)
+            .statistics(Statistic::Sum)
+            .statistics(Statistic::Minimum)
+            .statistics(Statistic::Maximum)
+            .send()
+            .await
+            .expect("GetMetricStatistics");
+        let mut points = output.datapoints.unwrap_or_default();
+        points.retain(|p| {
+            p.timestamp
+                .is_some_and(|t| SystemTime::try_from(t).unwrap() >= period_floor(since))
+        });
+        points.sort_by_key(|p| p.timestamp.map(|t| t.secs()));
+        points
+    }
+}
+
+fn period_floor(t: SystemTime) -> SystemTime {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+    SystemTime::UNIX_EPOCH + Duration::from_secs(secs - secs % 60)
+}
+
+impl Drop for Ministack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// IMDSv2 emulation: a token from PUT /latest/api/token (with the TTL header the SDK
+/// requires), then metadata by path for requests carrying that token.
+pub struct Imds {
+    pub addr: SocketAddr,
+    pub requests: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Imds {
+    pub async fn start(instance_id: &str, region: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let metadata: Arc<HashMap<String, String>> = Arc::new(HashMap::from([
+            ("/latest/meta-data/instance-id".to_owned(), instance_id.to_owned()),
+            ("/latest/meta-data/placement/region".to_owned(), region.to_owned()),
+        ]));
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let metadata = metadata.clone();
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let metadata = metadata.clone();
+                        async move {
+                            const TOKEN: &str = "test-imds-token";
+                            let response = hyper::Response::builder();
+                            let response = if request.method() == hyper::Method::PUT
+                                && request.uri().path() == "/latest/api/token"
+                            {
+                                response
+                                    .header("X-aws-ec2-metadata-token-ttl-seconds", "21600")
+                                    .body(TOKEN.to_owned())
+                            } else if request
+                                .headers()
+                                .get("x-aws-ec2-metadata-token")
+                                .and_then(|v| v.to_str().ok())
+                                != Some(TOKEN)
+                            {
+                                response.status(401).body(String::new())
+                            } else if let Some(value) = metadata.get(request.uri().path()) {
+                                response.body(value.clone())
+                            } else {
+                                response.status(404).body(String::new())
+                            };
+                            Ok::<_, std::convert::Infallible>(
+                                response
+                                    .unwrap()
+                                    .map(|body| http_body_util::Full::new(bytes::Bytes::from(body))),
+                            )
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Imds { addr, requests }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// The exporter binary, with an environment that cannot reach real AWS.
+pub fn exporter() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"));
+    for variable in [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "NGINX_BACKLOG_EXPORTER_CONFIG",
+        "NGINX_BACKLOG_EXPORTER_LOG",
+        "JOURNAL_STREAM",
+    ] {
+        command.env_remove(variable);
+    }
+    command
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        // Nothing listens here: an IMDS lookup the test did not arrange fails at once.
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Write a config file into `dir` and return its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Run the exporter to completion: (exit code, stdout, stderr).
+pub async fn run_exporter(command: &mut tokio::process::Command) -> (i32, String, String) {
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("exporter did not finish within 60 s")
+        .expect("run exporter");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Send SIGTERM to a child process.
+pub fn terminate(child: &tokio::process::Child) {
+    let pid = child.id().expect("child still running");
+    let status = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
+    assert!(status.success());
+}
