@@ -17,7 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import ministack, cbor2, boto3' 2>/dev/null; then
+if ! .venv/bin/python -c 'import ministack, cbor2, boto3, prometheus_client' 2>/dev/null; then
     echo "setup: installing ministack in .venv" >&2
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt

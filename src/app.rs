@@ -3,7 +3,7 @@
 //! partial period and drain within the grace deadline.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use tokio::sync::mpsc;
@@ -16,30 +16,31 @@ use crate::derive::period::{Closed, PeriodAccumulator};
 use crate::model::Datapoint;
 use crate::sampler::Sampler;
 use crate::sinks::delivery::Delivery;
+use crate::sinks::emf::{self, EmfRecord};
+use crate::sinks::prometheus::{self, HealthPolicy};
 use crate::sinks::{cloudwatch, AnyPublisher, Target};
-use crate::sources::stub_status::Scraper;
-use crate::stats::Stats;
+use crate::stats::{unix_ms, Stats};
 
-/// Datapoints between the sampler and delivery: one per period, so 64 is over ten minutes
-/// of slack at the shortest period. Delivery never blocks longer than one call's
+/// Datapoints between the sampler and delivery (and the EMF writer): one per period, so 64
+/// is a minute of slack at the shortest period. Delivery never blocks longer than one call's
 /// operation timeout, so the channel does not fill; if it ever did, the sampler drops the
 /// datapoint and counts it rather than stall sampling (backpressure choice: drop newest).
 const DATAPOINT_CHANNEL: usize = 64;
 /// A wall-clock step bigger than this re-aligns the sample ticks.
 const MAX_CLOCK_DRIFT: Duration = Duration::from_millis(250);
 
-/// Build the publisher for this run: CloudWatch, or stdout JSON for `--dry-run` (which
-/// needs the instance id for the dimension but no region or credentials).
-pub async fn publisher_and_target(config: &Config, dry_run: bool) -> anyhow::Result<(AnyPublisher, Target)> {
-    if dry_run {
-        let (instance_id, source) = cloudwatch::resolve_instance_id(&config.cloudwatch).await?;
-        tracing::info!(%instance_id, instance_id_source = %source, "dry run: requests go to stdout");
-        return Ok((
-            AnyPublisher::DryRun(Default::default()),
-            Target::new(&config.cloudwatch, instance_id),
-        ));
+/// Where this run publishes: the PutMetricData publisher (CloudWatch, or stdout JSON for
+/// `--dry-run`; none when only EMF is configured) and the target of every datum.
+/// Without real PutMetricData calls only the instance id is needed, not region or credentials.
+pub async fn publisher_and_target(config: &Config, dry_run: bool) -> anyhow::Result<(Option<AnyPublisher>, Target)> {
+    let cw = &config.cloudwatch;
+    if dry_run || !cw.put_metric_data {
+        let (instance_id, source) = cloudwatch::resolve_instance_id(cw).await?;
+        tracing::info!(%instance_id, instance_id_source = %source, dry_run, "resolved instance id");
+        let publisher = (dry_run && cw.put_metric_data).then(|| AnyPublisher::DryRun(Default::default()));
+        return Ok((publisher, Target::new(cw, instance_id)));
     }
-    let identity = cloudwatch::resolve(&config.cloudwatch).await?;
+    let identity = cloudwatch::resolve(cw).await?;
     tracing::info!(
         region = %identity.region,
         region_source = %identity.region_source,
@@ -48,45 +49,82 @@ pub async fn publisher_and_target(config: &Config, dry_run: bool) -> anyhow::Res
         "resolved AWS identity"
     );
     let publisher = AnyPublisher::CloudWatch(cloudwatch::CloudWatchPublisher::new(&identity.sdk_config));
-    Ok((publisher, Target::new(&config.cloudwatch, identity.instance_id)))
+    Ok((Some(publisher), Target::new(cw, identity.instance_id)))
 }
 
 pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     let stats = Arc::new(Stats::default());
+    Stats::set(&stats.started_unix_ms, unix_ms(SystemTime::now()));
     let (publisher, target) = publisher_and_target(&config, dry_run).await?;
     let token = CancellationToken::new();
     crate::shutdown::cancel_on_signal(token.clone()).context("cannot install signal handlers")?;
 
-    let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
-    let delivery = Delivery::new(publisher, target, config.cloudwatch.max_backlog, stats.clone());
-    let delivery = tokio::spawn(delivery.run(receiver, config.daemon.shutdown_grace));
+    let cw = &config.cloudwatch;
+    let server = match config.http_listen {
+        Some(addr) => {
+            let policy = HealthPolicy::new(cw.sample_interval, cw.period, cw.operation_timeout);
+            let server = prometheus::serve(addr, stats.clone(), policy, token.clone());
+            // Bind before sampling starts, so a port in use is a startup error.
+            let listener = tokio::spawn(server);
+            Some(listener)
+        }
+        None => None,
+    };
+
+    let mut handoff = Handoff::new(stats.clone());
+    let delivery = publisher.map(|publisher| {
+        let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
+        handoff.delivery = Some(sender);
+        let delivery = Delivery::new(publisher, target.clone(), cw.max_backlog, stats.clone());
+        tokio::spawn(delivery.run(receiver, config.daemon.shutdown_grace))
+    });
+    let emf = config.emf.clone().map(|output| {
+        let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
+        handoff.emf = Some(sender);
+        tokio::spawn(emf::run(target.clone(), output, receiver, stats.clone()))
+    });
 
     tracing::info!(
         url = %config.nginx.status_url,
-        namespace = %config.cloudwatch.namespace,
-        metric = %config.cloudwatch.metric_name,
-        period = %humantime::format_duration(config.cloudwatch.period),
-        sample_interval = %humantime::format_duration(config.cloudwatch.sample_interval),
+        namespace = %cw.namespace,
+        metric = %cw.metric_name,
+        pending = ?cw.pending,
+        listen_ports = ?config.nginx.listen_ports,
+        period = %humantime::format_duration(cw.period),
+        sample_interval = %humantime::format_duration(cw.sample_interval),
         dry_run,
         "started"
     );
-    let scraper = Scraper::new(config.nginx.status_url.clone(), config.nginx.timeout);
     sample_loop(
         &config,
         Clock::system(),
-        Sampler::new(scraper, stats.clone()),
-        sender,
-        token,
+        Sampler::new(&config, stats.clone()),
+        handoff,
+        token.clone(),
     )
     .await;
 
-    let report = delivery.await.context("delivery task failed")?;
+    let report = match delivery {
+        Some(task) => Some(task.await.context("delivery task failed")?),
+        None => None,
+    };
+    if let Some(task) = emf {
+        task.await.context("EMF task failed")?;
+    }
+    token.cancel();
+    if let Some(server) = server {
+        server
+            .await
+            .context("HTTP server task failed")?
+            .context("HTTP server failed")?;
+    }
     tracing::info!(
         samples_ok = Stats::get(&stats.samples_ok),
+        samples_saturated = Stats::get(&stats.samples_saturated),
         samples_failed = Stats::get(&stats.samples_failed),
         periods_blind = Stats::get(&stats.periods_blind),
         datapoints_sent = Stats::get(&stats.datapoints_sent),
-        datapoints_unsent = report.unsent,
+        datapoints_unsent = report.map_or(0, |r| r.unsent),
         "stopped"
     );
     Ok(())
@@ -101,18 +139,20 @@ fn aligned_ticker(clock: &Clock, step: Duration) -> Interval {
     ticker
 }
 
-/// Sample until cancelled, then close the partial period. Dropping `sender` on return
-/// tells delivery to drain.
+/// Sample until cancelled, then close the partial period. Dropping `handoff` on return
+/// tells delivery and the EMF writer to drain.
 pub async fn sample_loop(
     config: &Config,
     mut clock: Clock,
     mut sampler: Sampler,
-    sender: mpsc::Sender<Datapoint>,
+    mut handoff: Handoff,
     token: CancellationToken,
 ) {
     let interval = config.cloudwatch.sample_interval;
-    let mut periods = PeriodAccumulator::new(config.cloudwatch.period);
-    let mut handoff = Handoff::new(sender, sampler.stats());
+    let mut periods = PeriodAccumulator::new(
+        config.cloudwatch.period,
+        config.cloudwatch.samples_per_period() as usize,
+    );
     let mut ticker = aligned_ticker(&clock, interval);
     loop {
         let tick = tokio::select! {
@@ -131,29 +171,32 @@ pub async fn sample_loop(
         if let Some(closed) = periods.roll(at) {
             handoff.send(closed);
         }
-        let figures = tokio::select! {
+        let sample = tokio::select! {
             biased;
             () = token.cancelled() => break,
-            figures = sampler.sample(&clock) => figures,
+            sample = sampler.sample(&clock) => sample,
         };
-        periods.add(figures.map(|f| f.in_flight as f64));
+        periods.add(sample.pending.value().map(|v| v as f64));
     }
     if let Some(closed) = periods.flush() {
         handoff.send(closed);
     }
 }
 
-/// Hands closed periods to delivery; blind periods are counted, logged once, never sent.
-struct Handoff {
-    sender: mpsc::Sender<Datapoint>,
+/// Hands closed periods to delivery and the EMF writer; blind periods are counted, logged
+/// once, never sent.
+pub struct Handoff {
+    delivery: Option<mpsc::Sender<Datapoint>>,
+    emf: Option<mpsc::Sender<EmfRecord>>,
     stats: Arc<Stats>,
     blind_periods: u64,
 }
 
 impl Handoff {
-    fn new(sender: mpsc::Sender<Datapoint>, stats: Arc<Stats>) -> Self {
+    pub fn new(stats: Arc<Stats>) -> Self {
         Handoff {
-            sender,
+            delivery: None,
+            emf: None,
             stats,
             blind_periods: 0,
         }
@@ -161,14 +204,26 @@ impl Handoff {
 
     fn send(&mut self, closed: Closed) {
         match closed {
-            Closed::Datapoint(datapoint) => {
+            Closed::Datapoint { datapoint, values } => {
                 if self.blind_periods > 0 {
                     tracing::info!(periods = self.blind_periods, "nginx readable again; publishing resumes");
                     self.blind_periods = 0;
                 }
-                if self.sender.try_send(datapoint).is_err() {
-                    Stats::bump(&self.stats.datapoints_dropped);
-                    tracing::error!("delivery is not keeping up; dropped this period's datapoint");
+                if let Some(delivery) = &self.delivery {
+                    if delivery.try_send(datapoint).is_err() {
+                        Stats::bump(&self.stats.datapoints_dropped);
+                        tracing::error!("delivery is not keeping up; dropped this period's datapoint");
+                    }
+                }
+                if let Some(emf) = &self.emf {
+                    let record = EmfRecord {
+                        timestamp: datapoint.timestamp,
+                        values,
+                    };
+                    if emf.try_send(record).is_err() {
+                        Stats::bump(&self.stats.emf_lines_dropped);
+                        tracing::error!("the EMF output is not keeping up; dropped this period's line");
+                    }
                 }
             }
             Closed::Blind {

@@ -9,6 +9,7 @@ use crate::config::{Config, INSTANCE_DIMENSION};
 use crate::derive::in_flight;
 use crate::limits;
 use crate::sinks::cloudwatch;
+use crate::sources::accept_queue::KernelReader;
 use crate::sources::stub_status::Scraper;
 
 const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
@@ -41,9 +42,47 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     }
 
+    if cw.pending.uses_kernel() {
+        let mut reader = KernelReader::new(config.nginx.listen_ports.clone());
+        match reader.sample() {
+            Ok(sample) if sample.accept_queue.listeners > 0 => {
+                let _ = writeln!(
+                    report,
+                    "accept queue  ports {:?}: ok ({} connections waiting, limit {}, {} listening sockets)",
+                    config.nginx.listen_ports,
+                    sample.accept_queue.depth,
+                    sample.accept_queue.limit,
+                    sample.accept_queue.listeners
+                );
+            }
+            Ok(_) => {
+                problems += 1;
+                let _ = writeln!(
+                    report,
+                    "accept queue  FAILED: nothing listens on ports {:?}: set nginx.listen_ports to nginx's listen ports",
+                    config.nginx.listen_ports
+                );
+            }
+            Err(error) => {
+                problems += 1;
+                let _ = writeln!(report, "accept queue  FAILED: {error}");
+            }
+        }
+    }
+
     let mut instance_id = String::from("?");
-    match cloudwatch::resolve(cw).await {
-        Ok(identity) => {
+    let identity = if cw.put_metric_data {
+        cloudwatch::resolve(cw).await.map(Some)
+    } else {
+        cloudwatch::resolve_instance_id(cw).await.map(|(id, source)| {
+            let _ = writeln!(report, "instance id   {id} (from {source})");
+            instance_id = id;
+            None
+        })
+    };
+    match identity {
+        Ok(None) => {}
+        Ok(Some(identity)) => {
             let _ = writeln!(
                 report,
                 "region        {} (from {})",
@@ -85,6 +124,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     }
 
+    let _ = writeln!(
+        report,
+        "pending       {:?} every {}",
+        cw.pending,
+        humantime::format_duration(cw.sample_interval)
+    );
+    if let Some(output) = &config.emf {
+        let _ = writeln!(report, "emf           one line per period to {output:?}");
+    }
+    if let Some(addr) = config.http_listen {
+        let _ = writeln!(report, "http          /metrics and /healthz on http://{addr}");
+    }
+    if !cw.put_metric_data {
+        let _ = writeln!(
+            report,
+            "plan          no PutMetricData calls (cloudwatch.put_metric_data = false)"
+        );
+        print!("{report}");
+        if problems > 0 {
+            anyhow::bail!("check found {problems} problem(s)");
+        }
+        return Ok(());
+    }
     let period = cw.period.as_secs_f64();
     let calls_per_month = SECONDS_PER_MONTH / period;
     let metrics = 1 + usize::from(!cw.fleet_dimensions.is_empty());

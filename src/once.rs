@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
@@ -13,7 +13,7 @@ use crate::derive::period::period_start;
 use crate::model::{Datapoint, StatisticSet};
 use crate::sampler::Sampler;
 use crate::sinks::delivery::Delivery;
-use crate::sources::stub_status::Scraper;
+use crate::sinks::emf::{self, EmfRecord};
 use crate::stats::Stats;
 
 pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> anyhow::Result<()> {
@@ -23,19 +23,18 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
     let (publisher, target) = crate::app::publisher_and_target(&config, dry_run).await?;
 
     let stats = Arc::new(Stats::default());
-    let mut sampler = Sampler::new(
-        Scraper::new(config.nginx.status_url.clone(), config.nginx.timeout),
-        stats.clone(),
-    );
+    let mut sampler = Sampler::new(&config, stats.clone());
     let clock = Clock::system();
     let started = clock.now();
     let samples = (window.as_millis() / cw.sample_interval.as_millis()).max(1);
     let mut ticker = tokio::time::interval(cw.sample_interval);
     let mut summary: Option<StatisticSet> = None;
+    let mut values = Vec::with_capacity(samples as usize);
     for _ in 0..samples {
         ticker.tick().await;
-        if let Some(figures) = sampler.sample(&clock).await {
-            let value = figures.in_flight as f64;
+        if let Some(value) = sampler.sample(&clock).await.pending.value() {
+            let value = value as f64;
+            values.push(value);
             match summary.as_mut() {
                 Some(set) => set.add(value),
                 None => summary = Some(StatisticSet::of(value)),
@@ -55,18 +54,30 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
         timestamp: period_start(started, Duration::from_secs(cw.storage_resolution as u64)),
         stats: stats_set,
     };
-    let (sender, receiver) = mpsc::channel(1);
-    sender.try_send(datapoint)?;
-    drop(sender);
-    // Retries of the one datapoint get three operation timeouts in all.
-    let report = Delivery::new(publisher, target, 1, stats)
-        .run(receiver, cw.operation_timeout * 3)
-        .await;
-    if let Some(error) = report.last_error {
-        bail!("publishing to CloudWatch failed: {error}");
+    if let Some(output) = &config.emf {
+        let lines = emf::encode(
+            &target,
+            &EmfRecord {
+                timestamp: datapoint.timestamp,
+                values,
+            },
+        );
+        emf::write_lines(output, &lines).context("cannot write the EMF line")?;
     }
-    if report.unsent > 0 {
-        bail!("publishing to CloudWatch did not finish in time");
+    if let Some(publisher) = publisher {
+        let (sender, receiver) = mpsc::channel(1);
+        sender.try_send(datapoint)?;
+        drop(sender);
+        // Retries of the one datapoint get three operation timeouts in all.
+        let report = Delivery::new(publisher, target, 1, stats)
+            .run(receiver, cw.operation_timeout * 3)
+            .await;
+        if let Some(error) = report.last_error {
+            bail!("publishing to CloudWatch failed: {error}");
+        }
+        if report.unsent > 0 {
+            bail!("publishing to CloudWatch did not finish in time");
+        }
     }
     tracing::info!(
         samples = stats_set.sample_count,

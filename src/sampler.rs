@@ -1,42 +1,91 @@
-//! One sample: scrape stub_status and derive figures, with rate-limited failure logging.
-//! Shared by the daemon and the one-shot.
+//! One sample: scrape stub_status, read the kernel's accept queue, derive PendingRequests
+//! (saturation included), with rate-limited failure logging. Shared by the daemon and the
+//! one-shot.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::config::Config;
+use crate::derive::pending::{KernelDeltas, Pending, PendingDeriver, StubReading};
 use crate::derive::{Deriver, Figures};
+use crate::sources::accept_queue::{KernelReader, KernelSample};
 use crate::sources::stub_status::{ScrapeError, Scraper};
 use crate::stats::{unix_ms, Stats};
 
-/// While stub_status keeps failing, repeat the warning at most this often.
+/// While a failure goes on, repeat its warning at most this often.
 const FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// What one sample found.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub pending: Pending,
+    pub figures: Option<Figures>,
+    pub kernel: Option<KernelSample>,
+    pub deltas: KernelDeltas,
+}
 
 pub struct Sampler {
     scraper: Scraper,
+    kernel: Option<KernelReader>,
     deriver: Deriver,
+    pending: PendingDeriver,
     stats: Arc<Stats>,
     last_ok: Option<Instant>,
-    failing: Option<Failing>,
+    stub_failing: Failing,
+    kernel_failing: Failing,
     pub last_error: Option<ScrapeError>,
 }
 
+/// Rate-limited logging of one kind of failure.
+#[derive(Default)]
 struct Failing {
     count: u64,
-    last_logged: Instant,
+    last_logged: Option<Instant>,
+}
+
+impl Failing {
+    /// Count a failure; true if it should be logged now.
+    fn failed(&mut self, now: Instant) -> bool {
+        self.count += 1;
+        let due = self.last_logged.is_none_or(|t| now - t >= FAILURE_LOG_EVERY);
+        if due {
+            self.last_logged = Some(now);
+        }
+        due
+    }
+
+    /// Reset; returns how many failures there were if this ends a run of them.
+    fn recovered(&mut self) -> Option<u64> {
+        let count = std::mem::take(&mut self.count);
+        self.last_logged = None;
+        (count > 0).then_some(count)
+    }
 }
 
 impl Sampler {
-    pub fn new(scraper: Scraper, stats: Arc<Stats>) -> Self {
+    pub fn new(config: &Config, stats: Arc<Stats>) -> Self {
+        let formula = config.cloudwatch.pending;
         Sampler {
-            scraper,
+            scraper: Scraper::new(config.nginx.status_url.clone(), config.nginx.timeout),
+            kernel: formula
+                .uses_kernel()
+                .then(|| KernelReader::new(config.nginx.listen_ports.clone())),
             deriver: Deriver::default(),
+            pending: PendingDeriver::new(formula),
             stats,
             last_ok: None,
-            failing: None,
+            stub_failing: Failing::default(),
+            kernel_failing: Failing::default(),
             last_error: None,
         }
+    }
+
+    /// Use another directory than /proc/self/net for the kernel's view (tests).
+    pub fn with_kernel_reader(mut self, reader: KernelReader) -> Self {
+        self.kernel = Some(reader);
+        self
     }
 
     pub fn stats(&self) -> Arc<Stats> {
@@ -47,49 +96,107 @@ impl Sampler {
         self.scraper.url()
     }
 
-    /// Take one sample at `now` (tokio time); `None` if nginx could not be read.
-    pub async fn sample(&mut self, clock: &crate::clock::Clock) -> Option<Figures> {
-        match self.scraper.scrape().await {
+    /// Take one sample.
+    pub async fn sample(&mut self, clock: &crate::clock::Clock) -> Sample {
+        let scraped = self.scraper.scrape().await;
+        let now = Instant::now();
+        let kernel = self.read_kernel(now);
+        let figures = match scraped {
             Ok(status) => {
-                let now = Instant::now();
                 let elapsed = self.last_ok.map_or(Duration::ZERO, |t| now - t);
                 self.last_ok = Some(now);
                 self.last_error = None;
-                Stats::bump(&self.stats.samples_ok);
-                Stats::set(&self.stats.last_sample_ok_unix_ms, unix_ms(clock.now()));
-                if let Some(failing) = self.failing.take() {
-                    tracing::info!(failures = failing.count, url = %self.scraper.url(), "stub_status readable again");
+                if let Some(failures) = self.stub_failing.recovered() {
+                    tracing::info!(failures, url = %self.scraper.url(), "stub_status readable again");
                 }
-                let figures = self.deriver.observe(status, elapsed);
-                tracing::trace!(?figures, "sample");
-                Some(figures)
+                Some(self.deriver.observe(status, elapsed))
             }
             Err(error) => {
-                Stats::bump(&self.stats.samples_failed);
-                let now = Instant::now();
-                match self.failing.as_mut() {
-                    None => {
-                        tracing::warn!(kind = error.kind(), "cannot read stub_status: {error}");
-                        self.failing = Some(Failing {
-                            count: 1,
-                            last_logged: now,
-                        });
-                    }
-                    Some(failing) => {
-                        failing.count += 1;
-                        if now - failing.last_logged >= FAILURE_LOG_EVERY {
-                            tracing::warn!(
-                                failures = failing.count,
-                                kind = error.kind(),
-                                "still cannot read stub_status: {error}"
-                            );
-                            failing.last_logged = now;
-                        }
-                    }
+                if self.stub_failing.failed(now) {
+                    let failures = self.stub_failing.count;
+                    tracing::warn!(failures, kind = error.kind(), "cannot read stub_status: {error}");
                 }
                 self.last_error = Some(error);
                 None
             }
+        };
+        let reading = match (&figures, &self.last_error) {
+            (Some(figures), _) => StubReading::Read(figures),
+            (None, Some(ScrapeError::Timeout { .. } | ScrapeError::Connect { .. } | ScrapeError::Body { .. })) => {
+                StubReading::Unanswered
+            }
+            (None, _) => StubReading::Wrong,
+        };
+        let (pending, deltas) = self.pending.observe(reading, kernel.as_ref());
+        let sample = Sample {
+            pending,
+            figures,
+            kernel,
+            deltas,
+        };
+        self.record(&sample, clock);
+        sample
+    }
+
+    fn read_kernel(&mut self, now: Instant) -> Option<KernelSample> {
+        let reader = self.kernel.as_mut()?;
+        match reader.sample() {
+            Ok(sample) => {
+                if let Some(failures) = self.kernel_failing.recovered() {
+                    tracing::info!(failures, "accept queue readable again");
+                }
+                Some(sample)
+            }
+            Err(error) => {
+                if self.kernel_failing.failed(now) {
+                    tracing::warn!(
+                        failures = self.kernel_failing.count,
+                        "cannot read the accept queue: {error}"
+                    );
+                }
+                None
+            }
         }
+    }
+
+    /// Update the exporter's own counters and the live gauges.
+    fn record(&self, sample: &Sample, clock: &crate::clock::Clock) {
+        let stats = &self.stats;
+        let live = &stats.live;
+        match sample.pending {
+            Pending::Measured(value) => {
+                Stats::bump(&stats.samples_ok);
+                Stats::set(&stats.last_sample_ok_unix_ms, unix_ms(clock.now()));
+                Stats::set(&live.pending, value);
+                Stats::set(&live.saturated, 0);
+            }
+            Pending::Saturated(value) => {
+                Stats::bump(&stats.samples_saturated);
+                Stats::set(&stats.last_sample_ok_unix_ms, unix_ms(clock.now()));
+                Stats::set(&live.pending, value);
+                Stats::set(&live.saturated, 1);
+                tracing::debug!(value, "nginx saturated: stub_status unanswered, kernel shows load");
+            }
+            Pending::Blind => Stats::bump(&stats.samples_failed),
+        }
+        if let Some(f) = &sample.figures {
+            Stats::set(&live.in_flight, f.in_flight);
+            Stats::set(&live.reading, f.reading);
+            Stats::set(&live.writing, f.writing);
+            Stats::set(&live.waiting, f.waiting);
+            Stats::set(&live.active, f.active);
+            Stats::set_f64(
+                &live.requests_per_second_bits,
+                f.requests_per_second.unwrap_or(f64::NAN),
+            );
+            Stats::add(&live.dropped_connections, f.dropped_connections.unwrap_or(0));
+        }
+        if let Some(k) = &sample.kernel {
+            Stats::set(&live.accept_queue, k.accept_queue.depth);
+            Stats::set(&live.accept_queue_limit, k.accept_queue.limit);
+        }
+        Stats::add(&live.listen_overflows, sample.deltas.listen_overflows);
+        Stats::add(&live.listen_drops, sample.deltas.listen_drops);
+        tracing::trace!(?sample, "sample");
     }
 }

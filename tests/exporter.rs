@@ -338,5 +338,9 @@ async fn check_reports_the_plan_or_what_is_missing() {
     let (code, stdout, stderr) = run_exporter(&mut check()).await;
     assert_eq!(code, 1);
     assert!(stdout.contains("stub_status   FAILED: cannot reach"), "{stdout}");
-    assert!(stderr.contains("check found 1 problem"), "{stderr}");
+    assert!(
+        stdout.contains("accept queue  FAILED: nothing listens on ports"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("check found 2 problem"), "{stderr}");
 }

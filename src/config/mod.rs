@@ -10,6 +10,7 @@ use std::time::Duration;
 use hyper::Uri;
 use toml::Spanned;
 
+use crate::derive::pending::Formula;
 use crate::limits;
 
 /// Where the packages install the config file.
@@ -50,6 +51,16 @@ pub struct Config {
     pub nginx: NginxConfig,
     pub cloudwatch: CloudWatchConfig,
     pub daemon: DaemonConfig,
+    pub emf: Option<EmfOutput>,
+    /// Where /metrics and /healthz are served (loopback only); `None`: off.
+    pub http_listen: Option<std::net::SocketAddr>,
+}
+
+/// Where EMF lines go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmfOutput {
+    Stdout,
+    File(PathBuf),
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +68,8 @@ pub struct NginxConfig {
     pub status_url: Uri,
     /// Whole-request timeout of one stub_status scrape.
     pub timeout: Duration,
+    /// Ports whose kernel accept queues count as nginx's.
+    pub listen_ports: Vec<u16>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +88,10 @@ pub struct CloudWatchConfig {
     pub max_backlog: usize,
     /// Extra datum under these fixed dimensions (and no InstanceId), for one fleet-wide alarm.
     pub fleet_dimensions: Vec<(String, String)>,
+    /// How PendingRequests is computed from a sample.
+    pub pending: Formula,
+    /// Call PutMetricData (false: EMF only, for hosts where the API is not allowed).
+    pub put_metric_data: bool,
 }
 
 impl CloudWatchConfig {
@@ -314,6 +331,76 @@ impl Validator<'_> {
             },
         };
 
+        let pending = match cw.pending {
+            None => Formula::InFlightPlusAcceptQueue,
+            Some(name) => match Formula::parse(name.get_ref()) {
+                Some(formula) => formula,
+                None if name.get_ref() == "log_concurrency" => {
+                    return self.invalid(
+                        "cloudwatch.pending",
+                        name.span(),
+                        "log_concurrency needs the access-log source, which this version does not have yet".into(),
+                    )
+                }
+                None => {
+                    return self.invalid(
+                        "cloudwatch.pending",
+                        name.span(),
+                        format!("{:?} is not one of {}", name.get_ref(), Formula::NAMES.join(", ")),
+                    )
+                }
+            },
+        };
+        let put_metric_data_span = cw
+            .put_metric_data
+            .as_ref()
+            .map_or(cloudwatch_span.clone(), |p| p.span());
+        let put_metric_data = cw.put_metric_data.is_none_or(|p| p.into_inner());
+
+        let emf = match (raw.emf.enabled.unwrap_or(false), raw.emf.output) {
+            (false, _) => None,
+            (true, None) => Some(EmfOutput::Stdout),
+            (true, Some(output)) if output.get_ref() == "stdout" || output.get_ref() == "-" => Some(EmfOutput::Stdout),
+            (true, Some(output)) if output.get_ref().starts_with('/') => {
+                Some(EmfOutput::File(PathBuf::from(output.into_inner())))
+            }
+            (true, Some(output)) => {
+                return self.invalid(
+                    "emf.output",
+                    output.span(),
+                    "must be \"stdout\" or an absolute file path".into(),
+                )
+            }
+        };
+        if !put_metric_data && emf.is_none() {
+            return self.invalid(
+                "cloudwatch.put_metric_data",
+                put_metric_data_span,
+                "is false and [emf] is not enabled: nothing would be published".into(),
+            );
+        }
+
+        let http_listen = match raw.http.listen {
+            None => None,
+            Some(listen) => match listen.get_ref().parse::<std::net::SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => Some(addr),
+                Ok(_) => {
+                    return self.invalid(
+                        "http.listen",
+                        listen.span(),
+                        "must be a loopback address (127.0.0.1 or [::1]): /metrics is not for the network".into(),
+                    )
+                }
+                Err(_) => {
+                    return self.invalid(
+                        "http.listen",
+                        listen.span(),
+                        "not an address like \"127.0.0.1:9145\"".into(),
+                    )
+                }
+            },
+        };
+
         let status_url = match raw.nginx.status_url {
             None => Uri::from_static(DEFAULT_STATUS_URL),
             Some(url) => {
@@ -345,9 +432,48 @@ impl Validator<'_> {
             );
         }
 
+        let listen_ports = match raw.nginx.listen_ports {
+            Some(ports) => {
+                let span = ports.span();
+                let mut parsed = Vec::new();
+                for port in ports.into_inner() {
+                    match u16::try_from(*port.get_ref()) {
+                        Ok(p) if p > 0 => parsed.push(p),
+                        _ => {
+                            return self.invalid(
+                                "nginx.listen_ports",
+                                port.span(),
+                                format!("{} is not a TCP port", port.get_ref()),
+                            )
+                        }
+                    }
+                }
+                if parsed.is_empty() && pending.uses_kernel() {
+                    return self.invalid(
+                        "nginx.listen_ports",
+                        span,
+                        "is empty, but cloudwatch.pending uses the accept queue".into(),
+                    );
+                }
+                parsed
+            }
+            // The status port, plus 80 and 443: a port nothing listens on contributes nothing.
+            None => {
+                let mut ports = vec![status_url.port_u16().unwrap_or(80), 80, 443];
+                ports.dedup();
+                ports.sort_unstable();
+                ports.dedup();
+                ports
+            }
+        };
+
         Ok(Config {
             path: self.path.to_owned(),
-            nginx: crate::config::NginxConfig { status_url, timeout },
+            nginx: crate::config::NginxConfig {
+                status_url,
+                timeout,
+                listen_ports,
+            },
             cloudwatch: CloudWatchConfig {
                 namespace,
                 metric_name,
@@ -369,6 +495,8 @@ impl Validator<'_> {
                 imds_timeout: self.duration("cloudwatch.imds_timeout", cw.imds_timeout, Duration::from_millis(500))?,
                 max_backlog,
                 fleet_dimensions,
+                pending,
+                put_metric_data,
             },
             daemon: DaemonConfig {
                 shutdown_grace: self.duration(
@@ -377,6 +505,8 @@ impl Validator<'_> {
                     Duration::from_secs(5),
                 )?,
             },
+            emf,
+            http_listen,
         })
     }
 }
@@ -503,6 +633,69 @@ mod tests {
             "[cloudwatch]\nnamespace = \"x\"\n[cloudwatch.fleet_dimensions]\nInstanceId = \"i-1\"\n",
             4,
             "InstanceId",
+        );
+    }
+
+    #[test]
+    fn listen_ports_default_to_the_status_port_and_80_and_443() {
+        let config =
+            parse_str("[nginx]\nstatus_url = \"http://127.0.0.1:8080/s\"\n[cloudwatch]\nnamespace = \"x\"\n").unwrap();
+        assert_eq!(config.nginx.listen_ports, vec![80, 443, 8080]);
+        assert_eq!(parse_str(MINIMAL).unwrap().nginx.listen_ports, vec![80, 443]);
+        let config = parse_str("[nginx]\nlisten_ports = [8443]\n[cloudwatch]\nnamespace = \"x\"\n").unwrap();
+        assert_eq!(config.nginx.listen_ports, vec![8443]);
+        check_error(
+            "[nginx]\nlisten_ports = [80, 70000]\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "70000 is not a TCP port",
+        );
+        check_error(
+            "[nginx]\nlisten_ports = []\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.listen_ports",
+        );
+    }
+
+    #[test]
+    fn pending_formula() {
+        assert_eq!(
+            parse_str(MINIMAL).unwrap().cloudwatch.pending,
+            Formula::InFlightPlusAcceptQueue
+        );
+        let config = parse_str("[cloudwatch]\nnamespace = \"x\"\npending = \"in_flight\"\n").unwrap();
+        assert_eq!(config.cloudwatch.pending, Formula::InFlight);
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\npending = \"queue\"\n",
+            3,
+            "is not one of in_flight+accept_queue",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n",
+            3,
+            "access-log",
+        );
+    }
+
+    #[test]
+    fn outputs() {
+        let config = parse_str("[cloudwatch]\nnamespace = \"x\"\nput_metric_data = false\n[emf]\nenabled = true\n[http]\nlisten = \"127.0.0.1:9145\"\n").unwrap();
+        assert_eq!(config.emf, Some(EmfOutput::Stdout));
+        assert!(!config.cloudwatch.put_metric_data);
+        assert_eq!(config.http_listen, Some("127.0.0.1:9145".parse().unwrap()));
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\nput_metric_data = false\n",
+            3,
+            "nothing would be published",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\n[http]\nlisten = \"0.0.0.0:9145\"\n",
+            4,
+            "http.listen: must be a loopback",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\n[emf]\nenabled = true\noutput = \"relative.log\"\n",
+            5,
+            "emf.output",
         );
     }
 

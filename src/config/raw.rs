@@ -16,6 +16,10 @@ pub struct RawConfig {
     pub cloudwatch: Spanned<RawCloudWatch>,
     #[serde(default)]
     pub daemon: RawDaemon,
+    #[serde(default)]
+    pub emf: RawEmf,
+    #[serde(default)]
+    pub http: RawHttp,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +27,7 @@ pub struct RawConfig {
 pub struct RawNginx {
     pub status_url: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    pub listen_ports: Option<Spanned<Vec<Spanned<i64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,10 +45,25 @@ pub struct RawCloudWatch {
     pub imds_timeout: Option<Spanned<String>>,
     pub max_backlog: Option<Spanned<i64>>,
     pub fleet_dimensions: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    pub pending: Option<Spanned<String>>,
+    pub put_metric_data: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDaemon {
     pub shutdown_grace: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmf {
+    pub enabled: Option<bool>,
+    pub output: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: Option<Spanned<String>>,
 }

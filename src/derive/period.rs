@@ -16,8 +16,8 @@ pub fn period_start(at: SystemTime, period: Duration) -> SystemTime {
 /// What a finished period amounts to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Closed {
-    /// At least one sample succeeded.
-    Datapoint(Datapoint),
+    /// At least one sample succeeded: the summary, and the values in sample order.
+    Datapoint { datapoint: Datapoint, values: Vec<f64> },
     /// Every sample failed: publish nothing for this period.
     Blind {
         period_start: SystemTime,
@@ -28,6 +28,8 @@ pub enum Closed {
 #[derive(Debug)]
 pub struct PeriodAccumulator {
     period: Duration,
+    /// Samples a period holds, so the values vector is allocated once per period.
+    samples_per_period: usize,
     current: Option<Current>,
 }
 
@@ -35,12 +37,17 @@ pub struct PeriodAccumulator {
 struct Current {
     start: SystemTime,
     stats: Option<StatisticSet>,
+    values: Vec<f64>,
     failed: u32,
 }
 
 impl PeriodAccumulator {
-    pub fn new(period: Duration) -> Self {
-        PeriodAccumulator { period, current: None }
+    pub fn new(period: Duration, samples_per_period: usize) -> Self {
+        PeriodAccumulator {
+            period,
+            samples_per_period,
+            current: None,
+        }
     }
 
     /// Move to the period holding `at`, returning the previous one if `at` left it.
@@ -53,6 +60,7 @@ impl PeriodAccumulator {
         self.current = Some(Current {
             start,
             stats: None,
+            values: Vec::with_capacity(self.samples_per_period),
             failed: 0,
         });
         closed
@@ -63,6 +71,9 @@ impl PeriodAccumulator {
         let Some(current) = self.current.as_mut() else {
             return;
         };
+        if let Some(v) = value {
+            current.values.push(v);
+        }
         match (value, current.stats.as_mut()) {
             (Some(v), Some(stats)) => stats.add(v),
             (Some(v), None) => current.stats = Some(StatisticSet::of(v)),
@@ -74,10 +85,13 @@ impl PeriodAccumulator {
     pub fn flush(&mut self) -> Option<Closed> {
         let current = self.current.take()?;
         Some(match current.stats {
-            Some(stats) => Closed::Datapoint(Datapoint {
-                timestamp: current.start,
-                stats,
-            }),
+            Some(stats) => Closed::Datapoint {
+                datapoint: Datapoint {
+                    timestamp: current.start,
+                    stats,
+                },
+                values: current.values,
+            },
             None => Closed::Blind {
                 period_start: current.start,
                 failed_samples: current.failed,
@@ -104,7 +118,7 @@ mod tests {
 
     #[test]
     fn summarises_a_period_when_the_next_begins() {
-        let mut acc = PeriodAccumulator::new(Duration::from_secs(10));
+        let mut acc = PeriodAccumulator::new(Duration::from_secs(10), 10);
         for (i, value) in [3.0, 7.0, 5.0].into_iter().enumerate() {
             assert_eq!(acc.roll(at(20_000 + i as u64 * 1000)), None);
             acc.add(Some(value));
@@ -114,21 +128,24 @@ mod tests {
         let closed = acc.roll(at(30_000)).expect("period 20..30 s closes at 30 s");
         assert_eq!(
             closed,
-            Closed::Datapoint(Datapoint {
-                timestamp: at(20_000),
-                stats: StatisticSet {
-                    sample_count: 3.0,
-                    sum: 15.0,
-                    minimum: 3.0,
-                    maximum: 7.0
+            Closed::Datapoint {
+                datapoint: Datapoint {
+                    timestamp: at(20_000),
+                    stats: StatisticSet {
+                        sample_count: 3.0,
+                        sum: 15.0,
+                        minimum: 3.0,
+                        maximum: 7.0
+                    },
                 },
-            })
+                values: vec![3.0, 7.0, 5.0],
+            }
         );
     }
 
     #[test]
     fn a_period_with_only_failures_is_blind_not_zero() {
-        let mut acc = PeriodAccumulator::new(Duration::from_secs(10));
+        let mut acc = PeriodAccumulator::new(Duration::from_secs(10), 10);
         acc.roll(at(0));
         acc.add(None);
         acc.roll(at(1000));
@@ -144,12 +161,13 @@ mod tests {
 
     #[test]
     fn flush_closes_a_partial_period() {
-        let mut acc = PeriodAccumulator::new(Duration::from_secs(10));
+        let mut acc = PeriodAccumulator::new(Duration::from_secs(10), 10);
         acc.roll(at(40_000));
         acc.add(Some(2.0));
         match acc.flush() {
-            Some(Closed::Datapoint(dp)) => {
-                assert_eq!((dp.timestamp, dp.stats.sample_count), (at(40_000), 1.0))
+            Some(Closed::Datapoint { datapoint, values }) => {
+                assert_eq!((datapoint.timestamp, datapoint.stats.sample_count), (at(40_000), 1.0));
+                assert_eq!(values, vec![2.0]);
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -3,6 +3,8 @@
 pub mod cloudwatch;
 pub mod delivery;
 pub mod dry_run;
+pub mod emf;
+pub mod prometheus;
 pub mod retry;
 
 use std::future::Future;

@@ -1,3 +1,4 @@
 //! Sources: where samples come from. Sources never import sinks.
 
+pub mod accept_queue;
 pub mod stub_status;

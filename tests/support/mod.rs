@@ -86,6 +86,10 @@ impl Nginx {
     }
 
     pub async fn start_with(upstream_port: u16, extra_http: &str) -> Self {
+        Self::start_full(upstream_port, 256, extra_http).await
+    }
+
+    pub async fn start_full(upstream_port: u16, worker_connections: u32, extra_http: &str) -> Self {
         assert!(
             Path::new(NGINX).exists(),
             "{NGINX} is missing: install Debian's nginx-light (scripts/test.sh does)"
@@ -100,7 +104,7 @@ master_process on;
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     access_log {prefix}/access.log;
     client_body_temp_path {prefix}/client_body;
@@ -179,9 +183,30 @@ http {{
         }
     }
 
-    /// The master's pid, to signal it (HUP, USR1, STOP...).
+    /// The master's pid, to signal it (HUP, USR1...).
     pub fn master_pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// The worker processes' pids (children of the master).
+    pub fn worker_pids(&self) -> Vec<u32> {
+        let master = self.master_pid().expect("nginx running");
+        let children = std::fs::read_to_string(format!("/proc/{master}/task/{master}/children")).unwrap_or_default();
+        children.split_whitespace().filter_map(|pid| pid.parse().ok()).collect()
+    }
+
+    /// Send `signal` (e.g. "STOP", "CONT") to every worker.
+    pub fn signal_workers(&self, signal: &str) {
+        let workers = self.worker_pids();
+        assert!(!workers.is_empty(), "nginx has no workers");
+        for pid in workers {
+            let status = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(pid.to_string())
+                .status()
+                .unwrap();
+            assert!(status.success(), "kill -{signal} {pid}");
+        }
     }
 }
 
@@ -452,4 +477,73 @@ pub fn terminate(child: &tokio::process::Child) {
     let pid = child.id().expect("child still running");
     let status = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().unwrap();
     assert!(status.success());
+}
+
+/// Reads a child's stdout line by line, waiting for lines that match.
+pub struct Lines {
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    pub seen: Vec<String>,
+}
+
+impl Lines {
+    pub fn new(child: &mut tokio::process::Child) -> Self {
+        let stdout = child.stdout.take().expect("stdout piped");
+        Lines {
+            lines: tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout)),
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next line for which `matches` holds, within `limit`.
+    pub async fn wait_for(&mut self, limit: Duration, what: &str, mut matches: impl FnMut(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}; lines so far: {:#?}", self.seen))
+                .expect("read stdout")
+                .unwrap_or_else(|| panic!("stdout closed before {what}; lines: {:#?}", self.seen));
+            self.seen.push(line.clone());
+            if matches(&line) {
+                return line;
+            }
+        }
+    }
+}
+
+/// Parse text with the Python prometheus_client OpenMetrics parser from .venv; returns
+/// {"family{labels}": value} as the parser saw them, or panics with the parser's error.
+pub fn parse_openmetrics(text: &str) -> HashMap<String, f64> {
+    let python = ministack_bin().with_file_name("python");
+    let script = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+out = {}
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+        out[f"{s.name}{{{labels}}}"] = None if s.value != s.value else s.value
+print(json.dumps(out))
+"#;
+    let mut child = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run .venv/bin/python");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the OpenMetrics parser rejected /metrics: {}\n{text}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let parsed: HashMap<String, serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    parsed
+        .into_iter()
+        .map(|(k, v)| (k, v.as_f64().unwrap_or(f64::NAN)))
+        .collect()
 }

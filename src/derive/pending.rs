@@ -1,0 +1,290 @@
+//! What one sample says `PendingRequests` is, including when nginx is saturated.
+//!
+//! Measured on nginx 1.22: when workers are stalled or out of `worker_connections`, the
+//! stub_status request itself hangs or is refused exactly when the backlog is worst. The
+//! connections then wait in the kernel's accept queue, or are accepted and dropped
+//! (`accepts - handled` grows). So:
+//!
+//! - stub_status readable: the configured formula (default in-flight + accept queue);
+//! - stub_status unanswered (timeout, refused, reset) while the kernel shows load (a
+//!   non-empty accept queue, listen overflows, or dropped connections just before): nginx is
+//!   saturated; the sample is the accept-queue depth plus the last in-flight value seen. It
+//!   is never dropped: a missing datapoint would let the alarm go quiet at the worst moment;
+//! - otherwise (nginx down, wrong URL, a page that is not stub_status): no value.
+
+use crate::derive::Figures;
+use crate::sources::accept_queue::{KernelSample, ListenDrops};
+
+/// How `PendingRequests` is computed from a readable sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formula {
+    /// Requests nginx is working on plus connections waiting in the accept queue (default).
+    InFlightPlusAcceptQueue,
+    /// Only what stub_status shows (no kernel signal).
+    InFlight,
+    /// Only the kernel's accept queue: connections nginx has not even accepted.
+    AcceptQueue,
+}
+
+impl Formula {
+    pub const NAMES: [&'static str; 3] = ["in_flight+accept_queue", "in_flight", "accept_queue"];
+
+    pub fn parse(name: &str) -> Option<Formula> {
+        match name {
+            "in_flight+accept_queue" => Some(Formula::InFlightPlusAcceptQueue),
+            "in_flight" => Some(Formula::InFlight),
+            "accept_queue" => Some(Formula::AcceptQueue),
+            _ => None,
+        }
+    }
+
+    pub fn uses_kernel(self) -> bool {
+        self != Formula::InFlight
+    }
+}
+
+/// How the stub_status read of this sample went.
+#[derive(Debug, Clone, Copy)]
+pub enum StubReading<'a> {
+    Read(&'a Figures),
+    /// Timed out, refused or reset: what saturation looks like (and what "down" looks like).
+    Unanswered,
+    /// Answered with something that is not a stub_status page: we cannot see nginx.
+    Wrong,
+}
+
+/// The value of one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    Measured(u64),
+    Saturated(u64),
+    Blind,
+}
+
+impl Pending {
+    pub fn value(self) -> Option<u64> {
+        match self {
+            Pending::Measured(v) | Pending::Saturated(v) => Some(v),
+            Pending::Blind => None,
+        }
+    }
+}
+
+/// Kernel counters turned into per-sample increases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KernelDeltas {
+    pub listen_overflows: u64,
+    pub listen_drops: u64,
+}
+
+#[derive(Debug)]
+pub struct PendingDeriver {
+    formula: Formula,
+    last_in_flight: Option<u64>,
+    last_drops: Option<ListenDrops>,
+    /// The last readable sample showed connections accepted and dropped.
+    dropping: bool,
+}
+
+impl PendingDeriver {
+    pub fn new(formula: Formula) -> Self {
+        PendingDeriver {
+            formula,
+            last_in_flight: None,
+            last_drops: None,
+            dropping: false,
+        }
+    }
+
+    pub fn observe(&mut self, stub: StubReading, kernel: Option<&KernelSample>) -> (Pending, KernelDeltas) {
+        let deltas = self.kernel_deltas(kernel.and_then(|k| k.drops));
+        let queue = kernel.map(|k| k.accept_queue);
+        let listening = queue.is_some_and(|q| q.listeners > 0);
+        let depth = queue.map_or(0, |q| q.depth);
+        let pending = match stub {
+            StubReading::Read(figures) => {
+                self.last_in_flight = Some(figures.in_flight);
+                self.dropping = figures.dropped_connections.unwrap_or(0) > 0;
+                match self.formula {
+                    Formula::InFlightPlusAcceptQueue => Pending::Measured(figures.in_flight + depth),
+                    Formula::InFlight => Pending::Measured(figures.in_flight),
+                    // No listening row for the configured ports: listen_ports is wrong, and a
+                    // 0 from it would be a lie.
+                    Formula::AcceptQueue if listening => Pending::Measured(depth),
+                    Formula::AcceptQueue => Pending::Blind,
+                }
+            }
+            StubReading::Unanswered => {
+                let evidence = depth > 0 || deltas.listen_overflows > 0 || self.dropping;
+                if listening && evidence {
+                    Pending::Saturated(depth + self.last_in_flight.unwrap_or(0))
+                } else {
+                    Pending::Blind
+                }
+            }
+            StubReading::Wrong => Pending::Blind,
+        };
+        (pending, deltas)
+    }
+
+    fn kernel_deltas(&mut self, drops: Option<ListenDrops>) -> KernelDeltas {
+        let previous = std::mem::replace(&mut self.last_drops, drops);
+        match (previous, drops) {
+            (Some(before), Some(now)) => KernelDeltas {
+                listen_overflows: now.listen_overflows.saturating_sub(before.listen_overflows),
+                listen_drops: now.listen_drops.saturating_sub(before.listen_drops),
+            },
+            _ => KernelDeltas::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::accept_queue::AcceptQueue;
+
+    fn figures(in_flight: u64, dropped: u64) -> Figures {
+        Figures {
+            in_flight,
+            reading: 0,
+            writing: in_flight + 1,
+            waiting: 0,
+            active: in_flight + 1,
+            requests_per_second: None,
+            dropped_connections: Some(dropped),
+        }
+    }
+
+    fn kernel(depth: u64, listeners: u32, overflows: u64) -> KernelSample {
+        KernelSample {
+            accept_queue: AcceptQueue {
+                depth,
+                limit: 511,
+                listeners,
+            },
+            drops: Some(ListenDrops {
+                listen_overflows: overflows,
+                listen_drops: overflows,
+            }),
+        }
+    }
+
+    /// Feeds samples in order and checks each value.
+    fn check(formula: Formula, samples: &[(StubReading, Option<KernelSample>, Pending)]) {
+        let mut deriver = PendingDeriver::new(formula);
+        for (i, (stub, kernel, expected)) in samples.iter().enumerate() {
+            let (got, _) = deriver.observe(*stub, kernel.as_ref());
+            assert_eq!(got, *expected, "sample {i}");
+        }
+    }
+
+    #[test]
+    fn readable_samples_follow_the_formula() {
+        let f = figures(4, 0);
+        let k = Some(kernel(3, 2, 0));
+        check(
+            Formula::InFlightPlusAcceptQueue,
+            &[(StubReading::Read(&f), k, Pending::Measured(7))],
+        );
+        check(Formula::InFlight, &[(StubReading::Read(&f), k, Pending::Measured(4))]);
+        check(
+            Formula::AcceptQueue,
+            &[(StubReading::Read(&f), k, Pending::Measured(3))],
+        );
+        // Kernel unreadable: in-flight still stands on its own.
+        check(
+            Formula::InFlightPlusAcceptQueue,
+            &[(StubReading::Read(&f), None, Pending::Measured(4))],
+        );
+        // accept_queue without any listener on the configured ports has no honest value.
+        check(
+            Formula::AcceptQueue,
+            &[(StubReading::Read(&f), Some(kernel(0, 0, 0)), Pending::Blind)],
+        );
+    }
+
+    #[test]
+    fn unanswered_with_a_full_accept_queue_is_saturation_not_silence() {
+        let f = figures(20, 0);
+        check(
+            Formula::InFlightPlusAcceptQueue,
+            &[
+                (StubReading::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(20)),
+                (StubReading::Unanswered, Some(kernel(35, 1, 0)), Pending::Saturated(55)),
+                // Even the in_flight formula reports high when saturated.
+            ],
+        );
+        check(
+            Formula::InFlight,
+            &[
+                (StubReading::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(20)),
+                (StubReading::Unanswered, Some(kernel(35, 1, 0)), Pending::Saturated(55)),
+            ],
+        );
+    }
+
+    #[test]
+    fn listen_overflows_or_dropped_connections_are_evidence_too() {
+        let f = figures(8, 0);
+        check(
+            Formula::InFlightPlusAcceptQueue,
+            &[
+                (StubReading::Read(&f), Some(kernel(0, 1, 100)), Pending::Measured(8)),
+                // Queue drained to 0 at this instant, but SYNs overflowed since the last sample.
+                (StubReading::Unanswered, Some(kernel(0, 1, 130)), Pending::Saturated(8)),
+            ],
+        );
+        let dropping = figures(8, 5);
+        check(
+            Formula::InFlightPlusAcceptQueue,
+            &[
+                (
+                    StubReading::Read(&dropping),
+                    Some(kernel(0, 1, 0)),
+                    Pending::Measured(8),
+                ),
+                (StubReading::Unanswered, Some(kernel(0, 1, 0)), Pending::Saturated(8)),
+            ],
+        );
+    }
+
+    #[test]
+    fn nginx_down_or_wrong_url_publishes_nothing() {
+        let f = figures(2, 0);
+        check(
+            Formula::InFlightPlusAcceptQueue,
+            &[
+                (StubReading::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(2)),
+                // Stopped: refused, no listener, no load.
+                (StubReading::Unanswered, Some(kernel(0, 0, 0)), Pending::Blind),
+                // Host-wide overflows from another service do not make a stopped nginx saturated.
+                (StubReading::Unanswered, Some(kernel(0, 0, 50)), Pending::Blind),
+                // Listening but idle and unanswered: no evidence of load.
+                (StubReading::Unanswered, Some(kernel(0, 1, 50)), Pending::Blind),
+                // A 404 or an HTML page is never saturation.
+                (StubReading::Wrong, Some(kernel(9, 1, 50)), Pending::Blind),
+                (StubReading::Unanswered, None, Pending::Blind),
+            ],
+        );
+    }
+
+    #[test]
+    fn kernel_counters_become_increases() {
+        let mut deriver = PendingDeriver::new(Formula::InFlightPlusAcceptQueue);
+        let f = figures(0, 0);
+        let (_, first) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 10)));
+        assert_eq!(first, KernelDeltas::default(), "no increase without a previous reading");
+        let (_, next) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 14)));
+        assert_eq!(next.listen_overflows, 4);
+        assert_eq!(next.listen_drops, 4);
+    }
+
+    #[test]
+    fn formula_names_round_trip() {
+        for name in Formula::NAMES {
+            assert!(Formula::parse(name).is_some(), "{name}");
+        }
+        assert_eq!(Formula::parse("log_concurrency"), None);
+    }
+}

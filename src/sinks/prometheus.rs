@@ -1,0 +1,391 @@
+//! Local outputs over HTTP on loopback: `/metrics` in the Prometheus text format (encoded by
+//! the prometheus-client crate from the exporter's [`Stats`]) and `/healthz`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::stats::{unix_ms, Stats};
+
+/// Reads [`Stats`] at every scrape; nothing is copied between scrapes.
+#[derive(Debug)]
+struct StatsCollector {
+    stats: Arc<Stats>,
+}
+
+fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> Result<(), std::fmt::Error> {
+    let metric = ConstCounter::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+fn gauge<N: prometheus_client::encoding::EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: N,
+) -> Result<(), std::fmt::Error> {
+    let metric = ConstGauge::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+/// One counter family with a `result` label.
+fn counter_by_result(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    values: &[(&'static str, u64)],
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, prometheus_client::metrics::MetricType::Counter)?;
+    for (result, value) in values {
+        let labels = [("result", *result)];
+        ConstCounter::new(*value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for StatsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = &self.stats;
+        let live = &s.live;
+        let e = &mut encoder;
+        gauge(
+            e,
+            "pending_requests",
+            "PendingRequests of the latest sample (the published value)",
+            Stats::get(&live.pending) as i64,
+        )?;
+        gauge(
+            e,
+            "in_flight_requests",
+            "stub_status Reading + Writing minus our own scrape",
+            Stats::get(&live.in_flight) as i64,
+        )?;
+        gauge(
+            e,
+            "reading_connections",
+            "stub_status Reading",
+            Stats::get(&live.reading) as i64,
+        )?;
+        gauge(
+            e,
+            "writing_connections",
+            "stub_status Writing (includes our scrape)",
+            Stats::get(&live.writing) as i64,
+        )?;
+        gauge(
+            e,
+            "waiting_connections",
+            "stub_status Waiting: idle keep-alive and silent new connections, not the backlog",
+            Stats::get(&live.waiting) as i64,
+        )?;
+        gauge(
+            e,
+            "active_connections",
+            "stub_status Active connections",
+            Stats::get(&live.active) as i64,
+        )?;
+        gauge(
+            e,
+            "accept_queue_depth",
+            "connections in the kernel's accept queues of nginx's ports",
+            Stats::get(&live.accept_queue) as i64,
+        )?;
+        gauge(
+            e,
+            "accept_queue_limit",
+            "sum of the accept queues' limits",
+            Stats::get(&live.accept_queue_limit) as i64,
+        )?;
+        gauge(
+            e,
+            "requests_per_second",
+            "nginx requests per second between the last two readings (NaN after a counter reset)",
+            Stats::get_f64(&live.requests_per_second_bits),
+        )?;
+        gauge(
+            e,
+            "saturated",
+            "1 if the latest sample found nginx saturated (stub_status unanswered, kernel shows load)",
+            Stats::get(&live.saturated) as i64,
+        )?;
+        counter(
+            e,
+            "dropped_connections",
+            "connections nginx accepted and dropped (growth of accepts - handled)",
+            Stats::get(&live.dropped_connections),
+        )?;
+        counter(
+            e,
+            "listen_overflows",
+            "increase of TcpExt ListenOverflows, host-wide, every dropped SYN counted",
+            Stats::get(&live.listen_overflows),
+        )?;
+        counter(
+            e,
+            "listen_drops",
+            "increase of TcpExt ListenDrops, host-wide",
+            Stats::get(&live.listen_drops),
+        )?;
+        counter_by_result(
+            e,
+            "samples",
+            "samples taken, by result",
+            &[
+                ("ok", Stats::get(&s.samples_ok)),
+                ("failed", Stats::get(&s.samples_failed)),
+                ("saturated", Stats::get(&s.samples_saturated)),
+            ],
+        )?;
+        counter(
+            e,
+            "periods_blind",
+            "periods with no successful sample, for which nothing was published",
+            Stats::get(&s.periods_blind),
+        )?;
+        counter_by_result(
+            e,
+            "publish_calls",
+            "PutMetricData calls, by result",
+            &[
+                ("ok", Stats::get(&s.publish_calls_ok)),
+                ("failed", Stats::get(&s.publish_calls_failed)),
+            ],
+        )?;
+        counter(
+            e,
+            "datapoints_sent",
+            "datapoints CloudWatch accepted",
+            Stats::get(&s.datapoints_sent),
+        )?;
+        counter(
+            e,
+            "datapoints_dropped",
+            "datapoints dropped: backlog full or older than CloudWatch accepts",
+            Stats::get(&s.datapoints_dropped),
+        )?;
+        counter(
+            e,
+            "datapoints_rejected",
+            "datapoints CloudWatch rejected as invalid",
+            Stats::get(&s.datapoints_rejected),
+        )?;
+        gauge(
+            e,
+            "backlog_datapoints",
+            "datapoints waiting to be sent",
+            Stats::get(&s.backlog_len) as i64,
+        )?;
+        counter(
+            e,
+            "emf_lines_written",
+            "EMF lines written",
+            Stats::get(&s.emf_lines_written),
+        )?;
+        let last_publish = Stats::get(&s.last_publish_unix_ms);
+        let age = if last_publish == 0 {
+            f64::NAN
+        } else {
+            unix_ms(SystemTime::now()).saturating_sub(last_publish) as f64 / 1000.0
+        };
+        gauge(
+            e,
+            "last_publish_age_seconds",
+            "seconds since the last successful publish (NaN: none yet)",
+            age,
+        )?;
+        Ok(())
+    }
+}
+
+/// What "healthy" means: a recent successful sample and a recent successful publish.
+#[derive(Debug, Clone, Copy)]
+pub struct HealthPolicy {
+    pub max_sample_age: Duration,
+    pub max_publish_age: Duration,
+}
+
+impl HealthPolicy {
+    pub fn new(sample_interval: Duration, period: Duration, operation_timeout: Duration) -> Self {
+        HealthPolicy {
+            max_sample_age: (sample_interval * 3).max(Duration::from_secs(3)),
+            max_publish_age: period * 2 + operation_timeout + Duration::from_secs(5),
+        }
+    }
+}
+
+/// `Ok(status line)` when healthy, `Err(one-line reason)` otherwise (pure: `now` is an argument).
+pub fn health(stats: &Stats, policy: &HealthPolicy, now: SystemTime) -> Result<&'static str, String> {
+    let now = unix_ms(now);
+    let age = |since: u64| Duration::from_millis(now.saturating_sub(since));
+    let started = Stats::get(&stats.started_unix_ms);
+    let last_sample = Stats::get(&stats.last_sample_ok_unix_ms);
+    let last_publish = Stats::get(&stats.last_publish_unix_ms);
+    let sample_age = age(if last_sample == 0 { started } else { last_sample });
+    if sample_age > policy.max_sample_age {
+        return Err(format!("no successful sample of nginx for {}s", sample_age.as_secs()));
+    }
+    let publish_age = age(if last_publish == 0 { started } else { last_publish });
+    if publish_age > policy.max_publish_age {
+        return Err(format!("no successful publish for {}s", publish_age.as_secs()));
+    }
+    Ok(if Stats::get(&stats.live.saturated) == 1 {
+        "ok (nginx saturated: stub_status unanswered, publishing the accept queue)"
+    } else {
+        "ok"
+    })
+}
+
+/// Serve /metrics and /healthz on `addr` until cancelled.
+pub async fn serve(
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    policy: HealthPolicy,
+    token: CancellationToken,
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    let mut registry = Registry::with_prefix("nginx_backlog");
+    registry.register_collector(Box::new(StatsCollector { stats: stats.clone() }));
+    let registry = Arc::new(registry);
+    tracing::info!(%addr, "serving /metrics and /healthz");
+    loop {
+        let (stream, _) = tokio::select! {
+            () = token.cancelled() => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::debug!("accept failed: {error}");
+                    continue;
+                }
+            },
+        };
+        let registry = registry.clone();
+        let stats = stats.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                let response = respond(&request, &registry, &stats, &policy);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(5))
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {},
+                () = token.cancelled() => {},
+            }
+        });
+    }
+}
+
+fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+fn respond(
+    request: &Request<hyper::body::Incoming>,
+    registry: &Registry,
+    stats: &Stats,
+    policy: &HealthPolicy,
+) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "GET only\n".into());
+    }
+    match request.uri().path() {
+        "/metrics" => {
+            let mut body = String::new();
+            match prometheus_client::encoding::text::encode(&mut body, registry) {
+                Ok(()) => text(
+                    StatusCode::OK,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    body,
+                ),
+                Err(_) => text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "text/plain",
+                    "cannot encode metrics\n".into(),
+                ),
+            }
+        }
+        "/healthz" => match health(stats, policy, SystemTime::now()) {
+            Ok(status) => text(StatusCode::OK, "text/plain", format!("{status}\n")),
+            Err(reason) => text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("{reason}\n")),
+        },
+        _ => text(StatusCode::NOT_FOUND, "text/plain", "try /metrics or /healthz\n".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    fn policy() -> HealthPolicy {
+        HealthPolicy::new(Duration::from_secs(1), Duration::from_secs(10), Duration::from_secs(5))
+    }
+
+    #[test]
+    fn healthy_with_recent_sample_and_publish() {
+        let stats = Stats::default();
+        Stats::set(&stats.started_unix_ms, 1_000_000);
+        Stats::set(&stats.last_sample_ok_unix_ms, 1_030_000);
+        Stats::set(&stats.last_publish_unix_ms, 1_025_000);
+        assert_eq!(health(&stats, &policy(), at(1_031_000)), Ok("ok"));
+        Stats::set(&stats.live.saturated, 1);
+        assert!(health(&stats, &policy(), at(1_031_000)).unwrap().contains("saturated"));
+    }
+
+    #[test]
+    fn unhealthy_reasons() {
+        let stats = Stats::default();
+        Stats::set(&stats.started_unix_ms, 1_000_000);
+        // Just started: grace until the first sample is due.
+        assert!(health(&stats, &policy(), at(1_001_000)).is_ok());
+        assert_eq!(
+            health(&stats, &policy(), at(1_010_000)),
+            Err("no successful sample of nginx for 10s".into())
+        );
+        Stats::set(&stats.last_sample_ok_unix_ms, 1_039_500);
+        assert_eq!(
+            health(&stats, &policy(), at(1_040_000)),
+            Err("no successful publish for 40s".into())
+        );
+    }
+
+    #[test]
+    fn metrics_text_names_every_signal() {
+        let stats = Arc::new(Stats::default());
+        Stats::set(&stats.live.pending, 7);
+        Stats::bump(&stats.samples_saturated);
+        let mut registry = Registry::with_prefix("nginx_backlog");
+        registry.register_collector(Box::new(StatsCollector { stats }));
+        let mut body = String::new();
+        prometheus_client::encoding::text::encode(&mut body, &registry).unwrap();
+        assert!(body.contains("nginx_backlog_pending_requests 7\n"), "{body}");
+        assert!(
+            body.contains("nginx_backlog_samples_total{result=\"saturated\"} 1\n"),
+            "{body}"
+        );
+        assert!(body.ends_with("# EOF\n"));
+    }
+}
