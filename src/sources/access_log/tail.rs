@@ -251,7 +251,7 @@ impl Tracked {
         chunk: &[u8],
         max_line_bytes: usize,
         lines_left: &mut usize,
-        sink: &mut dyn FnMut(&[u8]),
+        sink: &mut (dyn FnMut(&[u8]) + Send),
         stats: &TailStats,
     ) {
         let base = self.read_offset;
@@ -570,7 +570,7 @@ impl Tailer {
     /// Delivers every complete line available now (at most `max_lines`) to `sink`, after
     /// re-checking whether the file was rotated, replaced or truncated. Writes the
     /// checkpoint afterwards if `checkpoint_interval` has passed since the last one.
-    pub async fn drain<F: FnMut(&[u8])>(
+    pub async fn drain<F: FnMut(&[u8]) + Send>(
         &mut self,
         max_lines: usize,
         sink: &mut F,
@@ -592,7 +592,7 @@ impl Tailer {
     async fn drain_everything(
         &mut self,
         lines_left: &mut usize,
-        sink: &mut dyn FnMut(&[u8]),
+        sink: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<bool, TailError> {
         // The rotated file first: its lines are older than anything in the current one.
         if !self.drain_slot(Slot::Rotated, lines_left, sink).await? {
@@ -611,7 +611,7 @@ impl Tailer {
         &mut self,
         slot: Slot,
         lines_left: &mut usize,
-        sink: &mut dyn FnMut(&[u8]),
+        sink: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<bool, TailError> {
         let max_line_bytes = self.options.max_line_bytes;
         loop {
@@ -790,7 +790,7 @@ impl Tailer {
     /// Follows the file until `token` is cancelled, handing each line to `sink`, then writes
     /// the checkpoint. I/O errors are counted, logged once per kind of failure, and retried
     /// on the next re-check; they never end the loop.
-    pub async fn run<F: FnMut(&[u8])>(
+    pub async fn run<F: FnMut(&[u8]) + Send>(
         mut self,
         token: CancellationToken,
         mut sink: F,
@@ -826,5 +826,381 @@ impl Tailer {
             tracing::warn!(kind = error.kind(), "tailer: {error}");
         }
         self.counters()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        log: PathBuf,
+        state: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        let state = dir.path().join("state");
+        Fixture {
+            _dir: dir,
+            log,
+            state,
+        }
+    }
+
+    impl Fixture {
+        fn options(&self) -> TailerOptions {
+            TailerOptions {
+                start_at: StartAt::Beginning,
+                checkpoint_interval: Duration::ZERO,
+                ..TailerOptions::new(&self.log, &self.state)
+            }
+        }
+
+        fn tailer(&self) -> Tailer {
+            Tailer::open(self.options()).unwrap()
+        }
+
+        fn append(&self, bytes: &[u8]) {
+            append(&self.log, bytes);
+        }
+
+        fn rotated(&self) -> PathBuf {
+            rotated_sibling(&self.log)
+        }
+    }
+
+    fn append(path: &Path, bytes: &[u8]) {
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        file.write_all(bytes).unwrap();
+    }
+
+    /// copytruncate as logrotate does it: copy the content, then truncate in place.
+    fn copytruncate(path: &Path, copy: &Path) {
+        fs::copy(path, copy).unwrap();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
+
+    async fn drain(tailer: &mut Tailer) -> Vec<String> {
+        let mut lines = Vec::new();
+        let drained = tailer
+            .drain(usize::MAX, &mut |line: &[u8]| {
+                lines.push(String::from_utf8_lossy(line).into_owned())
+            })
+            .await
+            .unwrap();
+        assert!(drained.caught_up);
+        lines
+    }
+
+    fn check(actual: Vec<String>, expected: &[&str]) {
+        assert_eq!(actual, expected);
+    }
+
+    #[tokio::test]
+    async fn partial_line_is_held_until_its_newline() {
+        let f = fixture();
+        f.append(b"one\ntw");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["one"]);
+        f.append(b"o");
+        check(drain(&mut tailer).await, &[]);
+        f.append(b"\nthree\n");
+        check(drain(&mut tailer).await, &["two", "three"]);
+    }
+
+    #[tokio::test]
+    async fn overlong_line_is_dropped_counted_and_never_buffered() {
+        let f = fixture();
+        let mut tailer = Tailer::open(TailerOptions {
+            max_line_bytes: 1024,
+            ..f.options()
+        })
+        .unwrap();
+        f.append(b"before\n");
+        f.append(&vec![b'x'; 10 * 1024 * 1024]);
+        check(drain(&mut tailer).await, &["before"]);
+        let held = tailer.current.as_ref().unwrap().pending.capacity();
+        assert!(
+            held <= 2 * 1024,
+            "buffered {held} bytes of an overlong line"
+        );
+        f.append(b"\nafter\n");
+        f.append(&[b'y'; 1025]);
+        f.append(b"\n");
+        f.append(&[b'z'; 1024]);
+        f.append(b"\n");
+        let z = "z".repeat(1024);
+        check(drain(&mut tailer).await, &["after", &z]);
+        assert_eq!(tailer.counters().overlong_lines, 2);
+        assert_eq!(tailer.counters().lines, 3);
+    }
+
+    #[tokio::test]
+    async fn non_utf8_bytes_pass_through_as_bytes() {
+        let f = fixture();
+        f.append(b"\xff\xfe ok\r\n\x00\n");
+        let mut tailer = f.tailer();
+        let mut lines = Vec::new();
+        tailer
+            .drain(usize::MAX, &mut |line: &[u8]| lines.push(line.to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(lines, vec![b"\xff\xfe ok\r".to_vec(), b"\x00".to_vec()]);
+    }
+
+    #[tokio::test]
+    async fn rename_and_create_drains_unread_old_lines_first() {
+        let f = fixture();
+        f.append(b"a\nb\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["a", "b"]);
+        f.append(b"c\n");
+        fs::rename(&f.log, f.rotated()).unwrap();
+        f.append(b"d\n");
+        // A worker that has not reopened yet still writes to the old file.
+        append(&f.rotated(), b"late\n");
+        check(drain(&mut tailer).await, &["c", "late", "d"]);
+        append(&f.rotated(), b"later\n");
+        f.append(b"e\n");
+        check(drain(&mut tailer).await, &["later", "e"]);
+        assert_eq!(tailer.counters().rotations, 1);
+        assert_eq!(tailer.counters().possibly_lost_bytes, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rotated_file_is_closed_after_it_stays_quiet() {
+        let f = fixture();
+        f.append(b"a\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["a"]);
+        fs::rename(&f.log, f.rotated()).unwrap();
+        f.append(b"b\n");
+        check(drain(&mut tailer).await, &["b"]);
+        assert!(tailer.rotated.is_some());
+        tokio::time::advance(DEFAULT_ROTATED_FILE_GRACE).await;
+        check(drain(&mut tailer).await, &[]);
+        assert!(tailer.rotated.is_none());
+    }
+
+    #[tokio::test]
+    async fn copytruncate_starts_again_at_zero_and_counts_the_unread_tail() {
+        let f = fixture();
+        f.append(b"a\nb\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["a", "b"]);
+        f.append(b"lost\n");
+        copytruncate(&f.log, &f.rotated());
+        f.append(b"c\n");
+        check(drain(&mut tailer).await, &["c"]);
+        assert_eq!(tailer.counters().truncations, 1);
+        assert_eq!(tailer.counters().possibly_lost_bytes, 5);
+    }
+
+    #[tokio::test]
+    async fn copytruncate_noticed_after_the_file_grew_past_our_offset() {
+        let f = fixture();
+        f.append(b"line 1\nline 2\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["line 1", "line 2"]);
+        copytruncate(&f.log, &f.rotated());
+        f.append(b"line 3\nline 4\nline 5\n");
+        check(drain(&mut tailer).await, &["line 3", "line 4", "line 5"]);
+        assert_eq!(tailer.counters().truncations, 1);
+    }
+
+    #[tokio::test]
+    async fn delete_and_recreate_reads_the_old_handle_then_the_new_file() {
+        let f = fixture();
+        f.append(b"a\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["a"]);
+        f.append(b"b\n");
+        fs::remove_file(&f.log).unwrap();
+        // Nothing replaced it yet: the held handle still reads the unlinked file.
+        check(drain(&mut tailer).await, &["b"]);
+        f.append(b"c\n");
+        check(drain(&mut tailer).await, &["c"]);
+        f.append(b"d\n");
+        fs::remove_file(&f.log).unwrap();
+        f.append(b"e\n");
+        check(drain(&mut tailer).await, &["d", "e"]);
+        assert_eq!(tailer.counters().rotations, 2);
+    }
+
+    #[tokio::test]
+    async fn replaced_by_a_bigger_or_smaller_file() {
+        let f = fixture();
+        f.append(b"old 1\nold 2\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["old 1", "old 2"]);
+        let replacement = f.log.with_extension("new");
+        fs::write(&replacement, b"n\n").unwrap();
+        fs::rename(&replacement, &f.log).unwrap();
+        check(drain(&mut tailer).await, &["n"]);
+        fs::write(&replacement, b"bigger 1\nbigger 2\nbigger 3\n").unwrap();
+        fs::rename(&replacement, &f.log).unwrap();
+        check(
+            drain(&mut tailer).await,
+            &["bigger 1", "bigger 2", "bigger 3"],
+        );
+        assert_eq!(tailer.counters().rotations, 2);
+    }
+
+    #[tokio::test]
+    async fn missing_at_start_then_read_from_its_beginning() {
+        let f = fixture();
+        let mut tailer = Tailer::open(TailerOptions {
+            start_at: StartAt::End,
+            ..f.options()
+        })
+        .unwrap();
+        check(drain(&mut tailer).await, &[]);
+        check(drain(&mut tailer).await, &[]);
+        f.append(b"first\n");
+        check(drain(&mut tailer).await, &["first"]);
+        assert_eq!(tailer.counters().io_errors, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_waits_for_a_missing_file_on_the_timer_and_checkpoints_on_cancel() {
+        let f = fixture();
+        let tailer = Tailer::open(f.options()).unwrap();
+        let token = CancellationToken::new();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink_seen = Arc::clone(&seen);
+        let task = tokio::spawn(tailer.run(token.clone(), move |line: &[u8]| {
+            sink_seen.lock().unwrap().push(line.to_vec())
+        }));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        f.append(b"hello\n");
+        for _ in 0..10 {
+            tokio::time::sleep(DEFAULT_RECHECK_INTERVAL).await;
+            if !seen.lock().unwrap().is_empty() {
+                break;
+            }
+        }
+        token.cancel();
+        let counters = task.await.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![b"hello".to_vec()]);
+        assert_eq!(counters.io_errors, 0);
+        let store = CheckpointStore::for_path(&f.state, &f.log).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().files[0].offset, 6);
+    }
+
+    #[tokio::test]
+    async fn start_at_end_skips_whole_lines_but_keeps_the_one_being_written() {
+        let f = fixture();
+        f.append(b"old 1\nold 2\nnew");
+        let mut tailer = Tailer::open(TailerOptions {
+            start_at: StartAt::End,
+            ..f.options()
+        })
+        .unwrap();
+        check(drain(&mut tailer).await, &[]);
+        f.append(b" 1\nnew 2\n");
+        check(drain(&mut tailer).await, &["new 1", "new 2"]);
+    }
+
+    #[tokio::test]
+    async fn checkpoint_resume_continues_exactly_where_it_stopped() {
+        let f = fixture();
+        f.append(b"a\nb\npart");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["a", "b"]);
+        tailer.checkpoint().unwrap();
+        drop(tailer);
+        f.append(b"ial\nc\n");
+        // start_at is only for a first start; the checkpoint wins.
+        let mut tailer = Tailer::open(TailerOptions {
+            start_at: StartAt::End,
+            ..f.options()
+        })
+        .unwrap();
+        check(drain(&mut tailer).await, &["partial", "c"]);
+    }
+
+    #[tokio::test]
+    async fn checkpoint_resume_finishes_the_rotated_sibling_first() {
+        let f = fixture();
+        f.append(b"a\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["a"]);
+        tailer.checkpoint().unwrap();
+        drop(tailer);
+        f.append(b"b\n");
+        fs::rename(&f.log, f.rotated()).unwrap();
+        f.append(b"c\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn checkpoint_of_a_vanished_file_starts_the_current_one_from_zero() {
+        let f = fixture();
+        f.append(b"a\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["a"]);
+        tailer.checkpoint().unwrap();
+        drop(tailer);
+        f.append(b"gone\n");
+        let rotated = f.rotated();
+        fs::rename(&f.log, &rotated).unwrap();
+        fs::remove_file(&rotated).unwrap();
+        f.append(b"b\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["b"]);
+        // ext4 may give the new file the old inode; the mark then tells them apart.
+        let counters = tailer.counters();
+        assert_eq!(counters.checkpointed_files_gone + counters.truncations, 1);
+    }
+
+    #[tokio::test]
+    async fn checkpoint_detects_copytruncate_while_stopped() {
+        let f = fixture();
+        f.append(b"line 1\nline 2\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["line 1", "line 2"]);
+        tailer.checkpoint().unwrap();
+        drop(tailer);
+        copytruncate(&f.log, &f.rotated());
+        f.append(b"line 3\nline 4\nline 5\n");
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["line 3", "line 4", "line 5"]);
+    }
+
+    #[tokio::test]
+    async fn max_lines_bounds_a_drain_and_the_rest_follows() {
+        let f = fixture();
+        f.append(b"1\n2\n3\n4\n5\n");
+        let mut tailer = f.tailer();
+        let mut lines = Vec::new();
+        let drained = tailer
+            .drain(2, &mut |line: &[u8]| lines.push(line.to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(
+            drained,
+            Drained {
+                lines: 2,
+                caught_up: false
+            }
+        );
+        tailer.checkpoint().unwrap();
+        drop(tailer);
+        let mut tailer = f.tailer();
+        check(drain(&mut tailer).await, &["3", "4", "5"]);
     }
 }
