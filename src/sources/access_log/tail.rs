@@ -468,6 +468,17 @@ impl Tailer {
                 continue;
             };
             let (opened_as, slot, file) = found?;
+            let rewritten = !mark_matches(&file, entry.offset, &entry.mark).map_err(|source| {
+                TailError::Read {
+                    path: opened_as.clone(),
+                    source,
+                }
+            })?;
+            if rewritten && matches!(slot, Slot::Rotated) {
+                // Same inode, other content: not the file we were reading.
+                Stats::bump(&self.stats.checkpointed_files_gone);
+                continue;
+            }
             let mut tracked = Tracked::new(file, entry.id, opened_as, entry.offset);
             tracked.mark = entry.mark;
             tracked.mark_end = entry.offset;
