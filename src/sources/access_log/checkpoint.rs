@@ -23,18 +23,31 @@ pub const MARK_BYTES: usize = 64;
 const FORMAT_VERSION: u32 = 1;
 
 /// Which file on disk: stable across renames, changes when a file is replaced.
+///
+/// ext4 hands a freed inode number to the next new file at once, so (device, inode) alone
+/// can name a different file after delete + create; the birth time (statx, where the
+/// filesystem keeps one) tells those apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FileId {
     pub dev: u64,
     pub ino: u64,
+    /// Nanoseconds since the epoch at which the inode was created, if known.
+    #[serde(default)]
+    pub born_ns: Option<u64>,
 }
 
 impl FileId {
     pub fn of(metadata: &fs::Metadata) -> Self {
         use std::os::unix::fs::MetadataExt;
+        let born_ns = metadata
+            .created()
+            .ok()
+            .and_then(|born| born.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|since| u64::try_from(since.as_nanos()).ok());
         FileId {
             dev: metadata.dev(),
             ino: metadata.ino(),
+            born_ns,
         }
     }
 }
@@ -192,7 +205,11 @@ mod tests {
         let checkpoint = Checkpoint::new(
             PathBuf::from("/x/a.log"),
             vec![FileCheckpoint {
-                id: FileId { dev: 1, ino: 2 },
+                id: FileId {
+                    dev: 1,
+                    ino: 2,
+                    born_ns: Some(3),
+                },
                 offset: 30,
                 mark: b"line\n".to_vec(),
             }],
