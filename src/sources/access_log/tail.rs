@@ -29,7 +29,9 @@
 //! progress, at most once per `checkpoint_interval`, and always by [`Tailer::checkpoint`]
 //! and when [`Tailer::run`] is cancelled. So: after a clean shutdown, restart is
 //! exactly-once; after a crash, the lines delivered since the last checkpoint (at most
-//! `checkpoint_interval` worth) are delivered again: at-least-once.
+//! `checkpoint_interval` worth) are delivered again: at-least-once. Dropping a `Tailer`
+//! without calling [`Tailer::checkpoint`] is a crash in this sense. A restart inside an
+//! overlong line resumes at its start and skips (and counts) it again.
 //!
 //! On restart, a checkpointed file is found by (device, inode) at `path` or at the rotated
 //! sibling `path.1`; a rotated one is finished from its offset first, then the current file
@@ -1109,6 +1111,29 @@ mod tests {
         assert_eq!(counters.io_errors, 0);
         let store = CheckpointStore::for_path(&f.state, &f.log).unwrap();
         assert_eq!(store.load().unwrap().unwrap().files[0].offset, 6);
+    }
+
+    #[tokio::test]
+    async fn a_notify_event_wakes_run_long_before_the_timer() {
+        let f = fixture();
+        f.append(b"");
+        let tailer = Tailer::open(TailerOptions {
+            recheck_interval: Duration::from_secs(3600),
+            ..f.options()
+        })
+        .unwrap();
+        let token = CancellationToken::new();
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(tailer.run(token.clone(), move |line: &[u8]| {
+            let _ = sender.send(line.to_vec());
+        }));
+        // Let run reach its wait before the write.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        f.append(b"woken\n");
+        let line = tokio::time::timeout(Duration::from_secs(5), receiver.recv()).await;
+        token.cancel();
+        task.await.unwrap();
+        assert_eq!(line.unwrap().unwrap(), b"woken");
     }
 
     #[tokio::test]
