@@ -1,0 +1,2 @@
+pub mod checkpoint;
+pub mod tail;
