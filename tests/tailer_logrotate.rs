@@ -12,9 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nginx_backlog_exporter::sources::access_log::tail::{
-    StartAt, TailCounters, Tailer, TailerOptions,
-};
+use nginx_backlog_exporter::sources::access_log::tail::{StartAt, TailCounters, Tailer, TailerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -108,8 +106,7 @@ http {{
         let mut stream = tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))
             .await
             .unwrap();
-        let request =
-            format!("GET /req-{number} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        let request = format!("GET /req-{number} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut response = Vec::new();
         // nginx writes the access log line before it closes the connection.
@@ -188,10 +185,7 @@ fn request_numbers(lines: &[Vec<u8>]) -> Vec<usize> {
         .map(|line| {
             let line = String::from_utf8_lossy(line);
             let start = line.find("/req-").expect("a request line") + "/req-".len();
-            let digits: String = line[start..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
+            let digits: String = line[start..].chars().take_while(char::is_ascii_digit).collect();
             digits.parse().unwrap()
         })
         .collect()
@@ -245,11 +239,7 @@ async fn rotate_under_load(directives: &str, wait_before_rotating: bool) -> Tail
     let numbers = request_numbers(&seen.lock().unwrap());
     let expected: Vec<usize> = (0..total).collect();
     let mut report = String::new();
-    let _ = write!(
-        report,
-        "counters {counters:?}; nginx: {}",
-        nginx.error_log()
-    );
+    let _ = write!(report, "counters {counters:?}; nginx: {}", nginx.error_log());
     assert_eq!(numbers, expected, "{report}");
     counters
 }

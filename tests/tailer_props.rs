@@ -15,9 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nginx_backlog_exporter::sources::access_log::tail::{
-    rotated_sibling, StartAt, Tailer, TailerOptions,
-};
+use nginx_backlog_exporter::sources::access_log::tail::{rotated_sibling, StartAt, Tailer, TailerOptions};
 use proptest::prelude::*;
 
 const MAX_LINE_BYTES: usize = 64;
@@ -49,10 +47,7 @@ struct LineSpec {
 fn line_spec() -> impl Strategy<Value = LineSpec> {
     (
         // Any byte but the newline: lines are bytes, not UTF-8.
-        prop::collection::vec(
-            any::<u8>().prop_filter("no newline", |b| *b != b'\n'),
-            0..40,
-        ),
+        prop::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..40),
         prop::bool::weighted(0.05),
     )
         .prop_map(|(filler, overlong)| LineSpec { filler, overlong })
@@ -85,11 +80,7 @@ fn render(number: u64, spec: &LineSpec) -> Vec<u8> {
 }
 
 fn append(path: &Path, bytes: &[u8]) {
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
+    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
     file.write_all(bytes).unwrap();
 }
 
@@ -173,8 +164,7 @@ impl Model {
     fn lose_undelivered(&mut self, detectable: bool) {
         let undelivered = &self.in_file[self.delivered_in_file..];
         let bytes: u64 = undelivered.iter().map(|(_, size)| *size as u64).sum();
-        self.lost
-            .extend(undelivered.iter().map(|(number, _)| *number));
+        self.lost.extend(undelivered.iter().map(|(number, _)| *number));
         self.lost_bytes_total += bytes;
         if detectable {
             self.lost_bytes_detectable += bytes;
@@ -315,8 +305,7 @@ fn check(ops: &[Op]) -> Result<(), TestCaseError> {
     // A restart resets the counters, so only check when the tailer lived throughout.
     if !ops.iter().any(|op| matches!(op, Op::Restart)) {
         prop_assert!(
-            lost_bytes >= harness.model.lost_bytes_detectable
-                && lost_bytes <= harness.model.lost_bytes_total,
+            lost_bytes >= harness.model.lost_bytes_detectable && lost_bytes <= harness.model.lost_bytes_total,
             "possibly_lost_bytes {} not in [{}, {}]",
             lost_bytes,
             harness.model.lost_bytes_detectable,

@@ -74,10 +74,12 @@ impl SlowUpstream {
 }
 
 /// Debian's nginx, started by the test with its own prefix, config and port.
+/// It runs daemonized, as in production (nginx refuses a binary upgrade otherwise), and is
+/// found through its pid file.
 pub struct Nginx {
     pub port: u16,
     pub dir: tempfile::TempDir,
-    child: Option<Child>,
+    running: bool,
 }
 
 impl Nginx {
@@ -99,7 +101,7 @@ impl Nginx {
         let prefix = dir.path().display();
         let conf = format!(
             r#"
-daemon off;
+daemon on;
 master_process on;
 worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -117,6 +119,7 @@ http {{
         listen 127.0.0.1:{port};
         location = /nginx_status {{ stub_status; }}
         location = /not_status {{ return 200 "<html><body>hello</body></html>\n"; }}
+        location = /fast {{ return 200 "fast\n"; }}
         location /slow {{
             proxy_pass http://127.0.0.1:{upstream_port};
             proxy_read_timeout 300s;
@@ -126,27 +129,47 @@ http {{
 "#
         );
         std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-        let child = Command::new(NGINX)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-c")
-            .arg(dir.path().join("nginx.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nginx");
-        let nginx = Nginx {
+        let mut nginx = Nginx {
             port,
             dir,
-            child: Some(child),
+            running: false,
         };
-        let url = nginx.status_url();
+        nginx.launch().await;
+        nginx
+    }
+
+    async fn launch(&mut self) {
+        let output = Command::new(NGINX)
+            .arg("-p")
+            .arg(self.dir.path())
+            .arg("-c")
+            .arg(self.dir.path().join("nginx.conf"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("start nginx");
+        assert!(
+            output.status.success(),
+            "nginx did not start: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.running = true;
+        let url = self.status_url();
         wait_until(Duration::from_secs(10), "nginx to answer", async || {
             http_get(&url).await.is_some_and(|(status, _)| status == 200)
         })
         .await;
-        nginx
+    }
+
+    /// Stop and start again with the same prefix, config and port (counters reset).
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.launch().await;
+    }
+
+    /// Start a stopped nginx again.
+    pub async fn start_again(&mut self) {
+        assert!(!self.running, "nginx is running");
+        self.launch().await;
     }
 
     pub fn status_url(&self) -> String {
@@ -177,15 +200,26 @@ http {{
 
     /// Fast shutdown (SIGTERM): the master takes its workers down before it exits.
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-            let _ = child.wait();
+        if !std::mem::take(&mut self.running) {
+            return;
+        }
+        if let Some(master) = self.master_pid() {
+            let _ = Command::new("kill").arg("-TERM").arg(master.to_string()).status();
+            let gone = Path::new("/proc").join(master.to_string());
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while gone.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
     }
 
-    /// The master's pid, to signal it (HUP, USR1...).
+    /// The current master's pid, from its pid file (it changes in a binary upgrade).
     pub fn master_pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        std::fs::read_to_string(self.dir.path().join("nginx.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// The worker processes' pids (children of the master).

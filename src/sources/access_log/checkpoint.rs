@@ -139,16 +139,12 @@ impl CheckpointStore {
             path: self.file.clone(),
             reason,
         };
-        let checkpoint: Checkpoint =
-            serde_json::from_slice(&bytes).map_err(|error| invalid(error.to_string()))?;
+        let checkpoint: Checkpoint = serde_json::from_slice(&bytes).map_err(|error| invalid(error.to_string()))?;
         if checkpoint.version != FORMAT_VERSION {
             return Err(invalid(format!("unknown version {}", checkpoint.version)));
         }
         if checkpoint.path != self.tailed {
-            return Err(invalid(format!(
-                "it belongs to {}",
-                checkpoint.path.display()
-            )));
+            return Err(invalid(format!("it belongs to {}", checkpoint.path.display())));
         }
         Ok(Some(checkpoint))
     }
@@ -160,8 +156,7 @@ impl CheckpointStore {
             source,
         };
         // Serialising plain integers and byte vectors cannot fail.
-        let bytes =
-            serde_json::to_vec(checkpoint).map_err(|error| write_error(io::Error::other(error)))?;
+        let bytes = serde_json::to_vec(checkpoint).map_err(|error| write_error(io::Error::other(error)))?;
         let mut temporary = File::create(&self.temporary).map_err(write_error)?;
         temporary.write_all(&bytes).map_err(write_error)?;
         temporary.sync_all().map_err(write_error)?;
@@ -199,8 +194,7 @@ mod tests {
     #[test]
     fn save_then_load_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            CheckpointStore::for_path(&dir.path().join("state"), Path::new("/x/a.log")).unwrap();
+        let store = CheckpointStore::for_path(&dir.path().join("state"), Path::new("/x/a.log")).unwrap();
         assert_eq!(store.load().unwrap(), None);
         let checkpoint = Checkpoint::new(
             PathBuf::from("/x/a.log"),
@@ -223,11 +217,7 @@ mod tests {
     fn a_checkpoint_of_another_path_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::for_path(dir.path(), Path::new("/x/a.log")).unwrap();
-        fs::write(
-            store.file(),
-            br#"{"version":1,"path":"/y/b.log","files":[]}"#,
-        )
-        .unwrap();
+        fs::write(store.file(), br#"{"version":1,"path":"/y/b.log","files":[]}"#).unwrap();
         assert!(matches!(store.load(), Err(CheckpointError::Invalid { .. })));
     }
 }

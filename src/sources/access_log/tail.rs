@@ -59,9 +59,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::checkpoint::{
-    Checkpoint, CheckpointError, CheckpointStore, FileCheckpoint, FileId, MARK_BYTES,
-};
+use super::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, FileCheckpoint, FileId, MARK_BYTES};
 use crate::stats::Stats;
 
 /// Read buffer size: the most memory one read takes, whatever the file's growth.
@@ -175,9 +173,7 @@ impl TailError {
     pub fn kind(&self) -> &'static str {
         match self {
             TailError::Checkpoint(CheckpointError::StateDir { .. }) => "state_dir",
-            TailError::Checkpoint(
-                CheckpointError::Read { .. } | CheckpointError::Invalid { .. },
-            ) => "checkpoint_read",
+            TailError::Checkpoint(CheckpointError::Read { .. } | CheckpointError::Invalid { .. }) => "checkpoint_read",
             TailError::Checkpoint(CheckpointError::Write { .. }) => "checkpoint_write",
             TailError::Open { .. } => "open",
             TailError::Read { .. } => "read",
@@ -470,11 +466,9 @@ impl Tailer {
                 continue;
             };
             let (opened_as, slot, file) = found?;
-            let rewritten = !mark_matches(&file, entry.offset, &entry.mark).map_err(|source| {
-                TailError::Read {
-                    path: opened_as.clone(),
-                    source,
-                }
+            let rewritten = !mark_matches(&file, entry.offset, &entry.mark).map_err(|source| TailError::Read {
+                path: opened_as.clone(),
+                source,
             })?;
             if rewritten && matches!(slot, Slot::Rotated) {
                 // Same inode, other content: not the file we were reading.
@@ -511,12 +505,8 @@ impl Tailer {
             // Begin at the start of the last line, so a line being written now is whole.
             let size = metadata.len();
             let window = size.min(READ_CHUNK_BYTES as u64);
-            let read = read_at(
-                &tracked.file,
-                &mut self.buffer[..window as usize],
-                size - window,
-            )
-            .map_err(read_error)?;
+            let read =
+                read_at(&tracked.file, &mut self.buffer[..window as usize], size - window).map_err(read_error)?;
             let tail = &self.buffer[..read];
             let start = match tail.iter().rposition(|&byte| byte == b'\n') {
                 Some(newline) => size - window + newline as u64 + 1,
@@ -636,27 +626,17 @@ impl Tailer {
                 return Ok(true);
             };
             if *lines_left == 0 {
-                tracked
-                    .update_mark()
-                    .map_err(|source| tracked.read_error(source))?;
+                tracked.update_mark().map_err(|source| tracked.read_error(source))?;
                 return Ok(false);
             }
             let read = read_at(&tracked.file, &mut self.buffer, tracked.read_offset)
                 .map_err(|source| tracked.read_error(source))?;
             if read == 0 {
-                tracked
-                    .update_mark()
-                    .map_err(|source| tracked.read_error(source))?;
+                tracked.update_mark().map_err(|source| tracked.read_error(source))?;
                 return Ok(true);
             }
             tracked.last_data_at = Instant::now();
-            tracked.consume(
-                &self.buffer[..read],
-                max_line_bytes,
-                lines_left,
-                sink,
-                &self.stats,
-            );
+            tracked.consume(&self.buffer[..read], max_line_bytes, lines_left, sink, &self.stats);
             self.dirty = true;
             // A big burst is read in many chunks; let other tasks run between them.
             tokio::task::yield_now().await;
@@ -713,9 +693,10 @@ impl Tailer {
     }
 
     fn close_quiet_rotated(&mut self) {
-        let quiet = self.rotated.as_ref().is_some_and(|rotated| {
-            rotated.last_data_at.elapsed() >= self.options.rotated_file_grace
-        });
+        let quiet = self
+            .rotated
+            .as_ref()
+            .is_some_and(|rotated| rotated.last_data_at.elapsed() >= self.options.rotated_file_grace);
         if quiet {
             if let Some(rotated) = self.rotated.take() {
                 self.close_rotated(rotated);
@@ -741,10 +722,7 @@ impl Tailer {
         // If logrotate's copy is at `path.1` and holds what we read, its length says how
         // much was written after our last read; otherwise we only know what we had read.
         let copy_size = match File::open(&sibling) {
-            Ok(copy) => match (
-                copy.metadata(),
-                mark_matches(&copy, current.mark_end, &current.mark),
-            ) {
+            Ok(copy) => match (copy.metadata(), mark_matches(&copy, current.mark_end, &current.mark)) {
                 (Ok(metadata), Ok(true)) => metadata.len(),
                 _ => 0,
             },
@@ -773,18 +751,14 @@ impl Tailer {
     /// Writes the checkpoint now: every line delivered so far is not delivered again.
     pub fn checkpoint(&mut self) -> Result<(), TailError> {
         let mut files = Vec::with_capacity(2);
-        for tracked in [self.rotated.as_mut(), self.current.as_mut()]
-            .into_iter()
-            .flatten()
-        {
+        for tracked in [self.rotated.as_mut(), self.current.as_mut()].into_iter().flatten() {
             tracked.update_mark().map_err(|source| TailError::Read {
                 path: tracked.opened_as.clone(),
                 source,
             })?;
             files.push(tracked.checkpoint());
         }
-        self.store
-            .save(&Checkpoint::new(self.options.path.clone(), files))?;
+        self.store.save(&Checkpoint::new(self.options.path.clone(), files))?;
         Stats::bump(&self.stats.checkpoints_written);
         self.last_checkpoint_at = Some(Instant::now());
         self.dirty = false;
@@ -803,11 +777,7 @@ impl Tailer {
     /// Follows the file until `token` is cancelled, handing each line to `sink`, then writes
     /// the checkpoint. I/O errors are counted, logged once per kind of failure, and retried
     /// on the next re-check; they never end the loop.
-    pub async fn run<F: FnMut(&[u8]) + Send>(
-        mut self,
-        token: CancellationToken,
-        mut sink: F,
-    ) -> TailCounters {
+    pub async fn run<F: FnMut(&[u8]) + Send>(mut self, token: CancellationToken, mut sink: F) -> TailCounters {
         let mut failing: Option<String> = None;
         loop {
             match self.drain(RUN_BATCH_LINES, &mut sink).await {
@@ -857,11 +827,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("access.log");
         let state = dir.path().join("state");
-        Fixture {
-            _dir: dir,
-            log,
-            state,
-        }
+        Fixture { _dir: dir, log, state }
     }
 
     impl Fixture {
@@ -887,11 +853,7 @@ mod tests {
     }
 
     fn append(path: &Path, bytes: &[u8]) {
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap();
+        let mut file = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
         file.write_all(bytes).unwrap();
     }
 
@@ -946,10 +908,7 @@ mod tests {
         f.append(&vec![b'x'; 10 * 1024 * 1024]);
         check(drain(&mut tailer).await, &["before"]);
         let held = tailer.current.as_ref().unwrap().pending.capacity();
-        assert!(
-            held <= 2 * 1024,
-            "buffered {held} bytes of an overlong line"
-        );
+        assert!(held <= 2 * 1024, "buffered {held} bytes of an overlong line");
         f.append(b"\nafter\n");
         f.append(&[b'y'; 1025]);
         f.append(b"\n");
@@ -1065,10 +1024,7 @@ mod tests {
         check(drain(&mut tailer).await, &["n"]);
         fs::write(&replacement, b"bigger 1\nbigger 2\nbigger 3\n").unwrap();
         fs::rename(&replacement, &f.log).unwrap();
-        check(
-            drain(&mut tailer).await,
-            &["bigger 1", "bigger 2", "bigger 3"],
-        );
+        check(drain(&mut tailer).await, &["bigger 1", "bigger 2", "bigger 3"]);
         assert_eq!(tailer.counters().rotations, 2);
     }
 
