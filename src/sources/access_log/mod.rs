@@ -277,6 +277,7 @@ pub fn for_each_line<R: Read>(
         };
         if read == 0 {
             if filled > 0 && !skipping {
+                // `filled` never exceeds MAX_LINE_BYTES: longer tails were skipped above.
                 on_line(Ok(&buffer[..filled]));
             }
             return Ok(());
@@ -287,6 +288,8 @@ pub fn for_each_line<R: Read>(
             let at = filled + newline;
             if skipping {
                 skipping = false;
+            } else if at - start > MAX_LINE_BYTES {
+                on_line(Err(BadLine::TooLong));
             } else {
                 on_line(Ok(&buffer[start..at]));
             }
@@ -302,6 +305,262 @@ pub fn for_each_line<R: Read>(
         } else {
             buffer.copy_within(start..end, 0);
             filled = pending;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/access_log");
+
+    /// What the signals see of one line: `(end_ms, status, request_time_us, upstream_time_us)`.
+    type Seen = (i64, u16, Option<u64>, Option<u64>);
+
+    /// Read `log_format NAME` from the fixture nginx.conf (the one that wrote the fixtures),
+    /// match every line of `log`, and compare what the signals would see.
+    fn check(name: &str, log: &str, expected: &[Seen]) {
+        let format = compile_from_source(&LogFormatSource::Named {
+            name: name.into(),
+            nginx_conf: Path::new(FIXTURES).join("nginx.conf"),
+        })
+        .unwrap();
+        let mut matcher = LineMatcher::new(format.clone());
+        let mut extractor = RecordExtractor::new(&format, None).unwrap();
+        let text = std::fs::read(Path::new(FIXTURES).join(log)).unwrap();
+        let mut seen = Vec::new();
+        for_each_line(&text[..], |item| {
+            let line = item.unwrap();
+            let fields = matcher.match_line(line).unwrap_or_else(|error| {
+                panic!("{log}: {error} in {:?}", String::from_utf8_lossy(line))
+            });
+            let request = extractor.extract(&fields).unwrap();
+            seen.push((
+                request.end_ms,
+                request.status,
+                request.request_time_us,
+                request.upstream_time_us,
+            ));
+        })
+        .unwrap();
+        assert_eq!(seen, expected, "{log}");
+    }
+
+    const T16: i64 = 1_795_378_996_000;
+
+    #[test]
+    fn nginx_1_22_combined() {
+        let statuses = [
+            200, 200, 200, 200, 200, 200, 200, 502, 502, 200, 499, 400, 200, 200,
+        ];
+        let seconds = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 3];
+        let expected: Vec<Seen> = statuses
+            .iter()
+            .zip(seconds)
+            .map(|(&status, s)| (T16 + s * 1000, status, None, None))
+            .collect();
+        check("combined", "nginx-1.22-combined.log", &expected);
+    }
+
+    /// `$request_time` and `$upstream_response_time` as nginx wrote them for the fixture
+    /// requests: retries (`0.000, 0.000`), an internal redirect (`0.000 : 0.000`), a 499
+    /// after 1.002 s, a TLS hello answered 400 with no upstream (`-`).
+    const TIMES: [(u16, Option<u64>, Option<u64>); 14] = [
+        (200, Some(0), Some(0)),
+        (200, Some(0), Some(0)),
+        (200, Some(0), None),
+        (200, Some(0), None),
+        (200, Some(0), Some(0)),
+        (200, Some(1_000), Some(0)),
+        (200, Some(0), Some(0)),
+        (502, Some(0), Some(0)),
+        (502, Some(0), Some(0)),
+        (200, Some(1_000), Some(0)),
+        (499, Some(1_002_000), Some(1_002_000)),
+        (400, Some(3_000), None),
+        (200, Some(0), None),
+        (200, Some(0), None),
+    ];
+
+    fn with_ends(ends: &[i64]) -> Vec<Seen> {
+        ends.iter()
+            .zip(TIMES)
+            .map(|(&end, (status, rt, urt))| (end, status, rt, urt))
+            .collect()
+    }
+
+    const MSEC: [i64; 14] = [
+        515, 547, 568, 613, 631, 737, 764, 791, 830, 889, 1_982, 2_647, 3_520, 3_613,
+    ];
+    const WHOLE_SECONDS: [i64; 14] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1_000, 2_000, 3_000, 3_000];
+
+    #[test]
+    fn nginx_1_22_timed_default_escaping() {
+        let ends: Vec<i64> = WHOLE_SECONDS.iter().map(|ms| T16 + ms).collect();
+        check("timed", "nginx-1.22-timed.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_msec_and_upstream_lists() {
+        let ends: Vec<i64> = MSEC.iter().map(|ms| T16 + ms).collect();
+        check("full", "nginx-1.22-full.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_json_escaping() {
+        let ends: Vec<i64> = WHOLE_SECONDS.iter().map(|ms| T16 + ms).collect();
+        check("jsonl", "nginx-1.22-json.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_no_escaping() {
+        let ends: Vec<i64> = MSEC.iter().map(|ms| T16 + ms).collect();
+        check("raw", "nginx-1.22-raw.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_escaped_values_unescape() {
+        let full = std::fs::read(Path::new(FIXTURES).join("nginx-1.22-full.log")).unwrap();
+        let json = std::fs::read(Path::new(FIXTURES).join("nginx-1.22-json.log")).unwrap();
+        let ua_of = |text: &[u8], format: &str, escape: Escape, line: usize| {
+            let mut matcher = LineMatcher::new(LogFormat::compile(format, escape).unwrap());
+            let row = text.split(|&b| b == b'\n').nth(line).unwrap();
+            let at = matcher.format().position("http_user_agent").unwrap();
+            let fields = matcher.match_line(row).unwrap();
+            values::unescape(escape, fields.get(at).unwrap()).into_owned()
+        };
+        let full_format = compile_from_source(&LogFormatSource::Named {
+            name: "full".into(),
+            nginx_conf: Path::new(FIXTURES).join("nginx.conf"),
+        })
+        .unwrap();
+        let json_format = r#"{"time":"$time_iso8601","request":"$request","status":"$status","request_time":"$request_time","upstream_response_time":"$upstream_response_time","upstream_addr":"$upstream_addr","ua":"$http_user_agent","user":"$remote_user"}"#;
+        for (line, want) in [
+            (2, &b"say \"hi\" \\ back"[..]),
+            (3, b"caf\xc3\xa9 \xff\xfe\x01"),
+        ] {
+            assert_eq!(
+                ua_of(&full, full_format.source(), Escape::Default, line),
+                want
+            );
+            assert_eq!(ua_of(&json, json_format, Escape::Json, line), want);
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_counted_by_reason() {
+        let mut matcher = LineMatcher::new(LogFormat::combined());
+        let mut extractor = RecordExtractor::new(matcher.format(), None).unwrap();
+        let mut bad = BadLineCounts::default();
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        let mut input = b"garbage\n".to_vec();
+        input.extend_from_slice(&long);
+        input.extend_from_slice(b"\n1.2.3.4 - - [bad time] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n");
+        input.extend_from_slice(
+            b"1.2.3.4 - - [22/Nov/2026:19:49:22 +0000] \"GET / HTTP/1.1\" 2xx 1 \"-\" \"-\"\n",
+        );
+        input.extend_from_slice(
+            b"1.2.3.4 - - [22/Nov/2026:19:49:22 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"",
+        );
+        let mut good = 0;
+        for_each_line(&input[..], |item| {
+            let result = item
+                .and_then(|line| matcher.match_line(line).map_err(BadLine::from))
+                .and_then(|fields| extractor.extract(&fields));
+            match result {
+                Ok(_) => good += 1,
+                Err(reason) => bad.bump(reason),
+            }
+        })
+        .unwrap();
+        assert_eq!(good, 1, "the last line has no newline and still counts");
+        let counts: Vec<(&str, u64)> = bad.nonzero().collect();
+        assert_eq!(
+            counts,
+            vec![
+                ("too_few_fields", 1),
+                ("too_long", 1),
+                ("bad_time", 1),
+                ("bad_status", 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_variables_are_named() {
+        let format = LogFormat::compile("$status $request_time", Escape::Default).unwrap();
+        assert_eq!(
+            RecordExtractor::new(&format, None).unwrap_err(),
+            MissingVariable::Time
+        );
+        let format = LogFormat::compile("$msec $status", Escape::Default).unwrap();
+        assert_eq!(
+            RecordExtractor::new(&format, Some("host")).unwrap_err(),
+            MissingVariable::Breakdown("host".into())
+        );
+    }
+
+    /// Literals that hold a `"`, which both default and json escaping keep out of values.
+    const LITERALS: &[&str] = &[
+        "\"",
+        "\" \"",
+        "\" - \"",
+        "|\"",
+        "\" [",
+        "\"\t\"",
+        "\",\"b\":\"",
+    ];
+    const PREFIXES: &[&str] = &["", "[", "\"", "{\"a\":\""];
+
+    fn line_case(
+    ) -> impl Strategy<Value = (Escape, usize, Vec<(Vec<u8>, usize, bool)>, Option<usize>)> {
+        (
+            prop_oneof![Just(Escape::Default), Just(Escape::Json)],
+            0..PREFIXES.len(),
+            proptest::collection::vec(
+                (
+                    proptest::collection::vec(any::<u8>(), 0..24),
+                    0..LITERALS.len(),
+                    any::<bool>(),
+                ),
+                1..7,
+            ),
+            proptest::option::of(0..LITERALS.len()),
+        )
+    }
+
+    proptest! {
+        /// Render random values (quotes, backslashes, control and non-UTF-8 bytes) through a
+        /// random format as nginx would escape them, then match and unescape them back.
+        #[test]
+        fn rendered_values_parse_back((escape, prefix, fields, last) in line_case()) {
+            let mut format = PREFIXES[prefix].to_string();
+            let mut line = PREFIXES[prefix].as_bytes().to_vec();
+            for (i, (value, literal, braced)) in fields.iter().enumerate() {
+                let name = format!("v{i}");
+                format.push_str(&if *braced { format!("${{{name}}}") } else { format!("${name}") });
+                line.extend_from_slice(&values::escape_like_nginx(escape, value));
+                let literal = if i + 1 < fields.len() { Some(*literal) } else { last };
+                if let Some(literal) = literal {
+                    format.push_str(LITERALS[literal]);
+                    line.extend_from_slice(LITERALS[literal].as_bytes());
+                }
+            }
+            let compiled = LogFormat::compile(&format, escape).unwrap();
+            let mut matcher = LineMatcher::new(compiled);
+            let matched = matcher.match_line(&line);
+            prop_assert!(matched.is_ok(), "{format:?} {:?}: {matched:?}", String::from_utf8_lossy(&line));
+            if let Ok(matched) = matched {
+                let parsed: Vec<Vec<u8>> = matched
+                    .iter()
+                    .map(|raw| values::unescape(escape, raw).into_owned())
+                    .collect();
+                let wanted: Vec<Vec<u8>> = fields.into_iter().map(|(value, _, _)| value).collect();
+                prop_assert_eq!(parsed, wanted);
+            }
         }
     }
 }

@@ -348,6 +348,8 @@ pub fn escape_like_nginx(escape: Escape, value: &[u8]) -> Vec<u8> {
                 b'\n' => out.extend_from_slice(b"\\n"),
                 b'\r' => out.extend_from_slice(b"\\r"),
                 b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
                 0..0x20 => out.extend_from_slice(&[
                     b'\\',
                     b'u',
