@@ -47,7 +47,7 @@ impl SignalsConfig {
 
     fn period_ms(&self) -> Result<i64, SignalsConfigError> {
         let ms = self.period.as_millis();
-        if ms == 0 || ms % 1000 != 0 || ms > 86_400_000 {
+        if ms == 0 || !ms.is_multiple_of(1000) || ms > 86_400_000 {
             return Err(SignalsConfigError::Period(self.period));
         }
         Ok(ms as i64)

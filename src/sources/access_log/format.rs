@@ -224,7 +224,9 @@ mod tests {
     use super::*;
 
     /// `Ok((prefix, [(name, terminator)]))` or `Err((offset, column, message fragment))`.
-    fn check(format: &str, expected: Result<(&str, &[(&str, &str)]), (usize, usize, &str)>) {
+    type Expected<'a> = Result<(&'a str, &'a [(&'a str, &'a str)]), (usize, usize, &'a str)>;
+
+    fn check(format: &str, expected: Expected<'_>) {
         match (LogFormat::compile(format, Escape::Default), expected) {
             (Ok(got), Ok((prefix, fields))) => {
                 assert_eq!(&*got.prefix, prefix.as_bytes(), "prefix of {format:?}");

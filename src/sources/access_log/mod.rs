@@ -515,8 +515,10 @@ mod tests {
     ];
     const PREFIXES: &[&str] = &["", "[", "\"", "{\"a\":\""];
 
-    fn line_case(
-    ) -> impl Strategy<Value = (Escape, usize, Vec<(Vec<u8>, usize, bool)>, Option<usize>)> {
+    /// Escaping, prefix index, `(value, literal index, braced)` per variable, last literal.
+    type LineCase = (Escape, usize, Vec<(Vec<u8>, usize, bool)>, Option<usize>);
+
+    fn line_case() -> impl Strategy<Value = LineCase> {
         (
             prop_oneof![Just(Escape::Default), Just(Escape::Json)],
             0..PREFIXES.len(),

@@ -332,7 +332,7 @@ pub fn escape_like_nginx(escape: Escape, value: &[u8]) -> Vec<u8> {
         match escape {
             Escape::None => out.push(byte),
             Escape::Default => {
-                if byte < 0x20 || byte >= 0x7f || byte == b'"' || byte == b'\\' {
+                if !(0x20..0x7f).contains(&byte) || byte == b'"' || byte == b'\\' {
                     out.extend_from_slice(&[
                         b'\\',
                         b'x',
