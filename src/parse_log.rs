@@ -226,7 +226,7 @@ pub fn describe(format: &LogFormat, error: MatchError) -> String {
 /// The input files of a command, checked to exist before any work starts.
 pub fn check_files(files: &[PathBuf]) -> Result<(), LogCommandError> {
     for file in files {
-        if !file.is_file() {
+        if !file.exists() {
             return Err(LogCommandError::Usage(format!(
                 "no such file: {}",
                 file.display()

@@ -183,6 +183,43 @@ pub struct RecordExtractor {
     request_time: Option<usize>,
     upstream_response_time: Option<usize>,
     breakdown: Option<usize>,
+    spreader: Option<SecondSpreader>,
+}
+
+/// `$time_local` and `$time_iso8601` only give the second, which would put every request
+/// of a second at its first millisecond and make the in-flight peak meaningless. nginx
+/// writes lines about in end order, so the k-th line of a second is placed k/n of the way
+/// into it, n being the previous second's count (capped at 999 ms; the first second and
+/// lines from an earlier second stay at the second's start). The period a line counts in
+/// never changes: periods are whole seconds.
+#[derive(Debug, Clone, Default)]
+struct SecondSpreader {
+    second_ms: i64,
+    index: u64,
+    previous_count: u64,
+}
+
+impl SecondSpreader {
+    fn place(&mut self, second_ms: i64) -> i64 {
+        if second_ms < self.second_ms {
+            return second_ms;
+        }
+        if second_ms > self.second_ms {
+            self.previous_count = if second_ms == self.second_ms + 1000 {
+                self.index
+            } else {
+                0
+            };
+            self.second_ms = second_ms;
+            self.index = 0;
+        }
+        let offset = match self.previous_count {
+            0 => 0,
+            count => (self.index * 1000 / count).min(999) as i64,
+        };
+        self.index += 1;
+        second_ms + offset
+    }
 }
 
 impl RecordExtractor {
@@ -211,6 +248,7 @@ impl RecordExtractor {
             request_time: format.position("request_time"),
             upstream_response_time: format.position("upstream_response_time"),
             breakdown,
+            spreader: (variable != TimeVariable::Msec).then(SecondSpreader::default),
         })
     }
 
@@ -227,6 +265,10 @@ impl RecordExtractor {
             .get(self.time)
             .and_then(|raw| self.time_parser.parse_ms(raw))
             .ok_or(BadLine::BadTime)?;
+        let end_ms = match self.spreader.as_mut() {
+            Some(spreader) => spreader.place(end_ms),
+            None => end_ms,
+        };
         let status = fields
             .get(self.status)
             .and_then(values::parse_status)
@@ -356,11 +398,10 @@ mod tests {
         let statuses = [
             200, 200, 200, 200, 200, 200, 200, 502, 502, 200, 499, 400, 200, 200,
         ];
-        let seconds = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 3];
         let expected: Vec<Seen> = statuses
             .iter()
-            .zip(seconds)
-            .map(|(&status, s)| (T16 + s * 1000, status, None, None))
+            .zip(WHOLE_SECONDS)
+            .map(|(&status, ms)| (T16 + ms, status, None, None))
             .collect();
         check("combined", "nginx-1.22-combined.log", &expected);
     }
@@ -395,7 +436,9 @@ mod tests {
     const MSEC: [i64; 14] = [
         515, 547, 568, 613, 631, 737, 764, 791, 830, 889, 1_982, 2_647, 3_520, 3_613,
     ];
-    const WHOLE_SECONDS: [i64; 14] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1_000, 2_000, 3_000, 3_000];
+    /// `$time_local` gives whole seconds; the second line of 20:23:19 is spread to its end
+    /// because 20:23:18 had one line (see `SecondSpreader`).
+    const WHOLE_SECONDS: [i64; 14] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1_000, 2_000, 3_000, 3_999];
 
     #[test]
     fn nginx_1_22_timed_default_escaping() {
@@ -486,6 +529,21 @@ mod tests {
                 ("bad_time", 1),
                 ("bad_status", 1)
             ]
+        );
+    }
+
+    #[test]
+    fn second_resolution_times_are_spread_over_the_second() {
+        let mut spreader = SecondSpreader::default();
+        let placed: Vec<i64> = [1000, 1000, 2000, 2000, 2000, 2000, 1000, 3000, 3000, 9000]
+            .iter()
+            .map(|&second| spreader.place(second))
+            .collect();
+        // First second: nothing known yet. Then 2 per second before, 4 now, so the 3rd and
+        // 4th are capped; a late line keeps its second; a gap forgets the rate.
+        assert_eq!(
+            placed,
+            [1000, 1000, 2000, 2500, 2999, 2999, 1000, 3000, 3250, 9000]
         );
     }
 
