@@ -51,6 +51,13 @@ pub fn parse_seconds_as_micros(raw: &[u8]) -> Option<u64> {
 /// it added to the proxy's backlog. `-` parts are ignored; `None` if no part is a number or
 /// any part is garbage.
 pub fn parse_upstream_sum_micros(raw: &[u8]) -> Option<u64> {
+    // Most requests reach one upstream once: skip the splitting (seen in perf).
+    if memchr::memchr2(b',', b':', raw).is_none() {
+        return match raw {
+            b"-" => None,
+            single => parse_seconds_as_micros(single),
+        };
+    }
     let mut total: Option<u64> = None;
     for part in raw.split(|&b| b == b',' || b == b':') {
         let part = part.trim_ascii();
