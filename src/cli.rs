@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::DEFAULT_CONFIG_PATH;
 
@@ -44,4 +44,63 @@ pub enum Command {
     },
     /// Validate the config, read stub_status once, resolve AWS identity, and print the plan.
     Check,
+    /// Split access-log lines with a log_format and print each as a JSON line (a format debugger).
+    ///
+    /// Prints {"line":N,"ok":true,"fields":{...}} with every variable's raw value, or
+    /// {"line":N,"ok":false,"error":"..."}. --config is not supported yet.
+    ParseLog {
+        #[command(flatten)]
+        format: LogFormatArgs,
+        /// The access log to read (default: standard input).
+        file: Option<PathBuf>,
+    },
+    /// Run existing access logs (plain or .gz) through the signals and print the per-period series.
+    ///
+    /// --config is not supported yet.
+    Replay {
+        #[command(flatten)]
+        format: LogFormatArgs,
+        /// Period length, a whole number of seconds.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        period: Duration,
+        /// Output: one CSV row or one JSON object per period.
+        #[arg(long, value_enum, default_value_t = ReplayOutput::Csv)]
+        output: ReplayOutput,
+        /// Also count by this variable (name without $), keeping at most 20 values plus "other".
+        #[arg(long)]
+        breakdown: Option<String>,
+        /// Access logs, replayed in the order given.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Where the access-log format comes from (default: nginx's built-in combined).
+#[derive(Debug, Clone, Args)]
+pub struct LogFormatArgs {
+    /// An nginx log_format string, e.g. '$remote_addr [$time_local] "$request" $status'.
+    #[arg(long, conflicts_with_all = ["log_format_name", "nginx_conf"])]
+    pub log_format: Option<String>,
+    /// How --log-format values are escaped (log_format's escape= parameter).
+    #[arg(long, value_enum, requires = "log_format")]
+    pub log_escape: Option<LogEscape>,
+    /// Read `log_format NAME` from --nginx-conf (and the files it includes).
+    #[arg(long, requires = "nginx_conf")]
+    pub log_format_name: Option<String>,
+    /// The nginx.conf to read --log-format-name from.
+    #[arg(long, requires = "log_format_name")]
+    pub nginx_conf: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogEscape {
+    Default,
+    Json,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayOutput {
+    Csv,
+    Json,
 }

@@ -10,7 +10,15 @@
 //!        --PutRequest-->  sinks::cloudwatch (PutMetricData) | sinks::dry_run (JSON lines)
 //! ```
 //!
-//! `app` (the daemon), `once` (cron) and `check` drive those pieces; `main` only parses the
+//! The access-log path (parsing half so far) runs beside it:
+//!
+//! ```text
+//! sources::access_log (format compiled once, zero-copy LineMatcher, RecordExtractor)
+//!        --CompletedRequest-->  derive::log_signals (per-period counts, quantiles, in-flight sweep)
+//! ```
+//!
+//! `app` (the daemon), `once` (cron) and `check` drive those pieces, `parse_log` and
+//! `replay` drive the access-log path over files; `main` only parses the
 //! command line and picks exit codes. Sources never import sinks and sinks never import
 //! sources: they meet in `model`.
 
@@ -25,6 +33,8 @@ pub mod derive;
 pub mod limits;
 pub mod model;
 pub mod once;
+pub mod parse_log;
+pub mod replay;
 pub mod sampler;
 pub mod shutdown;
 pub mod sinks;

@@ -3,23 +3,69 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use nginx_backlog_exporter::cli::{Cli, Command};
 use nginx_backlog_exporter::telemetry::{self, LogTarget};
-use nginx_backlog_exporter::{app, check, config, once};
+use nginx_backlog_exporter::{app, check, config, once, parse_log, replay};
 
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    // --config has a default; the log commands only care whether it was given on purpose.
+    let config_given = matches!(
+        matches.value_source("config"),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    );
     let default_level = match cli.command {
         Command::Run { .. } => tracing::Level::INFO,
         // cron mails whatever `once` prints: on failure, only the one-line reason.
         Command::Once { .. } => tracing::Level::ERROR,
-        Command::Check => tracing::Level::WARN,
+        Command::Check | Command::ParseLog { .. } | Command::Replay { .. } => tracing::Level::WARN,
     };
     let log_target = telemetry::init(cli.log_level.unwrap_or(default_level));
+
+    // The log commands read files, not the daemon's config; they need no runtime.
+    let log_command = match &cli.command {
+        Command::ParseLog { format, file } => Some(if config_given {
+            Err(parse_log::config_not_supported("parse-log"))
+        } else {
+            parse_log::run(format, file.as_deref())
+        }),
+        Command::Replay {
+            format,
+            period,
+            output,
+            breakdown,
+            files,
+        } => Some(if config_given {
+            Err(parse_log::config_not_supported("replay"))
+        } else {
+            let options = replay::ReplayOptions {
+                period: *period,
+                output: *output,
+                breakdown: breakdown.clone(),
+                files: files.clone(),
+            };
+            replay::run(format, &options)
+        }),
+        _ => None,
+    };
+    if let Some(result) = log_command {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                report(log_target, &error.to_string());
+                ExitCode::from(if error.is_usage() { EXIT_CONFIG } else { EXIT_RUNTIME })
+            }
+        };
+    }
 
     let config = match config::load(&cli.config) {
         Ok(config) => config,
@@ -40,6 +86,8 @@ fn main() -> ExitCode {
             Command::Run { dry_run } => app::run(config, dry_run).await,
             Command::Once { window, dry_run } => once::run(config, window, dry_run).await,
             Command::Check => check::run(config).await,
+            // Handled above, before the config is loaded.
+            Command::ParseLog { .. } | Command::Replay { .. } => Ok(()),
         }
     });
     match result {

@@ -1,2 +1,587 @@
+//! The access-log source, parsing half: a `log_format` compiled once ([`format`], read from
+//! nginx.conf by [`nginx_conf`]), a zero-copy per-line [`matcher`], and [`values`] converters
+//! for the few variables the signals need. [`RecordExtractor`] turns a matched line into a
+//! [`CompletedRequest`], which `derive::log_signals` folds into per-period figures.
+//!
+//! ```text
+//! bytes --for_each_line--> line --LineMatcher--> Fields (spans) --RecordExtractor--> CompletedRequest
+//! ```
+//!
+//! **Bad lines are counted by reason and skipped** ([`BadLineCounts`]); they are never
+//! logged in full above debug level.
+
 pub mod checkpoint;
+pub mod format;
+pub mod matcher;
+pub mod nginx_conf;
 pub mod tail;
+pub mod values;
+
+use std::io::Read;
+use std::path::PathBuf;
+
+pub use format::{Escape, FormatError, LogFormat, COMBINED};
+pub use matcher::{Fields, LineMatcher, MatchError};
+pub use values::TimeVariable;
+
+use nginx_conf::NginxConfError;
+use values::TimeParser;
+
+/// Where the log format comes from. The config layer builds one of these and calls
+/// [`compile_from_source`] during validation, so a bad format fails at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormatSource {
+    /// nginx's built-in `combined`.
+    Combined,
+    /// A format string given directly (config key or `--log-format`).
+    Inline { format: String, escape: Escape },
+    /// `log_format NAME` read from an nginx.conf and the files it includes.
+    Named { name: String, nginx_conf: PathBuf },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogFormatSourceError {
+    #[error(transparent)]
+    NginxConf(#[from] NginxConfError),
+    #[error("{origin}: {source}")]
+    Format {
+        /// Where the format string came from, e.g. `log_format "main" in /etc/nginx/nginx.conf:31`.
+        origin: String,
+        source: FormatError,
+    },
+}
+
+/// Compile the log format once, wherever it is defined.
+pub fn compile_from_source(source: &LogFormatSource) -> Result<LogFormat, LogFormatSourceError> {
+    match source {
+        LogFormatSource::Combined => Ok(LogFormat::combined()),
+        LogFormatSource::Inline { format, escape } => {
+            LogFormat::compile(format, *escape).map_err(|source| LogFormatSourceError::Format {
+                origin: "the log format".into(),
+                source,
+            })
+        }
+        LogFormatSource::Named { name, nginx_conf } => {
+            let found = nginx_conf::find_log_format(nginx_conf, name)?;
+            LogFormat::compile(&found.format, found.escape).map_err(|source| LogFormatSourceError::Format {
+                origin: format!("log_format {name:?} in {}:{}", found.file.display(), found.line),
+                source,
+            })
+        }
+    }
+}
+
+/// One request as the signals see it; borrows from the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompletedRequest<'l> {
+    /// When nginx logged it, i.e. when it ended (Unix ms).
+    pub end_ms: i64,
+    pub status: u16,
+    /// `$request_time`; without it nothing is known about concurrency.
+    pub request_time_us: Option<u64>,
+    /// Sum of the parts of `$upstream_response_time` (see [`values::parse_upstream_sum_micros`]).
+    pub upstream_time_us: Option<u64>,
+    /// The raw value of the breakdown variable, if one is configured.
+    pub breakdown: Option<&'l [u8]>,
+}
+
+/// Why a line was skipped: a fixed set so counting needs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadLine {
+    LiteralMismatch,
+    TooFewFields,
+    TrailingData,
+    /// Longer than [`MAX_LINE_BYTES`].
+    TooLong,
+    /// The time variable did not parse.
+    BadTime,
+    /// `$status` was not three digits.
+    BadStatus,
+}
+
+impl BadLine {
+    pub const ALL: [BadLine; 6] = [
+        BadLine::LiteralMismatch,
+        BadLine::TooFewFields,
+        BadLine::TrailingData,
+        BadLine::TooLong,
+        BadLine::BadTime,
+        BadLine::BadStatus,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BadLine::LiteralMismatch => "literal_mismatch",
+            BadLine::TooFewFields => "too_few_fields",
+            BadLine::TrailingData => "trailing_data",
+            BadLine::TooLong => "too_long",
+            BadLine::BadTime => "bad_time",
+            BadLine::BadStatus => "bad_status",
+        }
+    }
+}
+
+impl From<MatchError> for BadLine {
+    fn from(error: MatchError) -> BadLine {
+        match error {
+            MatchError::LiteralMismatch => BadLine::LiteralMismatch,
+            MatchError::TooFewFields { .. } => BadLine::TooFewFields,
+            MatchError::TrailingData { .. } => BadLine::TrailingData,
+        }
+    }
+}
+
+/// Skipped lines by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BadLineCounts {
+    counts: [u64; BadLine::ALL.len()],
+}
+
+impl BadLineCounts {
+    pub fn bump(&mut self, reason: BadLine) {
+        self.counts[reason as usize] += 1;
+    }
+
+    pub fn get(&self, reason: BadLine) -> u64 {
+        self.counts[reason as usize]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// `(label, count)` for every reason with a non-zero count.
+    pub fn nonzero(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        BadLine::ALL
+            .iter()
+            .map(|&reason| (reason.label(), self.get(reason)))
+            .filter(|&(_, count)| count > 0)
+    }
+}
+
+/// A format that lacks a variable the signals cannot do without.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MissingVariable {
+    #[error("the log format has no $status")]
+    Status,
+    #[error("the log format has no time variable ($msec, $time_iso8601 or $time_local)")]
+    Time,
+    #[error("the breakdown variable ${0} is not in the log format")]
+    Breakdown(String),
+}
+
+/// Pulls the signal variables out of matched lines. Positions are looked up once.
+#[derive(Debug, Clone)]
+pub struct RecordExtractor {
+    status: usize,
+    time: usize,
+    time_parser: TimeParser,
+    request_time: Option<usize>,
+    upstream_response_time: Option<usize>,
+    breakdown: Option<usize>,
+    spreader: Option<SecondSpreader>,
+}
+
+/// `$time_local` and `$time_iso8601` only give the second, which would put every request
+/// of a second at its first millisecond and make the in-flight peak meaningless. nginx
+/// writes lines about in end order, so the k-th line of a second is placed k/n of the way
+/// into it, n being the previous second's count (capped at 999 ms; the first second and
+/// lines from an earlier second stay at the second's start). The period a line counts in
+/// never changes: periods are whole seconds.
+#[derive(Debug, Clone, Default)]
+struct SecondSpreader {
+    second_ms: i64,
+    index: u64,
+    previous_count: u64,
+}
+
+impl SecondSpreader {
+    fn place(&mut self, second_ms: i64) -> i64 {
+        if second_ms < self.second_ms {
+            return second_ms;
+        }
+        if second_ms > self.second_ms {
+            self.previous_count = if second_ms == self.second_ms + 1000 {
+                self.index
+            } else {
+                0
+            };
+            self.second_ms = second_ms;
+            self.index = 0;
+        }
+        let offset = match self.previous_count {
+            0 => 0,
+            count => (self.index * 1000 / count).min(999) as i64,
+        };
+        self.index += 1;
+        second_ms + offset
+    }
+}
+
+impl RecordExtractor {
+    /// `breakdown` is a variable name without `$`, e.g. `"host"` or `"upstream_addr"`.
+    pub fn new(format: &LogFormat, breakdown: Option<&str>) -> Result<RecordExtractor, MissingVariable> {
+        let status = format.position("status").ok_or(MissingVariable::Status)?;
+        let (time, variable) = TimeVariable::PREFERENCE
+            .iter()
+            .find_map(|&(name, variable)| Some((format.position(name)?, variable)))
+            .ok_or(MissingVariable::Time)?;
+        let breakdown = match breakdown {
+            Some(name) => Some(
+                format
+                    .position(name)
+                    .ok_or_else(|| MissingVariable::Breakdown(name.into()))?,
+            ),
+            None => None,
+        };
+        Ok(RecordExtractor {
+            status,
+            time,
+            time_parser: TimeParser::new(variable),
+            request_time: format.position("request_time"),
+            upstream_response_time: format.position("upstream_response_time"),
+            breakdown,
+            spreader: (variable != TimeVariable::Msec).then(SecondSpreader::default),
+        })
+    }
+
+    /// Whether concurrency can be derived (the format has `$request_time`).
+    pub fn has_request_time(&self) -> bool {
+        self.request_time.is_some()
+    }
+
+    pub fn extract<'l>(&mut self, fields: &Fields<'_, 'l>) -> Result<CompletedRequest<'l>, BadLine> {
+        let end_ms = fields
+            .get(self.time)
+            .and_then(|raw| self.time_parser.parse_ms(raw))
+            .ok_or(BadLine::BadTime)?;
+        let end_ms = match self.spreader.as_mut() {
+            Some(spreader) => spreader.place(end_ms),
+            None => end_ms,
+        };
+        let status = fields
+            .get(self.status)
+            .and_then(values::parse_status)
+            .ok_or(BadLine::BadStatus)?;
+        let request_time_us = self
+            .request_time
+            .and_then(|at| fields.get(at))
+            .and_then(values::parse_seconds_as_micros);
+        let upstream_time_us = self
+            .upstream_response_time
+            .and_then(|at| fields.get(at))
+            .and_then(values::parse_upstream_sum_micros);
+        Ok(CompletedRequest {
+            end_ms,
+            status,
+            request_time_us,
+            upstream_time_us,
+            breakdown: self.breakdown.and_then(|at| fields.get(at)),
+        })
+    }
+}
+
+/// Longest line handed on: longer ones are reported as [`BadLine::TooLong`] and skipped.
+/// nginx's own log buffer is far smaller; this only stops a corrupt file eating memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// How much is read per `read` call: big enough that syscalls do not show in profiles.
+const READ_CHUNK_BYTES: usize = 1024 * 1024;
+
+/// A line without its `\n`, or the news that one was too long to keep.
+pub type LineItem<'a> = Result<&'a [u8], BadLine>;
+
+/// Call `on_line` for every line of `reader` (a final line without `\n` included), splitting
+/// with memchr inside one reused buffer: no allocation per line.
+pub fn for_each_line<R: Read>(mut reader: R, mut on_line: impl FnMut(LineItem<'_>)) -> std::io::Result<()> {
+    let mut buffer = vec![0u8; READ_CHUNK_BYTES + MAX_LINE_BYTES];
+    let mut filled = 0;
+    // Inside a too-long line: drop bytes until its newline.
+    let mut skipping = false;
+    loop {
+        let read = match reader.read(&mut buffer[filled..]) {
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if read == 0 {
+            if filled > 0 && !skipping {
+                // `filled` never exceeds MAX_LINE_BYTES: longer tails were skipped above.
+                on_line(Ok(&buffer[..filled]));
+            }
+            return Ok(());
+        }
+        let end = filled + read;
+        let mut start = 0;
+        for newline in memchr::memchr_iter(b'\n', &buffer[filled..end]) {
+            let at = filled + newline;
+            if skipping {
+                skipping = false;
+            } else if at - start > MAX_LINE_BYTES {
+                on_line(Err(BadLine::TooLong));
+            } else {
+                on_line(Ok(&buffer[start..at]));
+            }
+            start = at + 1;
+        }
+        let pending = end - start;
+        if skipping || pending > MAX_LINE_BYTES {
+            if !skipping {
+                on_line(Err(BadLine::TooLong));
+            }
+            skipping = true;
+            filled = 0;
+        } else {
+            buffer.copy_within(start..end, 0);
+            filled = pending;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/access_log");
+
+    /// What the signals see of one line: `(end_ms, status, request_time_us, upstream_time_us)`.
+    type Seen = (i64, u16, Option<u64>, Option<u64>);
+
+    /// Read `log_format NAME` from the fixture nginx.conf (the one that wrote the fixtures),
+    /// match every line of `log`, and compare what the signals would see.
+    fn check(name: &str, log: &str, expected: &[Seen]) {
+        let format = compile_from_source(&LogFormatSource::Named {
+            name: name.into(),
+            nginx_conf: Path::new(FIXTURES).join("nginx.conf"),
+        })
+        .unwrap();
+        let mut matcher = LineMatcher::new(format.clone());
+        let mut extractor = RecordExtractor::new(&format, None).unwrap();
+        let text = std::fs::read(Path::new(FIXTURES).join(log)).unwrap();
+        let mut seen = Vec::new();
+        for_each_line(&text[..], |item| {
+            let line = item.unwrap();
+            let fields = matcher
+                .match_line(line)
+                .unwrap_or_else(|error| panic!("{log}: {error} in {:?}", String::from_utf8_lossy(line)));
+            let request = extractor.extract(&fields).unwrap();
+            seen.push((
+                request.end_ms,
+                request.status,
+                request.request_time_us,
+                request.upstream_time_us,
+            ));
+        })
+        .unwrap();
+        assert_eq!(seen, expected, "{log}");
+    }
+
+    const T16: i64 = 1_795_378_996_000;
+
+    #[test]
+    fn nginx_1_22_combined() {
+        let statuses = [200, 200, 200, 200, 200, 200, 200, 502, 502, 200, 499, 400, 200, 200];
+        let expected: Vec<Seen> = statuses
+            .iter()
+            .zip(WHOLE_SECONDS)
+            .map(|(&status, ms)| (T16 + ms, status, None, None))
+            .collect();
+        check("combined", "nginx-1.22-combined.log", &expected);
+    }
+
+    /// `$request_time` and `$upstream_response_time` as nginx wrote them for the fixture
+    /// requests: retries (`0.000, 0.000`), an internal redirect (`0.000 : 0.000`), a 499
+    /// after 1.002 s, a TLS hello answered 400 with no upstream (`-`).
+    const TIMES: [(u16, Option<u64>, Option<u64>); 14] = [
+        (200, Some(0), Some(0)),
+        (200, Some(0), Some(0)),
+        (200, Some(0), None),
+        (200, Some(0), None),
+        (200, Some(0), Some(0)),
+        (200, Some(1_000), Some(0)),
+        (200, Some(0), Some(0)),
+        (502, Some(0), Some(0)),
+        (502, Some(0), Some(0)),
+        (200, Some(1_000), Some(0)),
+        (499, Some(1_002_000), Some(1_002_000)),
+        (400, Some(3_000), None),
+        (200, Some(0), None),
+        (200, Some(0), None),
+    ];
+
+    fn with_ends(ends: &[i64]) -> Vec<Seen> {
+        ends.iter()
+            .zip(TIMES)
+            .map(|(&end, (status, rt, urt))| (end, status, rt, urt))
+            .collect()
+    }
+
+    const MSEC: [i64; 14] = [
+        515, 547, 568, 613, 631, 737, 764, 791, 830, 889, 1_982, 2_647, 3_520, 3_613,
+    ];
+    /// `$time_local` gives whole seconds; the second line of 20:23:19 is spread to its end
+    /// because 20:23:18 had one line (see `SecondSpreader`).
+    const WHOLE_SECONDS: [i64; 14] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1_000, 2_000, 3_000, 3_999];
+
+    #[test]
+    fn nginx_1_22_timed_default_escaping() {
+        let ends: Vec<i64> = WHOLE_SECONDS.iter().map(|ms| T16 + ms).collect();
+        check("timed", "nginx-1.22-timed.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_msec_and_upstream_lists() {
+        let ends: Vec<i64> = MSEC.iter().map(|ms| T16 + ms).collect();
+        check("full", "nginx-1.22-full.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_json_escaping() {
+        let ends: Vec<i64> = WHOLE_SECONDS.iter().map(|ms| T16 + ms).collect();
+        check("jsonl", "nginx-1.22-json.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_no_escaping() {
+        let ends: Vec<i64> = MSEC.iter().map(|ms| T16 + ms).collect();
+        check("raw", "nginx-1.22-raw.log", &with_ends(&ends));
+    }
+
+    #[test]
+    fn nginx_1_22_escaped_values_unescape() {
+        let full = std::fs::read(Path::new(FIXTURES).join("nginx-1.22-full.log")).unwrap();
+        let json = std::fs::read(Path::new(FIXTURES).join("nginx-1.22-json.log")).unwrap();
+        let ua_of = |text: &[u8], format: &str, escape: Escape, line: usize| {
+            let mut matcher = LineMatcher::new(LogFormat::compile(format, escape).unwrap());
+            let row = text.split(|&b| b == b'\n').nth(line).unwrap();
+            let at = matcher.format().position("http_user_agent").unwrap();
+            let fields = matcher.match_line(row).unwrap();
+            values::unescape(escape, fields.get(at).unwrap()).into_owned()
+        };
+        let full_format = compile_from_source(&LogFormatSource::Named {
+            name: "full".into(),
+            nginx_conf: Path::new(FIXTURES).join("nginx.conf"),
+        })
+        .unwrap();
+        let json_format = r#"{"time":"$time_iso8601","request":"$request","status":"$status","request_time":"$request_time","upstream_response_time":"$upstream_response_time","upstream_addr":"$upstream_addr","ua":"$http_user_agent","user":"$remote_user"}"#;
+        for (line, want) in [(2, &b"say \"hi\" \\ back"[..]), (3, b"caf\xc3\xa9 \xff\xfe\x01")] {
+            assert_eq!(ua_of(&full, full_format.source(), Escape::Default, line), want);
+            assert_eq!(ua_of(&json, json_format, Escape::Json, line), want);
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_counted_by_reason() {
+        let mut matcher = LineMatcher::new(LogFormat::combined());
+        let mut extractor = RecordExtractor::new(matcher.format(), None).unwrap();
+        let mut bad = BadLineCounts::default();
+        let long = vec![b'x'; MAX_LINE_BYTES + 10];
+        let mut input = b"garbage\n".to_vec();
+        input.extend_from_slice(&long);
+        input.extend_from_slice(b"\n1.2.3.4 - - [bad time] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"\n");
+        input.extend_from_slice(b"1.2.3.4 - - [22/Nov/2026:19:49:22 +0000] \"GET / HTTP/1.1\" 2xx 1 \"-\" \"-\"\n");
+        input.extend_from_slice(b"1.2.3.4 - - [22/Nov/2026:19:49:22 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"-\"");
+        let mut good = 0;
+        for_each_line(&input[..], |item| {
+            let result = item
+                .and_then(|line| matcher.match_line(line).map_err(BadLine::from))
+                .and_then(|fields| extractor.extract(&fields));
+            match result {
+                Ok(_) => good += 1,
+                Err(reason) => bad.bump(reason),
+            }
+        })
+        .unwrap();
+        assert_eq!(good, 1, "the last line has no newline and still counts");
+        let counts: Vec<(&str, u64)> = bad.nonzero().collect();
+        assert_eq!(
+            counts,
+            vec![
+                ("too_few_fields", 1),
+                ("too_long", 1),
+                ("bad_time", 1),
+                ("bad_status", 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn second_resolution_times_are_spread_over_the_second() {
+        let mut spreader = SecondSpreader::default();
+        let placed: Vec<i64> = [1000, 1000, 2000, 2000, 2000, 2000, 1000, 3000, 3000, 9000]
+            .iter()
+            .map(|&second| spreader.place(second))
+            .collect();
+        // First second: nothing known yet. Then 2 per second before, 4 now, so the 3rd and
+        // 4th are capped; a late line keeps its second; a gap forgets the rate.
+        assert_eq!(placed, [1000, 1000, 2000, 2500, 2999, 2999, 1000, 3000, 3250, 9000]);
+    }
+
+    #[test]
+    fn missing_variables_are_named() {
+        let format = LogFormat::compile("$status $request_time", Escape::Default).unwrap();
+        assert_eq!(RecordExtractor::new(&format, None).unwrap_err(), MissingVariable::Time);
+        let format = LogFormat::compile("$msec $status", Escape::Default).unwrap();
+        assert_eq!(
+            RecordExtractor::new(&format, Some("host")).unwrap_err(),
+            MissingVariable::Breakdown("host".into())
+        );
+    }
+
+    /// Literals that hold a `"`, which both default and json escaping keep out of values.
+    const LITERALS: &[&str] = &["\"", "\" \"", "\" - \"", "|\"", "\" [", "\"\t\"", "\",\"b\":\""];
+    const PREFIXES: &[&str] = &["", "[", "\"", "{\"a\":\""];
+
+    /// Escaping, prefix index, `(value, literal index, braced)` per variable, last literal.
+    type LineCase = (Escape, usize, Vec<(Vec<u8>, usize, bool)>, Option<usize>);
+
+    fn line_case() -> impl Strategy<Value = LineCase> {
+        (
+            prop_oneof![Just(Escape::Default), Just(Escape::Json)],
+            0..PREFIXES.len(),
+            proptest::collection::vec(
+                (
+                    proptest::collection::vec(any::<u8>(), 0..24),
+                    0..LITERALS.len(),
+                    any::<bool>(),
+                ),
+                1..7,
+            ),
+            proptest::option::of(0..LITERALS.len()),
+        )
+    }
+
+    proptest! {
+        /// Render random values (quotes, backslashes, control and non-UTF-8 bytes) through a
+        /// random format as nginx would escape them, then match and unescape them back.
+        #[test]
+        fn rendered_values_parse_back((escape, prefix, fields, last) in line_case()) {
+            let mut format = PREFIXES[prefix].to_string();
+            let mut line = PREFIXES[prefix].as_bytes().to_vec();
+            for (i, (value, literal, braced)) in fields.iter().enumerate() {
+                let name = format!("v{i}");
+                format.push_str(&if *braced { format!("${{{name}}}") } else { format!("${name}") });
+                line.extend_from_slice(&values::escape_like_nginx(escape, value));
+                let literal = if i + 1 < fields.len() { Some(*literal) } else { last };
+                if let Some(literal) = literal {
+                    format.push_str(LITERALS[literal]);
+                    line.extend_from_slice(LITERALS[literal].as_bytes());
+                }
+            }
+            let compiled = LogFormat::compile(&format, escape).unwrap();
+            let mut matcher = LineMatcher::new(compiled);
+            let matched = matcher.match_line(&line);
+            prop_assert!(matched.is_ok(), "{format:?} {:?}: {matched:?}", String::from_utf8_lossy(&line));
+            if let Ok(matched) = matched {
+                let parsed: Vec<Vec<u8>> = matched
+                    .iter()
+                    .map(|raw| values::unescape(escape, raw).into_owned())
+                    .collect();
+                let wanted: Vec<Vec<u8>> = fields.into_iter().map(|(value, _, _)| value).collect();
+                prop_assert_eq!(parsed, wanted);
+            }
+        }
+    }
+}

@@ -1,0 +1,683 @@
+//! Per-period signals from access-log lines. Pure: requests and timestamps in, figures out.
+//!
+//! A request is attributed to the period its **end** falls in (nginx logs when a request
+//! ends). Counts, status classes and latency quantiles are per period. Concurrency comes
+//! from a sweep: each request covers `[end - request_time, end)` in 1 ms slots (at least the
+//! slot it ended in: nginx's `$request_time` and `$msec` are truncated milliseconds, so a
+//! `0.000` request still occupied that millisecond); per second we keep the average and the
+//! peak number in flight.
+//!
+//! **A period is final only once no request still to be logged can overlap it**: a request
+//! is logged when it ends, so the sweep lags the newest end time (the watermark) by
+//! `settle`. Longer requests are clipped to that horizon. Requests that end in a period
+//! already emitted are counted as late and dropped. Memory is flat: a ring of
+//! `settle + period` millisecond slots, and per open period two fixed histograms and a
+//! breakdown capped at `breakdown_cap` values plus "other".
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use crate::sources::access_log::CompletedRequest;
+
+/// How periods are cut and how long they wait for long requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalsConfig {
+    pub period: Duration,
+    /// How long after a moment a request covering it may still be logged.
+    pub settle: Duration,
+    /// Distinct breakdown values kept per period; the rest go to [`OTHER`].
+    pub breakdown_cap: usize,
+}
+
+/// The breakdown bucket for values past the cap.
+pub const OTHER: &str = "other";
+
+impl SignalsConfig {
+    /// nginx's default `proxy_read_timeout` is 60 s: few proxied requests outlive it.
+    pub const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
+    pub const DEFAULT_BREAKDOWN_CAP: usize = 20;
+
+    pub fn new(period: Duration) -> SignalsConfig {
+        SignalsConfig {
+            period,
+            settle: Self::DEFAULT_SETTLE,
+            breakdown_cap: Self::DEFAULT_BREAKDOWN_CAP,
+        }
+    }
+
+    fn period_ms(&self) -> Result<i64, SignalsConfigError> {
+        let ms = self.period.as_millis();
+        if ms == 0 || !ms.is_multiple_of(1000) || ms > 86_400_000 {
+            return Err(SignalsConfigError::Period(self.period));
+        }
+        Ok(ms as i64)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignalsConfigError {
+    #[error("period must be a whole number of seconds between 1s and 1d, got {0:?}")]
+    Period(Duration),
+    #[error("settle must be at most 1h, got {0:?}")]
+    Settle(Duration),
+}
+
+/// p50/p90/p99 in seconds; `None` when the period had no value.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Quantiles {
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// Concurrency over one second.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SecondInFlight {
+    pub average: f64,
+    pub peak: u64,
+}
+
+/// Counts for one breakdown value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BreakdownRow {
+    /// The raw value (lossy UTF-8), or [`OTHER`].
+    pub value: String,
+    pub completed: u64,
+    pub status_499: u64,
+    pub status_5xx: u64,
+}
+
+/// Everything derived for one period.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PeriodSignals {
+    /// Unix ms, aligned to the period.
+    pub start_ms: i64,
+    pub period_ms: i64,
+    /// Requests that ended in the period.
+    pub completed: u64,
+    /// 1xx, 2xx, 3xx, 4xx, 5xx, then anything else (nginx writes 009 for HTTP/0.9).
+    pub by_class: [u64; 6],
+    pub status_499: u64,
+    pub status_5xx: u64,
+    pub request_time: Quantiles,
+    pub upstream_response_time: Quantiles,
+    /// Mean number in flight over the period.
+    pub in_flight_average: f64,
+    /// Most in flight in any millisecond of the period.
+    pub in_flight_peak: u64,
+    pub in_flight_per_second: Vec<SecondInFlight>,
+    /// Sorted by value, [`OTHER`] last; empty without a breakdown variable.
+    pub breakdown: Vec<BreakdownRow>,
+}
+
+/// Derives [`PeriodSignals`] from completed requests.
+#[derive(Debug)]
+pub struct LogSignals {
+    config: SignalsConfig,
+    period_ms: i64,
+    settle_ms: i64,
+    open: BTreeMap<i64, PeriodAccumulator>,
+    closed: VecDeque<PeriodSignals>,
+    sweep: Option<Sweep>,
+    watermark_ms: i64,
+    late_requests: u64,
+}
+
+impl LogSignals {
+    pub fn new(config: SignalsConfig) -> Result<LogSignals, SignalsConfigError> {
+        let period_ms = config.period_ms()?;
+        if config.settle > Duration::from_secs(3600) {
+            return Err(SignalsConfigError::Settle(config.settle));
+        }
+        Ok(LogSignals {
+            config,
+            period_ms,
+            settle_ms: config.settle.as_millis() as i64,
+            open: BTreeMap::new(),
+            closed: VecDeque::new(),
+            sweep: None,
+            watermark_ms: i64::MIN,
+            late_requests: 0,
+        })
+    }
+
+    /// Requests dropped because their period had already been emitted.
+    pub fn late_requests(&self) -> u64 {
+        self.late_requests
+    }
+
+    fn period_start(&self, at_ms: i64) -> i64 {
+        at_ms.div_euclid(self.period_ms) * self.period_ms
+    }
+
+    pub fn observe(&mut self, request: &CompletedRequest<'_>) {
+        let end = request.end_ms;
+        let duration_ms = request
+            .request_time_us
+            .map(|us| i64::try_from(us / 1000).unwrap_or(i64::MAX).min(self.settle_ms));
+        if self.sweep.is_none() {
+            // Start early enough to see the first request's whole duration.
+            let origin = self.period_start(end.saturating_sub(self.settle_ms));
+            self.sweep = Some(Sweep::new(origin, self.settle_ms));
+        }
+        if end > self.watermark_ms {
+            self.advance_to(end);
+        }
+        let period = self.period_start(end);
+        let swept_until = self.sweep.as_ref().map_or(i64::MIN, |s| s.swept_until_ms);
+        if period + self.period_ms <= swept_until {
+            self.late_requests += 1;
+            return;
+        }
+        if let (Some(duration), Some(sweep)) = (duration_ms, self.sweep.as_mut()) {
+            // A 0.000 request still happened in the millisecond it was logged in.
+            let start = end.saturating_sub(duration);
+            sweep.add(start, end.max(start + 1));
+        }
+        let (period_ms, cap) = (self.period_ms, self.config.breakdown_cap);
+        self.open
+            .entry(period)
+            .or_insert_with(|| PeriodAccumulator::new(period, period_ms))
+            .add(request, cap);
+    }
+
+    /// Move time forward to `now_ms` (the newest end seen, or the wall clock in the daemon):
+    /// every period that can no longer change is closed.
+    pub fn advance_to(&mut self, now_ms: i64) {
+        if now_ms <= self.watermark_ms {
+            return;
+        }
+        self.watermark_ms = now_ms;
+        let target = (now_ms.saturating_sub(self.settle_ms)).div_euclid(1000) * 1000;
+        self.sweep_to(target);
+    }
+
+    /// End of input: settle everything that was observed and close all periods.
+    pub fn finish(&mut self) {
+        let Some(last) = self.sweep.as_ref().map(|s| s.last_end_ms) else {
+            return;
+        };
+        let last_period_end = self.period_start(last.max(self.watermark_ms)) + self.period_ms;
+        self.sweep_to(last_period_end);
+        let remaining = std::mem::take(&mut self.open);
+        for (_, accumulator) in remaining {
+            self.closed.push_back(accumulator.finish());
+        }
+    }
+
+    /// The next finished period, oldest first.
+    pub fn pop_closed(&mut self) -> Option<PeriodSignals> {
+        self.closed.pop_front()
+    }
+
+    fn sweep_to(&mut self, target_ms: i64) {
+        let Some(sweep) = self.sweep.as_mut() else {
+            return;
+        };
+        let (period_ms, open) = (self.period_ms, &mut self.open);
+        sweep.run_to(target_ms, |second_start, sum, peak| {
+            let period = second_start.div_euclid(period_ms) * period_ms;
+            open.entry(period)
+                .or_insert_with(|| PeriodAccumulator::new(period, period_ms))
+                .add_second(second_start, sum, peak);
+        });
+        let swept_until = sweep.swept_until_ms;
+        while let Some(entry) = self.open.first_entry() {
+            if *entry.key() + self.period_ms > swept_until {
+                break;
+            }
+            self.closed.push_back(entry.remove().finish());
+        }
+    }
+}
+
+/// Difference array over a ring of 1 ms slots: `+1` where a request starts, `-1` where it
+/// ends; running the prefix sum gives the number in flight per millisecond.
+#[derive(Debug)]
+struct Sweep {
+    deltas: Vec<i32>,
+    /// Every slot before this has been summed into a finished second.
+    swept_until_ms: i64,
+    running: i64,
+    last_end_ms: i64,
+    second_sum: i64,
+    second_peak: i64,
+}
+
+impl Sweep {
+    fn new(origin_ms: i64, settle_ms: i64) -> Sweep {
+        // The watermark runs at most settle + 1 s ahead of swept_until; keep a spare second.
+        let slots = usize::try_from(settle_ms).unwrap_or(0) + 2_000;
+        Sweep {
+            deltas: vec![0; slots],
+            swept_until_ms: origin_ms,
+            running: 0,
+            last_end_ms: origin_ms,
+            second_sum: 0,
+            second_peak: 0,
+        }
+    }
+
+    fn slot(&self, at_ms: i64) -> usize {
+        at_ms.rem_euclid(self.deltas.len() as i64) as usize
+    }
+
+    /// A request in flight over `[start, end)`; the caller keeps `end` within the ring.
+    fn add(&mut self, start_ms: i64, end_ms: i64) {
+        let start_ms = start_ms.max(self.swept_until_ms);
+        if start_ms >= end_ms {
+            return;
+        }
+        let (start, end) = (self.slot(start_ms), self.slot(end_ms));
+        self.deltas[start] += 1;
+        self.deltas[end] -= 1;
+        self.last_end_ms = self.last_end_ms.max(end_ms);
+    }
+
+    /// Sum slots up to `target_ms` (exclusive), reporting each finished second as
+    /// `(second_start, sum of in-flight over its 1000 ms, peak)`.
+    fn run_to(&mut self, target_ms: i64, mut on_second: impl FnMut(i64, i64, i64)) {
+        while self.swept_until_ms < target_ms {
+            // Nothing pending and nothing running: jump over idle time a second at a time.
+            if self.running == 0 && self.swept_until_ms >= self.last_end_ms && self.swept_until_ms % 1000 == 0 {
+                let idle_until = target_ms.div_euclid(1000) * 1000;
+                if idle_until > self.swept_until_ms {
+                    self.swept_until_ms = idle_until;
+                    self.last_end_ms = self.last_end_ms.max(idle_until);
+                    continue;
+                }
+            }
+            let slot = self.slot(self.swept_until_ms);
+            self.running += i64::from(self.deltas[slot]);
+            self.deltas[slot] = 0;
+            self.second_sum += self.running;
+            self.second_peak = self.second_peak.max(self.running);
+            self.swept_until_ms += 1;
+            if self.swept_until_ms % 1000 == 0 {
+                if self.second_sum > 0 {
+                    on_second(self.swept_until_ms - 1000, self.second_sum, self.second_peak);
+                }
+                self.second_sum = 0;
+                self.second_peak = 0;
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct PeriodAccumulator {
+    start_ms: i64,
+    period_ms: i64,
+    completed: u64,
+    by_class: [u64; 6],
+    status_499: u64,
+    status_5xx: u64,
+    request_time: LatencyHistogram,
+    upstream_response_time: LatencyHistogram,
+    /// `(sum over the second's ms of in-flight, peak)` per second of the period.
+    seconds: Vec<(i64, i64)>,
+    breakdown: HashMap<Box<[u8]>, BreakdownRow>,
+    breakdown_other: BreakdownRow,
+}
+
+impl PeriodAccumulator {
+    fn new(start_ms: i64, period_ms: i64) -> PeriodAccumulator {
+        PeriodAccumulator {
+            start_ms,
+            period_ms,
+            completed: 0,
+            by_class: [0; 6],
+            status_499: 0,
+            status_5xx: 0,
+            request_time: LatencyHistogram::new(),
+            upstream_response_time: LatencyHistogram::new(),
+            seconds: vec![(0, 0); (period_ms / 1000) as usize],
+            breakdown: HashMap::new(),
+            breakdown_other: BreakdownRow {
+                value: OTHER.into(),
+                ..BreakdownRow::default()
+            },
+        }
+    }
+
+    fn add(&mut self, request: &CompletedRequest<'_>, breakdown_cap: usize) {
+        self.completed += 1;
+        let class = match request.status {
+            100..=599 => usize::from(request.status / 100 - 1),
+            _ => 5,
+        };
+        self.by_class[class] += 1;
+        let is_499 = request.status == 499;
+        let is_5xx = class == 4;
+        self.status_499 += u64::from(is_499);
+        self.status_5xx += u64::from(is_5xx);
+        if let Some(us) = request.request_time_us {
+            self.request_time.record(us);
+        }
+        if let Some(us) = request.upstream_time_us {
+            self.upstream_response_time.record(us);
+        }
+        if let Some(value) = request.breakdown {
+            if self.breakdown.len() < breakdown_cap && !self.breakdown.contains_key(value) {
+                self.breakdown.insert(
+                    value.into(),
+                    BreakdownRow {
+                        value: String::from_utf8_lossy(value).into_owned(),
+                        ..BreakdownRow::default()
+                    },
+                );
+            }
+            let row = match self.breakdown.get_mut(value) {
+                Some(row) => row,
+                None => &mut self.breakdown_other,
+            };
+            row.completed += 1;
+            row.status_499 += u64::from(is_499);
+            row.status_5xx += u64::from(is_5xx);
+        }
+    }
+
+    fn add_second(&mut self, second_start_ms: i64, sum: i64, peak: i64) {
+        let index = ((second_start_ms - self.start_ms) / 1000) as usize;
+        if let Some(slot) = self.seconds.get_mut(index) {
+            *slot = (sum, peak);
+        }
+    }
+
+    fn finish(self) -> PeriodSignals {
+        let total_ms: i64 = self.seconds.iter().map(|&(sum, _)| sum).sum();
+        let mut breakdown: Vec<BreakdownRow> = self.breakdown.into_values().collect();
+        breakdown.sort_by(|a, b| a.value.cmp(&b.value));
+        if self.breakdown_other.completed > 0 {
+            breakdown.push(self.breakdown_other);
+        }
+        PeriodSignals {
+            start_ms: self.start_ms,
+            period_ms: self.period_ms,
+            completed: self.completed,
+            by_class: self.by_class,
+            status_499: self.status_499,
+            status_5xx: self.status_5xx,
+            request_time: self.request_time.quantiles(),
+            upstream_response_time: self.upstream_response_time.quantiles(),
+            in_flight_average: total_ms as f64 / self.period_ms as f64,
+            in_flight_peak: self.seconds.iter().map(|&(_, peak)| peak).max().unwrap_or(0).max(0) as u64,
+            in_flight_per_second: self
+                .seconds
+                .iter()
+                .map(|&(sum, peak)| SecondInFlight {
+                    average: sum as f64 / 1000.0,
+                    peak: peak.max(0) as u64,
+                })
+                .collect(),
+            breakdown,
+        }
+    }
+}
+
+/// Log-linear histogram of microseconds: exact below 256 µs, then 128 buckets per power of
+/// two (a bucket's middle is within 0.4 % of any value in it), up to 2^41 µs (25 days);
+/// larger values are clamped. Fixed size (4480 counters, 18 KB), so memory does not grow
+/// with traffic.
+#[derive(Debug, Clone)]
+pub struct LatencyHistogram {
+    counts: Box<[u32]>,
+    total: u64,
+}
+
+const SUB_BUCKET_BITS: u32 = 7;
+const SUB_BUCKETS: u64 = 1 << SUB_BUCKET_BITS;
+const MAX_MSB: u32 = 40;
+const BUCKETS: usize = ((MAX_MSB - SUB_BUCKET_BITS + 2) as usize) * SUB_BUCKETS as usize;
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram::new()
+    }
+}
+
+impl LatencyHistogram {
+    pub fn new() -> LatencyHistogram {
+        LatencyHistogram {
+            counts: vec![0; BUCKETS].into_boxed_slice(),
+            total: 0,
+        }
+    }
+
+    fn index(value: u64) -> usize {
+        let value = value.min((1u64 << (MAX_MSB + 1)) - 1);
+        if value < SUB_BUCKETS {
+            return value as usize;
+        }
+        let msb = 63 - value.leading_zeros();
+        let shift = msb - SUB_BUCKET_BITS;
+        ((u64::from(shift) + 1) * SUB_BUCKETS + (value >> shift) - SUB_BUCKETS) as usize
+    }
+
+    /// The middle of bucket `index`.
+    fn representative(index: usize) -> u64 {
+        let index = index as u64;
+        if index < SUB_BUCKETS {
+            return index;
+        }
+        let shift = index / SUB_BUCKETS - 1;
+        let lower = (index % SUB_BUCKETS + SUB_BUCKETS) << shift;
+        lower + ((1u64 << shift) - 1) / 2
+    }
+
+    pub fn record(&mut self, micros: u64) {
+        let slot = &mut self.counts[Self::index(micros)];
+        *slot = slot.saturating_add(1);
+        self.total += 1;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The value (µs) at quantile `q` in `[0, 1]`, or `None` if empty.
+    pub fn quantile_micros(&self, q: f64) -> Option<u64> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (index, &count) in self.counts.iter().enumerate() {
+            seen += u64::from(count);
+            if seen >= rank {
+                return Some(Self::representative(index));
+            }
+        }
+        None
+    }
+
+    pub fn quantiles(&self) -> Quantiles {
+        let seconds = |q| self.quantile_micros(q).map(|us| us as f64 / 1e6);
+        Quantiles {
+            p50: seconds(0.5),
+            p90: seconds(0.9),
+            p99: seconds(0.99),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(end_ms, status, request_time_ms)`.
+    type Line = (i64, u16, Option<u64>);
+
+    fn run(period_s: u64, lines: &[Line]) -> Vec<PeriodSignals> {
+        let mut signals = LogSignals::new(SignalsConfig::new(Duration::from_secs(period_s))).unwrap();
+        for &(end_ms, status, request_time_ms) in lines {
+            signals.observe(&CompletedRequest {
+                end_ms,
+                status,
+                request_time_us: request_time_ms.map(|ms| ms * 1000),
+                upstream_time_us: None,
+                breakdown: None,
+            });
+        }
+        signals.finish();
+        std::iter::from_fn(|| signals.pop_closed()).collect()
+    }
+
+    /// Compare `(start_ms, completed, in_flight_average, in_flight_peak)` per period.
+    fn check(period_s: u64, lines: &[Line], expected: &[(i64, u64, f64, u64)]) {
+        let got: Vec<(i64, u64, f64, u64)> = run(period_s, lines)
+            .iter()
+            .map(|p| (p.start_ms, p.completed, p.in_flight_average, p.in_flight_peak))
+            .collect();
+        assert_eq!(got, expected, "lines {lines:?}");
+    }
+
+    #[test]
+    fn one_request_covers_its_duration() {
+        // 500 ms in flight in the first 1 s period: average 0.5, peak 1.
+        check(1, &[(10_500, 200, Some(500))], &[(10_000, 1, 0.5, 1)]);
+    }
+
+    #[test]
+    fn a_long_request_is_in_flight_in_earlier_periods() {
+        // Ended at 12.5 s after 2.5 s: in flight through 10 s, 11 s and half of 12 s.
+        check(
+            1,
+            &[(12_500, 200, Some(2_500))],
+            &[(10_000, 0, 1.0, 1), (11_000, 0, 1.0, 1), (12_000, 1, 0.5, 1)],
+        );
+    }
+
+    #[test]
+    fn overlapping_requests_peak() {
+        check(
+            10,
+            &[
+                (1_000, 200, Some(1_000)),
+                (1_500, 200, Some(1_000)),
+                (2_000, 200, Some(500)),
+            ],
+            // 2.5 s of request-time over 10 s; at 500..1000 ms two are in flight.
+            &[(0, 3, 0.25, 2)],
+        );
+    }
+
+    #[test]
+    fn zero_time_requests_occupy_their_millisecond() {
+        check(
+            1,
+            &[(5_000, 200, Some(0)), (5_000, 200, Some(0))],
+            &[(5_000, 2, 0.002, 2)],
+        );
+    }
+
+    #[test]
+    fn statuses_and_quantiles() {
+        let lines: Vec<Line> = (0..100)
+            .map(|i| {
+                (
+                    1_000 + i,
+                    if i % 10 == 0 {
+                        499
+                    } else if i == 5 {
+                        502
+                    } else {
+                        200
+                    },
+                    Some(i as u64 + 1),
+                )
+            })
+            .collect();
+        let periods = run(10, &lines);
+        assert_eq!(periods.len(), 1);
+        let period = &periods[0];
+        assert_eq!(period.completed, 100);
+        assert_eq!(period.status_499, 10);
+        assert_eq!(period.status_5xx, 1);
+        assert_eq!(period.by_class, [0, 89, 0, 10, 1, 0]);
+        let near = |got: Option<f64>, want: f64| got.is_some_and(|got| (got - want).abs() / want < 0.016);
+        assert!(near(period.request_time.p50, 0.050), "{:?}", period.request_time);
+        assert!(near(period.request_time.p90, 0.090), "{:?}", period.request_time);
+        assert!(near(period.request_time.p99, 0.099), "{:?}", period.request_time);
+        assert_eq!(period.upstream_response_time.p99, None);
+    }
+
+    #[test]
+    fn late_requests_are_counted_not_misfiled() {
+        let mut signals = LogSignals::new(SignalsConfig {
+            settle: Duration::from_secs(1),
+            ..SignalsConfig::new(Duration::from_secs(1))
+        })
+        .unwrap();
+        let request = |end_ms| CompletedRequest {
+            end_ms,
+            status: 200,
+            request_time_us: Some(1000),
+            upstream_time_us: None,
+            breakdown: None,
+        };
+        signals.observe(&request(1_500));
+        signals.observe(&request(10_000));
+        assert_eq!(signals.pop_closed().map(|p| p.start_ms), Some(1_000));
+        signals.observe(&request(1_600));
+        assert_eq!(signals.late_requests(), 1);
+    }
+
+    #[test]
+    fn breakdown_is_capped() {
+        let mut signals = LogSignals::new(SignalsConfig {
+            breakdown_cap: 2,
+            ..SignalsConfig::new(Duration::from_secs(10))
+        })
+        .unwrap();
+        for (value, status) in [(&b"b"[..], 200), (b"a", 499), (b"c", 502), (b"d", 200), (b"a", 200)] {
+            signals.observe(&CompletedRequest {
+                end_ms: 1_000,
+                status,
+                request_time_us: None,
+                upstream_time_us: None,
+                breakdown: Some(value),
+            });
+        }
+        signals.finish();
+        let rows: Vec<(String, u64, u64, u64)> = signals
+            .pop_closed()
+            .unwrap()
+            .breakdown
+            .into_iter()
+            .map(|r| (r.value, r.completed, r.status_499, r.status_5xx))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("a".into(), 2, 1, 0), ("b".into(), 1, 0, 0), ("other".into(), 2, 0, 1)]
+        );
+    }
+
+    #[test]
+    fn histogram_buckets_are_tight() {
+        for value in [0, 1, 63, 64, 127, 128, 1_000, 12_345, 1_000_000, 59_999_999] {
+            let mut histogram = LatencyHistogram::new();
+            histogram.record(value);
+            let got = histogram.quantile_micros(0.5).unwrap();
+            let error = (got as f64 - value as f64).abs() / (value.max(1) as f64);
+            assert!(error < 0.004, "{value} came back as {got}");
+        }
+        let mut clamped = LatencyHistogram::new();
+        clamped.record(u64::MAX);
+        assert!(clamped.quantile_micros(1.0).is_some());
+        assert_eq!(LatencyHistogram::new().quantile_micros(0.5), None);
+    }
+
+    #[test]
+    fn bad_periods_are_refused() {
+        assert!(LogSignals::new(SignalsConfig::new(Duration::from_millis(1500))).is_err());
+        assert!(LogSignals::new(SignalsConfig::new(Duration::ZERO)).is_err());
+    }
+
+    #[test]
+    fn idle_gaps_are_skipped_cheaply() {
+        // A day-long gap must not take a day of 1 ms steps nor emit empty periods.
+        let periods = run(10, &[(1_000, 200, Some(10)), (86_400_000 * 3 + 5_000, 200, Some(10))]);
+        assert_eq!(periods.len(), 2);
+    }
+}

@@ -1,0 +1,255 @@
+//! `parse-log`: show how the configured format splits each line, as JSON lines. A debugging
+//! aid for a `log_format`: `{"line":N,"ok":true,"fields":{"status":"200",...}}` with every
+//! variable's raw (still escaped) value, or `{"line":N,"ok":false,"error":"..."}`. Non-UTF-8
+//! bytes show as U+FFFD; a variable used twice is shown once (its first occurrence).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::{LogEscape, LogFormatArgs};
+use crate::sources::access_log::{
+    self, compile_from_source, BadLineCounts, Escape, LineMatcher, LogFormat, LogFormatSource, LogFormatSourceError,
+    MatchError, MissingVariable,
+};
+
+/// What went wrong in `parse-log` or `replay`; [`LogCommandError::is_usage`] tells `main`
+/// which exit code to use.
+#[derive(Debug, thiserror::Error)]
+pub enum LogCommandError {
+    #[error(transparent)]
+    Format(#[from] LogFormatSourceError),
+    #[error(transparent)]
+    MissingVariable(#[from] MissingVariable),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0:#}")]
+    Runtime(#[from] anyhow::Error),
+}
+
+impl LogCommandError {
+    /// A problem with the flags or the format (exit 2) rather than with running (exit 1).
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, LogCommandError::Runtime(_))
+    }
+}
+
+/// The format the flags ask for; the config file is not read by these commands yet.
+pub fn log_format_source(args: &LogFormatArgs) -> LogFormatSource {
+    let escape = match args.log_escape {
+        None | Some(LogEscape::Default) => Escape::Default,
+        Some(LogEscape::Json) => Escape::Json,
+        Some(LogEscape::None) => Escape::None,
+    };
+    match (&args.log_format, &args.log_format_name, &args.nginx_conf) {
+        (Some(format), _, _) => LogFormatSource::Inline {
+            format: format.clone(),
+            escape,
+        },
+        (None, Some(name), Some(nginx_conf)) => LogFormatSource::Named {
+            name: name.clone(),
+            nginx_conf: nginx_conf.clone(),
+        },
+        _ => LogFormatSource::Combined,
+    }
+}
+
+/// Compile the format named by the flags.
+pub fn compile(args: &LogFormatArgs) -> Result<LogFormat, LogCommandError> {
+    Ok(compile_from_source(&log_format_source(args))?)
+}
+
+/// The refusal for `--config` until the lead wires access-log keys into the config schema.
+pub fn config_not_supported(command: &str) -> LogCommandError {
+    LogCommandError::Usage(format!(
+        "{command}: --config is not supported yet (the config has no access-log keys); use --log-format STR or --log-format-name NAME --nginx-conf FILE"
+    ))
+}
+
+pub fn run(args: &LogFormatArgs, file: Option<&Path>) -> Result<(), LogCommandError> {
+    let format = compile(args)?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let counts = match file {
+        Some(path) => {
+            let reader = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            write_all(&format, reader, &mut out)
+        }
+        None => write_all(&format, std::io::stdin().lock(), &mut out),
+    }
+    .or_else(|error| closed_stdout_is_done(error, ParseCounts::default()))
+    .with_context(|| format!("reading {}", display_name(file)))?;
+    out.flush()
+        .or_else(|error| closed_stdout_is_done(error, ()))
+        .context("writing to stdout")?;
+    let bad: Vec<String> = counts
+        .bad
+        .nonzero()
+        .map(|(label, count)| format!("{label}={count}"))
+        .collect();
+    // The summary goes to stderr so stdout stays one JSON object per line.
+    eprintln!(
+        "parse-log: {} lines, {} bad{}{}",
+        counts.lines,
+        counts.bad.total(),
+        if bad.is_empty() { "" } else { ": " },
+        bad.join(" ")
+    );
+    Ok(())
+}
+
+/// `parse-log ... | head` closes stdout early: that ends the command, it is not a failure.
+pub fn closed_stdout_is_done<T>(error: std::io::Error, done: T) -> std::io::Result<T> {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(done)
+    } else {
+        Err(error)
+    }
+}
+
+fn display_name(file: Option<&Path>) -> String {
+    file.map_or_else(|| "standard input".into(), |p| p.display().to_string())
+}
+
+/// Lines read and bad lines by reason.
+#[derive(Debug, Default)]
+pub struct ParseCounts {
+    pub lines: u64,
+    pub bad: BadLineCounts,
+}
+
+/// Write one JSON object per line of `reader` to `out`.
+pub fn write_all(format: &LogFormat, reader: impl std::io::Read, out: &mut impl Write) -> std::io::Result<ParseCounts> {
+    let names: Vec<&str> = format.variables().collect();
+    // Show a variable used twice only once, so the object has no duplicate keys.
+    let shown: Vec<bool> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| !names[..i].contains(name))
+        .collect();
+    let mut matcher = LineMatcher::new(format.clone());
+    let mut counts = ParseCounts::default();
+    let mut write_error = Ok(());
+    access_log::for_each_line(reader, |item| {
+        if write_error.is_err() {
+            return;
+        }
+        counts.lines += 1;
+        let result = match item {
+            Ok(line) => match matcher.match_line(line) {
+                Ok(fields) => write_fields(out, counts.lines, &names, &shown, fields.iter()),
+                Err(error) => {
+                    counts.bad.bump(error.into());
+                    write_failure(out, counts.lines, &describe(format, error))
+                }
+            },
+            Err(reason) => {
+                counts.bad.bump(reason);
+                write_failure(
+                    out,
+                    counts.lines,
+                    &format!("{}: longer than {} bytes", reason.label(), access_log::MAX_LINE_BYTES),
+                )
+            }
+        };
+        if let Err(error) = result {
+            write_error = Err(error);
+        }
+    })?;
+    write_error?;
+    Ok(counts)
+}
+
+fn write_fields<'l>(
+    out: &mut impl Write,
+    line: u64,
+    names: &[&str],
+    shown: &[bool],
+    values: impl Iterator<Item = &'l [u8]>,
+) -> std::io::Result<()> {
+    write!(out, "{{\"line\":{line},\"ok\":true,\"fields\":{{")?;
+    let mut first = true;
+    for ((name, value), &show) in names.iter().zip(values).zip(shown) {
+        if !show {
+            continue;
+        }
+        if !first {
+            out.write_all(b",")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *out, name)?;
+        out.write_all(b":")?;
+        serde_json::to_writer(&mut *out, &String::from_utf8_lossy(value))?;
+    }
+    out.write_all(b"}}\n")
+}
+
+fn write_failure(out: &mut impl Write, line: u64, error: &str) -> std::io::Result<()> {
+    write!(out, "{{\"line\":{line},\"ok\":false,\"error\":")?;
+    serde_json::to_writer(&mut *out, error)?;
+    out.write_all(b"}\n")
+}
+
+/// A match error in the format's own terms; never quotes the line itself.
+pub fn describe(format: &LogFormat, error: MatchError) -> String {
+    let fields = format.fields();
+    match error {
+        MatchError::LiteralMismatch => format!(
+            "literal_mismatch: the line does not start with {:?}",
+            String::from_utf8_lossy(&format.prefix)
+        ),
+        MatchError::TooFewFields { field } => match fields.get(field) {
+            Some(f) => format!(
+                "too_few_fields: no {:?} after ${}",
+                String::from_utf8_lossy(&f.terminator),
+                f.name
+            ),
+            None => error.to_string(),
+        },
+        MatchError::TrailingData { offset } => {
+            format!("trailing_data: the format ends at byte {offset} but the line goes on")
+        }
+    }
+}
+
+/// The input files of a command, checked to exist before any work starts.
+pub fn check_files(files: &[PathBuf]) -> Result<(), LogCommandError> {
+    for file in files {
+        if !file.exists() {
+            return Err(LogCommandError::Usage(format!("no such file: {}", file.display())));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(format: &str, input: &str, expected: &str) {
+        let compiled = LogFormat::compile(format, Escape::Default).unwrap();
+        let mut out = Vec::new();
+        write_all(&compiled, input.as_bytes(), &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), expected, "input {input:?}");
+    }
+
+    #[test]
+    fn json_lines_per_input_line() {
+        check(
+            "$status \"$request\" $status",
+            "200 \"GET / HTTP/1.1\" 200\n\\x16\\x03\nbad \"x\" y z\n",
+            concat!(
+                "{\"line\":1,\"ok\":true,\"fields\":{\"status\":\"200\",\"request\":\"GET / HTTP/1.1\"}}\n",
+                "{\"line\":2,\"ok\":false,\"error\":\"too_few_fields: no \\\" \\\\\\\"\\\" after $status\"}\n",
+                "{\"line\":3,\"ok\":true,\"fields\":{\"status\":\"bad\",\"request\":\"x\"}}\n",
+            ),
+        );
+        check(
+            "[$msec] $status",
+            "1.5] 200",
+            "{\"line\":1,\"ok\":false,\"error\":\"literal_mismatch: the line does not start with \\\"[\\\"\"}\n",
+        );
+    }
+}

@@ -1,0 +1,457 @@
+//! Value converters for the few variables the signals need. Each takes the raw bytes the
+//! matcher returned and never allocates. `-` (nginx's "unset") and anything malformed give
+//! `None`: one odd field never costs the whole line.
+
+use std::borrow::Cow;
+
+use super::format::Escape;
+
+/// An HTTP status as nginx writes it: exactly three digits.
+pub fn parse_status(raw: &[u8]) -> Option<u16> {
+    match raw {
+        [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// Seconds with an optional fraction (`$request_time` `0.003`) as microseconds. Digits past
+/// the sixth decimal are dropped; more than 12 integer digits are refused (no overflow).
+pub fn parse_seconds_as_micros(raw: &[u8]) -> Option<u64> {
+    let (whole, fraction) = match memchr::memchr(b'.', raw) {
+        Some(dot) => (&raw[..dot], &raw[dot + 1..]),
+        None => (raw, &b""[..]),
+    };
+    if whole.is_empty() || whole.len() > 12 {
+        return None;
+    }
+    let mut seconds: u64 = 0;
+    for &digit in whole {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        seconds = seconds * 10 + u64::from(digit - b'0');
+    }
+    let mut micros: u64 = 0;
+    let mut scale: u64 = 100_000;
+    for &digit in fraction {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        micros += u64::from(digit - b'0') * scale;
+        scale /= 10;
+    }
+    Some(seconds * 1_000_000 + micros)
+}
+
+/// A multi-valued `$upstream_response_time` (`0.000, 0.003` for retries, `0.001 : 0.001`
+/// across an internal redirect, `-` for a server never reached) as the **sum** of its parts
+/// in microseconds: the time this request spent waiting on upstreams in total, which is what
+/// it added to the proxy's backlog. `-` parts are ignored; `None` if no part is a number or
+/// any part is garbage.
+pub fn parse_upstream_sum_micros(raw: &[u8]) -> Option<u64> {
+    // Most requests reach one upstream once: skip the splitting (seen in perf).
+    if memchr::memchr2(b',', b':', raw).is_none() {
+        return match raw {
+            b"-" => None,
+            single => parse_seconds_as_micros(single),
+        };
+    }
+    let mut total: Option<u64> = None;
+    for part in raw.split(|&b| b == b',' || b == b':') {
+        let part = part.trim_ascii();
+        if part == b"-" {
+            continue;
+        }
+        let micros = parse_seconds_as_micros(part)?;
+        total = Some(total.unwrap_or(0).saturating_add(micros));
+    }
+    total
+}
+
+/// Which variable carries the time a request was logged (its end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeVariable {
+    /// `$msec`: `1700000000.123`.
+    Msec,
+    /// `$time_iso8601`: `2026-11-22T19:49:22+00:00`.
+    Iso8601,
+    /// `$time_local`: `22/Nov/2026:19:49:22 +0000`.
+    Local,
+}
+
+impl TimeVariable {
+    /// The preferred order when a format has several: the most precise first.
+    pub const PREFERENCE: [(&'static str, TimeVariable); 3] = [
+        ("msec", TimeVariable::Msec),
+        ("time_iso8601", TimeVariable::Iso8601),
+        ("time_local", TimeVariable::Local),
+    ];
+}
+
+/// Parses log times to Unix milliseconds. The textual forms change once a second, so the
+/// last string and its value are cached: a busy log parses each distinct second once.
+#[derive(Debug, Clone)]
+pub struct TimeParser {
+    variable: TimeVariable,
+    cached_text: [u8; 32],
+    cached_len: usize,
+    cached_ms: i64,
+}
+
+impl TimeParser {
+    pub fn new(variable: TimeVariable) -> TimeParser {
+        TimeParser {
+            variable,
+            cached_text: [0; 32],
+            cached_len: usize::MAX,
+            cached_ms: 0,
+        }
+    }
+
+    pub fn variable(&self) -> TimeVariable {
+        self.variable
+    }
+
+    /// Unix time in milliseconds.
+    pub fn parse_ms(&mut self, raw: &[u8]) -> Option<i64> {
+        if self.variable == TimeVariable::Msec {
+            return parse_msec(raw);
+        }
+        if self.cached_len == raw.len() && self.cached_text.get(..raw.len()) == Some(raw) {
+            return Some(self.cached_ms);
+        }
+        let seconds = match self.variable {
+            TimeVariable::Iso8601 => parse_iso8601(raw)?,
+            TimeVariable::Local => parse_time_local(raw)?,
+            TimeVariable::Msec => return None,
+        };
+        let ms = seconds.checked_mul(1000)?;
+        if let Some(slot) = self.cached_text.get_mut(..raw.len()) {
+            slot.copy_from_slice(raw);
+            self.cached_len = raw.len();
+            self.cached_ms = ms;
+        }
+        Some(ms)
+    }
+}
+
+/// `$msec`: seconds with a millisecond fraction.
+pub fn parse_msec(raw: &[u8]) -> Option<i64> {
+    let micros = parse_seconds_as_micros(raw)?;
+    i64::try_from(micros / 1000).ok()
+}
+
+/// `2026-11-22T19:49:22+00:00` to Unix seconds.
+pub fn parse_iso8601(raw: &[u8]) -> Option<i64> {
+    if raw.len() != 25 || raw[4] != b'-' || raw[7] != b'-' || raw[10] != b'T' {
+        return None;
+    }
+    if raw[13] != b':' || raw[16] != b':' || raw[22] != b':' {
+        return None;
+    }
+    let year = digits(&raw[0..4])?;
+    let month = digits(&raw[5..7])?;
+    let day = digits(&raw[8..10])?;
+    let local = clock_seconds(&raw[11..19])?;
+    let offset = offset_seconds(raw[19], &raw[20..22], &raw[23..25])?;
+    Some(days_from_civil(year, month, day)? * 86_400 + local - offset)
+}
+
+/// `22/Nov/2026:19:49:22 +0000` to Unix seconds.
+pub fn parse_time_local(raw: &[u8]) -> Option<i64> {
+    if raw.len() != 26 || raw[2] != b'/' || raw[6] != b'/' || raw[11] != b':' || raw[20] != b' ' {
+        return None;
+    }
+    let day = digits(&raw[0..2])?;
+    let month = match &raw[3..6] {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    };
+    let year = digits(&raw[7..11])?;
+    let local = clock_seconds(&raw[12..20])?;
+    let offset = offset_seconds(raw[21], &raw[22..24], &raw[24..26])?;
+    Some(days_from_civil(year, month, day)? * 86_400 + local - offset)
+}
+
+fn digits(raw: &[u8]) -> Option<i64> {
+    let mut value = 0i64;
+    for &digit in raw {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(digit - b'0');
+    }
+    Some(value)
+}
+
+/// `HH:MM:SS` to seconds since midnight.
+fn clock_seconds(raw: &[u8]) -> Option<i64> {
+    if raw.len() != 8 || raw[2] != b':' || raw[5] != b':' {
+        return None;
+    }
+    let (hours, minutes, seconds) = (digits(&raw[0..2])?, digits(&raw[3..5])?, digits(&raw[6..8])?);
+    // 60 allows a leap second as some clocks write it.
+    if hours > 23 || minutes > 59 || seconds > 60 {
+        return None;
+    }
+    Some(hours * 3600 + minutes * 60 + seconds)
+}
+
+fn offset_seconds(sign: u8, hours: &[u8], minutes: &[u8]) -> Option<i64> {
+    let magnitude = digits(hours)? * 3600 + digits(minutes)? * 60;
+    match sign {
+        b'+' => Some(magnitude),
+        b'-' => Some(-magnitude),
+        _ => None,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = (month + 9) % 12;
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
+}
+
+/// `(year, month, day)` of a day count since 1970-01-01: the inverse of `days_from_civil`.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Unix milliseconds as `2026-11-22T19:49:22Z` (UTC, second precision).
+pub fn format_rfc3339(unix_ms: i64) -> String {
+    let seconds = unix_ms.div_euclid(1000);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let of_day = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+/// Undo nginx's escaping of a raw value (for display and tests; the hot path never needs it).
+/// Malformed escapes are kept as written.
+pub fn unescape(escape: Escape, raw: &[u8]) -> Cow<'_, [u8]> {
+    if escape == Escape::None || memchr::memchr(b'\\', raw).is_none() {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let byte = raw[i];
+        if byte != b'\\' {
+            out.push(byte);
+            i += 1;
+            continue;
+        }
+        let decoded = match (escape, raw.get(i + 1)) {
+            (Escape::Default, Some(b'x')) => raw.get(i + 2..i + 4).and_then(hex_byte).map(|b| (b, 4)),
+            (Escape::Json, Some(b'"')) => Some((b'"', 2)),
+            (Escape::Json, Some(b'\\')) => Some((b'\\', 2)),
+            (Escape::Json, Some(b'/')) => Some((b'/', 2)),
+            (Escape::Json, Some(b'n')) => Some((b'\n', 2)),
+            (Escape::Json, Some(b'r')) => Some((b'\r', 2)),
+            (Escape::Json, Some(b't')) => Some((b'\t', 2)),
+            (Escape::Json, Some(b'b')) => Some((0x08, 2)),
+            (Escape::Json, Some(b'f')) => Some((0x0c, 2)),
+            (Escape::Json, Some(b'u')) => match raw.get(i + 2..i + 4) {
+                Some(b"00") => raw.get(i + 4..i + 6).and_then(hex_byte).map(|b| (b, 6)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match decoded {
+            Some((value, width)) => {
+                out.push(value);
+                i += width;
+            }
+            None => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn hex_byte(pair: &[u8]) -> Option<u8> {
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    match pair {
+        [high, low] => Some(nibble(*high)? << 4 | nibble(*low)?),
+        _ => None,
+    }
+}
+
+/// Escape a value the way nginx 1.22 writes it (`ngx_http_log_escape` and `ngx_escape_json`):
+/// used by the round-trip property test and the test-log generator.
+pub fn escape_like_nginx(escape: Escape, value: &[u8]) -> Vec<u8> {
+    const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
+    const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(value.len());
+    for &byte in value {
+        match escape {
+            Escape::None => out.push(byte),
+            Escape::Default => {
+                if !(0x20..0x7f).contains(&byte) || byte == b'"' || byte == b'\\' {
+                    out.extend_from_slice(&[
+                        b'\\',
+                        b'x',
+                        UPPER_HEX[usize::from(byte >> 4)],
+                        UPPER_HEX[usize::from(byte & 0xf)],
+                    ]);
+                } else {
+                    out.push(byte);
+                }
+            }
+            Escape::Json => match byte {
+                b'"' | b'\\' => out.extend_from_slice(&[b'\\', byte]),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0..0x20 => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    LOWER_HEX[usize::from(byte >> 4)],
+                    LOWER_HEX[usize::from(byte & 0xf)],
+                ]),
+                _ => out.push(byte),
+            },
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<T: PartialEq + std::fmt::Debug>(convert: impl Fn(&[u8]) -> T, input: &str, expected: T) {
+        assert_eq!(convert(input.as_bytes()), expected, "input {input:?}");
+    }
+
+    #[test]
+    fn statuses() {
+        check(parse_status, "200", Some(200));
+        check(parse_status, "499", Some(499));
+        check(parse_status, "009", Some(9));
+        check(parse_status, "-", None);
+        check(parse_status, "2000", None);
+        check(parse_status, "20x", None);
+    }
+
+    #[test]
+    fn seconds() {
+        check(parse_seconds_as_micros, "0.003", Some(3_000));
+        check(parse_seconds_as_micros, "12.5", Some(12_500_000));
+        check(parse_seconds_as_micros, "7", Some(7_000_000));
+        check(parse_seconds_as_micros, "0.0000019", Some(1));
+        check(parse_seconds_as_micros, "-", None);
+        check(parse_seconds_as_micros, "", None);
+        check(parse_seconds_as_micros, ".5", None);
+        check(parse_seconds_as_micros, "1.2.3", None);
+        check(parse_seconds_as_micros, "9999999999999", None);
+    }
+
+    #[test]
+    fn upstream_lists_are_summed() {
+        check(parse_upstream_sum_micros, "0.012", Some(12_000));
+        check(parse_upstream_sum_micros, "0.000, 0.003", Some(3_000));
+        check(parse_upstream_sum_micros, "0.001 : 0.001", Some(2_000));
+        check(parse_upstream_sum_micros, "-, 0.000", Some(0));
+        check(parse_upstream_sum_micros, "0.002, 0.001 : 0.004", Some(7_000));
+        check(parse_upstream_sum_micros, "-", None);
+        check(parse_upstream_sum_micros, "- : -", None);
+        check(parse_upstream_sum_micros, "retry502", None);
+        check(parse_upstream_sum_micros, "", None);
+    }
+
+    #[test]
+    fn times() {
+        check(parse_msec, "1700000000.123", Some(1_700_000_000_123));
+        check(parse_msec, "1700000000", Some(1_700_000_000_000));
+        check(parse_iso8601, "2026-11-22T19:49:22+00:00", Some(1_795_376_962));
+        check(parse_iso8601, "2026-11-22T20:49:22+01:00", Some(1_795_376_962));
+        check(parse_iso8601, "1970-01-01T00:00:00+00:00", Some(0));
+        check(parse_iso8601, "2026-11-22 19:49:22+00:00", None);
+        check(parse_iso8601, "2026-13-22T19:49:22+00:00", None);
+        check(parse_time_local, "22/Nov/2026:19:49:22 +0000", Some(1_795_376_962));
+        check(parse_time_local, "22/Nov/2026:14:49:22 -0500", Some(1_795_376_962));
+        check(parse_time_local, "29/Feb/2024:00:00:00 +0000", Some(1_709_164_800));
+        check(parse_time_local, "22/Foo/2026:19:49:22 +0000", None);
+        check(parse_time_local, "22/Nov/2026:25:49:22 +0000", None);
+    }
+
+    #[test]
+    fn time_parser_caches_the_last_second() {
+        let mut parser = TimeParser::new(TimeVariable::Local);
+        assert_eq!(parser.parse_ms(b"22/Nov/2026:19:49:22 +0000"), Some(1_795_376_962_000));
+        assert_eq!(parser.parse_ms(b"22/Nov/2026:19:49:22 +0000"), Some(1_795_376_962_000));
+        assert_eq!(parser.parse_ms(b"22/Nov/2026:19:49:23 +0000"), Some(1_795_376_963_000));
+        assert_eq!(parser.parse_ms(b"garbage"), None);
+        assert_eq!(parser.parse_ms(b"22/Nov/2026:19:49:23 +0000"), Some(1_795_376_963_000));
+        let mut msec = TimeParser::new(TimeVariable::Msec);
+        assert_eq!(msec.parse_ms(b"1700000000.5"), Some(1_700_000_000_500));
+    }
+
+    #[test]
+    fn rfc3339_round_trip() {
+        assert_eq!(format_rfc3339(1_795_376_962_000), "2026-11-22T19:49:22Z");
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(1_709_164_800_999), "2024-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn escaping_round_trips() {
+        let value: &[u8] = b"a\"b\\c\n\x01\xff z";
+        for escape in [Escape::Default, Escape::Json, Escape::None] {
+            let escaped = escape_like_nginx(escape, value);
+            assert_eq!(&*unescape(escape, &escaped), value, "{escape:?}");
+        }
+        assert_eq!(escape_like_nginx(Escape::Default, b"\"\x16"), b"\\x22\\x16".to_vec());
+        assert_eq!(escape_like_nginx(Escape::Json, b"\"\x01"), b"\\\"\\u0001".to_vec());
+    }
+}
