@@ -71,6 +71,22 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         None => None,
     };
 
+    let clock = Clock::system();
+    let log_task = match &config.access_log {
+        Some(access_log) => {
+            let task = crate::log_pipeline::start(
+                access_log,
+                cw.period,
+                &config.daemon.state_directory,
+                stats.clone(),
+                clock,
+                token.clone(),
+            )?;
+            Some(tokio::spawn(task))
+        }
+        None => None,
+    };
+
     let mut handoff = Handoff::new(stats.clone());
     let delivery = publisher.map(|publisher| {
         let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
@@ -112,6 +128,9 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         task.await.context("EMF task failed")?;
     }
     token.cancel();
+    if let Some(task) = log_task {
+        task.await.context("access-log task failed")?;
+    }
     if let Some(server) = server {
         server
             .await

@@ -47,7 +47,7 @@ pub enum Command {
     /// Split access-log lines with a log_format and print each as a JSON line (a format debugger).
     ///
     /// Prints {"line":N,"ok":true,"fields":{...}} with every variable's raw value, or
-    /// {"line":N,"ok":false,"error":"..."}. --config is not supported yet.
+    /// {"line":N,"ok":false,"error":"..."}. With --config, the format is the config file's.
     ParseLog {
         #[command(flatten)]
         format: LogFormatArgs,
@@ -56,7 +56,7 @@ pub enum Command {
     },
     /// Run existing access logs (plain or .gz) through the signals and print the per-period series.
     ///
-    /// --config is not supported yet.
+    /// With --config, the format is the config file's.
     Replay {
         #[command(flatten)]
         format: LogFormatArgs,

@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod derive;
 pub mod limits;
+pub mod log_pipeline;
 pub mod model;
 pub mod once;
 pub mod parse_log;

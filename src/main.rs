@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use nginx_backlog_exporter::cli::{Cli, Command};
+use nginx_backlog_exporter::cli::{Cli, Command, LogFormatArgs};
 use nginx_backlog_exporter::telemetry::{self, LogTarget};
 use nginx_backlog_exporter::{app, check, config, once, parse_log, replay};
 
@@ -31,30 +31,46 @@ fn main() -> ExitCode {
     };
     let log_target = telemetry::init(cli.log_level.unwrap_or(default_level));
 
-    // The log commands read files, not the daemon's config; they need no runtime.
+    // The log commands read files; with --config they take the config's log format.
+    let log_format = |command: &str, flags: &LogFormatArgs| -> Result<LogFormatArgs, ExitCode> {
+        if !config_given {
+            return Ok(flags.clone());
+        }
+        if flags.log_format.is_some() || flags.log_format_name.is_some() {
+            report(log_target, &parse_log::config_and_flags(command).to_string());
+            return Err(ExitCode::from(EXIT_CONFIG));
+        }
+        match config::load(&cli.config) {
+            Ok(config) => Ok(parse_log::args_from_source(&config.nginx.log_format)),
+            Err(error) => {
+                report(log_target, &format!("config error: {error}"));
+                Err(ExitCode::from(EXIT_CONFIG))
+            }
+        }
+    };
     let log_command = match &cli.command {
-        Command::ParseLog { format, file } => Some(if config_given {
-            Err(parse_log::config_not_supported("parse-log"))
-        } else {
-            parse_log::run(format, file.as_deref())
-        }),
+        Command::ParseLog { format, file } => match log_format("parse-log", format) {
+            Ok(format) => Some(parse_log::run(&format, file.as_deref())),
+            Err(code) => return code,
+        },
         Command::Replay {
             format,
             period,
             output,
             breakdown,
             files,
-        } => Some(if config_given {
-            Err(parse_log::config_not_supported("replay"))
-        } else {
-            let options = replay::ReplayOptions {
-                period: *period,
-                output: *output,
-                breakdown: breakdown.clone(),
-                files: files.clone(),
-            };
-            replay::run(format, &options)
-        }),
+        } => match log_format("replay", format) {
+            Ok(format) => {
+                let options = replay::ReplayOptions {
+                    period: *period,
+                    output: *output,
+                    breakdown: breakdown.clone(),
+                    files: files.clone(),
+                };
+                Some(replay::run(&format, &options))
+            }
+            Err(code) => return code,
+        },
         _ => None,
     };
     if let Some(result) = log_command {

@@ -61,10 +61,36 @@ pub fn compile(args: &LogFormatArgs) -> Result<LogFormat, LogCommandError> {
     Ok(compile_from_source(&log_format_source(args))?)
 }
 
-/// The refusal for `--config` until the lead wires access-log keys into the config schema.
-pub fn config_not_supported(command: &str) -> LogCommandError {
+/// The flags equivalent to a config file's log format (for `--config`).
+pub fn args_from_source(source: &LogFormatSource) -> LogFormatArgs {
+    let mut args = LogFormatArgs {
+        log_format: None,
+        log_escape: None,
+        log_format_name: None,
+        nginx_conf: None,
+    };
+    match source {
+        LogFormatSource::Combined => {}
+        LogFormatSource::Inline { format, escape } => {
+            args.log_format = Some(format.clone());
+            args.log_escape = Some(match escape {
+                Escape::Default => LogEscape::Default,
+                Escape::Json => LogEscape::Json,
+                Escape::None => LogEscape::None,
+            });
+        }
+        LogFormatSource::Named { name, nginx_conf } => {
+            args.log_format_name = Some(name.clone());
+            args.nginx_conf = Some(nginx_conf.clone());
+        }
+    }
+    args
+}
+
+/// `--config` and the format flags say the same thing twice.
+pub fn config_and_flags(command: &str) -> LogCommandError {
     LogCommandError::Usage(format!(
-        "{command}: --config is not supported yet (the config has no access-log keys); use --log-format STR or --log-format-name NAME --nginx-conf FILE"
+        "{command}: give either --config or --log-format/--log-format-name, not both"
     ))
 }
 

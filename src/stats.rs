@@ -28,6 +28,32 @@ pub struct Stats {
     pub emf_lines_dropped: AtomicU64,
     /// The latest sample's figures (gauges).
     pub live: Live,
+    /// The access-log source, when configured.
+    pub log: LogStats,
+}
+
+/// The access-log source's health and its latest closed period.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    pub enabled: AtomicU64,
+    pub lines_parsed: AtomicU64,
+    /// Skipped lines by reason, in the order of `BadLine::ALL`.
+    pub lines_rejected: [AtomicU64; 6],
+    /// Lines whose period had already been emitted when they arrived.
+    pub lines_late: AtomicU64,
+    pub overlong_lines: AtomicU64,
+    pub rotations: AtomicU64,
+    pub truncations: AtomicU64,
+    pub possibly_lost_bytes: AtomicU64,
+    pub read_errors: AtomicU64,
+    /// Totals over every closed period.
+    pub completed: AtomicU64,
+    /// By status class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
+    pub completed_by_class: [AtomicU64; 6],
+    pub status_499: AtomicU64,
+    pub status_5xx: AtomicU64,
+    /// The newest closed period (periods close once no longer request can end in them).
+    pub last_period: std::sync::Mutex<Option<crate::derive::log_signals::PeriodSignals>>,
 }
 
 /// Figures of the latest successful sample, for the local outputs.
@@ -78,5 +104,17 @@ impl Stats {
 
     pub fn get_f64(gauge: &AtomicU64) -> f64 {
         f64::from_bits(gauge.load(Relaxed))
+    }
+}
+
+/// Labels of [`LogStats::completed_by_class`].
+pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+
+impl LogStats {
+    /// `(reason label, count)` of skipped lines, for every reason.
+    pub fn rejected_by_reason(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        crate::sources::access_log::BadLine::ALL
+            .iter()
+            .map(|reason| (reason.label(), Stats::get(&self.lines_rejected[*reason as usize])))
     }
 }

@@ -12,6 +12,8 @@ use toml::Spanned;
 
 use crate::derive::pending::Formula;
 use crate::limits;
+use crate::sources::access_log::tail::StartAt;
+use crate::sources::access_log::{compile_from_source, Escape, LogFormat, LogFormatSource, RecordExtractor};
 
 /// Where the packages install the config file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/nginx-backlog-exporter/config.toml";
@@ -19,6 +21,8 @@ pub const DEFAULT_STATUS_URL: &str = "http://127.0.0.1/nginx_status";
 pub const DEFAULT_METRIC_NAME: &str = "PendingRequests";
 /// The dimension every per-instance datum carries.
 pub const INSTANCE_DIMENSION: &str = "InstanceId";
+/// Where checkpoints live unless configured; systemd's StateDirectory= sets $STATE_DIRECTORY.
+pub const DEFAULT_STATE_DIRECTORY: &str = "/var/lib/nginx-backlog-exporter";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -54,6 +58,21 @@ pub struct Config {
     pub emf: Option<EmfOutput>,
     /// Where /metrics and /healthz are served (loopback only); `None`: off.
     pub http_listen: Option<std::net::SocketAddr>,
+    /// The access-log source; `None`: off.
+    pub access_log: Option<AccessLogConfig>,
+}
+
+/// The access log, its compiled format and how to follow it.
+#[derive(Debug, Clone)]
+pub struct AccessLogConfig {
+    pub path: PathBuf,
+    pub format: LogFormat,
+    pub start_at: StartAt,
+    /// Variable name (without `$`) to count requests by.
+    pub breakdown: Option<String>,
+    pub breakdown_cap: usize,
+    /// How long a period stays open for requests that end later but ran in it.
+    pub settle: Duration,
 }
 
 /// Where EMF lines go.
@@ -70,6 +89,8 @@ pub struct NginxConfig {
     pub timeout: Duration,
     /// Ports whose kernel accept queues count as nginx's.
     pub listen_ports: Vec<u16>,
+    /// Where the access log's format comes from (also used by `parse-log`/`replay --config`).
+    pub log_format: LogFormatSource,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +126,8 @@ impl CloudWatchConfig {
 pub struct DaemonConfig {
     /// How long `run` may take to publish and drain after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Checkpoints (and other state) live here.
+    pub state_directory: PathBuf,
 }
 
 /// Read and validate the file at `path`.
@@ -185,7 +208,135 @@ impl Validator<'_> {
         Ok(value)
     }
 
+    /// The log format (compiled now, so a bad one stops startup) and the access-log source.
+    fn access_log(
+        &self,
+        nginx: &mut raw::RawNginx,
+        options: raw::RawAccessLog,
+    ) -> Result<(LogFormatSource, Option<AccessLogConfig>), ConfigError> {
+        let escape = match nginx.log_format_escape.take() {
+            None => Escape::Default,
+            Some(value) => match Escape::from_nginx(value.get_ref()) {
+                Some(escape) => escape,
+                None => {
+                    return self.invalid(
+                        "nginx.log_format_escape",
+                        value.span(),
+                        "must be default, json or none".into(),
+                    )
+                }
+            },
+        };
+        let (source, key, span) = match (
+            nginx.log_format.take(),
+            nginx.log_format_name.take(),
+            nginx.nginx_conf.take(),
+        ) {
+            (Some(format), None, None) => {
+                let span = format.span();
+                (
+                    LogFormatSource::Inline {
+                        format: format.into_inner(),
+                        escape,
+                    },
+                    "nginx.log_format",
+                    span,
+                )
+            }
+            (None, Some(name), Some(conf)) => {
+                let span = name.span();
+                (
+                    LogFormatSource::Named {
+                        name: name.into_inner(),
+                        nginx_conf: PathBuf::from(conf.into_inner()),
+                    },
+                    "nginx.log_format_name",
+                    span,
+                )
+            }
+            (None, None, None) => (LogFormatSource::Combined, "nginx.log_format", 0..0),
+            (Some(format), _, _) => {
+                return self.invalid(
+                    "nginx.log_format",
+                    format.span(),
+                    "give either log_format or log_format_name with nginx_conf, not both".into(),
+                )
+            }
+            (None, Some(name), None) => {
+                return self.invalid(
+                    "nginx.log_format_name",
+                    name.span(),
+                    "needs nginx.nginx_conf to read it from".into(),
+                )
+            }
+            (None, None, Some(conf)) => {
+                return self.invalid("nginx.nginx_conf", conf.span(), "needs nginx.log_format_name".into())
+            }
+        };
+        let format = match compile_from_source(&source) {
+            Ok(format) => format,
+            Err(error) => return self.invalid(key, span, error.to_string()),
+        };
+
+        let Some(path) = nginx.access_log.take() else {
+            return Ok((source, None));
+        };
+        let path_span = path.span();
+        let path = PathBuf::from(path.into_inner());
+        if !path.is_absolute() {
+            return self.invalid("nginx.access_log", path_span, "must be an absolute path".into());
+        }
+        let start_at = match options.start_at {
+            None => StartAt::End,
+            Some(value) => match value.get_ref().as_str() {
+                "end" => StartAt::End,
+                "beginning" => StartAt::Beginning,
+                _ => {
+                    return self.invalid(
+                        "access_log.start_at",
+                        value.span(),
+                        "must be \"end\" or \"beginning\"".into(),
+                    )
+                }
+            },
+        };
+        let breakdown = options
+            .breakdown
+            .map(|b| (b.span(), b.into_inner().trim_start_matches('$').to_owned()));
+        if let Err(missing) = RecordExtractor::new(&format, breakdown.as_ref().map(|(_, name)| name.as_str())) {
+            let span = breakdown.as_ref().map_or(span.clone(), |(span, _)| span.clone());
+            return self.invalid(key, span, format!("cannot derive signals: {missing}"));
+        }
+        let breakdown_cap = match options.breakdown_cap {
+            None => 20,
+            Some(cap) => match usize::try_from(*cap.get_ref()) {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return self.invalid(
+                        "access_log.breakdown_cap",
+                        cap.span(),
+                        "must be between 1 and 1000".into(),
+                    )
+                }
+            },
+        };
+        let settle = self.duration("access_log.settle", options.settle, Duration::from_secs(60))?;
+        Ok((
+            source,
+            Some(AccessLogConfig {
+                settle,
+                path,
+                format,
+                start_at,
+                breakdown: breakdown.map(|(_, name)| name),
+                breakdown_cap,
+            }),
+        ))
+    }
+
     fn config(&self, raw: raw::RawConfig) -> Result<Config, ConfigError> {
+        let mut raw = raw;
+        let (log_format_source, access_log) = self.access_log(&mut raw.nginx, std::mem::take(&mut raw.access_log))?;
         let cloudwatch_span = raw.cloudwatch.span();
         let cw = raw.cloudwatch.into_inner();
 
@@ -473,6 +624,7 @@ impl Validator<'_> {
                 status_url,
                 timeout,
                 listen_ports,
+                log_format: log_format_source,
             },
             cloudwatch: CloudWatchConfig {
                 namespace,
@@ -504,9 +656,20 @@ impl Validator<'_> {
                     raw.daemon.shutdown_grace,
                     Duration::from_secs(5),
                 )?,
+                state_directory: match raw.daemon.state_directory {
+                    Some(dir) if dir.get_ref().starts_with('/') => PathBuf::from(dir.into_inner()),
+                    Some(dir) => {
+                        return self.invalid("daemon.state_directory", dir.span(), "must be an absolute path".into())
+                    }
+                    None => std::env::var_os("STATE_DIRECTORY")
+                        .map(PathBuf::from)
+                        .filter(|p| p.is_absolute())
+                        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIRECTORY)),
+                },
             },
             emf,
             http_listen,
+            access_log,
         })
     }
 }
@@ -696,6 +859,66 @@ mod tests {
             "[cloudwatch]\nnamespace = \"x\"\n[emf]\nenabled = true\noutput = \"relative.log\"\n",
             5,
             "emf.output",
+        );
+    }
+
+    #[test]
+    fn access_log_keys() {
+        let config =
+            parse_str("[nginx]\naccess_log = \"/var/log/nginx/access.log\"\n[cloudwatch]\nnamespace = \"x\"\n")
+                .unwrap();
+        let access_log = config.access_log.unwrap();
+        assert_eq!(access_log.path, PathBuf::from("/var/log/nginx/access.log"));
+        assert_eq!(access_log.start_at, StartAt::End);
+        assert_eq!(config.nginx.log_format, LogFormatSource::Combined);
+        assert!(parse_str(MINIMAL).unwrap().access_log.is_none());
+        let inline = "[nginx]\naccess_log = \"/l\"\nlog_format = '$msec $status $request_time'\nlog_format_escape = \"json\"\n[access_log]\nstart_at = \"beginning\"\nbreakdown = \"$status\"\n[cloudwatch]\nnamespace = \"x\"\n";
+        let config = parse_str(inline).unwrap();
+        assert_eq!(config.access_log.as_ref().unwrap().breakdown.as_deref(), Some("status"));
+        assert_eq!(config.access_log.unwrap().start_at, StartAt::Beginning);
+    }
+
+    #[test]
+    fn access_log_errors() {
+        check_error(
+            "[nginx]\nlog_format = '$status $'\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.log_format",
+        );
+        check_error(
+            "[nginx]\naccess_log = \"/l\"\nlog_format = '$remote_addr'\n[cloudwatch]\nnamespace = \"x\"\n",
+            3,
+            "no $status",
+        );
+        check_error(
+            "[nginx]\naccess_log = \"relative.log\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.access_log",
+        );
+        check_error(
+            "[nginx]\nlog_format_name = \"main\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "needs nginx.nginx_conf",
+        );
+        check_error(
+            "[nginx]\nlog_format_escape = \"xml\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.log_format_escape",
+        );
+        check_error(
+            "[nginx]\nlog_format_name = \"main\"\nnginx_conf = \"/nonexistent/nginx.conf\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "/nonexistent/nginx.conf",
+        );
+        check_error(
+            "[nginx]\naccess_log = \"/l\"\n[access_log]\nbreakdown = \"upstream_addr\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            4,
+            "upstream_addr",
+        );
+        check_error(
+            "[nginx]\naccess_log = \"/l\"\n[access_log]\nstart_at = \"middle\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            4,
+            "access_log.start_at",
         );
     }
 

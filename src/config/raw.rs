@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub emf: RawEmf,
     #[serde(default)]
     pub http: RawHttp,
+    #[serde(default)]
+    pub access_log: RawAccessLog,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +30,11 @@ pub struct RawNginx {
     pub status_url: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub listen_ports: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub access_log: Option<Spanned<String>>,
+    pub log_format: Option<Spanned<String>>,
+    pub log_format_escape: Option<Spanned<String>>,
+    pub log_format_name: Option<Spanned<String>>,
+    pub nginx_conf: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +60,7 @@ pub struct RawCloudWatch {
 #[serde(deny_unknown_fields)]
 pub struct RawDaemon {
     pub shutdown_grace: Option<Spanned<String>>,
+    pub state_directory: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,4 +74,13 @@ pub struct RawEmf {
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     pub listen: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessLog {
+    pub start_at: Option<Spanned<String>>,
+    pub breakdown: Option<Spanned<String>>,
+    pub breakdown_cap: Option<Spanned<i64>>,
+    pub settle: Option<Spanned<String>>,
 }

@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::stats::{unix_ms, Stats};
+use crate::stats::{unix_ms, Stats, STATUS_CLASSES};
 
 /// Reads [`Stats`] at every scrape; nothing is copied between scrapes.
 #[derive(Debug)]
@@ -194,6 +194,9 @@ impl Collector for StatsCollector {
             "EMF lines written",
             Stats::get(&s.emf_lines_written),
         )?;
+        if Stats::get(&s.log.enabled) == 1 {
+            encode_log(e, &s.log)?;
+        }
         let last_publish = Stats::get(&s.last_publish_unix_ms);
         let age = if last_publish == 0 {
             f64::NAN
@@ -208,6 +211,141 @@ impl Collector for StatsCollector {
         )?;
         Ok(())
     }
+}
+
+/// The access-log source: its health, totals, and the newest closed period's signals.
+fn encode_log(e: &mut DescriptorEncoder, log: &crate::stats::LogStats) -> Result<(), std::fmt::Error> {
+    counter(
+        e,
+        "log_lines_parsed",
+        "access-log lines parsed",
+        Stats::get(&log.lines_parsed),
+    )?;
+    let rejected: Vec<(&'static str, u64)> = log.rejected_by_reason().collect();
+    let mut family = e.encode_descriptor(
+        "log_lines_rejected",
+        "access-log lines skipped, by reason",
+        None,
+        prometheus_client::metrics::MetricType::Counter,
+    )?;
+    for (reason, value) in rejected {
+        ConstCounter::new(value).encode(family.encode_family(&[("reason", reason)])?)?;
+    }
+    counter(
+        e,
+        "log_lines_late",
+        "lines whose period had already closed",
+        Stats::get(&log.lines_late),
+    )?;
+    counter(
+        e,
+        "log_overlong_lines",
+        "lines longer than the cap, skipped",
+        Stats::get(&log.overlong_lines),
+    )?;
+    counter(e, "log_rotations", "log rotations followed", Stats::get(&log.rotations))?;
+    counter(
+        e,
+        "log_truncations",
+        "log truncations (copytruncate) followed",
+        Stats::get(&log.truncations),
+    )?;
+    counter(
+        e,
+        "log_possibly_lost_bytes",
+        "bytes truncated away before they could be read",
+        Stats::get(&log.possibly_lost_bytes),
+    )?;
+    let mut family = e.encode_descriptor(
+        "log_requests_completed",
+        "requests completed over every closed period, by status class",
+        None,
+        prometheus_client::metrics::MetricType::Counter,
+    )?;
+    for (class, total) in STATUS_CLASSES.iter().zip(&log.completed_by_class) {
+        ConstCounter::new(Stats::get(total)).encode(family.encode_family(&[("class", *class)])?)?;
+    }
+    counter(
+        e,
+        "log_requests_499",
+        "requests the client gave up on (499)",
+        Stats::get(&log.status_499),
+    )?;
+    counter(
+        e,
+        "log_requests_5xx",
+        "requests answered 5xx",
+        Stats::get(&log.status_5xx),
+    )?;
+    let Ok(last) = log.last_period.lock() else {
+        return Ok(());
+    };
+    let Some(period) = last.as_ref() else { return Ok(()) };
+    gauge(
+        e,
+        "log_period_start_seconds",
+        "start of the newest closed log period (periods close once no request can still end in them)",
+        period.start_ms as f64 / 1000.0,
+    )?;
+    gauge(
+        e,
+        "log_period_completed",
+        "requests completed in the newest closed period",
+        period.completed as i64,
+    )?;
+    gauge(
+        e,
+        "log_period_in_flight_average",
+        "time-weighted requests in flight over the newest closed period, from request_time",
+        period.in_flight_average,
+    )?;
+    gauge(
+        e,
+        "log_period_in_flight_peak",
+        "most requests in flight in any millisecond of the newest closed period",
+        period.in_flight_peak as i64,
+    )?;
+    for (name, help, quantiles) in [
+        (
+            "log_period_request_time_seconds",
+            "request_time quantiles of the newest closed period",
+            &period.request_time,
+        ),
+        (
+            "log_period_upstream_response_time_seconds",
+            "upstream_response_time quantiles of the newest closed period",
+            &period.upstream_response_time,
+        ),
+    ] {
+        let mut family = e.encode_descriptor(name, help, None, prometheus_client::metrics::MetricType::Gauge)?;
+        for (q, value) in [("0.5", quantiles.p50), ("0.9", quantiles.p90), ("0.99", quantiles.p99)] {
+            if let Some(value) = value {
+                ConstGauge::new(value).encode(family.encode_family(&[("quantile", q)])?)?;
+            }
+        }
+    }
+    let mut family = e.encode_descriptor(
+        "log_period_completed_by_class",
+        "requests completed in the newest closed period, by status class",
+        None,
+        prometheus_client::metrics::MetricType::Gauge,
+    )?;
+    for (class, count) in STATUS_CLASSES.iter().zip(period.by_class) {
+        ConstGauge::new(count as i64).encode(family.encode_family(&[("class", *class)])?)?;
+    }
+    if !period.breakdown.is_empty() {
+        let mut family = e.encode_descriptor(
+            "log_period_completed_by_value",
+            "requests completed in the newest closed period, by the breakdown variable (capped; the rest is \"other\")",
+            None,
+            prometheus_client::metrics::MetricType::Gauge,
+        )?;
+        for row in &period.breakdown {
+            let labels = [("value", row.value.as_str())];
+            ConstGauge::new(row.completed as i64).encode(family.encode_family(&labels)?)?;
+        }
+    }
+    Ok(())
 }
 
 /// What "healthy" means: a recent successful sample and a recent successful publish.

@@ -1,0 +1,178 @@
+//! The access-log source in the daemon: the tailer hands complete lines to the compiled
+//! matcher, matched lines become completed requests, and the log signals fold them into
+//! periods. Bad lines are counted by reason and skipped (their text is logged at debug level
+//! only). Closed periods feed the local outputs through [`Stats`].
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::AccessLogConfig;
+use crate::derive::log_signals::{LogSignals, SignalsConfig};
+use crate::sources::access_log::tail::{TailError, Tailer, TailerOptions};
+use crate::sources::access_log::{BadLine, LineMatcher, RecordExtractor};
+use crate::stats::{unix_ms, Stats};
+
+/// Lines handled between two looks at the clock and the cancellation token, so a log that
+/// grows by a gigabyte at once cannot stall shutdown or starve the sampler.
+const LINES_PER_DRAIN: usize = 10_000;
+/// How often idle periods are closed when no line arrives.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+/// A line stamped further ahead of our clock than this is corrupt, not early.
+const MAX_FUTURE: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogPipelineError {
+    #[error("access log {path}: {source}")]
+    Tail {
+        path: std::path::PathBuf,
+        #[source]
+        source: TailError,
+    },
+    #[error("access log signals: {0}")]
+    Signals(String),
+}
+
+struct Parse {
+    matcher: LineMatcher,
+    extractor: RecordExtractor,
+    signals: LogSignals,
+    stats: Arc<Stats>,
+    max_end_ms: i64,
+}
+
+impl Parse {
+    fn line(&mut self, line: &[u8]) {
+        let log = &self.stats.log;
+        let result = self
+            .matcher
+            .match_line(line)
+            .map_err(BadLine::from)
+            .and_then(|fields| self.extractor.extract(&fields))
+            .and_then(|request| {
+                if request.end_ms > self.max_end_ms {
+                    Err(BadLine::BadTime)
+                } else {
+                    Ok(request)
+                }
+            });
+        match result {
+            Ok(request) => {
+                Stats::bump(&log.lines_parsed);
+                self.signals.observe(&request);
+            }
+            Err(reason) => {
+                Stats::bump(&log.lines_rejected[reason as usize]);
+                tracing::debug!(reason = reason.label(), line = %String::from_utf8_lossy(line), "skipped an access-log line");
+            }
+        }
+    }
+}
+
+/// Open the tailer now (so a bad state directory is a startup error), run until cancelled.
+pub fn start(
+    config: &AccessLogConfig,
+    period: Duration,
+    state_directory: &std::path::Path,
+    stats: Arc<Stats>,
+    clock: Clock,
+    token: CancellationToken,
+) -> Result<impl std::future::Future<Output = ()>, LogPipelineError> {
+    let mut options = TailerOptions::new(&config.path, state_directory);
+    options.start_at = config.start_at;
+    let tailer = Tailer::open(options).map_err(|source| LogPipelineError::Tail {
+        path: config.path.clone(),
+        source,
+    })?;
+    let mut signals_config = SignalsConfig::new(period);
+    signals_config.breakdown_cap = config.breakdown_cap;
+    signals_config.settle = config.settle;
+    let signals = LogSignals::new(signals_config).map_err(|e| LogPipelineError::Signals(e.to_string()))?;
+    let extractor = RecordExtractor::new(&config.format, config.breakdown.as_deref())
+        .map_err(|e| LogPipelineError::Signals(e.to_string()))?;
+    Stats::set(&stats.log.enabled, 1);
+    let parse = Parse {
+        matcher: LineMatcher::new(config.format.clone()),
+        extractor,
+        signals,
+        stats,
+        max_end_ms: i64::MAX,
+    };
+    Ok(run(tailer, parse, clock, token))
+}
+
+async fn run(mut tailer: Tailer, mut parse: Parse, clock: Clock, token: CancellationToken) {
+    let tail_stats = tailer.stats();
+    let mut tick = tokio::time::interval(IDLE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        let now_ms = unix_ms(clock.now()) as i64;
+        parse.max_end_ms = now_ms + MAX_FUTURE.as_millis() as i64;
+        let drained = tailer.drain(LINES_PER_DRAIN, &mut |line: &[u8]| parse.line(line)).await;
+        let caught_up = match drained {
+            Ok(drained) => {
+                if std::mem::take(&mut failing) {
+                    tracing::info!("reading the access log again");
+                }
+                drained.caught_up
+            }
+            Err(error) => {
+                Stats::bump(&parse.stats.log.read_errors);
+                if !std::mem::replace(&mut failing, true) {
+                    tracing::warn!("cannot read the access log: {error}");
+                }
+                true
+            }
+        };
+        parse.signals.advance_to(unix_ms(clock.now()) as i64);
+        publish_closed(&mut parse);
+        copy_tail_counters(&tail_stats, &parse.stats);
+        if caught_up {
+            tokio::select! {
+                () = token.cancelled() => break,
+                () = tailer.wait_for_change() => {},
+                _ = tick.tick() => {},
+            }
+        } else if token.is_cancelled() {
+            break;
+        } else {
+            // Many lines are waiting: let the sampler run between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+    if let Err(error) = tailer.checkpoint() {
+        tracing::warn!("cannot write the access-log checkpoint on shutdown: {error}");
+    }
+}
+
+fn publish_closed(parse: &mut Parse) {
+    let log = &parse.stats.log;
+    Stats::set(&log.lines_late, parse.signals.late_requests());
+    let mut newest = None;
+    while let Some(period) = parse.signals.pop_closed() {
+        Stats::add(&log.completed, period.completed);
+        for (total, count) in log.completed_by_class.iter().zip(period.by_class) {
+            Stats::add(total, count);
+        }
+        Stats::add(&log.status_499, period.status_499);
+        Stats::add(&log.status_5xx, period.status_5xx);
+        newest = Some(period);
+    }
+    if let Some(period) = newest {
+        if let Ok(mut last) = log.last_period.lock() {
+            *last = Some(period);
+        }
+    }
+}
+
+fn copy_tail_counters(tail: &crate::sources::access_log::tail::TailStats, stats: &Stats) {
+    let log = &stats.log;
+    Stats::set(&log.overlong_lines, tail.overlong_lines.load(Relaxed));
+    Stats::set(&log.rotations, tail.rotations.load(Relaxed));
+    Stats::set(&log.truncations, tail.truncations.load(Relaxed));
+    Stats::set(&log.possibly_lost_bytes, tail.possibly_lost_bytes.load(Relaxed));
+}
