@@ -62,6 +62,7 @@ impl Parse {
         match result {
             Ok(request) => {
                 Stats::bump(&log.lines_parsed);
+                Stats::add(&log.window_request_time_us, request.request_time_us.unwrap_or(0));
                 self.signals.observe(&request);
             }
             Err(reason) => {

@@ -33,6 +33,11 @@ pub struct Sampler {
     pending: PendingDeriver,
     stats: Arc<Stats>,
     last_ok: Option<Instant>,
+    /// For `log_concurrency`: when the log window was last taken, and the (busy µs, window µs)
+    /// of the last period's samples, oldest first (allocated once).
+    log_window_since: Option<Instant>,
+    log_windows: std::collections::VecDeque<(u64, u64)>,
+    log_windows_kept: usize,
     stub_failing: Failing,
     kernel_failing: Failing,
     pub last_error: Option<ScrapeError>,
@@ -76,6 +81,9 @@ impl Sampler {
             pending: PendingDeriver::new(formula),
             stats,
             last_ok: None,
+            log_window_since: None,
+            log_windows: std::collections::VecDeque::with_capacity(config.cloudwatch.samples_per_period() as usize),
+            log_windows_kept: config.cloudwatch.samples_per_period() as usize,
             stub_failing: Failing::default(),
             kernel_failing: Failing::default(),
             last_error: None,
@@ -127,7 +135,8 @@ impl Sampler {
             }
             (None, _) => StubReading::Wrong,
         };
-        let (pending, deltas) = self.pending.observe(reading, kernel.as_ref());
+        let log_concurrency = self.take_log_window(now);
+        let (pending, deltas) = self.pending.observe(reading, kernel.as_ref(), log_concurrency);
         let sample = Sample {
             pending,
             figures,
@@ -136,6 +145,32 @@ impl Sampler {
         };
         self.record(&sample, clock);
         sample
+    }
+
+    /// Little's law over the last `period`: the `$request_time` of the requests logged in it,
+    /// summed, over its length. Exact for requests shorter than the period; a longer request
+    /// inflates the period it ends in, and requests still running count only when they end.
+    /// `None` before the first window or without the formula.
+    fn take_log_window(&mut self, now: Instant) -> Option<u64> {
+        if self.pending.formula() != crate::derive::pending::Formula::LogConcurrency {
+            return None;
+        }
+        let busy_us = self
+            .stats
+            .log
+            .window_request_time_us
+            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        let since = self.log_window_since.replace(now)?;
+        if self.log_windows.len() == self.log_windows_kept.max(1) {
+            self.log_windows.pop_front();
+        }
+        self.log_windows
+            .push_back((busy_us, (now - since).as_micros().max(1) as u64));
+        let (busy, window) = self
+            .log_windows
+            .iter()
+            .fold((0u64, 0u64), |(b, w), (bb, ww)| (b + bb, w + ww));
+        Some((busy + window / 2) / window)
     }
 
     fn read_kernel(&mut self, now: Instant) -> Option<KernelSample> {

@@ -170,3 +170,56 @@ async fn the_daemon_follows_nginx_access_log_and_resumes_after_restart() {
     .await;
     assert_eq!(code, 2, "both --config and a format: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_concurrency_formula_publishes_what_the_log_says() {
+    let upstream = SlowUpstream::start().await;
+    // A format with $request_time, written next to the default log (relative to the prefix).
+    let timed = "log_format timed '$remote_addr [$time_local] \"$request\" $status $request_time';\n    access_log timed.log timed;";
+    let nginx = Nginx::start_with(upstream.port, timed).await;
+    let log = nginx.dir.path().join("timed.log");
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[nginx]\nstatus_url = \"{}\"\naccess_log = \"{}\"\nlog_format_name = \"timed\"\nnginx_conf = \"{}\"\n[cloudwatch]\nnamespace = \"Test/Log\"\ninstance_id = \"i-log\"\npending = \"log_concurrency\"\nperiod = \"4s\"\nsample_interval = \"500ms\"\n[daemon]\nstate_directory = \"{}\"\n",
+        nginx.status_url(),
+        log.display(),
+        nginx.dir.path().join("nginx.conf").display(),
+        state.path().display()
+    );
+    let path = write_config(dir.path(), &config);
+    let mut daemon = exporter()
+        .arg("--config")
+        .arg(&path)
+        .args(["run", "--dry-run"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Lines::new(&mut daemon);
+    let stats = |line: &str| {
+        let request: serde_json::Value = serde_json::from_str(line).unwrap();
+        let s = &request["metric_data"][0]["statistic_values"];
+        (s["sample_count"].as_f64().unwrap(), s["maximum"].as_f64().unwrap())
+    };
+    // Idle: nginx answers and the log is quiet, so 0 is measured (not blind).
+    let idle = lines
+        .wait_for(Duration::from_secs(15), "an idle period", |l| stats(l).0 >= 6.0)
+        .await;
+    assert_eq!(stats(&idle).1, 0.0, "{idle}");
+
+    // 4 requests held about 2 s: 8 s of requests over a 4 s period is about 2 in flight.
+    let held = nginx.hold_requests(4).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    upstream.release();
+    for request in held {
+        request.await.unwrap();
+    }
+    let busy = lines
+        .wait_for(Duration::from_secs(15), "the requests in the log", |l| stats(l).1 > 0.0)
+        .await;
+    let (_, maximum) = stats(&busy);
+    assert!((1.0..=4.0).contains(&maximum), "between 1 and 4 in flight: {busy}");
+    terminate(&daemon);
+    assert!(daemon.wait().await.unwrap().success());
+}

@@ -482,17 +482,11 @@ impl Validator<'_> {
             },
         };
 
+        let pending_span = cw.pending.as_ref().map_or(cloudwatch_span.clone(), |p| p.span());
         let pending = match cw.pending {
             None => Formula::InFlightPlusAcceptQueue,
             Some(name) => match Formula::parse(name.get_ref()) {
                 Some(formula) => formula,
-                None if name.get_ref() == "log_concurrency" => {
-                    return self.invalid(
-                        "cloudwatch.pending",
-                        name.span(),
-                        "log_concurrency needs the access-log source, which this version does not have yet".into(),
-                    )
-                }
                 None => {
                     return self.invalid(
                         "cloudwatch.pending",
@@ -581,6 +575,27 @@ impl Validator<'_> {
                     humantime::format_duration(sample_interval)
                 ),
             );
+        }
+
+        if pending == Formula::LogConcurrency {
+            let span = pending_span;
+            match &access_log {
+                None => {
+                    return self.invalid(
+                        "cloudwatch.pending",
+                        span,
+                        "log_concurrency needs nginx.access_log".into(),
+                    )
+                }
+                Some(log) if log.format.position("request_time").is_none() => {
+                    return self.invalid(
+                        "cloudwatch.pending",
+                        span,
+                        "log_concurrency needs $request_time in the log format".into(),
+                    )
+                }
+                Some(_) => {}
+            }
         }
 
         let listen_ports = match raw.nginx.listen_ports {
@@ -835,7 +850,17 @@ mod tests {
         check_error(
             "[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n",
             3,
-            "access-log",
+            "needs nginx.access_log",
+        );
+        check_error(
+            "[nginx]\naccess_log = \"/l\"\n[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n",
+            5,
+            "needs $request_time",
+        );
+        let with_time = "[nginx]\naccess_log = \"/l\"\nlog_format = '$msec $status $request_time'\n[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n";
+        assert_eq!(
+            parse_str(with_time).unwrap().cloudwatch.pending,
+            Formula::LogConcurrency
         );
     }
 

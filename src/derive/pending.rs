@@ -24,20 +24,26 @@ pub enum Formula {
     InFlight,
     /// Only the kernel's accept queue: connections nginx has not even accepted.
     AcceptQueue,
+    /// From the access log, by Little's law: the `$request_time` of the requests completed
+    /// since the last sample, summed, over the time between samples (the average number in
+    /// flight, as far as completed requests tell).
+    LogConcurrency,
 }
 
 impl Formula {
-    pub const NAMES: [&'static str; 3] = ["in_flight+accept_queue", "in_flight", "accept_queue"];
+    pub const NAMES: [&'static str; 4] = ["in_flight+accept_queue", "in_flight", "accept_queue", "log_concurrency"];
 
     pub fn parse(name: &str) -> Option<Formula> {
         match name {
             "in_flight+accept_queue" => Some(Formula::InFlightPlusAcceptQueue),
             "in_flight" => Some(Formula::InFlight),
             "accept_queue" => Some(Formula::AcceptQueue),
+            "log_concurrency" => Some(Formula::LogConcurrency),
             _ => None,
         }
     }
 
+    /// Whether the accept queue is read (also the evidence of saturation).
     pub fn uses_kernel(self) -> bool {
         self != Formula::InFlight
     }
@@ -96,7 +102,18 @@ impl PendingDeriver {
         }
     }
 
-    pub fn observe(&mut self, stub: StubReading, kernel: Option<&KernelSample>) -> (Pending, KernelDeltas) {
+    pub fn formula(&self) -> Formula {
+        self.formula
+    }
+
+    /// `log_concurrency` is this sample's Little's-law value from the access log, when the
+    /// formula needs it.
+    pub fn observe(
+        &mut self,
+        stub: StubReading,
+        kernel: Option<&KernelSample>,
+        log_concurrency: Option<u64>,
+    ) -> (Pending, KernelDeltas) {
         let deltas = self.kernel_deltas(kernel.and_then(|k| k.drops));
         let queue = kernel.map(|k| k.accept_queue);
         let listening = queue.is_some_and(|q| q.listeners > 0);
@@ -112,6 +129,8 @@ impl PendingDeriver {
                     // 0 from it would be a lie.
                     Formula::AcceptQueue if listening => Pending::Measured(depth),
                     Formula::AcceptQueue => Pending::Blind,
+                    // nginx answers, so a quiet log means no requests: 0 is measured, not assumed.
+                    Formula::LogConcurrency => log_concurrency.map_or(Pending::Blind, Pending::Measured),
                 }
             }
             StubReading::Unanswered => {
@@ -174,7 +193,7 @@ mod tests {
     fn check(formula: Formula, samples: &[(StubReading, Option<KernelSample>, Pending)]) {
         let mut deriver = PendingDeriver::new(formula);
         for (i, (stub, kernel, expected)) in samples.iter().enumerate() {
-            let (got, _) = deriver.observe(*stub, kernel.as_ref());
+            let (got, _) = deriver.observe(*stub, kernel.as_ref(), None);
             assert_eq!(got, *expected, "sample {i}");
         }
     }
@@ -273,9 +292,9 @@ mod tests {
     fn kernel_counters_become_increases() {
         let mut deriver = PendingDeriver::new(Formula::InFlightPlusAcceptQueue);
         let f = figures(0, 0);
-        let (_, first) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 10)));
+        let (_, first) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 10)), None);
         assert_eq!(first, KernelDeltas::default(), "no increase without a previous reading");
-        let (_, next) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 14)));
+        let (_, next) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 14)), None);
         assert_eq!(next.listen_overflows, 4);
         assert_eq!(next.listen_drops, 4);
     }
@@ -285,6 +304,24 @@ mod tests {
         for name in Formula::NAMES {
             assert!(Formula::parse(name).is_some(), "{name}");
         }
-        assert_eq!(Formula::parse("log_concurrency"), None);
+        assert_eq!(Formula::parse("queue"), None);
+    }
+
+    #[test]
+    fn log_concurrency_is_measured_when_nginx_answers() {
+        let f = figures(9, 0);
+        let mut deriver = PendingDeriver::new(Formula::LogConcurrency);
+        let k = kernel(0, 1, 0);
+        assert_eq!(
+            deriver.observe(StubReading::Read(&f), Some(&k), Some(4)).0,
+            Pending::Measured(4)
+        );
+        assert_eq!(deriver.observe(StubReading::Read(&f), Some(&k), None).0, Pending::Blind);
+        // Saturated: the same rule as every formula.
+        let busy = kernel(12, 1, 0);
+        assert_eq!(
+            deriver.observe(StubReading::Unanswered, Some(&busy), Some(0)).0,
+            Pending::Saturated(21)
+        );
     }
 }
