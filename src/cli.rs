@@ -43,7 +43,12 @@ pub enum Command {
         dry_run: bool,
     },
     /// Validate the config, read stub_status once, resolve AWS identity, and print the plan.
-    Check,
+    Check {
+        /// Only validate the config file (for systemd's ExecStartPre: the daemon itself
+        /// tolerates nginx being down, so its start must not depend on nginx).
+        #[arg(long)]
+        config_only: bool,
+    },
     /// Split access-log lines with a log_format and print each as a JSON line (a format debugger).
     ///
     /// Prints {"line":N,"ok":true,"fields":{...}} with every variable's raw value, or

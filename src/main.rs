@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Command::Run { .. } => tracing::Level::INFO,
         // cron mails whatever `once` prints: on failure, only the one-line reason.
         Command::Once { .. } => tracing::Level::ERROR,
-        Command::Check | Command::ParseLog { .. } | Command::Replay { .. } => tracing::Level::WARN,
+        Command::Check { .. } | Command::ParseLog { .. } | Command::Replay { .. } => tracing::Level::WARN,
     };
     let log_target = telemetry::init(cli.log_level.unwrap_or(default_level));
 
@@ -101,7 +101,11 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { dry_run } => app::run(config, dry_run).await,
             Command::Once { window, dry_run } => once::run(config, window, dry_run).await,
-            Command::Check => check::run(config).await,
+            Command::Check { config_only: true } => {
+                println!("config        {}: ok", config.path.display());
+                Ok(())
+            }
+            Command::Check { config_only: false } => check::run(config).await,
             // Handled above, before the config is loaded.
             Command::ParseLog { .. } | Command::Replay { .. } => Ok(()),
         }

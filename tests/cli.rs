@@ -101,3 +101,20 @@ async fn help_lists_the_commands() {
         assert!(stdout.contains(command), "{stdout}");
     }
 }
+
+#[tokio::test]
+async fn check_config_only_validates_without_nginx_or_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens at this status URL and there is no IMDS: only the file is checked.
+    let path = write_config(
+        dir.path(),
+        "[nginx]\nstatus_url = \"http://127.0.0.1:9/s\"\n[cloudwatch]\nnamespace = \"x\"\n",
+    );
+    let (code, stdout, stderr) =
+        run_exporter(exporter().arg("--config").arg(&path).args(["check", "--config-only"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains(": ok"), "{stdout}");
+    let bad = write_config(dir.path(), "[cloudwatch]\nnamespace = \"\"\n");
+    let (code, _, stderr) = run_exporter(exporter().arg("--config").arg(&bad).args(["check", "--config-only"])).await;
+    assert_eq!(code, 2, "{stderr}");
+}
