@@ -4,6 +4,7 @@ pub mod cloudwatch;
 pub mod delivery;
 pub mod dry_run;
 pub mod retry;
+pub mod spool;
 
 use std::future::Future;
 
