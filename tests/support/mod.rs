@@ -3,6 +3,8 @@
 //! an IMDSv2 emulation. Every process is killed when its guard drops.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
