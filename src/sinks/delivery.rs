@@ -28,6 +28,8 @@ const RETRY_BASE: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 /// A missing permission will not fix itself within seconds: do not hammer IAM.
 const ACCESS_DENIED_DELAY: Duration = Duration::from_secs(60);
+/// A full spool drops a datapoint every period: say so at most once a minute.
+const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct Delivery<P> {
     publisher: P,
@@ -42,6 +44,9 @@ pub struct Delivery<P> {
     /// `1 / max_calls_per_second`: the least time between two calls.
     call_spacing: Duration,
     last_call: Option<Instant>,
+    /// When drops were last logged, and how many happened since.
+    last_drop_warning: Option<Instant>,
+    drops_not_logged: u64,
     backoff: Backoff,
     not_before: Option<Instant>,
     failing_since: Option<u32>,
@@ -60,6 +65,8 @@ impl<P: Publisher> Delivery<P> {
             spool_held_until: None,
             call_spacing: Duration::from_secs(1) / max_calls_per_second.max(1),
             last_call: None,
+            last_drop_warning: None,
+            drops_not_logged: 0,
             backoff: Backoff::new(RETRY_BASE, RETRY_MAX),
             not_before: None,
             failing_since: None,
@@ -154,15 +161,25 @@ impl<P: Publisher> Delivery<P> {
         self.count_dropped(dropped);
     }
 
-    fn count_dropped(&self, dropped: u64) {
-        if dropped > 0 {
-            Stats::add(&self.stats.datapoints_dropped, dropped);
+    fn count_dropped(&mut self, dropped: u64) {
+        if dropped == 0 {
+            return;
+        }
+        Stats::add(&self.stats.datapoints_dropped, dropped);
+        self.drops_not_logged += dropped;
+        let now = Instant::now();
+        if self
+            .last_drop_warning
+            .is_none_or(|last| now - last >= DROP_WARNING_INTERVAL)
+        {
             tracing::warn!(
-                dropped,
+                dropped = self.drops_not_logged,
                 dropped_total = Stats::get(&self.stats.datapoints_dropped),
                 spooled = self.spool.len(),
                 "spool full or datapoints past spool_max_age: dropped the oldest"
             );
+            self.last_drop_warning = Some(now);
+            self.drops_not_logged = 0;
         }
     }
 
