@@ -85,6 +85,24 @@ fn config_line() -> impl Strategy<Value = String> {
     ]
 }
 
+/// The fuzz seeds (fuzz/corpus/<target>/) go through the same entry points in every test run.
+#[test]
+fn the_fuzz_seed_corpora_replay_without_panics() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut pages_ok = 0;
+    for entry in std::fs::read_dir(corpus.join("stub_status")).unwrap() {
+        pages_ok += usize::from(parse(&std::fs::read(entry.unwrap().path()).unwrap()).is_ok());
+    }
+    assert_eq!(pages_ok, 2, "the two real pages parse, the others are errors");
+    let mut configs_ok = 0;
+    for entry in std::fs::read_dir(corpus.join("config")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        configs_ok += usize::from(config::parse(&path, &text).is_ok());
+    }
+    assert_eq!(configs_ok, 3, "all but absurd.toml are valid");
+}
+
 proptest! {
     #[test]
     fn the_parser_reads_back_any_page_it_could_be_given(status in any_status()) {

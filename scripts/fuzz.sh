@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Fuzz the two parsers that take outside input (fuzz/fuzz_targets/*.rs), each for a bounded
+# time (FUZZ_SECONDS, default 30), with libFuzzer and coverage feedback, on stable Rust.
+#
+# cargo-fuzz needs nightly for its -Z flags (the address sanitizer, -Zbuild-std). The
+# coverage instrumentation libFuzzer needs is stable, though: -Cpasses=sancov-module and
+# the -sanitizer-coverage-* LLVM options. So this script builds the cargo-fuzz layout in
+# fuzz/ itself with those flags and runs each libFuzzer binary:
+#   - with `cargo fuzz` installed it uses it instead (RUSTC_BOOTSTRAP=1 lets stable accept
+#     its -Z flags; --sanitizer none, since the crate forbids unsafe code);
+#   - new inputs go to fuzz/target/corpus/<target> (seeded from fuzz/corpus/<target>, which
+#     stays small and committed); crashes to fuzz/artifacts/<target>/, and the script fails.
+# Usage: scripts/fuzz.sh [target...]   (default: stub_status config)
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+seconds="${FUZZ_SECONDS:-30}"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(stub_status config)
+# The fuzz build has different RUSTFLAGS from the main build: keep it apart so neither
+# invalidates the other.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/../target}/fuzz"
+
+if cargo fuzz --version >/dev/null 2>&1; then
+    for target in "${targets[@]}"; do
+        mkdir -p "target/corpus/$target"
+        cp -n "corpus/$target"/* "target/corpus/$target/" 2>/dev/null || true
+        RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none "$target" "target/corpus/$target" "corpus/$target" \
+            -- -max_total_time="$seconds"
+    done
+    exit 0
+fi
+
+export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
+cargo build --bins
+for target in "${targets[@]}"; do
+    mkdir -p "target/corpus/$target" "artifacts/$target"
+    "$CARGO_TARGET_DIR/debug/$target" "target/corpus/$target" "corpus/$target" \
+        -max_total_time="$seconds" -artifact_prefix="artifacts/$target/" -print_final_stats=1
+done
