@@ -33,9 +33,12 @@ fi
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
-cargo build --bins
+# An explicit --target keeps RUSTFLAGS off build scripts and proc macros, which are not
+# linked with libFuzzer's coverage callbacks.
+host="$(rustc -vV | sed -n 's/^host: //p')"
+cargo build --bins --target "$host"
 for target in "${targets[@]}"; do
     mkdir -p "target/corpus/$target" "artifacts/$target"
-    "$CARGO_TARGET_DIR/debug/$target" "target/corpus/$target" "corpus/$target" \
+    "$CARGO_TARGET_DIR/$host/debug/$target" "target/corpus/$target" "corpus/$target" \
         -max_total_time="$seconds" -artifact_prefix="artifacts/$target/" -print_final_stats=1
 done

@@ -419,7 +419,7 @@ fn replay(bytes: &[u8]) -> Replayed {
                     },
                 });
             }
-            REMOVE if (length - 1) % 8 == 0 => {
+            REMOVE if (length - 1).is_multiple_of(8) => {
                 removed.extend((0..(length - 1) / 8).map(|i| u64_at(payload, 1 + 8 * i)));
             }
             // A checksummed record we do not understand: treat it as the end, like corruption.

@@ -92,7 +92,8 @@ impl FaultProxy {
     pub async fn set(&self, fault: Fault) {
         let previous = std::mem::replace(&mut *self.state.fault.lock().unwrap(), fault);
         if fault == Fault::Refuse && previous != Fault::Refuse {
-            if let Some(task) = self.state.accept_task.lock().unwrap().take() {
+            let task = self.state.accept_task.lock().unwrap().take();
+            if let Some(task) = task {
                 task.abort();
                 let _ = task.await;
             }
