@@ -5,9 +5,12 @@
 # cargo-fuzz needs nightly for its -Z flags (the address sanitizer, -Zbuild-std). The
 # coverage instrumentation libFuzzer needs is stable, though: -Cpasses=sancov-module and
 # the -sanitizer-coverage-* LLVM options. So this script builds the cargo-fuzz layout in
-# fuzz/ itself with those flags and runs each libFuzzer binary:
-#   - with `cargo fuzz` installed it uses it instead (RUSTC_BOOTSTRAP=1 lets stable accept
-#     its -Z flags; --sanitizer none, since the crate forbids unsafe code);
+# fuzz/ itself with those flags (debug profile with debug assertions and overflow checks;
+# an explicit --target so build scripts are not instrumented) and runs each libFuzzer
+# binary. Measured on stable 1.95: about 17,000 runs/s on stub_status, 1,100/s on config.
+#   - FUZZ_WITH_CARGO_FUZZ=1 uses `cargo fuzz` instead (RUSTC_BOOTSTRAP=1 lets stable accept
+#     its -Z flags; --sanitizer none, since the crate forbids unsafe code). Not measured
+#     here: a second instrumented build of the AWS SDK did not fit the time;
 #   - new inputs go to fuzz/target/corpus/<target> (seeded from fuzz/corpus/<target>, which
 #     stays small and committed); crashes to fuzz/artifacts/<target>/, and the script fails.
 # Usage: scripts/fuzz.sh [target...]   (default: stub_status config)
@@ -20,7 +23,7 @@ targets=("$@")
 # invalidates the other.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/../target}/fuzz"
 
-if cargo fuzz --version >/dev/null 2>&1; then
+if [ "${FUZZ_WITH_CARGO_FUZZ:-0}" = 1 ]; then
     for target in "${targets[@]}"; do
         mkdir -p "target/corpus/$target"
         cp -n "corpus/$target"/* "target/corpus/$target/" 2>/dev/null || true
