@@ -18,6 +18,7 @@ use crate::sampler::Sampler;
 use crate::sinks::delivery::Delivery;
 use crate::sinks::emf::{self, EmfRecord};
 use crate::sinks::prometheus::{self, HealthPolicy};
+use crate::sinks::spool::{Spool, SpoolBounds, SpoolError};
 use crate::sinks::{cloudwatch, AnyPublisher, Target};
 use crate::stats::{unix_ms, Stats};
 
@@ -50,6 +51,45 @@ pub async fn publisher_and_target(config: &Config, dry_run: bool) -> anyhow::Res
     );
     let publisher = AnyPublisher::CloudWatch(cloudwatch::CloudWatchPublisher::new(&identity.sdk_config));
     Ok((Some(publisher), Target::new(cw, identity.instance_id)))
+}
+
+/// The spool of unsent datapoints in `daemon.state_directory`. A second exporter on the
+/// same directory is an error; any other failure to open it is logged and the daemon runs
+/// with an in-memory spool: the fresh datapoint, which scaling needs, matters more than
+/// surviving a crash. `--dry-run` never touches the state directory.
+fn open_spool(config: &Config, dry_run: bool) -> anyhow::Result<Spool> {
+    let cw = &config.cloudwatch;
+    let bounds = SpoolBounds {
+        max_bytes: cw.spool_max_bytes,
+        max_age: cw.spool_max_age,
+    };
+    if dry_run {
+        return Ok(Spool::in_memory(bounds));
+    }
+    let dir = &config.daemon.state_directory;
+    match Spool::open(dir, bounds, std::time::SystemTime::now()) {
+        Ok((spool, report)) => {
+            if report.torn_bytes > 0 {
+                tracing::warn!(
+                    torn_bytes = report.torn_bytes,
+                    "the spool ended in a torn write (a crash); dropped that part"
+                );
+            }
+            if report.dropped > 0 {
+                tracing::warn!(
+                    dropped = report.dropped,
+                    "spooled datapoints past spool_max_age or spool_max_bytes dropped at load"
+                );
+            }
+            tracing::info!(dir = %dir.display(), spooled = report.loaded, "spool opened");
+            Ok(spool)
+        }
+        Err(error @ SpoolError::Locked { .. }) => Err(error).context("another exporter uses daemon.state_directory"),
+        Err(error) => {
+            tracing::error!(%error, "running without a spool on disk: unsent datapoints will not survive a restart (set daemon.state_directory)");
+            Ok(Spool::in_memory(bounds))
+        }
+    }
 }
 
 pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
@@ -88,12 +128,19 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     };
 
     let mut handoff = Handoff::new(stats.clone());
-    let delivery = publisher.map(|publisher| {
-        let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
-        handoff.delivery = Some(sender);
-        let delivery = Delivery::new(publisher, target.clone(), cw.max_backlog, stats.clone());
-        tokio::spawn(delivery.run(receiver, config.daemon.shutdown_grace))
-    });
+    let delivery = match publisher {
+        Some(publisher) => {
+            let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
+            handoff.delivery = Some(sender);
+            let spool = open_spool(&config, dry_run)?;
+            let mut delivery = Delivery::new(publisher, target.clone(), spool, cw.max_calls_per_second, stats.clone());
+            // Fresh first also across a restart: what the last run left waits for this run's
+            // first datapoint (or two periods, if nginx cannot be read).
+            delivery.hold_spool_until_fresh(cw.period * 2);
+            Some(tokio::spawn(delivery.run(receiver, config.daemon.shutdown_grace)))
+        }
+        None => None,
+    };
     let emf = config.emf.clone().map(|output| {
         let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
         handoff.emf = Some(sender);

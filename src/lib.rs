@@ -6,7 +6,7 @@
 //! ```text
 //! sources::stub_status  --StubStatus-->  derive (in-flight, reset-safe rates)
 //!        --per-sample value-->  derive::period (aligned periods -> StatisticSet)
-//!        --Datapoint-->  sinks::delivery (fresh first, bounded backlog, the one retry layer)
+//!        --Datapoint-->  sinks::delivery (fresh first, then sinks::spool on disk; the one retry layer)
 //!        --PutRequest-->  sinks::cloudwatch (PutMetricData) | sinks::dry_run (JSON lines)
 //! ```
 //!

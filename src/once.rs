@@ -14,6 +14,7 @@ use crate::model::{Datapoint, StatisticSet};
 use crate::sampler::Sampler;
 use crate::sinks::delivery::Delivery;
 use crate::sinks::emf::{self, EmfRecord};
+use crate::sinks::spool::{Spool, SpoolBounds};
 use crate::stats::Stats;
 
 pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> anyhow::Result<()> {
@@ -68,8 +69,14 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
         let (sender, receiver) = mpsc::channel(1);
         sender.try_send(datapoint)?;
         drop(sender);
-        // Retries of the one datapoint get three operation timeouts in all.
-        let report = Delivery::new(publisher, target, 1, stats)
+        // Retries of the one datapoint get three operation timeouts in all. No spool on disk:
+        // `once` reports failure by its exit code and cron runs it again; it must not need a
+        // writable state directory nor contend with a running daemon for it.
+        let spool = Spool::in_memory(SpoolBounds {
+            max_bytes: cw.spool_max_bytes,
+            max_age: cw.spool_max_age,
+        });
+        let report = Delivery::new(publisher, target, spool, cw.max_calls_per_second, stats)
             .run(receiver, cw.operation_timeout * 3)
             .await;
         if let Some(error) = report.last_error {

@@ -15,11 +15,14 @@ pub struct Stats {
     pub publish_calls_ok: AtomicU64,
     pub publish_calls_failed: AtomicU64,
     pub datapoints_sent: AtomicU64,
-    /// Dropped because the backlog was full (oldest first) or past CloudWatch's 2-week limit.
+    /// Dropped because the spool was full (oldest first) or past `spool_max_age`.
     pub datapoints_dropped: AtomicU64,
     /// Dropped because CloudWatch rejected them as invalid.
     pub datapoints_rejected: AtomicU64,
+    /// Datapoints waiting in the spool.
     pub backlog_len: AtomicU64,
+    /// Size of the spool file on disk (0 when the spool is in memory only).
+    pub spool_bytes: AtomicU64,
     pub last_publish_unix_ms: AtomicU64,
     pub last_sample_ok_unix_ms: AtomicU64,
     pub started_unix_ms: AtomicU64,

@@ -23,6 +23,13 @@ pub const DEFAULT_METRIC_NAME: &str = "PendingRequests";
 pub const INSTANCE_DIMENSION: &str = "InstanceId";
 /// Where checkpoints live unless configured; systemd's StateDirectory= sets $STATE_DIRECTORY.
 pub const DEFAULT_STATE_DIRECTORY: &str = "/var/lib/nginx-backlog-exporter";
+/// Spool bounds: 16 MiB holds about 147,000 datapoints (1.7 days of 1 s periods, the whole
+/// 14 days of 10 s periods); less than 1 KiB would hold fewer than 9.
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 16 << 20;
+const SPOOL_MAX_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1024..=(1 << 30);
+/// CloudWatch's PutMetricData quota is 500 calls per second per account and region,
+/// shared by every instance of the fleet.
+const MAX_CALLS_PER_SECOND_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -105,8 +112,12 @@ pub struct CloudWatchConfig {
     pub connect_timeout: Duration,
     pub operation_timeout: Duration,
     pub imds_timeout: Duration,
-    /// Datapoints kept in memory while CloudWatch cannot be reached.
-    pub max_backlog: usize,
+    /// Bound of the spool file of unsent datapoints (live datapoints take at most half).
+    pub spool_max_bytes: u64,
+    /// Spooled datapoints older than this are dropped (CloudWatch refuses older than 14 days).
+    pub spool_max_age: Duration,
+    /// Ceiling on PutMetricData calls, fresh and spooled together.
+    pub max_calls_per_second: u32,
     /// Extra datum under these fixed dimensions (and no InstanceId), for one fleet-wide alarm.
     pub fleet_dimensions: Vec<(String, String)>,
     /// How PendingRequests is computed from a sample.
@@ -126,7 +137,7 @@ impl CloudWatchConfig {
 pub struct DaemonConfig {
     /// How long `run` may take to publish and drain after SIGTERM.
     pub shutdown_grace: Duration,
-    /// Checkpoints (and other state) live here.
+    /// Checkpoints and the spool of unsent datapoints live here.
     pub state_directory: PathBuf,
 }
 
@@ -147,6 +158,27 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         message: error.message().trim_end().to_owned(),
     })?;
     Validator { path, text }.config(raw)
+}
+
+/// Bytes from an integer or a string like "16MiB" (a number, then B, KB, KiB, MB, MiB, GB or GiB).
+fn parse_size(value: &raw::RawSize) -> Option<u64> {
+    let text = match value {
+        raw::RawSize::Bytes(n) => return u64::try_from(*n).ok(),
+        raw::RawSize::Text(text) => text.trim(),
+    };
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let number: u64 = text[..digits].parse().ok()?;
+    let unit: u64 = match text[digits..].trim() {
+        "" | "B" => 1,
+        "KB" | "kB" => 1000,
+        "KiB" => 1 << 10,
+        "MB" => 1000 * 1000,
+        "MiB" => 1 << 20,
+        "GB" => 1000 * 1000 * 1000,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(unit)
 }
 
 /// 1-based line number of a byte offset.
@@ -468,18 +500,62 @@ impl Validator<'_> {
             }
         }
 
-        let max_backlog = match cw.max_backlog {
-            None => 8640, // a day of 10 s periods
-            Some(value) => match usize::try_from(*value.get_ref()) {
-                Ok(n) if (1..=1_000_000).contains(&n) => n,
-                _ => {
-                    return self.invalid(
-                        "cloudwatch.max_backlog",
-                        value.span(),
-                        "must be between 1 and 1000000".into(),
-                    )
+        let spool_max_bytes = match cw.spool_max_bytes {
+            None => DEFAULT_SPOOL_MAX_BYTES,
+            Some(value) => {
+                let span = value.span();
+                match parse_size(value.get_ref()) {
+                    Some(n) if SPOOL_MAX_BYTES_RANGE.contains(&n) => n,
+                    Some(_) => {
+                        return self.invalid(
+                            "cloudwatch.spool_max_bytes",
+                            span,
+                            "must be between 1KiB and 1GiB".into(),
+                        )
+                    }
+                    None => {
+                        return self.invalid(
+                            "cloudwatch.spool_max_bytes",
+                            span,
+                            "not a size like 16777216 or \"16MiB\" (units B, KB, KiB, MB, MiB, GB, GiB)".into(),
+                        )
+                    }
                 }
-            },
+            }
+        };
+        let spool_max_age_span = cw.spool_max_age.as_ref().map_or(cloudwatch_span.clone(), |s| s.span());
+        let spool_max_age = self.duration("cloudwatch.spool_max_age", cw.spool_max_age, limits::MAX_DATAPOINT_AGE)?;
+        if spool_max_age > limits::MAX_DATAPOINT_AGE {
+            return self.invalid(
+                "cloudwatch.spool_max_age",
+                spool_max_age_span,
+                "must be at most 14d: CloudWatch refuses older datapoints".into(),
+            );
+        }
+        let max_calls_per_second = match cw.max_calls_per_second {
+            None => 5,
+            Some(value) if MAX_CALLS_PER_SECOND_RANGE.contains(value.get_ref()) => *value.get_ref() as u32,
+            Some(value) => {
+                return self.invalid(
+                    "cloudwatch.max_calls_per_second",
+                    value.span(),
+                    "must be between 1 and 100".into(),
+                )
+            }
+        };
+        let state_directory = match raw.daemon.state_directory.clone() {
+            None => std::env::var_os("STATE_DIRECTORY")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIRECTORY)),
+            Some(value) if Path::new(value.get_ref()).is_absolute() => PathBuf::from(value.get_ref()),
+            Some(value) => {
+                return self.invalid(
+                    "daemon.state_directory",
+                    value.span(),
+                    "must be an absolute path".into(),
+                )
+            }
         };
 
         let pending_span = cw.pending.as_ref().map_or(cloudwatch_span.clone(), |p| p.span());
@@ -660,7 +736,9 @@ impl Validator<'_> {
                     Duration::from_secs(5),
                 )?,
                 imds_timeout: self.duration("cloudwatch.imds_timeout", cw.imds_timeout, Duration::from_millis(500))?,
-                max_backlog,
+                spool_max_bytes,
+                spool_max_age,
+                max_calls_per_second,
                 fleet_dimensions,
                 pending,
                 put_metric_data,
@@ -671,16 +749,7 @@ impl Validator<'_> {
                     raw.daemon.shutdown_grace,
                     Duration::from_secs(5),
                 )?,
-                state_directory: match raw.daemon.state_directory {
-                    Some(dir) if dir.get_ref().starts_with('/') => PathBuf::from(dir.into_inner()),
-                    Some(dir) => {
-                        return self.invalid("daemon.state_directory", dir.span(), "must be an absolute path".into())
-                    }
-                    None => std::env::var_os("STATE_DIRECTORY")
-                        .map(PathBuf::from)
-                        .filter(|p| p.is_absolute())
-                        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIRECTORY)),
-                },
+                state_directory,
             },
             emf,
             http_listen,
@@ -945,6 +1014,55 @@ mod tests {
             4,
             "access_log.start_at",
         );
+    }
+
+    #[test]
+    fn spool_and_rate_keys_get_defaults_and_accept_sizes() {
+        let config = parse_str(MINIMAL).unwrap();
+        assert_eq!(config.cloudwatch.spool_max_bytes, 16 << 20);
+        assert_eq!(config.cloudwatch.spool_max_age, Duration::from_secs(14 * 24 * 3600));
+        assert_eq!(config.cloudwatch.max_calls_per_second, 5);
+        assert_eq!(config.daemon.state_directory, Path::new(DEFAULT_STATE_DIRECTORY));
+        for (value, bytes) in [
+            ("4096", 4096),
+            ("\"64KiB\"", 65536),
+            ("\"2 MB\"", 2_000_000),
+            ("\"1GiB\"", 1 << 30),
+        ] {
+            let config = parse_str(&format!("{MINIMAL}spool_max_bytes = {value}\n")).unwrap();
+            assert_eq!(config.cloudwatch.spool_max_bytes, bytes, "{value}");
+        }
+    }
+
+    #[test]
+    fn absurd_spool_and_rate_values_are_rejected() {
+        let check = |line: &str, needle: &str| check_error(&format!("{MINIMAL}{line}\n"), 3, needle);
+        check(
+            "spool_max_bytes = 0",
+            "cloudwatch.spool_max_bytes: must be between 1KiB and 1GiB",
+        );
+        check("spool_max_bytes = -5", "cloudwatch.spool_max_bytes");
+        check("spool_max_bytes = \"2GiB\"", "must be between");
+        check("spool_max_bytes = \"2TiB\"", "not a size");
+        check("spool_max_bytes = \"99999999999999999999GiB\"", "not a size");
+        check("spool_max_bytes = \"16 parsecs\"", "not a size");
+        check("spool_max_bytes = 1.5", "expected a size in bytes");
+        check(
+            "spool_max_age = \"15d\"",
+            "cloudwatch.spool_max_age: must be at most 14d",
+        );
+        check("spool_max_age = \"0s\"", "must be greater than zero");
+        check(
+            "max_calls_per_second = 0",
+            "cloudwatch.max_calls_per_second: must be between 1 and 100",
+        );
+        check("max_calls_per_second = 100000", "cloudwatch.max_calls_per_second");
+        check_error(
+            &format!("{MINIMAL}[daemon]\nstate_directory = \"var/lib/x\"\n"),
+            4,
+            "daemon.state_directory: must be an absolute path",
+        );
+        check_error(&format!("{MINIMAL}max_backlog = 10\n"), 3, "max_backlog");
     }
 
     #[test]

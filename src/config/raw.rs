@@ -50,7 +50,9 @@ pub struct RawCloudWatch {
     pub connect_timeout: Option<Spanned<String>>,
     pub operation_timeout: Option<Spanned<String>>,
     pub imds_timeout: Option<Spanned<String>>,
-    pub max_backlog: Option<Spanned<i64>>,
+    pub spool_max_bytes: Option<Spanned<RawSize>>,
+    pub spool_max_age: Option<Spanned<String>>,
+    pub max_calls_per_second: Option<Spanned<i64>>,
     pub fleet_dimensions: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     pub pending: Option<Spanned<String>>,
     pub put_metric_data: Option<Spanned<bool>>,
@@ -83,4 +85,33 @@ pub struct RawAccessLog {
     pub breakdown: Option<Spanned<String>>,
     pub breakdown_cap: Option<Spanned<i64>>,
     pub settle: Option<Spanned<String>>,
+}
+
+/// A size in bytes: an integer, or a string like "16MiB".
+#[derive(Debug)]
+pub enum RawSize {
+    Bytes(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SizeVisitor;
+        impl serde::de::Visitor<'_> for SizeVisitor {
+            type Value = RawSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a size in bytes like 16777216 or \"16MiB\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(value))
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RawSize, E> {
+                Ok(RawSize::Bytes(i64::try_from(value).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawSize, E> {
+                Ok(RawSize::Text(value.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(SizeVisitor)
+    }
 }

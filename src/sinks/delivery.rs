@@ -1,12 +1,13 @@
 //! The one retry layer between the sampler and CloudWatch.
 //!
 //! Fresh first: the newest datapoint is always sent alone and before anything older,
-//! because that is what the alarm needs now. Datapoints that could not be sent wait in a
-//! bounded backlog (oldest dropped first, counted) and go out afterwards, oldest first,
-//! as many per call as the API allows. Failures back off with jittered exponential
-//! delays; validation errors are dropped and counted, never retried.
+//! because that is what the alarm needs now. Datapoints that could not be sent go to the
+//! [`Spool`] (on disk in the daemon, bounded by bytes and age, oldest dropped first and
+//! counted) and go out afterwards, oldest first, as many per call as the API allows, never
+//! faster than `max_calls_per_second`. A spooled datapoint is forgotten only after the call
+//! carrying it succeeded (or CloudWatch rejected it as invalid). Failures back off with
+//! jittered exponential delays; validation errors are dropped and counted, never retried.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +17,7 @@ use tokio::time::Instant;
 
 use super::cloudwatch::encode::encode;
 use super::retry::Backoff;
+use super::spool::Spool;
 use super::{FailureKind, PublishError, Publisher, Target};
 use crate::limits;
 use crate::model::Datapoint;
@@ -26,45 +28,72 @@ const RETRY_BASE: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 /// A missing permission will not fix itself within seconds: do not hammer IAM.
 const ACCESS_DENIED_DELAY: Duration = Duration::from_secs(60);
+/// A full spool drops a datapoint every period: say so at most once a minute.
+const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct Delivery<P> {
     publisher: P,
     target: Target,
     stats: Arc<Stats>,
-    max_backlog: usize,
-    /// The newest datapoint, not yet tried; a newer one pushes it into the backlog.
+    /// The newest datapoint, not yet tried; a newer one pushes it into the spool.
     fresh: Option<Datapoint>,
     /// Older datapoints, oldest first.
-    backlog: VecDeque<Datapoint>,
+    spool: Spool,
+    /// Spooled datapoints from an earlier run wait for the first fresh one (or this deadline).
+    spool_held_until: Option<Instant>,
+    /// `1 / max_calls_per_second`: the least time between two calls.
+    call_spacing: Duration,
+    last_call: Option<Instant>,
+    /// When drops were last logged, and how many happened since.
+    last_drop_warning: Option<Instant>,
+    drops_not_logged: u64,
     backoff: Backoff,
     not_before: Option<Instant>,
     failing_since: Option<u32>,
     last_error: Option<PublishError>,
+    /// The newest datapoint failed and waits in the spool: send it alone before the backlog.
+    newest_first: bool,
     rng: rand::rngs::StdRng,
 }
 
 impl<P: Publisher> Delivery<P> {
-    pub fn new(publisher: P, target: Target, max_backlog: usize, stats: Arc<Stats>) -> Self {
-        Delivery {
+    pub fn new(publisher: P, target: Target, spool: Spool, max_calls_per_second: u32, stats: Arc<Stats>) -> Self {
+        let delivery = Delivery {
             publisher,
             target,
             stats,
-            max_backlog,
             fresh: None,
-            backlog: VecDeque::new(),
+            spool,
+            spool_held_until: None,
+            call_spacing: Duration::from_secs(1) / max_calls_per_second.max(1),
+            last_call: None,
+            last_drop_warning: None,
+            drops_not_logged: 0,
             backoff: Backoff::new(RETRY_BASE, RETRY_MAX),
             not_before: None,
             failing_since: None,
             last_error: None,
+            newest_first: false,
             rng: rand::rngs::StdRng::from_os_rng(),
+        };
+        delivery.update_gauges();
+        delivery
+    }
+
+    /// Keep what the spool loaded from an earlier run until the first fresh datapoint has
+    /// been tried, or `at_most` has passed (nginx may be unreadable at startup).
+    pub fn hold_spool_until_fresh(&mut self, at_most: Duration) {
+        if !self.spool.is_empty() {
+            self.spool_held_until = Some(Instant::now() + at_most);
         }
     }
 
     pub fn pending(&self) -> usize {
-        self.backlog.len() + usize::from(self.fresh.is_some())
+        self.spool.len() + usize::from(self.fresh.is_some())
     }
 
-    /// Deliver until the sender closes, then keep trying what is left until `grace` runs out.
+    /// Deliver until the sender closes, then keep trying what is left until `grace` runs
+    /// out; what is still unsent then stays in the spool for the next start.
     pub async fn run(mut self, mut datapoints: mpsc::Receiver<Datapoint>, grace: Duration) -> DeliveryReport {
         loop {
             let wake = self.next_attempt();
@@ -78,6 +107,7 @@ impl<P: Publisher> Delivery<P> {
             }
         }
         let deadline = Instant::now() + grace;
+        self.spool_held_until = None;
         while self.pending() > 0 {
             let wake = self.next_attempt().unwrap_or(deadline);
             if wake >= deadline {
@@ -89,11 +119,15 @@ impl<P: Publisher> Delivery<P> {
                 break;
             }
         }
+        if let Some(datapoint) = self.fresh.take() {
+            self.keep(datapoint);
+        }
         let unsent = self.pending();
         if unsent > 0 {
             tracing::warn!(
                 datapoints = unsent,
-                "shutting down with datapoints CloudWatch did not take"
+                persistent = self.spool.is_persistent(),
+                "shutting down with datapoints CloudWatch did not take; they stay in the spool"
             );
         }
         DeliveryReport {
@@ -104,7 +138,18 @@ impl<P: Publisher> Delivery<P> {
 
     /// When the next call may be made, or `None` if there is nothing to send.
     fn next_attempt(&self) -> Option<Instant> {
-        (self.pending() > 0).then(|| self.not_before.unwrap_or_else(Instant::now))
+        let spool_ready = !self.spool.is_empty() && self.spool_held_until.is_none();
+        let at = if self.fresh.is_some() || spool_ready {
+            self.not_before.unwrap_or_else(Instant::now)
+        } else if let (Some(until), false) = (self.spool_held_until, self.spool.is_empty()) {
+            self.not_before.map_or(until, |n| n.max(until))
+        } else {
+            return None;
+        };
+        Some(match self.last_call {
+            Some(last) => at.max(last + self.call_spacing),
+            None => at,
+        })
     }
 
     pub fn accept(&mut self, datapoint: Datapoint) {
@@ -113,51 +158,85 @@ impl<P: Publisher> Delivery<P> {
         }
     }
 
-    /// Put a datapoint in the backlog, in timestamp order, dropping the oldest when full.
+    /// Put a datapoint in the spool, counting what its bounds drop.
     fn keep(&mut self, datapoint: Datapoint) {
-        let position = self.backlog.partition_point(|d| d.timestamp <= datapoint.timestamp);
-        self.backlog.insert(position, datapoint);
-        let oldest_allowed = SystemTime::now() - limits::MAX_DATAPOINT_AGE;
-        let mut dropped = 0;
-        while self.backlog.len() > self.max_backlog
-            || self.backlog.front().is_some_and(|d| d.timestamp < oldest_allowed)
+        let dropped = self.spool.push(datapoint, SystemTime::now());
+        self.count_dropped(dropped);
+    }
+
+    fn count_dropped(&mut self, dropped: u64) {
+        if dropped == 0 {
+            return;
+        }
+        Stats::add(&self.stats.datapoints_dropped, dropped);
+        self.drops_not_logged += dropped;
+        let now = Instant::now();
+        if self
+            .last_drop_warning
+            .is_none_or(|last| now - last >= DROP_WARNING_INTERVAL)
         {
-            self.backlog.pop_front();
-            dropped += 1;
-        }
-        if dropped > 0 {
-            Stats::add(&self.stats.datapoints_dropped, dropped);
             tracing::warn!(
-                dropped,
-                max_backlog = self.max_backlog,
-                "backlog full: dropped the oldest datapoints"
+                dropped = self.drops_not_logged,
+                dropped_total = Stats::get(&self.stats.datapoints_dropped),
+                spooled = self.spool.len(),
+                "spool full or datapoints past spool_max_age: dropped the oldest"
             );
+            self.last_drop_warning = Some(now);
+            self.drops_not_logged = 0;
         }
-        Stats::set(&self.stats.backlog_len, self.backlog.len() as u64);
+    }
+
+    fn update_gauges(&self) {
+        Stats::set(&self.stats.backlog_len, self.spool.len() as u64);
+        Stats::set(&self.stats.spool_bytes, self.spool.file_bytes());
     }
 
     /// Make one PutMetricData call: the fresh datapoint alone, else the oldest batch.
     pub async fn attempt(&mut self) {
-        let batch: Vec<Datapoint> = match self.fresh {
-            Some(datapoint) => vec![datapoint],
-            None => {
+        let now = Instant::now();
+        if self
+            .spool_held_until
+            .is_some_and(|until| self.fresh.is_some() || now >= until)
+        {
+            self.spool_held_until = None;
+        }
+        // Fresh first, also after a failure: the newest datapoint, alone, before the backlog.
+        let source = match (self.fresh, self.newest_first && !self.spool.is_empty()) {
+            (Some(_), _) => Source::Fresh,
+            (None, _) if self.spool_held_until.is_some() => return,
+            (None, true) => Source::SpoolNewest,
+            (None, false) => Source::SpoolOldest,
+        };
+        let batch: Vec<Datapoint> = match source {
+            Source::Fresh => self.fresh.into_iter().collect(),
+            Source::SpoolNewest => self.spool.newest().into_iter().collect(),
+            Source::SpoolOldest => {
                 let per_call = limits::MAX_DATUMS_PER_CALL / self.target.datums_per_datapoint();
-                self.backlog.iter().take(per_call).copied().collect()
+                let (batch, dropped) = self.spool.oldest(per_call, SystemTime::now());
+                self.count_dropped(dropped);
+                batch
             }
         };
         let Some(request) = encode(&self.target, &batch).into_iter().next() else {
+            self.update_gauges();
             return;
         };
         let carried = request.metric_data.len() / self.target.datums_per_datapoint();
-        let was_fresh = self.fresh.is_some();
+        let was_fresh = source == Source::Fresh;
 
+        self.last_call = Some(now);
         let result = self.publisher.put(&request).await;
-        let taken = |this: &mut Self| {
-            if was_fresh {
+        // Once the newest datapoint is through (fresh or from the spool), the rest is backlog.
+        let taken = |this: &mut Self| match source {
+            Source::Fresh => {
                 this.fresh = None;
-            } else {
-                this.backlog.drain(..carried);
+                this.newest_first = false;
             }
+            Source::SpoolNewest => {
+                this.spool.remove_newest();
+                this.newest_first = false;
+            }
+            Source::SpoolOldest => this.spool.remove_oldest(carried),
         };
         match result {
             Ok(()) => {
@@ -166,9 +245,9 @@ impl<P: Publisher> Delivery<P> {
                 Stats::add(&self.stats.datapoints_sent, carried as u64);
                 Stats::set(&self.stats.last_publish_unix_ms, unix_ms(SystemTime::now()));
                 if let Some(failures) = self.failing_since.take() {
-                    tracing::info!(failures, backlog = self.backlog.len(), "publishing recovered");
+                    tracing::info!(failures, spooled = self.spool.len(), "publishing recovered");
                 }
-                tracing::debug!(datapoints = carried, backlog = self.backlog.len(), "published");
+                tracing::debug!(datapoints = carried, spooled = self.spool.len(), "published");
                 self.backoff.reset();
                 self.not_before = None;
                 self.last_error = None;
@@ -190,6 +269,7 @@ impl<P: Publisher> Delivery<P> {
                         if was_fresh {
                             if let Some(datapoint) = self.fresh.take() {
                                 self.keep(datapoint);
+                                self.newest_first = true;
                             }
                         }
                         let mut delay = self.backoff.next_delay(&mut self.rng);
@@ -197,7 +277,7 @@ impl<P: Publisher> Delivery<P> {
                             delay = delay.max(ACCESS_DENIED_DELAY);
                         }
                         if first || error.kind == FailureKind::AccessDenied {
-                            tracing::warn!(reason = %error, retry_in = ?delay, backlog = self.backlog.len(), "publish failed; keeping datapoints");
+                            tracing::warn!(reason = %error, retry_in = ?delay, spooled = self.spool.len(), "publish failed; keeping datapoints");
                         } else {
                             tracing::debug!(reason = %error, retry_in = ?delay, "publish failed again");
                         }
@@ -206,13 +286,25 @@ impl<P: Publisher> Delivery<P> {
                 }
             }
         }
-        Stats::set(&self.stats.backlog_len, self.backlog.len() as u64);
+        self.update_gauges();
     }
+}
+
+/// Where the datapoints of a call come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The newest datapoint, not tried yet.
+    Fresh,
+    /// The newest datapoint, tried and kept in the spool: it goes alone before the backlog.
+    SpoolNewest,
+    /// The backlog, oldest first.
+    SpoolOldest,
 }
 
 /// What delivery left behind when it stopped.
 #[derive(Debug)]
 pub struct DeliveryReport {
+    /// Datapoints still in the spool (persisted for the next start if the spool is on disk).
     pub unsent: usize,
     /// The error of the last failed call, if the last call failed.
     pub last_error: Option<PublishError>,
@@ -229,7 +321,9 @@ async fn sleep_until(wake: Option<Instant>) {
 mod tests {
     use super::*;
     use crate::model::StatisticSet;
+    use crate::sinks::spool::{SpoolBounds, RECORD_BYTES};
     use crate::sinks::{PublishError, PutRequest};
+    use std::collections::VecDeque;
     use std::sync::Mutex;
     use std::time::UNIX_EPOCH;
 
@@ -273,12 +367,32 @@ mod tests {
         }
     }
 
-    fn delivery(recorder: &Recorder, max_backlog: usize) -> Delivery<Recorder> {
-        Delivery::new(recorder.clone(), target(), max_backlog, Arc::new(Stats::default()))
+    /// Delivery with an in-memory spool of `max_datapoints` and no practical call-rate limit.
+    fn delivery(recorder: &Recorder, max_datapoints: u64) -> Delivery<Recorder> {
+        let bounds = SpoolBounds {
+            max_bytes: max_datapoints * 2 * RECORD_BYTES,
+            max_age: limits::MAX_DATAPOINT_AGE,
+        };
+        Delivery::new(
+            recorder.clone(),
+            target(),
+            Spool::in_memory(bounds),
+            1000,
+            Arc::new(Stats::default()),
+        )
+    }
+
+    fn spooled(d: &mut Delivery<Recorder>) -> Vec<f64> {
+        d.spool
+            .oldest(usize::MAX, SystemTime::now())
+            .0
+            .iter()
+            .map(|dp| dp.stats.sum)
+            .collect()
     }
 
     #[tokio::test(start_paused = true)]
-    async fn after_an_outage_fresh_goes_first_then_the_backlog_oldest_first() {
+    async fn after_an_outage_fresh_goes_first_then_the_spool_oldest_first() {
         let recorder = Recorder::default();
         let mut d = delivery(&recorder, 100);
         recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 3]);
@@ -296,6 +410,22 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn after_a_failure_the_newest_goes_alone_before_the_backlog_even_without_a_new_one() {
+        let recorder = Recorder::default();
+        let mut d = delivery(&recorder, 100);
+        recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 3]);
+        for n in 1..=3 {
+            d.accept(datapoint(n));
+            d.attempt().await;
+        }
+        // Recovered, and no new period has closed yet.
+        d.attempt().await;
+        d.attempt().await;
+        assert_eq!(*recorder.calls.lock().unwrap(), vec![vec![3.0], vec![1.0, 2.0]]);
+        assert_eq!(d.pending(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn rejected_datapoints_are_dropped_not_retried() {
         let recorder = Recorder::default();
         let mut d = delivery(&recorder, 100);
@@ -308,7 +438,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_full_backlog_drops_the_oldest_and_counts_them() {
+    async fn a_full_spool_drops_the_oldest_and_counts_them() {
         let recorder = Recorder::default();
         let mut d = delivery(&recorder, 3);
         recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 10]);
@@ -316,8 +446,7 @@ mod tests {
             d.accept(datapoint(n));
             d.attempt().await;
         }
-        let kept: Vec<f64> = d.backlog.iter().map(|dp| dp.stats.sum).collect();
-        assert_eq!(kept, vec![4.0, 5.0, 6.0]);
+        assert_eq!(spooled(&mut d), vec![4.0, 5.0, 6.0]);
         assert_eq!(Stats::get(&d.stats.datapoints_dropped), 3);
     }
 
@@ -364,7 +493,76 @@ mod tests {
             timestamp: UNIX_EPOCH + Duration::from_secs(1),
             stats: StatisticSet::of(1.0),
         });
-        assert!(d.backlog.is_empty());
+        assert!(d.spool.is_empty());
         assert_eq!(Stats::get(&d.stats.datapoints_dropped), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn draining_a_big_spool_respects_the_call_rate() {
+        let recorder = Recorder::default();
+        let bounds = SpoolBounds {
+            max_bytes: 1 << 24,
+            max_age: limits::MAX_DATAPOINT_AGE,
+        };
+        let mut spool = Spool::in_memory(bounds);
+        for n in 0..3500 {
+            spool.push(
+                Datapoint {
+                    timestamp: SystemTime::now() - Duration::from_secs(7200) + Duration::from_secs(n),
+                    stats: StatisticSet::of(n as f64),
+                },
+                SystemTime::now(),
+            );
+        }
+        let d = Delivery::new(recorder.clone(), target(), spool, 2, Arc::new(Stats::default()));
+        let (tx, rx) = mpsc::channel(8);
+        let started = Instant::now();
+        let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
+        tx.send(datapoint(1000)).await.unwrap();
+        drop(tx);
+        assert_eq!(task.await.unwrap().unsent, 0);
+        let calls = recorder.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![1, 1000, 1000, 1000, 500],
+            "fresh alone, then full batches oldest first"
+        );
+        assert_eq!(calls[1][0], 0.0);
+        // Five calls at two per second: the last one 2 s after the first.
+        assert_eq!(Instant::now() - started, Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_loaded_spool_waits_for_the_first_fresh_datapoint() {
+        let recorder = Recorder::default();
+        let mut d = delivery(&recorder, 100);
+        d.keep(datapoint(1));
+        d.keep(datapoint(2));
+        d.hold_spool_until_fresh(Duration::from_secs(30));
+        let (tx, rx) = mpsc::channel(8);
+        let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(recorder.calls.lock().unwrap().is_empty(), "held until the fresh one");
+        tx.send(datapoint(3)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(*recorder.calls.lock().unwrap(), vec![vec![3.0], vec![1.0, 2.0]]);
+        drop(tx);
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_spool_goes_out_anyway_after_the_deadline() {
+        let recorder = Recorder::default();
+        let mut d = delivery(&recorder, 100);
+        d.keep(datapoint(1));
+        d.hold_spool_until_fresh(Duration::from_secs(30));
+        let (tx, rx) = mpsc::channel(8);
+        let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
+        tokio::time::sleep(Duration::from_secs(29)).await;
+        assert!(recorder.calls.lock().unwrap().is_empty());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(*recorder.calls.lock().unwrap(), vec![vec![1.0]]);
+        drop(tx);
+        task.await.unwrap();
     }
 }

@@ -6,6 +6,7 @@ pub mod dry_run;
 pub mod emf;
 pub mod prometheus;
 pub mod retry;
+pub mod spool;
 
 use std::future::Future;
 

@@ -3,6 +3,8 @@
 //! an IMDSv2 emulation. Every process is killed when its guard drops.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
@@ -481,6 +483,9 @@ pub fn exporter() -> tokio::process::Command {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         // Nothing listens here: an IMDS lookup the test did not arrange fails at once.
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
+        // Each run its own state directory (the config's state_directory still wins), so
+        // no test touches /var/lib or contends for another's spool.
+        .env("STATE_DIRECTORY", tempfile::tempdir().expect("tempdir").keep())
         .stdin(Stdio::null())
         .kill_on_drop(true);
     command
