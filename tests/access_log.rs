@@ -103,9 +103,7 @@ async fn the_daemon_follows_nginx_access_log_and_resumes_after_restart() {
     );
 
     // SIGTERM writes the checkpoint; the next run resumes exactly there.
-    terminate(&daemon);
-    let mut daemon = daemon;
-    assert!(daemon.wait().await.unwrap().success());
+    stop(daemon).await;
     let checkpoints: Vec<_> = std::fs::read_dir(state.path()).unwrap().collect();
     assert!(!checkpoints.is_empty(), "a checkpoint in the state directory");
     requests(nginx.port, "/missing", 4).await;
@@ -129,9 +127,7 @@ async fn the_daemon_follows_nginx_access_log_and_resumes_after_restart() {
         4.0,
         "{seen:?}"
     );
-    terminate(&daemon);
-    let mut daemon = daemon;
-    assert!(daemon.wait().await.unwrap().success());
+    stop(daemon).await;
     upstream.release();
 
     // parse-log and replay read the same log with the config's format.
@@ -188,15 +184,7 @@ async fn log_concurrency_formula_publishes_what_the_log_says() {
         state.path().display()
     );
     let path = write_config(dir.path(), &config);
-    let mut daemon = exporter()
-        .arg("--config")
-        .arg(&path)
-        .args(["run", "--dry-run"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = Lines::new(&mut daemon);
+    let (daemon, mut lines) = dry_run_daemon(&path);
     let stats = |line: &str| {
         let request: serde_json::Value = serde_json::from_str(line).unwrap();
         let s = &request["metric_data"][0]["statistic_values"];
@@ -220,6 +208,5 @@ async fn log_concurrency_formula_publishes_what_the_log_says() {
         .await;
     let (_, maximum) = stats(&busy);
     assert!((1.0..=4.0).contains(&maximum), "between 1 and 4 in flight: {busy}");
-    terminate(&daemon);
-    assert!(daemon.wait().await.unwrap().success());
+    stop(daemon).await;
 }

@@ -149,7 +149,7 @@ async fn daemon_publishes_every_period_and_flushes_on_sigterm() {
 
     let _held = nginx.hold_requests(2).await;
     let started = SystemTime::now();
-    let mut daemon = exporter()
+    let daemon = exporter()
         .env("AWS_ENDPOINT_URL", ministack.endpoint())
         .arg("--config")
         .arg(&path)
@@ -167,16 +167,7 @@ async fn daemon_publishes_every_period_and_flushes_on_sigterm() {
             >= 3
     })
     .await;
-    terminate(&daemon);
-    let status = tokio::time::timeout(Duration::from_secs(10), daemon.wait())
-        .await
-        .expect("exits within the grace period")
-        .unwrap();
-    let mut stderr = String::new();
-    tokio::io::AsyncReadExt::read_to_string(daemon.stderr.as_mut().unwrap(), &mut stderr)
-        .await
-        .unwrap();
-    assert!(status.success(), "exit status {status:?}; stderr: {stderr}");
+    let stderr = stop(daemon).await;
     assert!(stderr.contains("shutting down"), "{stderr}");
 
     let points = ministack

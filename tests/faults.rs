@@ -145,20 +145,6 @@ fn missing(periods: &BTreeMap<u64, aws_sdk_cloudwatch::types::Datapoint>, from: 
     (from..=to).filter(|s| !periods.contains_key(s)).collect()
 }
 
-async fn stop(mut daemon: tokio::process::Child) -> String {
-    terminate(&daemon);
-    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
-        .await
-        .expect("exits within the grace period")
-        .unwrap();
-    let mut stderr = String::new();
-    tokio::io::AsyncReadExt::read_to_string(daemon.stderr.as_mut().unwrap(), &mut stderr)
-        .await
-        .unwrap();
-    assert!(status.success(), "{status:?}: {stderr}");
-    stderr
-}
-
 /// The first two successful calls after `after`: the fresh datapoint alone, then a batch.
 fn first_calls_after(calls: &[Call], after: Instant) -> Vec<usize> {
     calls

@@ -54,15 +54,7 @@ async fn restart_reload_and_upgrade_keep_rates_sane_and_outages_silent() {
         nginx.port
     );
     let path = write_config(dir.path(), &config);
-    let mut daemon = exporter()
-        .arg("--config")
-        .arg(&path)
-        .args(["run", "--dry-run"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = Lines::new(&mut daemon);
+    let (daemon, mut lines) = dry_run_daemon(&path);
     let mut watch = RateWatch { readings: Vec::new() };
     // Before: a few hundred requests, so the counters are well above what a fresh nginx has.
     for _ in 0..6 {
@@ -150,7 +142,6 @@ async fn restart_reload_and_upgrade_keep_rates_sane_and_outages_silent() {
         seen["nginx_backlog_periods_blind_total{}"] >= 1.0,
         "blind periods counted: {seen:?}"
     );
-    terminate(&daemon);
-    assert!(daemon.wait().await.unwrap().success());
+    stop(daemon).await;
     upstream.release();
 }

@@ -49,15 +49,7 @@ async fn stopped_workers_read_as_the_accept_queue_not_as_silence() {
     let path = write_config(dir.path(), &config(&nginx, http_port, ""));
     let _held = nginx.hold_requests(2).await;
 
-    let mut daemon = exporter()
-        .arg("--config")
-        .arg(&path)
-        .args(["run", "--dry-run"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = Lines::new(&mut daemon);
+    let (daemon, mut lines) = dry_run_daemon(&path);
     lines
         .wait_for(Duration::from_secs(10), "a period with the 2 held requests", |l| {
             min_max(l) == (2.0, 2.0)
@@ -98,8 +90,7 @@ async fn stopped_workers_read_as_the_accept_queue_not_as_silence() {
     assert_eq!(metrics(http_port).await["nginx_backlog_saturated{}"], 0.0);
 
     upstream.release();
-    terminate(&daemon);
-    assert!(daemon.wait().await.unwrap().success());
+    stop(daemon).await;
     drop(queued);
 }
 
@@ -111,7 +102,7 @@ async fn worker_connections_exhaustion_is_reported_as_dropped_connections() {
     let http_port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), &config(&nginx, http_port, ""));
-    let mut daemon = exporter()
+    let daemon = exporter()
         .arg("--config")
         .arg(&path)
         .args(["run", "--dry-run"])
@@ -149,8 +140,7 @@ async fn worker_connections_exhaustion_is_reported_as_dropped_connections() {
         errors.contains("worker_connections are not enough"),
         "nginx really ran out: {errors}"
     );
-    terminate(&daemon);
-    assert!(daemon.wait().await.unwrap().success());
+    stop(daemon).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,7 +156,7 @@ async fn metrics_and_healthz_and_emf_describe_the_same_samples() {
     );
     let path = write_config(dir.path(), &config(&nginx, http_port, &emf));
     let _held = nginx.hold_requests(3).await;
-    let mut daemon = exporter()
+    let daemon = exporter()
         .arg("--config")
         .arg(&path)
         .arg("run")
@@ -239,6 +229,5 @@ async fn metrics_and_healthz_and_emf_describe_the_same_samples() {
     })
     .await;
     upstream.release();
-    terminate(&daemon);
-    assert!(daemon.wait().await.unwrap().success());
+    stop(daemon).await;
 }

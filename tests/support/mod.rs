@@ -586,3 +586,34 @@ print(json.dumps(out))
         .map(|(k, v)| (k, v.as_f64().unwrap_or(f64::NAN)))
         .collect()
 }
+
+/// `run --dry-run` with `config`; its stdout is read as lines, its stderr discarded.
+pub fn dry_run_daemon(config: &Path) -> (tokio::process::Child, Lines) {
+    let mut daemon = exporter()
+        .arg("--config")
+        .arg(config)
+        .args(["run", "--dry-run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the exporter");
+    let lines = Lines::new(&mut daemon);
+    (daemon, lines)
+}
+
+/// SIGTERM, then wait for a clean exit within the grace period; returns stderr if piped.
+pub async fn stop(mut daemon: tokio::process::Child) -> String {
+    terminate(&daemon);
+    let status = tokio::time::timeout(Duration::from_secs(15), daemon.wait())
+        .await
+        .expect("exits within the grace period")
+        .unwrap();
+    let mut stderr = String::new();
+    if let Some(pipe) = daemon.stderr.as_mut() {
+        tokio::io::AsyncReadExt::read_to_string(pipe, &mut stderr)
+            .await
+            .unwrap();
+    }
+    assert!(status.success(), "{status:?}: {stderr}");
+    stderr
+}
