@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The CI proof of the packages scripts/package.sh built: inspects the .deb and the .rpm
+# (file lists, conffiles, maintainer scripts, dependencies), verifies the units with
+# systemd-analyze, and gates the sandbox: `systemd-analyze security` must say 2.0 or lower.
+#
+#   scripts/check-packages.sh [DEB RPM]     (default: the newest in target/packages/)
+#
+# Needs dpkg-deb, rpm, rpm2cpio, cpio and systemd-analyze (apt-get install rpm).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+MAX_EXPOSURE=2.0
+NAME=nginx-backlog-exporter
+
+DEB=${1:-$(ls -t target/packages/*.deb 2>/dev/null | head -n1)}
+RPM=${2:-$(ls -t target/packages/*.rpm 2>/dev/null | head -n1)}
+[ -f "$DEB" ] && [ -f "$RPM" ] || { echo "check-packages: no packages; run scripts/package.sh" >&2; exit 2; }
+
+FAILURES=0
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+pass() { printf 'ok    %s\n' "$*"; }
+fail() { printf 'FAIL  %s\n' "$*"; FAILURES=$((FAILURES + 1)); }
+# same_lines LABEL EXPECTED_FILE ACTUAL_FILE: exact match of two sorted lists, diff on failure.
+same_lines() {
+    if diff -u "$2" "$3" > "$WORK/diff"; then pass "$1"; else fail "$1"; cat "$WORK/diff"; fi
+}
+# contains LABEL FILE PATTERN (grep -E)
+contains() {
+    if grep -Eq -- "$3" "$2"; then pass "$1"; else fail "$1 (no /$3/ in $(basename "$2"))"; fi
+}
+
+MAN_PAGES="nginx-backlog-exporter nginx-backlog-exporter-check nginx-backlog-exporter-once nginx-backlog-exporter-run"
+
+echo "--- $DEB"
+cat > "$WORK/deb.expected" <<LIST
+/etc/cron.d/$NAME
+/etc/default/$NAME
+/etc/$NAME/config.toml
+/usr/bin/$NAME
+/usr/lib/systemd/system/$NAME-once.service
+/usr/lib/systemd/system/$NAME-once.timer
+/usr/lib/systemd/system/$NAME.service
+/usr/share/bash-completion/completions/$NAME
+/usr/share/doc/$NAME/README.md
+/usr/share/doc/$NAME/asg-guide.md
+/usr/share/doc/$NAME/copyright
+/usr/share/fish/vendor_completions.d/$NAME.fish
+/usr/share/zsh/vendor-completions/_$NAME
+LIST
+for page in $MAN_PAGES; do echo "/usr/share/man/man1/$page.1.gz" >> "$WORK/deb.expected"; done
+sort -o "$WORK/deb.expected" "$WORK/deb.expected"
+dpkg-deb -c "$DEB" > "$WORK/deb.contents"
+grep -v '^d' "$WORK/deb.contents" | awk '{print $NF}' | sed 's|^\./|/|' | sort > "$WORK/deb.actual"
+same_lines "deb file list" "$WORK/deb.expected" "$WORK/deb.actual"
+contains "deb: binary is root-owned 0755" "$WORK/deb.contents" "^-rwxr-xr-x root/root .* \./usr/bin/$NAME\$"
+
+printf '/etc/cron.d/%s\n/etc/default/%s\n/etc/%s/config.toml\n' $NAME $NAME $NAME | sort > "$WORK/conffiles.expected"
+dpkg-deb -I "$DEB" conffiles | sort > "$WORK/conffiles.actual"
+same_lines "deb conffiles (kept on upgrade)" "$WORK/conffiles.expected" "$WORK/conffiles.actual"
+
+dpkg-deb -f "$DEB" Depends > "$WORK/deb.depends"
+contains "deb depends on ca-certificates" "$WORK/deb.depends" '(^|, )ca-certificates($|,| )'
+contains "deb depends on passwd (useradd)" "$WORK/deb.depends" '(^|, )passwd($|,| )'
+contains "deb depends on libc" "$WORK/deb.depends" 'libc6'
+
+for script in postinst postrm prerm; do
+    dpkg-deb -I "$DEB" "$script" > "$WORK/deb.$script" || fail "deb has no $script"
+    if sh -n "$WORK/deb.$script"; then pass "deb $script parses"; else fail "deb $script has a syntax error"; fi
+done
+contains "deb postinst creates the system group" "$WORK/deb.postinst" 'groupadd --system "\$NAME"'
+contains "deb postinst creates the system user (nologin)" "$WORK/deb.postinst" 'useradd --system .*--shell /usr/sbin/nologin'
+contains "deb postinst adds the user to adm" "$WORK/deb.postinst" 'LOG_GROUP=adm'
+contains "deb postinst enables the daemon" "$WORK/deb.postinst" "deb-systemd-helper (--quiet )?enable '?$NAME.service"
+contains "deb postinst restarts the daemon on upgrade" "$WORK/deb.postinst" "deb-systemd-invoke restart '?$NAME.service"
+if grep -q "enable '\?$NAME-once" "$WORK/deb.postinst"; then fail "deb postinst must not enable the timer"; else pass "deb postinst leaves the timer off"; fi
+contains "deb postrm removes the user on purge" "$WORK/deb.postrm" 'userdel "\$NAME"'
+contains "deb postrm removes the state on purge" "$WORK/deb.postrm" 'rm -rf "\$STATE_DIR"'
+
+echo "--- $RPM"
+sed 's|^/usr/lib/systemd|/usr/lib/systemd|; s|^/etc/default/|/etc/sysconfig/|; s|/zsh/vendor-completions/|/zsh/site-functions/|; \|/usr/share/doc/'$NAME'/copyright|d' \
+    "$WORK/deb.expected" > "$WORK/rpm.expected"
+cat >> "$WORK/rpm.expected" <<LIST
+/usr/lib/systemd/system/$NAME.service.d/sysconfig.conf
+/usr/lib/systemd/system/$NAME-once.service.d/sysconfig.conf
+/usr/share/licenses/$NAME/LICENSE
+LIST
+sort -o "$WORK/rpm.expected" "$WORK/rpm.expected"
+# rpm -qlp lists the directories it owns too; compare the files only.
+rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$RPM" > "$WORK/rpm.modes"
+grep -v '^d' "$WORK/rpm.modes" | awk '{print $2}' | sort > "$WORK/rpm.actual"
+same_lines "rpm file list" "$WORK/rpm.expected" "$WORK/rpm.actual"
+rpm -qlp "$RPM" | grep -qx "/usr/bin/$NAME" && pass "rpm -qlp lists the binary" || fail "rpm -qlp does not list the binary"
+contains "rpm: binary is 0755" "$WORK/rpm.modes" "^-rwxr-xr-x /usr/bin/$NAME\$"
+
+printf '/etc/cron.d/%s\n/etc/sysconfig/%s\n/etc/%s/config.toml\n' $NAME $NAME $NAME | sort > "$WORK/rpmconf.expected"
+rpm -qp --configfiles "$RPM" | sort > "$WORK/rpmconf.actual"
+same_lines "rpm config files" "$WORK/rpmconf.expected" "$WORK/rpmconf.actual"
+rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$RPM" | grep '^c' > "$WORK/rpm.flags" || true
+if [ "$(grep -c '^cn ' "$WORK/rpm.flags")" = 3 ]; then pass "rpm config files are %config(noreplace)"; else fail "rpm config files are not all noreplace:"; cat "$WORK/rpm.flags"; fi
+
+rpm -qp --requires "$RPM" > "$WORK/rpm.requires"
+contains "rpm requires ca-certificates" "$WORK/rpm.requires" '^ca-certificates'
+contains "rpm requires shadow-utils (useradd)" "$WORK/rpm.requires" '^shadow-utils'
+rpm -qp --scripts "$RPM" > "$WORK/rpm.scripts"
+contains "rpm %pre creates the system user (nologin)" "$WORK/rpm.scripts" 'useradd --system .*--shell /sbin/nologin'
+contains "rpm %pre adds the user to group nginx if it exists" "$WORK/rpm.scripts" 'usermod --append --groups nginx'
+contains "rpm %postun restarts on upgrade" "$WORK/rpm.scripts" 'systemctl try-restart nginx-backlog-exporter.service'
+contains "rpm %postun removes the user on erase" "$WORK/rpm.scripts" 'userdel nginx-backlog-exporter'
+for script in packaging/rpm/*.sh; do
+    if sh -n "$script"; then pass "$script parses"; else fail "$script has a syntax error"; fi
+done
+
+# --- The units, as installed. systemd-analyze verify wants the ExecStart binaries and the
+# units they pull in (sysinit.target, ...) under --root, so each package is unpacked into a
+# root that also holds the host's own unit files. verify exits 0 on most problems (unknown
+# keys, bad values), so any output at all is a failure.
+verify_units() { # LABEL ROOT UNIT_DIR
+    local label=$1 root=$2 unit_dir=$3
+    cp -rn /usr/lib/systemd/system/. "$root/$unit_dir/"
+    if (cd "$root/$unit_dir" && systemd-analyze verify --root="$root" --man=no \
+            $NAME.service $NAME-once.service $NAME-once.timer) > "$WORK/verify.out" 2>&1 \
+            && [ ! -s "$WORK/verify.out" ]; then
+        pass "$label: systemd-analyze verify is silent"
+    else
+        fail "$label: systemd-analyze verify:"; cat "$WORK/verify.out"
+    fi
+    for unit in $NAME.service $NAME-once.service; do
+        systemd-analyze security --offline=true --root="$root" "$unit" > "$WORK/security.out" 2>&1 || true
+        local level
+        level=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' "$WORK/security.out")
+        if [ -z "$level" ]; then
+            fail "$label: no exposure level for $unit:"; cat "$WORK/security.out"
+        elif awk -v l="$level" -v max="$MAX_EXPOSURE" 'BEGIN { exit !(l <= max) }'; then
+            pass "$label: $unit exposure $level <= $MAX_EXPOSURE"
+        else
+            fail "$label: $unit exposure $level > $MAX_EXPOSURE:"; grep '✗' "$WORK/security.out"
+        fi
+    done
+}
+mkdir -p "$WORK/deb-root" "$WORK/rpm-root"
+dpkg-deb -x "$DEB" "$WORK/deb-root"
+verify_units deb "$WORK/deb-root" usr/lib/systemd/system
+(cd "$WORK/rpm-root" && rpm2cpio "$RPM" | cpio -idm --quiet)
+verify_units "rpm (with the sysconfig drop-ins)" "$WORK/rpm-root" usr/lib/systemd/system
+if systemd-analyze cat-config --root="$WORK/rpm-root" >/dev/null 2>&1; then :; fi
+if (cd "$WORK/rpm-root" && SYSTEMD_LOG_LEVEL=err systemctl --root="$WORK/rpm-root" cat $NAME.service 2>/dev/null) | grep -q '^EnvironmentFile=-/etc/sysconfig/'; then
+    pass "rpm: the drop-in adds /etc/sysconfig/$NAME"
+else
+    fail "rpm: the sysconfig drop-in is not picked up"
+fi
+
+# --- The generated assets match the binary.
+BIN=$WORK/deb-root/usr/bin/$NAME
+"$BIN" --version > "$WORK/version" && pass "packaged binary runs: $(cat "$WORK/version")" || fail "packaged binary does not run"
+zcat "$WORK/deb-root/usr/share/man/man1/$NAME.1.gz" > "$WORK/man"
+contains "man page documents --config" "$WORK/man" 'config'
+contains "man page lists the check command" "$WORK/man" 'check'
+contains "bash completion knows once" "$WORK/deb-root/usr/share/bash-completion/completions/$NAME" 'once'
+contains "zsh completion is a compdef" "$WORK/deb-root/usr/share/zsh/vendor-completions/_$NAME" "^#compdef $NAME"
+contains "fish completion knows --window" "$WORK/deb-root/usr/share/fish/vendor_completions.d/$NAME.fish" "-l window"
+
+echo "---"
+if [ "$FAILURES" -gt 0 ]; then
+    echo "check-packages: $FAILURES check(s) failed"
+    exit 1
+fi
+echo "check-packages: all checks passed"
