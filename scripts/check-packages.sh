@@ -78,7 +78,7 @@ contains "deb postrm removes the user on purge" "$WORK/deb.postrm" 'userdel "\$N
 contains "deb postrm removes the state on purge" "$WORK/deb.postrm" 'rm -rf "\$STATE_DIR"'
 
 echo "--- $RPM"
-sed 's|^/usr/lib/systemd|/usr/lib/systemd|; s|^/etc/default/|/etc/sysconfig/|; s|/zsh/vendor-completions/|/zsh/site-functions/|; \|/usr/share/doc/'$NAME'/copyright|d' \
+sed 's|^/etc/default/|/etc/sysconfig/|; s|/zsh/vendor-completions/|/zsh/site-functions/|; \|/usr/share/doc/'$NAME'/copyright|d' \
     "$WORK/deb.expected" > "$WORK/rpm.expected"
 cat >> "$WORK/rpm.expected" <<LIST
 /usr/lib/systemd/system/$NAME.service.d/sysconfig.conf
@@ -143,12 +143,22 @@ dpkg-deb -x "$DEB" "$WORK/deb-root"
 verify_units deb "$WORK/deb-root" usr/lib/systemd/system
 (cd "$WORK/rpm-root" && rpm2cpio "$RPM" | cpio -idm --quiet)
 verify_units "rpm (with the sysconfig drop-ins)" "$WORK/rpm-root" usr/lib/systemd/system
-if systemd-analyze cat-config --root="$WORK/rpm-root" >/dev/null 2>&1; then :; fi
-if (cd "$WORK/rpm-root" && SYSTEMD_LOG_LEVEL=err systemctl --root="$WORK/rpm-root" cat $NAME.service 2>/dev/null) | grep -q '^EnvironmentFile=-/etc/sysconfig/'; then
-    pass "rpm: the drop-in adds /etc/sysconfig/$NAME"
+DROPIN=$WORK/rpm-root/usr/lib/systemd/system/$NAME.service.d/sysconfig.conf
+if grep -qx "EnvironmentFile=-/etc/sysconfig/$NAME" "$DROPIN" 2>/dev/null; then
+    pass "rpm: the drop-in adds /etc/sysconfig/$NAME (verified with the unit above)"
 else
-    fail "rpm: the sysconfig drop-in is not picked up"
+    fail "rpm: the sysconfig drop-in is missing or wrong"
 fi
+
+# --- The cron.d alternative: shipped commented out, as the system user, parsable by sh.
+CRON=$WORK/deb-root/etc/cron.d/$NAME
+if grep -Eq '^[^#]*[*0-9].* /usr/bin/' "$CRON"; then fail "cron.d line is active (must ship commented out)"; else pass "cron.d line ships commented out"; fi
+CRON_LINE=$(grep -E '^#\* \* \* \* \* ' "$CRON" | head -n1 | sed 's/^#//')
+CRON_USER=$(echo "$CRON_LINE" | awk '{print $6}')
+CRON_CMD=$(echo "$CRON_LINE" | cut -d' ' -f7-)
+[ "$CRON_USER" = "$NAME" ] && pass "cron.d runs as $NAME" || fail "cron.d user is '$CRON_USER'"
+if [ -n "$CRON_CMD" ] && sh -n -c "$CRON_CMD"; then pass "cron.d command parses"; else fail "cron.d command does not parse"; fi
+case "$CRON_CMD" in *"$NAME once"*) pass "cron.d runs once" ;; *) fail "cron.d does not run once" ;; esac
 
 # --- The generated assets match the binary.
 BIN=$WORK/deb-root/usr/bin/$NAME

@@ -5,7 +5,7 @@
 #   2. the unit's sandbox still lets it read /proc/self/net/{tcp,tcp6,netstat} and an adm-only
 #      nginx log, write its state directory and nothing else;
 #   3. it survives `systemctl restart`;
-#   4. the timer starts the one-shot, which publishes too;
+#   4. the timer starts the one-shot, which publishes too, and so does the cron.d command;
 #   5. upgrading to revision 2 keeps the locally edited config and the state, and restarts
 #      the daemon;
 #   6. purge removes the user, the group, the state and the config.
@@ -305,16 +305,33 @@ in_ct systemctl daemon-reload
 read -r _ before_points _ <<< "$(published)"
 in_ct systemctl start $NAME-once.timer
 say "waiting for the timer (next minute) and the one-shot"
+# Fired = the timer has a last trigger time; done = the one-shot has left inactive once and
+# is back to inactive (or failed).
+# (ExecMainExitTimestamp is no use here: systemd 252 shows 0 for a finished oneshot.)
 ran=""
 for _ in $(seq 90); do
-    result=$(in_ct systemctl show -p Result --value $NAME-once.service)
-    exited=$(in_ct systemctl show -p ExecMainExitTimestampMonotonic --value $NAME-once.service)
-    if [ "${exited:-0}" != 0 ] && ! in_ct systemctl is-active -q $NAME-once.service; then ran=$result; break; fi
+    fired=$(in_ct systemctl show -p LastTriggerUSecMonotonic --value $NAME-once.timer)
+    started=$(in_ct systemctl show -p InactiveExitTimestampMonotonic --value $NAME-once.service)
+    state=$(in_ct systemctl show -p ActiveState --value $NAME-once.service)
+    if [ "${fired:-0}" != 0 ] && [ "${started:-0}" != 0 ] && { [ "$state" = inactive ] || [ "$state" = failed ]; }; then
+        ran=$(in_ct systemctl show -p Result --value $NAME-once.service)
+        break
+    fi
     sleep 1
 done
 if [ "$ran" = success ]; then pass "timer started $NAME-once.service, which succeeded"; else
     fail "one-shot did not run or failed (result '$ran')"; in_ct journalctl -u $NAME-once --no-pager -n 20; fi
 if got=$(wait_published $((before_points + 1)) 15); then pass "the one-shot published: $got"; else fail "the one-shot published nothing: $got"; fi
+# The cron.d line, as cron would run it (as the user, /bin/sh, the environment file sourced),
+# with a 3 s window instead of 45 s.
+CRON_CMD=$(in_ct sed -n 's/^#\* \* \* \* \* '$NAME' //p' /etc/cron.d/$NAME | sed 's/--window 45s/--window 3s/')
+read -r _ before_points _ <<< "$(published)"
+if [ -n "$CRON_CMD" ] && in_ct runuser -u $NAME -- /bin/sh -c "$CRON_CMD" \
+        && got=$(wait_published $((before_points + 1)) 15); then
+    pass "the cron.d command publishes as $NAME: $got"
+else
+    fail "the cron.d command did not publish"
+fi
 in_ct systemctl stop $NAME-once.timer
 in_ct rm -rf /etc/systemd/system/$NAME-once.service.d
 in_ct systemctl daemon-reload
