@@ -80,14 +80,17 @@ if [ ! -f "$BASE/.complete" ]; then
         || { tail -n 20 "$CACHE/debootstrap.log"; die "debootstrap failed"; }
     rm -rf "$BASE"; mv "$BASE.new" "$BASE"; touch "$BASE/.complete"
 fi
-if [ ! -x "$VENV/bin/ministack" ] || ! "$VENV/bin/python" -c 'import boto3' 2>/dev/null; then
-    say "creating the venv with ministack and boto3 (once; cached in $VENV)"
+# cbor2: the Rust SDK speaks CloudWatch's CBOR protocol (rpcv2Cbor); without the module,
+# ministack logs "CBOR decode error" and stores nothing.
+if [ ! -x "$VENV/bin/ministack" ] || ! "$VENV/bin/python" -c 'import boto3, cbor2' 2>/dev/null; then
+    say "creating the venv with ministack, cbor2 and boto3 (once; cached in $VENV)"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q ministack boto3
+    "$VENV/bin/pip" install -q ministack cbor2 boto3
 fi
 
 # --- Per-run work area, and cleanup of everything this run started -----------------------
 WORK=$(mktemp -d /var/tmp/nbe-nspawn-run.XXXXXX)
+chmod 0755 "$WORK"   # nginx's workers (user nobody) serve a file from here
 ROOT=$WORK/root
 NSPAWN_PID=""; NGINX_STARTED=""; MINISTACK_PID=""
 cleanup() {
@@ -135,12 +138,24 @@ http {
     server {
         listen 127.0.0.1:$NGINX_PORT;
         location = /nginx_status { stub_status; allow 127.0.0.1; deny all; }
+        # Slow downloads hold requests open: a backlog the exporter must see.
+        location /slow.bin { root $WORK/nginx/html; limit_rate 8k; }
         location / { return 200 "ok\n"; }
     }
 }
 EOF
+mkdir -p "$WORK/nginx/html"
+head -c 160000 /dev/zero > "$WORK/nginx/html/slow.bin"   # about 20 s at 8 KB/s
 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
 NGINX_STARTED=1
+HELD=4
+HOLD_PIDS=()
+hold_requests() { # HELD concurrent slow downloads, in the background, about 20 s each
+    for _ in $(seq "$HELD"); do
+        python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$NGINX_PORT/slow.bin', timeout=60).read()" &
+        HOLD_PIDS+=($!)
+    done
+}
 wait_for_port "$NGINX_PORT" 10 || die "nginx did not listen on $NGINX_PORT"
 status_reads() { grep -c 'GET /nginx_status' "$WORK/nginx/logs/access.log" 2>/dev/null || true; }
 
@@ -151,7 +166,7 @@ CW_PORT=$(free_port)
 MINISTACK_PID=$!
 wait_for_port "$CW_PORT" 30 || { cat "$WORK/ministack.log"; die "ministack did not listen on $CW_PORT"; }
 cat > "$WORK/cloudwatch.py" <<EOF
-# Prints "<series> <datapoints> <samples>" for the instance series, from ministack.
+# Prints "<series> <datapoints> <samples> <highest sample>" for the instance series.
 import datetime, boto3
 cw = boto3.client("cloudwatch", endpoint_url="http://127.0.0.1:$CW_PORT", region_name="us-east-1",
                   aws_access_key_id="test", aws_secret_access_key="test")
@@ -163,7 +178,8 @@ points = cw.get_metric_statistics(
     Dimensions=[{"Name": "InstanceId", "Value": "$INSTANCE_ID"}],
     StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=5),
     Period=1, Statistics=["SampleCount", "Maximum"])["Datapoints"]
-print(len(series), len(points), int(sum(p["SampleCount"] for p in points)))
+print(len(series), len(points), int(sum(p["SampleCount"] for p in points)),
+      int(max([p["Maximum"] for p in points], default=0)))
 EOF
 published() { "$VENV/bin/python" "$WORK/cloudwatch.py"; }
 # wait_published MIN_DATAPOINTS SECONDS: until ministack holds at least that many datapoints.
@@ -246,6 +262,7 @@ fi
 in_ct systemctl daemon-reload
 in_ct systemctl reset-failed $NAME.service 2>/dev/null || true
 reads_before=$(status_reads)
+hold_requests
 in_ct systemctl restart $NAME.service
 sleep 3
 if in_ct systemctl is-active -q $NAME.service; then pass "daemon active"; else
@@ -256,10 +273,17 @@ if [ "$RUN_AS" = "$NAME" ]; then pass "daemon (pid $MAIN_PID) runs as $RUN_AS"; 
 sleep 2
 if [ "$(status_reads)" -gt "$reads_before" ]; then pass "daemon reads stub_status on the host's loopback ($(( $(status_reads) - reads_before )) reads)"; else fail "no stub_status reads in nginx's access log"; fi
 if got=$(wait_published 2 40); then
-    pass "published to the CloudWatch API: series/datapoints/samples = $got"
+    pass "published to the CloudWatch API: series/datapoints/samples/max = $got"
 else
     fail "nothing published after 40 s: $got"; in_ct journalctl -u $NAME --no-pager -n 30
 fi
+read -r _ _ _ highest <<< "$got"
+if [ "${highest:-0}" -ge "$HELD" ]; then
+    pass "the $HELD held requests show up: highest sample $highest"
+else
+    fail "the $HELD held requests do not show up: highest sample ${highest:-none}"
+fi
+wait "${HOLD_PIDS[@]}" || fail "a slow download failed (see nginx/logs/error.log)"
 if in_ct journalctl -u $NAME --no-pager -o verbose -n 50 | grep -q 'SYSLOG_IDENTIFIER=nginx-backlog-exporter'; then
     pass "logs are in the journal"
 else
