@@ -106,7 +106,8 @@ sort -o "$WORK/rpm.expected" "$WORK/rpm.expected"
 rpm -qp --qf '[%{FILEMODES:perms} %{FILENAMES}\n]' "$RPM" > "$WORK/rpm.modes"
 grep -v '^d' "$WORK/rpm.modes" | awk '{print $2}' | sort > "$WORK/rpm.actual"
 same_lines "rpm file list" "$WORK/rpm.expected" "$WORK/rpm.actual"
-rpm -qlp "$RPM" | grep -qx "/usr/bin/$NAME" && pass "rpm -qlp lists the binary" || fail "rpm -qlp does not list the binary"
+rpm -qlp "$RPM" > "$WORK/rpm.list"
+contains "rpm -qlp lists the binary" "$WORK/rpm.list" "^/usr/bin/$NAME\$"
 contains "rpm: binary is 0755" "$WORK/rpm.modes" "^-rwxr-xr-x /usr/bin/$NAME\$"
 
 printf '/etc/cron.d/%s\n/etc/sysconfig/%s\n/etc/%s/config.toml\n' $NAME $NAME $NAME | sort > "$WORK/rpmconf.expected"
@@ -155,6 +156,7 @@ verify_units() { # LABEL ROOT UNIT_DIR
         fi
     done
 }
+echo "--- the units, as installed by each package"
 mkdir -p "$WORK/deb-root" "$WORK/rpm-root"
 dpkg-deb -x "$DEB" "$WORK/deb-root"
 verify_units deb "$WORK/deb-root" usr/lib/systemd/system
@@ -170,6 +172,7 @@ else
     fail "rpm: the sysconfig drop-in is missing or wrong"
 fi
 
+echo "--- cron.d, man pages, completions"
 # --- The cron.d alternative: shipped commented out, as the system user, parsable by sh.
 CRON=$WORK/deb-root/etc/cron.d/$NAME
 if grep -Eq '^[^#]*[*0-9].* /usr/bin/' "$CRON"; then fail "cron.d line is active (must ship commented out)"; else pass "cron.d line ships commented out"; fi
