@@ -39,12 +39,7 @@ fn generate(out_dir: &std::path::Path) -> std::io::Result<()> {
 
     for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
         let mut command = Cli::command();
-        clap_complete::generate_to(
-            shell,
-            &mut command,
-            "nginx-backlog-exporter",
-            &completions_dir,
-        )?;
+        clap_complete::generate_to(shell, &mut command, "nginx-backlog-exporter", &completions_dir)?;
     }
     Ok(())
 }
