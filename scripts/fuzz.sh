@@ -13,12 +13,12 @@
 #     here: a second instrumented build of the AWS SDK did not fit the time;
 #   - new inputs go to fuzz/target/corpus/<target> (seeded from fuzz/corpus/<target>, which
 #     stays small and committed); crashes to fuzz/artifacts/<target>/, and the script fails.
-# Usage: scripts/fuzz.sh [target...]   (default: stub_status config)
+# Usage: scripts/fuzz.sh [target...]   (default: stub_status config proc_net log_format line_matcher)
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${FUZZ_SECONDS:-30}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(stub_status config)
+[ ${#targets[@]} -gt 0 ] || targets=(stub_status config proc_net log_format line_matcher)
 # The fuzz build has different RUSTFLAGS from the main build: keep it apart so neither
 # invalidates the other.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/../target}/fuzz"

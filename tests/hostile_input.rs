@@ -101,6 +101,45 @@ fn the_fuzz_seed_corpora_replay_without_panics() {
         configs_ok += usize::from(config::parse(&path, &text).is_ok());
     }
     assert_eq!(configs_ok, 3, "all but absurd.toml are valid");
+
+    let read = |target: &str| -> Vec<Vec<u8>> {
+        let mut seeds: Vec<_> = std::fs::read_dir(corpus.join(target))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        seeds.sort();
+        seeds.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    };
+    // proc_net: a real tcp table (this machine's LISTEN rows) and a real TcpExt pair.
+    let proc_seeds = read("proc_net");
+    assert!(parse_netstat(&proc_seeds[0]).is_ok(), "netstat seed");
+    assert!(parse_tcp(&proc_seeds[1], &[80]).is_ok(), "tcp seed");
+    // log_format: the format on the first line, a line it wrote on the second.
+    for seed in read("log_format") {
+        let text = String::from_utf8(seed).unwrap();
+        let (format, line) = text.split_once('\n').unwrap();
+        let escape = if format.starts_with('{') {
+            Escape::Json
+        } else {
+            Escape::Default
+        };
+        let compiled = LogFormat::compile(format, escape).unwrap();
+        let mut extractor = RecordExtractor::new(&compiled, None).unwrap();
+        let mut matcher = LineMatcher::new(compiled);
+        let fields = matcher.match_line(line.trim_end().as_bytes()).unwrap();
+        assert_eq!(extractor.extract(&fields).unwrap().status, 200);
+    }
+    // line_matcher: real-looking lines of the combined + times format all match.
+    let format = LogFormat::compile(
+        r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time"#,
+        Escape::Default,
+    )
+    .unwrap();
+    let mut matcher = LineMatcher::new(format);
+    for seed in read("line_matcher") {
+        let line = seed.strip_suffix(b"\n").unwrap_or(&seed);
+        assert!(matcher.match_line(line).is_ok(), "{}", String::from_utf8_lossy(line));
+    }
 }
 
 proptest! {
@@ -118,13 +157,14 @@ proptest! {
     fn a_damaged_page_is_an_error_never_a_reading(
         status in any_status(),
         cut in any::<prop::sample::Index>(),
-        junk in "[^0-9 ]",
+        // Not a digit and not whitespace (the parser takes tabs as separators, like spaces).
+        junk in "[^0-9 \t]",
     ) {
         let text = page(&status);
         // Truncated anywhere before the final newline: an error.
         let at = cut.index(text.len() - 1);
         prop_assert!(parse(&text.as_bytes()[..at]).is_err(), "truncated at {}", at);
-        // A non-digit, non-space character spliced into the page: an error.
+        // A character that is neither a digit nor whitespace spliced into the page: an error.
         let mut spliced = text.clone();
         spliced.insert_str(at, &junk);
         prop_assert!(parse(spliced.as_bytes()).is_err(), "{:?}", spliced);
@@ -153,5 +193,73 @@ proptest! {
         // Without brackets, '=' or quotes no table or string can be formed, so the
         // required cloudwatch.namespace is always missing.
         prop_assert!(config::parse(Path::new("fuzz.toml"), &text).is_err());
+    }
+}
+
+// The /proc/net parsers, the log_format compiler and the line matcher: the same rule.
+
+use nginx_backlog_exporter::sources::accept_queue::{parse_netstat, parse_tcp};
+use nginx_backlog_exporter::sources::access_log::{Escape, LineMatcher, LogFormat, RecordExtractor};
+
+/// Text that looks like /proc/net/tcp often enough to reach the row parser's corners.
+fn proc_tcp_text() -> impl Strategy<Value = Vec<u8>> {
+    let row = (
+        prop::sample::select(vec!["0A", "01", "0a", "", "0A0"]),
+        "[0-9A-Fa-fx:]{0,40}",
+        "[0-9A-Fa-f:]{0,20}",
+        "[ \t]{0,3}",
+    )
+        .prop_map(|(state, local, queues, pad)| {
+            format!("{pad}0: {local} 00000000:0000 {state} {queues} 00:0 0 0 0 1\n")
+        });
+    (
+        proptest::collection::vec(row, 0..6),
+        proptest::collection::vec(any::<u8>(), 0..32),
+    )
+        .prop_map(|(rows, noise)| {
+            let mut text = b"  sl  local_address rem_address   st tx_queue rx_queue\n".to_vec();
+            for row in rows {
+                text.extend_from_slice(row.as_bytes());
+            }
+            text.extend_from_slice(&noise);
+            text
+        })
+}
+
+proptest! {
+    #[test]
+    fn proc_parsers_never_panic(text in proc_tcp_text(), bytes in proptest::collection::vec(any::<u8>(), 0..256), ports in proptest::collection::vec(any::<u16>(), 0..4)) {
+        let _ = parse_tcp(&text, &ports);
+        let _ = parse_tcp(&bytes, &ports);
+        let _ = parse_netstat(&bytes);
+        let mut netstat = b"TcpExt: ListenOverflows ListenDrops\nTcpExt: ".to_vec();
+        netstat.extend_from_slice(&bytes);
+        let _ = parse_netstat(&netstat);
+    }
+
+    #[test]
+    fn log_format_compiler_never_panics(format in "[ -~\\$\\{\\}\"\\[\\]]{0,60}", escape in 0..3u8) {
+        let escape = [Escape::Default, Escape::Json, Escape::None][escape as usize];
+        if let Ok(compiled) = LogFormat::compile(&format, escape) {
+            // Whatever compiles can build a matcher and (maybe) an extractor.
+            let _ = RecordExtractor::new(&compiled, None);
+            let _ = LineMatcher::new(compiled);
+        }
+    }
+
+    #[test]
+    fn line_matcher_never_panics(line in proptest::collection::vec(any::<u8>(), 0..400), which in 0..3usize) {
+        let formats = [
+            nginx_backlog_exporter::sources::access_log::COMBINED,
+            "$msec $status $request_time $upstream_response_time",
+            r#"{"t":"$time_iso8601","s":"$status","u":"$http_user_agent"}"#,
+        ];
+        let escape = if which == 2 { Escape::Json } else { Escape::Default };
+        let format = LogFormat::compile(formats[which], escape).unwrap();
+        let mut extractor = RecordExtractor::new(&format, None).unwrap();
+        let mut matcher = LineMatcher::new(format);
+        if let Ok(fields) = matcher.match_line(&line) {
+            let _ = extractor.extract(&fields);
+        }
     }
 }
