@@ -210,3 +210,99 @@ async fn log_concurrency_formula_publishes_what_the_log_says() {
     assert!((1.0..=4.0).contains(&maximum), "between 1 and 4 in flight: {busy}");
     stop(daemon).await;
 }
+
+/// Peak resident memory of a process, in bytes (VmHWM).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_burst_of_log_keeps_memory_bounded_and_sampling_going() {
+    let upstream = SlowUpstream::start().await;
+    let nginx = Nginx::start(upstream.port).await;
+    let log = nginx.dir.path().join("burst.log");
+    std::fs::write(&log, b"").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[nginx]\nstatus_url = \"{}\"\naccess_log = \"{}\"\n[cloudwatch]\nnamespace = \"Test/Log\"\ninstance_id = \"i-burst\"\nperiod = \"1s\"\nsample_interval = \"500ms\"\n[daemon]\nstate_directory = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n",
+        nginx.status_url(),
+        log.display(),
+        state.path().display()
+    );
+    let path = write_config(dir.path(), &config);
+    let (daemon, _lines) = dry_run_daemon(&path);
+    let pid = daemon.id().unwrap();
+    wait_until(Duration::from_secs(10), "/metrics", async || {
+        metrics(http_port)
+            .await
+            .contains_key("nginx_backlog_log_lines_parsed_total{}")
+    })
+    .await;
+
+    // About 65 MB in one write: 500,000 lines, one of them binary garbage every 1,000.
+    const LINES: usize = 500_000;
+    let good = b"10.0.0.1 - - [22/Nov/2026:20:23:16 +0000] \"GET /a/b/c?x=1 HTTP/1.1\" 200 612 \"https://example.com/\" \"Mozilla/5.0 (X11; Linux x86_64)\"\n";
+    let mut burst = Vec::with_capacity(LINES * good.len());
+    for i in 0..LINES {
+        if i % 1000 == 999 {
+            burst.extend_from_slice(b"\x00\x01\x02\xff binary \xfe\n");
+        } else {
+            burst.extend_from_slice(good);
+        }
+    }
+    let burst_bytes = burst.len() as u64;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .unwrap()
+        .write_all(&burst)
+        .unwrap();
+    drop(burst);
+
+    // Sampling goes on while the burst is parsed: no gap between samples much longer than
+    // the 500 ms interval.
+    let started = tokio::time::Instant::now();
+    let mut last_samples = 0.0;
+    let mut last_change = started;
+    let mut longest_gap = Duration::ZERO;
+    loop {
+        let seen = metrics(http_port).await;
+        let samples = value(&seen, "nginx_backlog_samples_total{result=ok}");
+        let now = tokio::time::Instant::now();
+        if samples > last_samples {
+            longest_gap = longest_gap.max(now - last_change);
+            last_samples = samples;
+            last_change = now;
+        }
+        let parsed = value(&seen, "nginx_backlog_log_lines_parsed_total{}");
+        let rejected = value(&seen, "nginx_backlog_log_lines_rejected_total{reason=literal_mismatch}")
+            + value(&seen, "nginx_backlog_log_lines_rejected_total{reason=too_few_fields}");
+        if parsed >= (LINES - LINES / 1000) as f64 && rejected >= (LINES / 1000) as f64 {
+            println!(
+                "burst of {burst_bytes} bytes parsed in {:?}; longest gap between samples {longest_gap:?}; peak RSS {} bytes",
+                now - started,
+                peak_rss(pid)
+            );
+            break;
+        }
+        assert!(
+            now - started < Duration::from_secs(240),
+            "burst not parsed in time: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        longest_gap < Duration::from_secs(3),
+        "sampling stalled for {longest_gap:?}"
+    );
+    assert!(
+        peak_rss(pid) < burst_bytes / 2,
+        "memory bounded, not the burst's size: {}",
+        peak_rss(pid)
+    );
+    stop(daemon).await;
+}
