@@ -1,45 +1,74 @@
 #!/usr/bin/env bash
-# Time `replay` on a generated 1,000,000-line log against `wc -l` on the same file (median
-# of 3 runs each, file already in the page cache) and print lines/s and the ratio.
-# Usage: scripts/bench-replay.sh [LOG]   (default: generate target/bench/access-1m.log)
+# Log throughput: `replay` on the generated 1,000,000-line log (combined + $request_time
+# $upstream_response_time, fixed seed) against `wc -l` on the same file, both from the page
+# cache, median of several runs (hyperfine). Then instruction counts (callgrind, repeatable on
+# a noisy machine) per line for both on the first 200,000 lines, and the heap allocations of
+# a whole replay at two log sizes (valgrind's DHAT): equal counts mean none per line.
+# Usage: scripts/bench-replay.sh [LOG]   (default: generate $CARGO_TARGET_DIR/bench/access-1m.log)
+#        BENCH_ROWS=1 prints ROW lines for scripts/bench.sh instead of prose.
 set -euo pipefail
-
-cd "$(dirname "$0")/.."
-target_dir="${CARGO_TARGET_DIR:-target}"
+source "$(dirname "$0")/bench-lib.sh"
 log="${1:-$target_dir/bench/access-1m.log}"
+runs=${BENCH_REPLAY_RUNS:-7}
 format='$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time'
 
-cargo build --release --quiet --bin nginx-backlog-exporter
-binary="$target_dir/release/nginx-backlog-exporter"
-
+if [[ -z "${BENCH_BINARY:-}" ]]; then
+    (cd "$bench_root" && cargo build --release --quiet --bin nginx-backlog-exporter)
+fi
 if [[ ! -f "$log" ]]; then
     mkdir -p "$(dirname "$log")"
-    python3 scripts/gen-log.py --lines 1000000 "$log"
+    python3 "$bench_root/scripts/gen-log.py" --lines 1000000 "$log"
 fi
-lines=$(wc -l < "$log")
-cat "$log" > /dev/null  # warm the page cache so both sides read from memory
+lines=$(wc -l <"$log")
+size=$(stat -c %s "$log")
+cat "$log" >/dev/null # warm the page cache so both sides read from memory
 
-# Median wall-clock seconds of three runs of "$@".
-median_seconds() {
-    local runs=()
-    for _ in 1 2 3; do
-        local start end
-        start=$(date +%s.%N)
-        "$@" > /dev/null 2>&1
-        end=$(date +%s.%N)
-        runs+=("$(python3 -c "print($end - $start)")")
-    done
-    printf '%s\n' "${runs[@]}" | sort -g | sed -n 2p
+replay=("$binary" replay --log-format "$format" --period 10s)
+hyperfine --warmup 1 --runs "$runs" --style none -N --export-json "$work/replay.json" \
+    --output=null "${replay[*]@Q} $log" "wc -l $log" >/dev/null
+
+head -n 200000 "$log" >"$work/200k.log"
+head -n 20000 "$log" >"$work/20k.log"
+instructions() { # instructions of "$@", from callgrind's summary
+    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$@" >/dev/null 2>"$work/cg.err"
+    sed -n 's/^summary: //p' "$work/cg.out"
 }
+replay_ir=$(instructions "${replay[@]}" "$work/200k.log")
+wc_ir=$(instructions wc -l "$work/200k.log")
+allocations() { # heap blocks allocated over the run, from DHAT
+    valgrind --tool=dhat --dhat-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Total:.* in \([0-9,]*\) blocks.*/\1/p' | tr -d ,
+}
+allocs_20k=$(allocations "${replay[@]}" "$work/20k.log")
+allocs_200k=$(allocations "${replay[@]}" "$work/200k.log")
 
-replay_s=$(median_seconds "$binary" replay --log-format "$format" --period 10s "$log")
-wc_s=$(median_seconds wc -l "$log")
-
-python3 - "$lines" "$(stat -c %s "$log")" "$replay_s" "$wc_s" <<'PY'
-import sys
-lines, size, replay_s, wc_s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-print(f"log:    {lines} lines, {size / 1e6:.1f} MB")
-print(f"replay: {replay_s:.3f} s median of 3 = {lines / replay_s / 1e6:.2f} M lines/s ({size / replay_s / 1e9:.2f} GB/s)")
-print(f"wc -l:  {wc_s:.3f} s median of 3 = {lines / wc_s / 1e6:.2f} M lines/s")
-print(f"ratio:  replay takes {replay_s / wc_s:.1f}x the time of wc -l")
+python3 - "$work/replay.json" "$lines" "$size" "$replay_ir" "$wc_ir" "$allocs_20k" "$allocs_200k" "${BENCH_ROWS:-}" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+lines, size = int(sys.argv[2]), int(sys.argv[3])
+replay_ir, wc_ir = int(sys.argv[4]) / 200_000, int(sys.argv[5]) / 200_000
+allocs_20k, allocs_200k = int(sys.argv[6]), int(sys.argv[7])
+rows = sys.argv[8] == "1"
+replay_s, wc_s = results[0]["median"], results[1]["median"]
+rate = lines / replay_s
+ratio = replay_s / wc_s
+runs = len(results[0]["times"])
+per_line = (allocs_200k - allocs_20k) / 180_000
+def row(*cells):
+    print("ROW\t" + "\t".join(cells))
+if rows:
+    row(f"log throughput: replay, {lines:,} lines ({size / 1e6:.0f} MB), median of {runs}",
+        f"{rate / 1e6:.2f} M lines/s ({replay_s:.3f} s)", f"{lines / wc_s / 1e6:.1f} M lines/s wc -l ({wc_s:.3f} s)",
+        f"{ratio:.1f}x the time of wc -l", ">= 5 M lines/s, <= 5x wc -l",
+        "met" if rate >= 5e6 and ratio <= 5 else "MISSED")
+    row("instructions per line (callgrind, 200k lines)", f"{replay_ir:,.0f}", f"{wc_ir:,.0f} wc -l",
+        f"{replay_ir / wc_ir:.0f}x", "(repeatable figure behind the ratio)", "")
+    row("heap allocations per line (DHAT, 20k vs 200k lines)", f"{per_line:.4f} ({allocs_20k} vs {allocs_200k} blocks per run)",
+        "0", "", "0 (allocation-free hot path)", "met" if allocs_200k - allocs_20k <= 200 else "MISSED")
+else:
+    print(f"log:    {lines} lines, {size / 1e6:.1f} MB")
+    print(f"replay: {replay_s:.3f} s median of {runs} = {rate / 1e6:.2f} M lines/s ({size / replay_s / 1e9:.2f} GB/s)")
+    print(f"wc -l:  {wc_s:.3f} s median of {runs} = {lines / wc_s / 1e6:.2f} M lines/s")
+    print(f"ratio:  replay takes {ratio:.1f}x the time of wc -l")
+    print(f"instructions per line: replay {replay_ir:,.0f}, wc -l {wc_ir:,.0f} (callgrind, first 200k lines)")
+    print(f"heap blocks per run: {allocs_20k} for 20k lines, {allocs_200k} for 200k lines ({per_line:.4f} per line)")
 PY

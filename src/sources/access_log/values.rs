@@ -19,28 +19,46 @@ pub fn parse_status(raw: &[u8]) -> Option<u16> {
 /// Seconds with an optional fraction (`$request_time` `0.003`) as microseconds. Digits past
 /// the sixth decimal are dropped; more than 12 integer digits are refused (no overflow).
 pub fn parse_seconds_as_micros(raw: &[u8]) -> Option<u64> {
-    let (whole, fraction) = match memchr::memchr(b'.', raw) {
-        Some(dot) => (&raw[..dot], &raw[dot + 1..]),
-        None => (raw, &b""[..]),
-    };
-    if whole.is_empty() || whole.len() > 12 {
-        return None;
-    }
-    let mut seconds: u64 = 0;
-    for &digit in whole {
-        if !digit.is_ascii_digit() {
-            return None;
+    // nginx writes these with exactly three decimals: take that shape without a loop over
+    // the fraction (the general loop below was a fifth of `replay` in callgrind).
+    if let [whole @ .., b'.', a, b, c] = raw {
+        if (1..=12).contains(&whole.len()) && a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() {
+            let mut seconds: u64 = 0;
+            for &digit in whole {
+                if !digit.is_ascii_digit() {
+                    return None;
+                }
+                seconds = seconds * 10 + u64::from(digit - b'0');
+            }
+            let millis = u64::from(a - b'0') * 100 + u64::from(b - b'0') * 10 + u64::from(c - b'0');
+            return Some(seconds * 1_000_000 + millis * 1_000);
         }
-        seconds = seconds * 10 + u64::from(digit - b'0');
     }
+    // One pass over a handful of bytes: no separate search for the dot (seen in callgrind).
+    let mut seconds: u64 = 0;
+    let mut whole_digits = 0;
     let mut micros: u64 = 0;
     let mut scale: u64 = 100_000;
-    for &digit in fraction {
-        if !digit.is_ascii_digit() {
-            return None;
+    let mut in_fraction = false;
+    for &byte in raw {
+        match byte {
+            b'0'..=b'9' if in_fraction => {
+                micros += u64::from(byte - b'0') * scale;
+                scale /= 10;
+            }
+            b'0'..=b'9' => {
+                whole_digits += 1;
+                if whole_digits > 12 {
+                    return None;
+                }
+                seconds = seconds * 10 + u64::from(byte - b'0');
+            }
+            b'.' if !in_fraction => in_fraction = true,
+            _ => return None,
         }
-        micros += u64::from(digit - b'0') * scale;
-        scale /= 10;
+    }
+    if whole_digits == 0 {
+        return None;
     }
     Some(seconds * 1_000_000 + micros)
 }
@@ -51,12 +69,16 @@ pub fn parse_seconds_as_micros(raw: &[u8]) -> Option<u64> {
 /// it added to the proxy's backlog. `-` parts are ignored; `None` if no part is a number or
 /// any part is garbage.
 pub fn parse_upstream_sum_micros(raw: &[u8]) -> Option<u64> {
-    // Most requests reach one upstream once: skip the splitting (seen in perf).
-    if memchr::memchr2(b',', b':', raw).is_none() {
-        return match raw {
-            b"-" => None,
-            single => parse_seconds_as_micros(single),
-        };
+    // Most requests reach one upstream once: try the single number first, and split only
+    // when that fails (seen in perf and callgrind).
+    if raw == b"-" {
+        return None;
+    }
+    if let Some(single) = parse_seconds_as_micros(raw) {
+        return Some(single);
+    }
+    if !raw.iter().any(|&b| b == b',' || b == b':') {
+        return None;
     }
     let mut total: Option<u64> = None;
     for part in raw.split(|&b| b == b',' || b == b':') {
@@ -394,6 +416,18 @@ mod tests {
         check(parse_seconds_as_micros, ".5", None);
         check(parse_seconds_as_micros, "1.2.3", None);
         check(parse_seconds_as_micros, "9999999999999", None);
+        // The three-decimal shape nginx writes, and its near misses.
+        check(parse_seconds_as_micros, "0.000", Some(0));
+        check(parse_seconds_as_micros, "60.001", Some(60_001_000));
+        check(
+            parse_seconds_as_micros,
+            "999999999999.999",
+            Some(999_999_999_999_999_000),
+        );
+        check(parse_seconds_as_micros, "1000000000000.000", None);
+        check(parse_seconds_as_micros, "1.2.345", None);
+        check(parse_seconds_as_micros, ".123", None);
+        check(parse_seconds_as_micros, "1.12x", None);
     }
 
     #[test]

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Binary size and cold build time of the package profile (opt-level 3, thin LTO, one codegen
+# unit, stripped). Cargo reserves the name `package`, so the profile is called `dist`
+# (BENCH_PACKAGE_PROFILE): Cargo.toml's [profile.dist] when it exists, else those settings as
+# --config overrides. The cold build runs in its own target directory, emptied first; it
+# takes many minutes on a small machine, so it only runs with BENCH_COLD_BUILD=1 (otherwise
+# the release binary's size is reported alone).
+# Usage: scripts/bench-size.sh   (prints ROW lines)
+set -euo pipefail
+source "$(dirname "$0")/bench-lib.sh"
+baseline=/usr/bin/prometheus-nginx-exporter
+mb() { python3 -c "print(f'{$1 / 1e6:.1f} MB')"; }
+
+release_size=$(stat -c %s "$binary")
+row "binary size, release profile" "$(mb "$release_size")" "$(mb "$(stat -c %s "$baseline")") prometheus-nginx-exporter" \
+    "$(python3 -c "print(f'{$release_size / $(stat -c %s "$baseline"):.2f}x')")" "(context)" ""
+
+if [[ "${BENCH_COLD_BUILD:-0}" != 1 ]]; then
+    row "binary size and cold build, package profile" "skipped (BENCH_COLD_BUILD=1 to run)" "" "" "(context)" ""
+    exit 0
+fi
+cold_dir="$target_dir/bench-package-cold"
+rm -rf "$cold_dir"
+profile=${BENCH_PACKAGE_PROFILE:-dist}
+if grep -q "^\[profile\.$profile\]" "$bench_root/Cargo.toml"; then
+    profile_args=(--profile "$profile")
+    source_note="Cargo.toml [profile.$profile]"
+else
+    profile_args=(--profile "$profile" --config "profile.$profile.inherits=\"release\"" --config "profile.$profile.opt-level=3"
+        --config "profile.$profile.lto=\"thin\"" --config "profile.$profile.codegen-units=1" --config "profile.$profile.strip=true")
+    source_note="--config overrides"
+fi
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+started=$(date +%s.%N)
+(cd "$bench_root" && CARGO_TARGET_DIR="$cold_dir" cargo build --locked --quiet "${profile_args[@]}" --bin nginx-backlog-exporter)
+finished=$(date +%s.%N)
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+package_size=$(stat -c %s "$cold_dir/$profile/nginx-backlog-exporter")
+row "binary size, package profile ($source_note)" "$(mb "$package_size")" "$(mb "$(stat -c %s "$baseline")") prometheus-nginx-exporter" \
+    "$(python3 -c "print(f'{$package_size / $(stat -c %s "$baseline"):.2f}x')")" "(context)" ""
+row "cold build, package profile, $(nproc) cores" "$(python3 -c "s=$finished-$started; print(f'{s/60:.1f} min')")" \
+    "load average $load_before -> $load_after" "" "(context)" ""
