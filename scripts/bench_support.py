@@ -10,6 +10,8 @@ import threading
 import time
 import urllib.request
 
+from demo_support import upstream  # noqa: F401  (the same 2 s slow upstream the demo uses)
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -133,28 +135,6 @@ def time_to_signal(endpoint, namespace, instance_id, status_url, slow_url, held,
                 break
             time.sleep(0.1)
         print(f"{phase} {latency if latency is not None else 'none'}", flush=True)
-
-
-def upstream(port, delay):
-    import http.server
-    import socketserver
-
-    class Slow(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            time.sleep(float(delay))
-            self.send_response(200)
-            self.send_header("Content-Length", "3")
-            self.end_headers()
-            self.wfile.write(b"ok\n")
-
-        def log_message(self, *args):
-            pass
-
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-        request_queue_size = 256
-
-    Server(("127.0.0.1", int(port)), Slow).serve_forever()
 
 
 def bulk_tail(tail_bench, log, state_dir, source, log_format):

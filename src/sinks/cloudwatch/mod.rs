@@ -105,16 +105,7 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
             .map(|r| (r.as_ref().trim().to_owned(), Source::Imds))
             .map_err(|e| IdentityError::Region { reason: e.to_string() })
     };
-    let instance_id = async {
-        if let Some(id) = &config.instance_id {
-            return Ok((id.clone(), Source::Config));
-        }
-        imds.get(IMDS_INSTANCE_ID)
-            .await
-            .map(|id| (id.as_ref().trim().to_owned(), Source::Imds))
-            .map_err(|e| IdentityError::InstanceId { reason: e.to_string() })
-    };
-    let (instance_id, region) = tokio::join!(instance_id, region);
+    let (instance_id, region) = tokio::join!(instance_id(config, &imds), region);
     let (instance_id, instance_id_source) = instance_id?;
     let (region, region_source) = region?;
 
