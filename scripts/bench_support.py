@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.request
 
-from demo_support import upstream  # noqa: F401  (the same 2 s slow upstream the demo uses)
+from demo_support import upstream, wait  # noqa: F401  (the demo's slow upstream and readiness wait)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -66,21 +66,6 @@ def scrape(url, seconds):
         time.sleep(max(0.0, tick - time.monotonic()))
     if failures:
         print(f"scrape: {failures} failed scrapes of {url}", file=sys.stderr)
-
-
-def wait(*urls):
-    deadline = time.time() + 30
-    for url in urls:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if time.time() > deadline:
-                    sys.exit(f"{url} did not answer")
-                time.sleep(0.1)
 
 
 def in_flight(status_url):
