@@ -133,7 +133,14 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
             let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
             handoff.delivery = Some(sender);
             let spool = open_spool(&config, dry_run)?;
-            let mut delivery = Delivery::new(publisher, target.clone(), spool, cw.max_calls_per_second, stats.clone());
+            let mut delivery = Delivery::new(
+                publisher,
+                target.clone(),
+                spool,
+                cw.max_calls_per_second,
+                cw.period,
+                stats.clone(),
+            );
             // Fresh first also across a restart: what the last run left waits for this run's
             // first datapoint (or two periods, if nginx cannot be read).
             delivery.hold_spool_until_fresh(cw.period * 2);

@@ -76,7 +76,7 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
             max_bytes: cw.spool_max_bytes,
             max_age: cw.spool_max_age,
         });
-        let report = Delivery::new(publisher, target, spool, cw.max_calls_per_second, stats)
+        let report = Delivery::new(publisher, target, spool, cw.max_calls_per_second, cw.period, stats)
             .run(receiver, cw.operation_timeout * 3)
             .await;
         if let Some(error) = report.last_error {

@@ -66,7 +66,10 @@ impl Rig {
     fn daemon(&self) -> tokio::process::Child {
         exporter()
             .env("AWS_ENDPOINT_URL", self.proxy.endpoint())
-            .env("NGINX_BACKLOG_EXPORTER_LOG", "info")
+            .env(
+                "NGINX_BACKLOG_EXPORTER_LOG",
+                std::env::var("FAULT_LOG").unwrap_or("info".into()),
+            )
             .arg("--config")
             .arg(&self.config)
             .arg("run")
@@ -350,26 +353,40 @@ async fn a_throttling_storm_stays_under_the_call_rate_without_spinning() {
     assert!(storm_cpu < 0.5 * storm_wall, "{storm_cpu} s CPU in {storm_wall} s");
 }
 
-// Disabled because it found a defect that is not fixed yet (issue 5 stays open): with the
-// spool at its bound, some runs lose more than the bound allows (11 of 12 outage periods
-// with room for 8) or never deliver the last outage period. Run it with `--ignored`.
-#[ignore = "intermittent loss beyond the spool bound; see issue 5"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_spool_drops_the_oldest_first_and_stays_bounded() {
     // 1 KiB: room for 8 datapoints (half of it, 57 bytes each).
     const SPOOL_MAX_BYTES: u64 = 1024;
+    const SPOOL_DATAPOINTS: u64 = 8;
     let rig = Rig::start(&format!("spool_max_bytes = {SPOOL_MAX_BYTES}")).await;
     let daemon = rig.daemon();
     rig.wait_for_periods(2).await;
     let outage_start = SystemTime::now();
     let max_spool = rig.outage(Fault::Reset, OUTAGE, true).await;
-    let recovered_at = SystemTime::now();
-    // The newest spooled period comes back (backoff may have reached 16 s, and the machine
-    // may be busy: a generous limit, no timing assertion).
-    wait_until(Duration::from_secs(120), "recovery", async || {
-        rig.periods().await.contains_key(&(unix_secs(recovered_at) - 1))
-    })
+    let restored = Instant::now();
+    // The outage, as the daemon sees it, lasts until its first retry after the proxy passes
+    // again: backoff may put that up to 16 s later, and periods keep closing meanwhile.
+    let success_after = |after: Instant| {
+        rig.proxy
+            .calls()
+            .into_iter()
+            .find(|c| c.at >= after && c.status == Some(200))
+    };
+    wait_until(
+        Duration::from_secs(120),
+        "the first call after the outage",
+        async || success_after(restored).is_some(),
+    )
     .await;
+    let first_ok = success_after(restored).unwrap().at;
+    // Then the spooled backlog follows in a second call.
+    wait_until(
+        Duration::from_secs(30),
+        "the backlog after the fresh datapoint",
+        async || success_after(first_ok + Duration::from_millis(1)).is_some(),
+    )
+    .await;
+    let first_ok_secs = unix_secs(SystemTime::now() - first_ok.elapsed());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let stderr = stop(daemon).await;
 
@@ -379,9 +396,13 @@ async fn a_full_spool_drops_the_oldest_first_and_stays_bounded() {
     let last = *periods.keys().last().unwrap();
     let lost = missing(&periods, first, last);
     let dropped_logged = stderr.matches("dropped the oldest").count();
+    // What waited for the first successful call: the periods between the loss and that call.
+    let kept = lost.last().map_or(0, |l| first_ok_secs.saturating_sub(*l + 1));
     println!(
-        "spool full: {} periods in the outage, {} lost ({lost:?}), spool file at most {max_spool} bytes (bound {SPOOL_MAX_BYTES}), {dropped_logged} drop warning(s)",
-        unix_secs(recovered_at) - unix_secs(outage_start),
+        "spool full: {} periods failed to send (outage {} s, first success {} s after it began), {} lost ({lost:?}), {kept} kept and sent, spool file at most {max_spool} bytes (bound {SPOOL_MAX_BYTES}), {dropped_logged} drop warning(s)",
+        first_ok_secs - unix_secs(outage_start),
+        OUTAGE.as_secs(),
+        first_ok_secs - unix_secs(outage_start),
         lost.len()
     );
     assert!(!lost.is_empty(), "a 12 s outage overflows 8 datapoints");
@@ -393,5 +414,11 @@ async fn a_full_spool_drops_the_oldest_first_and_stays_bounded() {
         "one contiguous run: {lost:?}"
     );
     assert!(lost[0] >= unix_secs(outage_start) - 1, "{lost:?}");
+    // Nothing beyond the bound was lost: the spool's 8 plus the fresh one (one more or less
+    // for periods closing around the second boundaries).
+    assert!(
+        (SPOOL_DATAPOINTS..=SPOOL_DATAPOINTS + 2).contains(&kept),
+        "kept {kept} periods through the outage, bound {SPOOL_DATAPOINTS} + 1 fresh: lost {lost:?}, first success at {first_ok_secs}"
+    );
     assert_eq!(dropped_logged, 1, "drops are logged once a minute: {stderr}");
 }

@@ -23,9 +23,8 @@ use crate::limits;
 use crate::model::Datapoint;
 use crate::stats::{unix_ms, Stats};
 
-/// Backoff after a retryable failure.
+/// Backoff after a retryable failure starts here and grows to the period (see [`Delivery::new`]).
 const RETRY_BASE: Duration = Duration::from_secs(1);
-const RETRY_MAX: Duration = Duration::from_secs(60);
 /// A missing permission will not fix itself within seconds: do not hammer IAM.
 const ACCESS_DENIED_DELAY: Duration = Duration::from_secs(60);
 /// A full spool drops a datapoint every period: say so at most once a minute.
@@ -57,7 +56,17 @@ pub struct Delivery<P> {
 }
 
 impl<P: Publisher> Delivery<P> {
-    pub fn new(publisher: P, target: Target, spool: Spool, max_calls_per_second: u32, stats: Arc<Stats>) -> Self {
+    /// Backoff grows to at most `period` (and at least 1 s): a failing endpoint is then tried
+    /// once per period, no more often than a healthy exporter calls it, and a recovered one
+    /// is noticed within a period instead of after a long backoff, while the spool fills.
+    pub fn new(
+        publisher: P,
+        target: Target,
+        spool: Spool,
+        max_calls_per_second: u32,
+        period: Duration,
+        stats: Arc<Stats>,
+    ) -> Self {
         let delivery = Delivery {
             publisher,
             target,
@@ -69,7 +78,7 @@ impl<P: Publisher> Delivery<P> {
             last_call: None,
             last_drop_warning: None,
             drops_not_logged: 0,
-            backoff: Backoff::new(RETRY_BASE, RETRY_MAX),
+            backoff: Backoff::new(RETRY_BASE, period.max(RETRY_BASE)),
             not_before: None,
             failing_since: None,
             last_error: None,
@@ -378,6 +387,7 @@ mod tests {
             target(),
             Spool::in_memory(bounds),
             1000,
+            Duration::from_secs(60),
             Arc::new(Stats::default()),
         )
     }
@@ -423,6 +433,33 @@ mod tests {
         d.attempt().await;
         assert_eq!(*recorder.calls.lock().unwrap(), vec![vec![3.0], vec![1.0, 2.0]]);
         assert_eq!(d.pending(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_never_waits_longer_than_a_period() {
+        let recorder = Recorder::default();
+        recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 20]);
+        let mut d = Delivery::new(
+            recorder.clone(),
+            target(),
+            Spool::in_memory(SpoolBounds {
+                max_bytes: 1 << 20,
+                max_age: limits::MAX_DATAPOINT_AGE,
+            }),
+            1000,
+            Duration::from_secs(10),
+            Arc::new(Stats::default()),
+        );
+        let mut longest = Duration::ZERO;
+        for n in 1..=20 {
+            d.accept(datapoint(n));
+            d.attempt().await;
+            let wait = d.not_before.unwrap() - Instant::now();
+            assert!(wait <= Duration::from_secs(10), "attempt {n} waits {wait:?}");
+            longest = longest.max(wait);
+        }
+        assert!(longest > Duration::from_secs(5), "the backoff grew: {longest:?}");
+        assert_eq!(d.pending(), 20, "nothing lost while failing");
     }
 
     #[tokio::test(start_paused = true)]
@@ -514,7 +551,14 @@ mod tests {
                 SystemTime::now(),
             );
         }
-        let d = Delivery::new(recorder.clone(), target(), spool, 2, Arc::new(Stats::default()));
+        let d = Delivery::new(
+            recorder.clone(),
+            target(),
+            spool,
+            2,
+            Duration::from_secs(60),
+            Arc::new(Stats::default()),
+        );
         let (tx, rx) = mpsc::channel(8);
         let started = Instant::now();
         let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
