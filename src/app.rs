@@ -111,22 +111,6 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         None => None,
     };
 
-    let clock = Clock::system();
-    let log_task = match &config.access_log {
-        Some(access_log) => {
-            let task = crate::log_pipeline::start(
-                access_log,
-                cw.period,
-                &config.daemon.state_directory,
-                stats.clone(),
-                clock,
-                token.clone(),
-            )?;
-            Some(tokio::spawn(task))
-        }
-        None => None,
-    };
-
     let mut handoff = Handoff::new(stats.clone());
     let delivery = match publisher {
         Some(publisher) => {
@@ -145,6 +129,22 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
             // first datapoint (or two periods, if nginx cannot be read).
             delivery.hold_spool_until_fresh(cw.period * 2);
             Some(tokio::spawn(delivery.run(receiver, config.daemon.shutdown_grace)))
+        }
+        None => None,
+    };
+    let clock = Clock::system();
+    let log_task = match &config.access_log {
+        Some(access_log) => {
+            let task = crate::log_pipeline::start(
+                access_log,
+                cw.period,
+                &config.daemon.state_directory,
+                stats.clone(),
+                clock,
+                token.clone(),
+                handoff.delivery.clone(),
+            )?;
+            Some(tokio::spawn(task))
         }
         None => None,
     };
@@ -174,16 +174,18 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     )
     .await;
 
+    // The access-log task holds a sender of delivery's channel: stop it first, so delivery
+    // sees every sender gone and drains.
+    token.cancel();
+    if let Some(task) = log_task {
+        task.await.context("access-log task failed")?;
+    }
     let report = match delivery {
         Some(task) => Some(task.await.context("delivery task failed")?),
         None => None,
     };
     if let Some(task) = emf {
         task.await.context("EMF task failed")?;
-    }
-    token.cancel();
-    if let Some(task) = log_task {
-        task.await.context("access-log task failed")?;
     }
     if let Some(server) = server {
         server

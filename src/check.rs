@@ -149,7 +149,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let period = cw.period.as_secs_f64();
     let calls_per_month = SECONDS_PER_MONTH / period;
-    let metrics = 1 + usize::from(!cw.fleet_dimensions.is_empty());
+    let published_from_log: Vec<&str> = config
+        .access_log
+        .iter()
+        .flat_map(|a| a.publish.iter().map(|m| m.name()))
+        .collect();
+    let metrics = (1 + published_from_log.len()) * (1 + usize::from(!cw.fleet_dimensions.is_empty()));
     let _ = writeln!(
         report,
         "plan          every {}: one PutMetricData to {}/{} {{{INSTANCE_DIMENSION}={instance_id}}}, a statistic set of {} samples {} apart, unit Count, StorageResolution {}",
@@ -166,6 +171,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             report,
             "              plus the fleet datum {{{}}} in the same call",
             dims.join(", ")
+        );
+    }
+    if !published_from_log.is_empty() {
+        let _ = writeln!(
+            report,
+            "              plus from the access log, in the same call when ready (a period closes access_log.settle after its end): {}",
+            published_from_log.join(", ")
         );
     }
     let _ = writeln!(

@@ -1,17 +1,21 @@
 //! The access-log source in the daemon: the tailer hands complete lines to the compiled
 //! matcher, matched lines become completed requests, and the log signals fold them into
 //! periods. Bad lines are counted by reason and skipped (their text is logged at debug level
-//! only). Closed periods feed the local outputs through [`Stats`].
+//! only). Closed periods feed the local outputs through [`Stats`], and the signals listed in
+//! `access_log.publish` go to delivery as datapoints of extra metrics.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::AccessLogConfig;
+use crate::derive::log_metrics::{self, QuietPeriods};
 use crate::derive::log_signals::{LogSignals, SignalsConfig};
+use crate::model::{Datapoint, LogMetric};
 use crate::sources::access_log::tail::{TailError, Tailer, TailerOptions};
 use crate::sources::access_log::{BadLine, LineMatcher, RecordExtractor};
 use crate::stats::{unix_ms, Stats};
@@ -42,6 +46,11 @@ struct Parse {
     signals: LogSignals,
     stats: Arc<Stats>,
     max_end_ms: i64,
+    /// Signals to publish, and where their datapoints go (`None`: local outputs only).
+    publish: Vec<LogMetric>,
+    delivery: Option<mpsc::Sender<Datapoint>>,
+    /// Periods without a single line still publish their zero counts.
+    quiet: QuietPeriods,
 }
 
 impl Parse {
@@ -74,6 +83,7 @@ impl Parse {
 }
 
 /// Open the tailer now (so a bad state directory is a startup error), run until cancelled.
+/// With `delivery`, the metrics of `access_log.publish` are sent there each period.
 pub fn start(
     config: &AccessLogConfig,
     period: Duration,
@@ -81,6 +91,7 @@ pub fn start(
     stats: Arc<Stats>,
     clock: Clock,
     token: CancellationToken,
+    delivery: Option<mpsc::Sender<Datapoint>>,
 ) -> Result<impl std::future::Future<Output = ()>, LogPipelineError> {
     let mut options = TailerOptions::new(&config.path, state_directory);
     options.start_at = config.start_at;
@@ -101,6 +112,13 @@ pub fn start(
         signals,
         stats,
         max_end_ms: i64::MAX,
+        delivery: delivery.filter(|_| !config.publish.is_empty()),
+        publish: config.publish.clone(),
+        quiet: QuietPeriods::new(
+            unix_ms(clock.now()) as i64,
+            period.as_millis() as i64,
+            config.settle.as_millis() as i64,
+        ),
     };
     Ok(run(tailer, parse, clock, token))
 }
@@ -129,8 +147,17 @@ async fn run(mut tailer: Tailer, mut parse: Parse, clock: Clock, token: Cancella
                 true
             }
         };
-        parse.signals.advance_to(unix_ms(clock.now()) as i64);
-        publish_closed(&mut parse);
+        let now_ms = unix_ms(clock.now()) as i64;
+        parse.signals.advance_to(now_ms);
+        let datapoints = publish_closed(&mut parse, now_ms, !failing);
+        if let Some(delivery) = &parse.delivery {
+            for datapoint in datapoints {
+                // Waits if delivery is behind (a catch-up closes many periods at once).
+                if delivery.send(datapoint).await.is_err() {
+                    break;
+                }
+            }
+        }
         copy_tail_counters(&tail_stats, &parse.stats);
         if caught_up {
             tokio::select! {
@@ -150,11 +177,18 @@ async fn run(mut tailer: Tailer, mut parse: Parse, clock: Clock, token: Cancella
     }
 }
 
-fn publish_closed(parse: &mut Parse) {
+/// Fold closed periods into the stats; returns the datapoints of the published metrics.
+fn publish_closed(parse: &mut Parse, now_ms: i64, readable: bool) -> Vec<Datapoint> {
     let log = &parse.stats.log;
     Stats::set(&log.lines_late, parse.signals.late_requests());
     let mut newest = None;
+    let mut datapoints = Vec::new();
+    let mut popped = Vec::new();
     while let Some(period) = parse.signals.pop_closed() {
+        if parse.delivery.is_some() {
+            datapoints.extend(log_metrics::datapoints(&period, &parse.publish));
+        }
+        popped.push(period.start_ms);
         Stats::add(&log.completed, period.completed);
         for (total, count) in log.completed_by_class.iter().zip(period.by_class) {
             Stats::add(total, count);
@@ -168,6 +202,15 @@ fn publish_closed(parse: &mut Parse) {
             *last = Some(period);
         }
     }
+    let period_ms = parse.quiet.period_ms();
+    for start_ms in parse.quiet.closed(now_ms, &popped, readable) {
+        if parse.delivery.is_some() {
+            let quiet = log_metrics::quiet_period(start_ms, period_ms);
+            datapoints.extend(log_metrics::datapoints(&quiet, &parse.publish));
+        }
+    }
+    datapoints.sort_by_key(|d| d.timestamp);
+    datapoints
 }
 
 fn copy_tail_counters(tail: &crate::sources::access_log::tail::TailStats, stats: &Stats) {

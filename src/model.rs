@@ -35,9 +35,136 @@ impl StatisticSet {
     }
 }
 
-/// One period's figure of the published metric, stamped with the period's start.
+/// One period's figure of a published metric, stamped with the period's start.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Datapoint {
     pub timestamp: SystemTime,
     pub stats: StatisticSet,
+    pub metric: Metric,
+}
+
+impl Datapoint {
+    /// A datapoint of the scaling metric (`cloudwatch.metric_name`).
+    pub fn pending(timestamp: SystemTime, stats: StatisticSet) -> Self {
+        Datapoint {
+            timestamp,
+            stats,
+            metric: Metric::Pending,
+        }
+    }
+}
+
+/// Which metric a datapoint belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    /// The scaling metric: `cloudwatch.metric_name`, PendingRequests unless configured.
+    Pending,
+    /// An access-log signal the user asked to publish too (`access_log.publish`).
+    Log(LogMetric),
+}
+
+/// Access-log signals that can be published as extra metrics, each under its own name with
+/// the same dimensions as the scaling metric. One datapoint per period; a quantile of a
+/// period without requests is not published (no data, never a made-up 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogMetric {
+    RequestsCompleted,
+    Responses5xx,
+    Responses499,
+    RequestTimeP50,
+    RequestTimeP90,
+    RequestTimeP99,
+    UpstreamResponseTimeP50,
+    UpstreamResponseTimeP90,
+    UpstreamResponseTimeP99,
+    LogInFlightAverage,
+    LogInFlightPeak,
+}
+
+impl LogMetric {
+    pub const ALL: [LogMetric; 11] = [
+        LogMetric::RequestsCompleted,
+        LogMetric::Responses5xx,
+        LogMetric::Responses499,
+        LogMetric::RequestTimeP50,
+        LogMetric::RequestTimeP90,
+        LogMetric::RequestTimeP99,
+        LogMetric::UpstreamResponseTimeP50,
+        LogMetric::UpstreamResponseTimeP90,
+        LogMetric::UpstreamResponseTimeP99,
+        LogMetric::LogInFlightAverage,
+        LogMetric::LogInFlightPeak,
+    ];
+
+    /// The CloudWatch metric name, which is also the name `access_log.publish` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogMetric::RequestsCompleted => "RequestsCompleted",
+            LogMetric::Responses5xx => "Responses5xx",
+            LogMetric::Responses499 => "Responses499",
+            LogMetric::RequestTimeP50 => "RequestTimeP50",
+            LogMetric::RequestTimeP90 => "RequestTimeP90",
+            LogMetric::RequestTimeP99 => "RequestTimeP99",
+            LogMetric::UpstreamResponseTimeP50 => "UpstreamResponseTimeP50",
+            LogMetric::UpstreamResponseTimeP90 => "UpstreamResponseTimeP90",
+            LogMetric::UpstreamResponseTimeP99 => "UpstreamResponseTimeP99",
+            LogMetric::LogInFlightAverage => "LogInFlightAverage",
+            LogMetric::LogInFlightPeak => "LogInFlightPeak",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<LogMetric> {
+        LogMetric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// CloudWatch's StandardUnit name.
+    pub fn unit(self) -> &'static str {
+        match self {
+            LogMetric::RequestTimeP50
+            | LogMetric::RequestTimeP90
+            | LogMetric::RequestTimeP99
+            | LogMetric::UpstreamResponseTimeP50
+            | LogMetric::UpstreamResponseTimeP90
+            | LogMetric::UpstreamResponseTimeP99 => "Seconds",
+            _ => "Count",
+        }
+    }
+
+    /// A stable number for the spool file (never reuse one).
+    pub fn code(self) -> u8 {
+        match self {
+            LogMetric::RequestsCompleted => 1,
+            LogMetric::Responses5xx => 2,
+            LogMetric::Responses499 => 3,
+            LogMetric::RequestTimeP50 => 4,
+            LogMetric::RequestTimeP90 => 5,
+            LogMetric::RequestTimeP99 => 6,
+            LogMetric::UpstreamResponseTimeP50 => 7,
+            LogMetric::UpstreamResponseTimeP90 => 8,
+            LogMetric::UpstreamResponseTimeP99 => 9,
+            LogMetric::LogInFlightAverage => 10,
+            LogMetric::LogInFlightPeak => 11,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<LogMetric> {
+        LogMetric::ALL.into_iter().find(|m| m.code() == code)
+    }
+}
+
+impl Metric {
+    /// 0 for the scaling metric, else the log metric's code.
+    pub fn code(self) -> u8 {
+        match self {
+            Metric::Pending => 0,
+            Metric::Log(metric) => metric.code(),
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Metric> {
+        match code {
+            0 => Some(Metric::Pending),
+            _ => LogMetric::from_code(code).map(Metric::Log),
+        }
+    }
 }

@@ -51,10 +51,10 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
     };
 
     // Stamp with the window's start, aligned to the storage resolution.
-    let datapoint = Datapoint {
-        timestamp: period_start(started, Duration::from_secs(cw.storage_resolution as u64)),
-        stats: stats_set,
-    };
+    let datapoint = Datapoint::pending(
+        period_start(started, Duration::from_secs(cw.storage_resolution as u64)),
+        stats_set,
+    );
     if let Some(output) = &config.emf {
         let lines = emf::encode(
             &target,

@@ -306,3 +306,88 @@ async fn a_huge_burst_of_log_keeps_memory_bounded_and_sampling_going() {
     );
     stop(daemon).await;
 }
+
+/// Sum of a metric's datapoints in ministack (all periods), and how many periods it has.
+async fn published(ministack: &Ministack, metric: &str, since: std::time::SystemTime) -> (f64, usize) {
+    let points = ministack
+        .datapoints("Test/LogMetrics", metric, &[("InstanceId", "i-logmetrics")], since)
+        .await;
+    (points.iter().map(|p| p.sum.unwrap_or(0.0)).sum(), points.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_log_signals_are_published_beside_pending_requests() {
+    let upstream = SlowUpstream::start().await;
+    let failing_port = free_port();
+    // A second server, the only one logging to timed.log (the scrapes of stub_status go to the
+    // default log): 200 on /ok, 503 on anything else.
+    let extra = format!(
+        "log_format timed '$remote_addr [$time_local] \"$request\" $status $request_time';\n    server {{ listen 127.0.0.1:{failing_port}; access_log timed.log timed; location = /ok {{ return 200; }} location / {{ return 503; }} }}"
+    );
+    let nginx = Nginx::start_with(upstream.port, &extra).await;
+    let ministack = Ministack::start().await;
+    let log = nginx.dir.path().join("timed.log");
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[nginx]\nstatus_url = \"{}\"\naccess_log = \"{}\"\nlog_format_name = \"timed\"\nnginx_conf = \"{}\"\n[access_log]\nsettle = \"1s\"\npublish = [\"RequestsCompleted\", \"Responses5xx\", \"RequestTimeP99\"]\n[cloudwatch]\nnamespace = \"Test/LogMetrics\"\ninstance_id = \"i-logmetrics\"\nregion = \"us-east-1\"\nperiod = \"1s\"\nsample_interval = \"500ms\"\n[daemon]\nstate_directory = \"{}\"\n",
+        nginx.status_url(),
+        log.display(),
+        nginx.dir.path().join("nginx.conf").display(),
+        state.path().display()
+    );
+    let path = write_config(dir.path(), &config);
+    let since = std::time::SystemTime::now();
+    let daemon = exporter()
+        .env("AWS_ENDPOINT_URL", ministack.endpoint())
+        .arg("--config")
+        .arg(&path)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Published at all (and nginx's log reached) before the requests start.
+    wait_until(Duration::from_secs(20), "RequestsCompleted published", async || {
+        published(&ministack, "RequestsCompleted", since).await.1 > 0
+    })
+    .await;
+    requests(failing_port, "/ok", 5).await;
+    requests(failing_port, "/boom", 3).await;
+    wait_until(Duration::from_secs(20), "the requests published", async || {
+        published(&ministack, "RequestsCompleted", since).await.0 >= 8.0
+            && published(&ministack, "Responses5xx", since).await.0 >= 3.0
+    })
+    .await;
+    // A few more periods, so a late duplicate or a stray count would show.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stderr = stop(daemon).await;
+
+    assert_eq!(
+        published(&ministack, "RequestsCompleted", since).await.0,
+        8.0,
+        "{stderr}"
+    );
+    assert_eq!(published(&ministack, "Responses5xx", since).await.0, 3.0, "{stderr}");
+    // RequestTimeP99 exists only for periods with requests, and nginx's `return` takes 0 s.
+    let (p99_sum, p99_periods) = published(&ministack, "RequestTimeP99", since).await;
+    assert!((1..=8).contains(&p99_periods), "{p99_periods} periods with requests");
+    assert!((0.0..0.1).contains(&p99_sum), "{p99_sum}");
+    // The scaling metric kept its meaning and its rhythm: one datapoint per period throughout.
+    let pending = ministack
+        .datapoints(
+            "Test/LogMetrics",
+            "PendingRequests",
+            &[("InstanceId", "i-logmetrics")],
+            since,
+        )
+        .await;
+    let seconds: Vec<i64> = pending.iter().map(|p| p.timestamp.unwrap().secs()).collect();
+    let (first, last) = (*seconds.iter().min().unwrap(), *seconds.iter().max().unwrap());
+    assert_eq!(
+        seconds.len() as i64,
+        last - first + 1,
+        "a period is missing: {seconds:?}"
+    );
+    assert!(pending.iter().all(|p| p.maximum == Some(0.0)), "{pending:?}");
+}

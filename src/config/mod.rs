@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use crate::derive::pending::Formula;
 use crate::limits;
+use crate::model::LogMetric;
 use crate::sources::access_log::tail::StartAt;
 use crate::sources::access_log::{compile_from_source, Escape, LogFormat, LogFormatSource, RecordExtractor};
 
@@ -80,6 +81,8 @@ pub struct AccessLogConfig {
     pub breakdown_cap: usize,
     /// How long a period stays open for requests that end later but ran in it.
     pub settle: Duration,
+    /// Log signals published as extra CloudWatch metrics (empty: local outputs only).
+    pub publish: Vec<LogMetric>,
 }
 
 /// Where EMF lines go.
@@ -311,6 +314,13 @@ impl Validator<'_> {
         };
 
         let Some(path) = nginx.access_log.take() else {
+            if let Some(publish) = options.publish {
+                return self.invalid(
+                    "access_log.publish",
+                    publish.span(),
+                    "needs nginx.access_log, the log to derive these metrics from".into(),
+                );
+            }
             return Ok((source, None));
         };
         let path_span = path.span();
@@ -353,6 +363,46 @@ impl Validator<'_> {
             },
         };
         let settle = self.duration("access_log.settle", options.settle, Duration::from_secs(60))?;
+        let mut publish = Vec::new();
+        for name in options.publish.map(Spanned::into_inner).unwrap_or_default() {
+            let Some(metric) = LogMetric::from_name(name.get_ref()) else {
+                let known: Vec<&str> = LogMetric::ALL.iter().map(|m| m.name()).collect();
+                return self.invalid(
+                    "access_log.publish",
+                    name.span(),
+                    format!("unknown metric {:?}; known: {}", name.get_ref(), known.join(", ")),
+                );
+            };
+            if publish.contains(&metric) {
+                return self.invalid(
+                    "access_log.publish",
+                    name.span(),
+                    format!("{} is listed twice", metric.name()),
+                );
+            }
+            let needs = match metric {
+                LogMetric::RequestTimeP50
+                | LogMetric::RequestTimeP90
+                | LogMetric::RequestTimeP99
+                | LogMetric::LogInFlightAverage
+                | LogMetric::LogInFlightPeak => Some("request_time"),
+                LogMetric::UpstreamResponseTimeP50
+                | LogMetric::UpstreamResponseTimeP90
+                | LogMetric::UpstreamResponseTimeP99 => Some("upstream_response_time"),
+                _ => None,
+            };
+            if let Some(variable) = needs.filter(|v| format.position(v).is_none()) {
+                return self.invalid(
+                    "access_log.publish",
+                    name.span(),
+                    format!(
+                        "{} needs ${variable} in the log format, which does not have it",
+                        metric.name()
+                    ),
+                );
+            }
+            publish.push(metric);
+        }
         Ok((
             source,
             Some(AccessLogConfig {
@@ -362,6 +412,7 @@ impl Validator<'_> {
                 start_at,
                 breakdown: breakdown.map(|(_, name)| name),
                 breakdown_cap,
+                publish,
             }),
         ))
     }
@@ -970,6 +1021,40 @@ mod tests {
         let config = parse_str(inline).unwrap();
         assert_eq!(config.access_log.as_ref().unwrap().breakdown.as_deref(), Some("status"));
         assert_eq!(config.access_log.unwrap().start_at, StartAt::Beginning);
+    }
+
+    #[test]
+    fn access_log_publish() {
+        let timed = "[nginx]\naccess_log = \"/l\"\nlog_format = '$msec $status $request_time'\n[cloudwatch]\nnamespace = \"x\"\n[access_log]\n";
+        let config = parse_str(&format!(
+            "{timed}publish = [\"RequestsCompleted\", \"RequestTimeP99\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.access_log.unwrap().publish,
+            vec![LogMetric::RequestsCompleted, LogMetric::RequestTimeP99]
+        );
+        assert!(parse_str(timed).unwrap().access_log.unwrap().publish.is_empty());
+        check_error(
+            &format!("{timed}publish = [\"RequestsCompleted\",\n  \"P99\"]\n"),
+            8,
+            "access_log.publish: unknown metric \"P99\"; known: RequestsCompleted,",
+        );
+        check_error(
+            &format!("{timed}publish = [\"Responses5xx\", \"Responses5xx\"]\n"),
+            7,
+            "listed twice",
+        );
+        check_error(
+            &format!("{timed}publish = [\"UpstreamResponseTimeP99\"]\n"),
+            7,
+            "UpstreamResponseTimeP99 needs $upstream_response_time",
+        );
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\n[access_log]\npublish = [\"RequestsCompleted\"]\n",
+            4,
+            "access_log.publish: needs nginx.access_log",
+        );
     }
 
     #[test]

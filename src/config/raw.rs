@@ -85,6 +85,7 @@ pub struct RawAccessLog {
     pub breakdown: Option<Spanned<String>>,
     pub breakdown_cap: Option<Spanned<i64>>,
     pub settle: Option<Spanned<String>>,
+    pub publish: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A size in bytes: an integer, or a string like "16MiB".

@@ -1,6 +1,7 @@
 //! Pure derive step: stub_status readings in, backlog figures out. No I/O and no
 //! clock reads: every timestamp and elapsed time is an argument.
 
+pub mod log_metrics;
 pub mod log_signals;
 pub mod pending;
 pub mod period;

@@ -86,10 +86,7 @@ impl PeriodAccumulator {
         let current = self.current.take()?;
         Some(match current.stats {
             Some(stats) => Closed::Datapoint {
-                datapoint: Datapoint {
-                    timestamp: current.start,
-                    stats,
-                },
+                datapoint: Datapoint::pending(current.start, stats),
                 values: current.values,
             },
             None => Closed::Blind {
@@ -137,6 +134,7 @@ mod tests {
                         minimum: 3.0,
                         maximum: 7.0
                     },
+                    metric: crate::model::Metric::Pending,
                 },
                 values: vec![3.0, 7.0, 5.0],
             }

@@ -20,7 +20,7 @@ use super::retry::Backoff;
 use super::spool::Spool;
 use super::{FailureKind, PublishError, Publisher, Target};
 use crate::limits;
-use crate::model::Datapoint;
+use crate::model::{Datapoint, Metric};
 use crate::stats::{unix_ms, Stats};
 
 /// Backoff after a retryable failure starts here and grows to the period (see [`Delivery::new`]).
@@ -29,13 +29,23 @@ const RETRY_BASE: Duration = Duration::from_secs(1);
 const ACCESS_DENIED_DELAY: Duration = Duration::from_secs(60);
 /// A full spool drops a datapoint every period: say so at most once a minute.
 const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+/// Datapoints of other metrics that ride along with the next fresh one; more go to the spool.
+const MAX_RIDERS: usize = 100;
 
 pub struct Delivery<P> {
     publisher: P,
     target: Target,
     stats: Arc<Stats>,
-    /// The newest datapoint, not yet tried; a newer one pushes it into the spool.
+    /// The newest datapoint of the scaling metric, not yet tried; a newer one pushes it into
+    /// the spool.
     fresh: Option<Datapoint>,
+    /// Datapoints of the other metrics (access-log signals), not yet tried: they ride in the
+    /// fresh datapoint's call (one call per period, not two), or go to the spool if no fresh
+    /// datapoint comes within a period (nginx unreadable) or that call fails.
+    riders: Vec<Datapoint>,
+    riders_until: Option<Instant>,
+    /// How long riders wait for a fresh datapoint.
+    rider_wait: Duration,
     /// Older datapoints, oldest first.
     spool: Spool,
     /// Spooled datapoints from an earlier run wait for the first fresh one (or this deadline).
@@ -72,6 +82,9 @@ impl<P: Publisher> Delivery<P> {
             target,
             stats,
             fresh: None,
+            riders: Vec::new(),
+            riders_until: None,
+            rider_wait: period,
             spool,
             spool_held_until: None,
             call_spacing: Duration::from_secs(1) / max_calls_per_second.max(1),
@@ -98,7 +111,7 @@ impl<P: Publisher> Delivery<P> {
     }
 
     pub fn pending(&self) -> usize {
-        self.spool.len() + usize::from(self.fresh.is_some())
+        self.spool.len() + usize::from(self.fresh.is_some()) + self.riders.len()
     }
 
     /// Deliver until the sender closes, then keep trying what is left until `grace` runs
@@ -131,6 +144,7 @@ impl<P: Publisher> Delivery<P> {
         if let Some(datapoint) = self.fresh.take() {
             self.keep(datapoint);
         }
+        self.spool_riders();
         let unsent = self.pending();
         if unsent > 0 {
             tracing::warn!(
@@ -148,9 +162,14 @@ impl<P: Publisher> Delivery<P> {
     /// When the next call may be made, or `None` if there is nothing to send.
     fn next_attempt(&self) -> Option<Instant> {
         let spool_ready = !self.spool.is_empty() && self.spool_held_until.is_none();
+        let waiting_until = match (self.spool_held_until, self.spool.is_empty(), self.riders_until) {
+            (Some(held), false, Some(riders)) => Some(held.min(riders)),
+            (Some(held), false, None) => Some(held),
+            (_, _, riders) => riders,
+        };
         let at = if self.fresh.is_some() || spool_ready {
             self.not_before.unwrap_or_else(Instant::now)
-        } else if let (Some(until), false) = (self.spool_held_until, self.spool.is_empty()) {
+        } else if let Some(until) = waiting_until {
             self.not_before.map_or(until, |n| n.max(until))
         } else {
             return None;
@@ -162,8 +181,25 @@ impl<P: Publisher> Delivery<P> {
     }
 
     pub fn accept(&mut self, datapoint: Datapoint) {
+        if datapoint.metric != Metric::Pending {
+            if self.riders.len() >= MAX_RIDERS {
+                self.spool_riders();
+            }
+            self.riders.push(datapoint);
+            self.riders_until
+                .get_or_insert_with(|| Instant::now() + self.rider_wait);
+            return;
+        }
         if let Some(older) = self.fresh.replace(datapoint) {
             self.keep(older);
+        }
+    }
+
+    /// Riders that cannot go with a fresh datapoint wait in the spool like any backlog.
+    fn spool_riders(&mut self) {
+        self.riders_until = None;
+        for datapoint in std::mem::take(&mut self.riders) {
+            self.keep(datapoint);
         }
     }
 
@@ -209,16 +245,23 @@ impl<P: Publisher> Delivery<P> {
         {
             self.spool_held_until = None;
         }
+        if self.fresh.is_none() && self.riders_until.is_some_and(|until| now >= until) {
+            self.spool_riders();
+        }
         // Fresh first, also after a failure: the newest datapoint, alone, before the backlog.
-        let source = match (self.fresh, self.newest_first && !self.spool.is_empty()) {
+        let newest_spooled = self.spool.newest_pending().filter(|_| self.newest_first);
+        let source = match (self.fresh, newest_spooled) {
             (Some(_), _) => Source::Fresh,
-            (None, _) if self.spool_held_until.is_some() => return,
-            (None, true) => Source::SpoolNewest,
-            (None, false) => Source::SpoolOldest,
+            (None, _) if self.spool_held_until.is_some() || self.spool.is_empty() => {
+                self.update_gauges();
+                return;
+            }
+            (None, Some((seq, _))) => Source::SpoolNewest(seq),
+            (None, None) => Source::SpoolOldest,
         };
         let batch: Vec<Datapoint> = match source {
-            Source::Fresh => self.fresh.into_iter().collect(),
-            Source::SpoolNewest => self.spool.newest().into_iter().collect(),
+            Source::Fresh => self.fresh.into_iter().chain(self.riders.iter().copied()).collect(),
+            Source::SpoolNewest(_) => newest_spooled.map(|(_, d)| d).into_iter().collect(),
             Source::SpoolOldest => {
                 let per_call = limits::MAX_DATUMS_PER_CALL / self.target.datums_per_datapoint();
                 let (batch, dropped) = self.spool.oldest(per_call, SystemTime::now());
@@ -239,10 +282,12 @@ impl<P: Publisher> Delivery<P> {
         let taken = |this: &mut Self| match source {
             Source::Fresh => {
                 this.fresh = None;
+                this.riders.clear();
+                this.riders_until = None;
                 this.newest_first = false;
             }
-            Source::SpoolNewest => {
-                this.spool.remove_newest();
+            Source::SpoolNewest(seq) => {
+                this.spool.remove(seq);
                 this.newest_first = false;
             }
             Source::SpoolOldest => this.spool.remove_oldest(carried),
@@ -280,6 +325,7 @@ impl<P: Publisher> Delivery<P> {
                                 self.keep(datapoint);
                                 self.newest_first = true;
                             }
+                            self.spool_riders();
                         }
                         let mut delay = self.backoff.next_delay(&mut self.rng);
                         if error.kind == FailureKind::AccessDenied {
@@ -304,8 +350,9 @@ impl<P: Publisher> Delivery<P> {
 enum Source {
     /// The newest datapoint, not tried yet.
     Fresh,
-    /// The newest datapoint, tried and kept in the spool: it goes alone before the backlog.
-    SpoolNewest,
+    /// The newest datapoint (this spool handle), tried and kept in the spool: it goes alone
+    /// before the backlog.
+    SpoolNewest(u64),
     /// The backlog, oldest first.
     SpoolOldest,
 }
@@ -336,16 +383,27 @@ mod tests {
     use std::sync::Mutex;
     use std::time::UNIX_EPOCH;
 
-    /// Records every call; fails while `failures` has entries left.
+    /// Records every call; fails while `failures` has entries left, or until `down_until`.
     #[derive(Clone, Default)]
     struct Recorder {
         calls: Arc<Mutex<Vec<Vec<f64>>>>,
+        /// Every successful call's datums as (metric name, timestamp, sum), and when it was made.
+        datums: Arc<Mutex<Vec<(Instant, Vec<(String, SystemTime, f64)>)>>>,
         failures: Arc<Mutex<VecDeque<FailureKind>>>,
+        down_until: Arc<Mutex<Option<Instant>>>,
+        attempts: Arc<Mutex<usize>>,
     }
 
     impl Publisher for Recorder {
         async fn put(&self, request: &PutRequest) -> Result<(), PublishError> {
-            if let Some(kind) = self.failures.lock().unwrap().pop_front() {
+            *self.attempts.lock().unwrap() += 1;
+            let down = self
+                .down_until
+                .lock()
+                .unwrap()
+                .is_some_and(|until| Instant::now() < until);
+            let injected = self.failures.lock().unwrap().pop_front();
+            if let Some(kind) = injected.or(down.then_some(FailureKind::Retryable)) {
                 return Err(PublishError {
                     kind,
                     message: "injected".into(),
@@ -355,6 +413,14 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push(request.metric_data.iter().map(|d| d.statistic_values.sum).collect());
+            self.datums.lock().unwrap().push((
+                Instant::now(),
+                request
+                    .metric_data
+                    .iter()
+                    .map(|d| (d.metric_name.clone(), d.timestamp, d.statistic_values.sum))
+                    .collect(),
+            ));
             Ok(())
         }
     }
@@ -370,10 +436,10 @@ mod tests {
     }
 
     fn datapoint(n: u64) -> Datapoint {
-        Datapoint {
-            timestamp: SystemTime::now() - Duration::from_secs(3600) + Duration::from_secs(n * 10),
-            stats: StatisticSet::of(n as f64),
-        }
+        Datapoint::pending(
+            SystemTime::now() - Duration::from_secs(3600) + Duration::from_secs(n * 10),
+            StatisticSet::of(n as f64),
+        )
     }
 
     /// Delivery with an in-memory spool of `max_datapoints` and no practical call-rate limit.
@@ -462,6 +528,153 @@ mod tests {
         assert_eq!(d.pending(), 20, "nothing lost while failing");
     }
 
+    fn log_datapoint(n: u64, metric: crate::model::LogMetric) -> Datapoint {
+        Datapoint {
+            metric: Metric::Log(metric),
+            ..datapoint(n)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn log_metrics_ride_in_the_fresh_call_not_a_call_of_their_own() {
+        use crate::model::LogMetric::{RequestTimeP99, RequestsCompleted};
+        let recorder = Recorder::default();
+        let d = delivery(&recorder, 100);
+        let (tx, rx) = mpsc::channel(8);
+        let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
+        for n in 1..=3 {
+            tx.send(log_datapoint(100 + n, RequestsCompleted)).await.unwrap();
+            tx.send(log_datapoint(200 + n, RequestTimeP99)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            tx.send(datapoint(n)).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        drop(tx);
+        task.await.unwrap();
+        let datums = recorder.datums.lock().unwrap().clone();
+        let calls: Vec<Vec<(String, f64)>> = datums
+            .iter()
+            .map(|(_, call)| call.iter().map(|(name, _, sum)| (name.clone(), *sum)).collect())
+            .collect();
+        let expected: Vec<Vec<(String, f64)>> = (1..=3u64)
+            .map(|n| {
+                vec![
+                    ("PendingRequests".to_owned(), n as f64),
+                    ("RequestsCompleted".to_owned(), (100 + n) as f64),
+                    ("RequestTimeP99".to_owned(), (200 + n) as f64),
+                ]
+            })
+            .collect();
+        assert_eq!(calls, expected, "one call per period, the scaling metric first");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn log_metrics_without_a_fresh_datapoint_go_out_after_a_period() {
+        let recorder = Recorder::default();
+        let d = delivery(&recorder, 100);
+        let (tx, rx) = mpsc::channel(8);
+        let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
+        // nginx unreadable: no PendingRequests datapoint, but the log still has its figures.
+        tx.send(log_datapoint(5, crate::model::LogMetric::Responses5xx))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(
+            recorder.calls.lock().unwrap().is_empty(),
+            "waits one period (60 s here)"
+        );
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert_eq!(*recorder.calls.lock().unwrap(), vec![vec![5.0]]);
+        drop(tx);
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn when_the_fresh_call_fails_its_riders_wait_in_the_spool_and_the_newest_still_goes_first() {
+        use crate::model::LogMetric::RequestsCompleted;
+        let recorder = Recorder::default();
+        let mut d = delivery(&recorder, 100);
+        recorder.failures.lock().unwrap().extend([FailureKind::Retryable; 2]);
+        // Log figures carry older timestamps (their periods close `settle` late).
+        d.accept(log_datapoint(1, RequestsCompleted));
+        d.accept(datapoint(3));
+        d.attempt().await;
+        d.accept(log_datapoint(2, RequestsCompleted));
+        d.accept(datapoint(4));
+        d.attempt().await;
+        assert_eq!(d.pending(), 4);
+        d.attempt().await;
+        d.attempt().await;
+        assert_eq!(
+            *recorder.calls.lock().unwrap(),
+            vec![vec![4.0], vec![1.0, 2.0, 3.0]],
+            "the newest PendingRequests alone, then the backlog oldest first"
+        );
+        assert_eq!(d.pending(), 0);
+    }
+
+    /// Ten minutes of CloudWatch outage in paused time, 10 s periods, an on-disk spool: after
+    /// recovery every datapoint arrives exactly once with its own timestamp, the newest first.
+    #[tokio::test(start_paused = true)]
+    async fn a_ten_minute_outage_delivers_every_datapoint_once_fresh_first() {
+        const PERIOD: Duration = Duration::from_secs(10);
+        const OUTAGE: Duration = Duration::from_secs(600);
+        let dir = tempfile::tempdir().unwrap();
+        let bounds = SpoolBounds {
+            max_bytes: 16 << 20,
+            max_age: limits::MAX_DATAPOINT_AGE,
+        };
+        let (spool, _) = Spool::open(dir.path(), bounds, SystemTime::now()).unwrap();
+        let recorder = Recorder::default();
+        let started = Instant::now();
+        *recorder.down_until.lock().unwrap() = Some(started + OUTAGE);
+        let stats = Arc::new(Stats::default());
+        let d = Delivery::new(recorder.clone(), target(), spool, 20, PERIOD, stats.clone());
+        let (tx, rx) = mpsc::channel(8);
+        let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
+        // 15 minutes of periods: 60 during the outage, 30 after.
+        let sent: Vec<Datapoint> = (0..90).map(datapoint).collect();
+        for datapoint in &sent {
+            tx.send(*datapoint).await.unwrap();
+            tokio::time::sleep(PERIOD).await;
+        }
+        drop(tx);
+        assert_eq!(task.await.unwrap().unsent, 0);
+
+        let datums = recorder.datums.lock().unwrap().clone();
+        let mut arrived: Vec<(SystemTime, f64)> = datums
+            .iter()
+            .flat_map(|(_, call)| call.iter().map(|(_, t, v)| (*t, *v)))
+            .collect();
+        arrived.sort_by(|a, b| a.0.cmp(&b.0));
+        let expected: Vec<(SystemTime, f64)> = sent.iter().map(|d| (d.timestamp, d.stats.sum)).collect();
+        assert_eq!(arrived, expected, "each datapoint once, with its original timestamp");
+        // The first call after the outage carries only the newest datapoint of that moment.
+        let (first_at, first) = &datums[0];
+        assert!(*first_at >= started + OUTAGE);
+        let newest_then = ((*first_at - started).as_secs() / PERIOD.as_secs()) as f64;
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert_eq!(first[0].2, newest_then, "the newest goes first");
+        // Then the backlog, oldest first, in one call (60 datapoints fit easily).
+        assert_eq!(datums[1].1.first().map(|d| d.2), Some(0.0));
+        // Recovery is noticed within a period of the endpoint coming back.
+        assert!(*first_at - (started + OUTAGE) <= PERIOD, "{:?}", *first_at - started);
+        let attempts = *recorder.attempts.lock().unwrap();
+        println!(
+            "10 min outage: {} datapoints, {} calls made ({} failed), recovered {:?} after the endpoint",
+            sent.len(),
+            attempts,
+            attempts - datums.len(),
+            *first_at - (started + OUTAGE)
+        );
+        // Backoff at its cap (the period) waits between half a period and a period.
+        assert!(
+            attempts - datums.len() <= 2 * 600 / 10,
+            "at most two failed calls per period"
+        );
+        assert_eq!(Stats::get(&stats.datapoints_sent), 90);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn rejected_datapoints_are_dropped_not_retried() {
         let recorder = Recorder::default();
@@ -526,10 +739,10 @@ mod tests {
     fn old_datapoints_past_the_api_limit_are_dropped() {
         let recorder = Recorder::default();
         let mut d = delivery(&recorder, 100);
-        d.keep(Datapoint {
-            timestamp: UNIX_EPOCH + Duration::from_secs(1),
-            stats: StatisticSet::of(1.0),
-        });
+        d.keep(Datapoint::pending(
+            UNIX_EPOCH + Duration::from_secs(1),
+            StatisticSet::of(1.0),
+        ));
         assert!(d.spool.is_empty());
         assert_eq!(Stats::get(&d.stats.datapoints_dropped), 1);
     }
@@ -544,10 +757,10 @@ mod tests {
         let mut spool = Spool::in_memory(bounds);
         for n in 0..3500 {
             spool.push(
-                Datapoint {
-                    timestamp: SystemTime::now() - Duration::from_secs(7200) + Duration::from_secs(n),
-                    stats: StatisticSet::of(n as f64),
-                },
+                Datapoint::pending(
+                    SystemTime::now() - Duration::from_secs(7200) + Duration::from_secs(n),
+                    StatisticSet::of(n as f64),
+                ),
                 SystemTime::now(),
             );
         }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use rand::Rng;
 
-/// Exponential backoff with full jitter: the n-th delay is uniform in [base/2, min(max, base * 2^n)].
+/// Exponential backoff with "equal jitter": the n-th delay is uniform in [c/2, c] where
+/// c = min(max, base * 2^n), so a fleet does not retry in step and, once at the cap, calls
+/// come at most every max/2 (on average every 3/4 max).
 #[derive(Debug, Clone)]
 pub struct Backoff {
     base: Duration,
@@ -21,7 +23,7 @@ impl Backoff {
     pub fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
         let ceiling = self.base.saturating_mul(1u32 << self.attempt.min(20)).min(self.max);
         self.attempt = self.attempt.saturating_add(1);
-        let floor = (self.base / 2).min(ceiling);
+        let floor = ceiling / 2;
         let span = ceiling - floor;
         floor + span.mul_f64(rng.random::<f64>())
     }

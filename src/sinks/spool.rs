@@ -29,17 +29,23 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::model::{Datapoint, StatisticSet};
+use crate::model::{Datapoint, Metric, StatisticSet};
 
 /// The log's name inside the state directory; the version is in the name so a future
 /// format gets a new file instead of misreading this one.
 pub const SPOOL_FILE: &str = "spool-v1.log";
 const HEADER_BYTES: usize = 8;
+/// Adds a datapoint of the scaling metric.
 const ADD: u8 = b'A';
+/// Adds a datapoint of another metric (an access-log signal): ADD's fields, then the metric's
+/// code ([`Metric::code`]). A separate tag so that files holding only the scaling metric stay
+/// readable by releases that predate extra metrics.
+const ADD_METRIC: u8 = b'M';
 const REMOVE: u8 = b'R';
 /// tag, sequence number, timestamp (ms since the epoch), four f64 statistics.
 const ADD_PAYLOAD: usize = 1 + 8 + 8 + 4 * 8;
-/// Bytes one live datapoint costs in the log.
+const ADD_METRIC_PAYLOAD: usize = ADD_PAYLOAD + 1;
+/// Bytes one live datapoint of the scaling metric costs in the log (one more for others).
 pub const RECORD_BYTES: u64 = (HEADER_BYTES + ADD_PAYLOAD) as u64;
 /// No record is ever longer (a removal of 1000 sequence numbers is 8 KiB).
 const MAX_PAYLOAD: usize = 1 << 20;
@@ -231,16 +237,22 @@ impl Spool {
         (batch, dropped_seqs.len() as u64)
     }
 
-    /// The newest datapoint kept, if any.
-    pub fn newest(&self) -> Option<Datapoint> {
-        self.entries.back().map(|e| e.datapoint)
+    /// The newest datapoint of the scaling metric kept, if any, and its handle for [`Spool::remove`].
+    pub fn newest_pending(&self) -> Option<(u64, Datapoint)> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.datapoint.metric == Metric::Pending)
+            .map(|e| (e.seq, e.datapoint))
     }
 
-    /// Forget the newest datapoint: CloudWatch took (or rejected) it.
-    pub fn remove_newest(&mut self) {
-        if let Some(entry) = self.entries.pop_back() {
+    /// Forget one datapoint (by the handle [`Spool::newest_pending`] gave): CloudWatch took
+    /// (or rejected) it.
+    pub fn remove(&mut self, seq: u64) {
+        if let Some(position) = self.entries.iter().rposition(|e| e.seq == seq) {
+            self.entries.remove(position);
             let mut record = Vec::new();
-            encode_remove(&mut record, &[entry.seq]);
+            encode_remove(&mut record, &[seq]);
             self.append(&record);
         }
     }
@@ -362,8 +374,9 @@ fn frame(out: &mut Vec<u8>, payload: &[u8]) {
 }
 
 fn encode_add(out: &mut Vec<u8>, entry: &Entry) {
-    let mut payload = Vec::with_capacity(ADD_PAYLOAD);
-    payload.push(ADD);
+    let mut payload = Vec::with_capacity(ADD_METRIC_PAYLOAD);
+    let metric = entry.datapoint.metric;
+    payload.push(if metric == Metric::Pending { ADD } else { ADD_METRIC });
     payload.extend_from_slice(&entry.seq.to_le_bytes());
     let millis = entry
         .datapoint
@@ -374,6 +387,9 @@ fn encode_add(out: &mut Vec<u8>, entry: &Entry) {
     let stats = entry.datapoint.stats;
     for value in [stats.sample_count, stats.sum, stats.minimum, stats.maximum] {
         payload.extend_from_slice(&value.to_le_bytes());
+    }
+    if metric != Metric::Pending {
+        payload.push(metric.code());
     }
     frame(out, &payload);
 }
@@ -418,20 +434,32 @@ fn replay(bytes: &[u8]) -> Replayed {
             break;
         }
         match payload[0] {
-            ADD if length == ADD_PAYLOAD => {
+            ADD | ADD_METRIC
+                if (payload[0] == ADD && length == ADD_PAYLOAD)
+                    || (payload[0] == ADD_METRIC && length == ADD_METRIC_PAYLOAD) =>
+            {
                 let float = |i: usize| f64::from_bits(u64_at(payload, 17 + 8 * i));
-                entries.push(Entry {
-                    seq: u64_at(payload, 1),
-                    datapoint: Datapoint {
-                        timestamp: UNIX_EPOCH + Duration::from_millis(u64_at(payload, 9)),
-                        stats: StatisticSet {
-                            sample_count: float(0),
-                            sum: float(1),
-                            minimum: float(2),
-                            maximum: float(3),
+                let metric = match payload[0] {
+                    ADD => Some(Metric::Pending),
+                    _ => Metric::from_code(payload[ADD_PAYLOAD]),
+                };
+                // A metric this release does not know (written by a newer one) is skipped;
+                // the records after it are still good.
+                if let Some(metric) = metric {
+                    entries.push(Entry {
+                        seq: u64_at(payload, 1),
+                        datapoint: Datapoint {
+                            timestamp: UNIX_EPOCH + Duration::from_millis(u64_at(payload, 9)),
+                            stats: StatisticSet {
+                                sample_count: float(0),
+                                sum: float(1),
+                                minimum: float(2),
+                                maximum: float(3),
+                            },
+                            metric,
                         },
-                    },
-                });
+                    });
+                }
             }
             REMOVE if (length - 1).is_multiple_of(8) => {
                 removed.extend((0..(length - 1) / 8).map(|i| u64_at(payload, 1 + 8 * i)));
@@ -461,10 +489,7 @@ mod tests {
     }
 
     fn datapoint(seconds_ago: u64, value: f64) -> Datapoint {
-        Datapoint {
-            timestamp: now() - Duration::from_secs(seconds_ago),
-            stats: StatisticSet::of(value),
-        }
+        Datapoint::pending(now() - Duration::from_secs(seconds_ago), StatisticSet::of(value))
     }
 
     fn bounds(max_bytes: u64) -> SpoolBounds {
@@ -480,6 +505,75 @@ mod tests {
 
     fn open(dir: &Path, max_bytes: u64) -> (Spool, LoadReport) {
         Spool::open(dir, bounds(max_bytes), now()).unwrap()
+    }
+
+    #[test]
+    fn other_metrics_survive_reopening_and_the_newest_pending_is_found_among_them() {
+        use crate::model::LogMetric;
+        let dir = tempfile::tempdir().unwrap();
+        let log_point = |seconds_ago, value, metric| Datapoint {
+            metric: Metric::Log(metric),
+            ..datapoint(seconds_ago, value)
+        };
+        {
+            let (mut spool, _) = open(dir.path(), 1 << 20);
+            spool.push(datapoint(30, 1.0), now());
+            spool.push(log_point(20, 2.0, LogMetric::RequestTimeP99), now());
+            spool.push(datapoint(10, 3.0), now());
+            spool.push(log_point(5, 4.0, LogMetric::Responses499), now());
+            let (seq, newest) = spool.newest_pending().unwrap();
+            assert_eq!(
+                newest.stats.sum, 3.0,
+                "the newest of the scaling metric, not the newest entry"
+            );
+            spool.remove(seq);
+        }
+        let (mut spool, report) = open(dir.path(), 1 << 20);
+        assert_eq!(report.loaded, 3);
+        let (kept, _) = spool.oldest(usize::MAX, now());
+        let kept: Vec<(Metric, f64)> = kept.iter().map(|d| (d.metric, d.stats.sum)).collect();
+        assert_eq!(
+            kept,
+            vec![
+                (Metric::Pending, 1.0),
+                (Metric::Log(LogMetric::RequestTimeP99), 2.0),
+                (Metric::Log(LogMetric::Responses499), 4.0)
+            ]
+        );
+        assert_eq!(
+            spool.file_bytes(),
+            3 * RECORD_BYTES + 2,
+            "two records carry a metric byte"
+        );
+    }
+
+    #[test]
+    fn a_metric_from_a_newer_release_is_skipped_and_the_rest_kept() {
+        let mut bytes = Vec::new();
+        let entry = |seq, value, metric| Entry {
+            seq,
+            datapoint: Datapoint {
+                metric,
+                ..datapoint(10, value)
+            },
+        };
+        encode_add(&mut bytes, &entry(0, 1.0, Metric::Pending));
+        encode_add(
+            &mut bytes,
+            &entry(1, 2.0, Metric::Log(crate::model::LogMetric::Responses5xx)),
+        );
+        // Rewrite the second record's metric code to one this release does not know.
+        let second = RECORD_BYTES as usize;
+        let payload_start = second + HEADER_BYTES;
+        let payload_end = bytes.len();
+        bytes[payload_end - 1] = 250;
+        let crc = crc32fast::hash(&bytes[payload_start..payload_end]).to_le_bytes();
+        bytes[second + 4..second + 8].copy_from_slice(&crc);
+        encode_add(&mut bytes, &entry(2, 3.0, Metric::Pending));
+        let replayed = replay(&bytes);
+        assert_eq!(replayed.valid_bytes, bytes.len());
+        let sums: Vec<f64> = replayed.entries.iter().map(|e| e.datapoint.stats.sum).collect();
+        assert_eq!(sums, vec![1.0, 3.0]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use crate::config::{CloudWatchConfig, INSTANCE_DIMENSION};
 use crate::limits;
-use crate::model::{Datapoint, StatisticSet};
+use crate::model::{Datapoint, Metric, StatisticSet};
 
 /// Where datapoints go: everything but the values.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,7 +61,7 @@ pub struct Dimension {
     pub value: String,
 }
 
-/// The only unit PendingRequests has.
+/// The unit of the scaling metric (access-log metrics name their own).
 pub const UNIT: &str = "Count";
 
 fn rfc3339<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
@@ -86,12 +86,16 @@ pub fn encode(target: &Target, datapoints: &[Datapoint]) -> Vec<PutRequest> {
     let mut requests: Vec<PutRequest> = Vec::new();
     let mut bytes = 0;
     for datapoint in datapoints {
+        let (metric_name, unit) = match datapoint.metric {
+            Metric::Pending => (target.metric_name.as_str(), UNIT),
+            Metric::Log(metric) => (metric.name(), metric.unit()),
+        };
         let mut datums = vec![Datum {
-            metric_name: target.metric_name.clone(),
+            metric_name: metric_name.to_owned(),
             dimensions: vec![dimension(INSTANCE_DIMENSION, &target.instance_id)],
             timestamp: datapoint.timestamp,
             statistic_values: datapoint.stats,
-            unit: UNIT,
+            unit,
             storage_resolution: target.storage_resolution,
         }];
         if !target.fleet_dimensions.is_empty() {
@@ -134,10 +138,7 @@ mod tests {
     }
 
     fn datapoint(second: u64, value: f64) -> Datapoint {
-        Datapoint {
-            timestamp: UNIX_EPOCH + Duration::from_secs(second),
-            stats: StatisticSet::of(value),
-        }
+        Datapoint::pending(UNIX_EPOCH + Duration::from_secs(second), StatisticSet::of(value))
     }
 
     #[test]
