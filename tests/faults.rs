@@ -422,3 +422,61 @@ async fn a_full_spool_drops_the_oldest_first_and_stays_bounded() {
     );
     assert_eq!(dropped_logged, 1, "drops are logged once a minute: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiring_instance_role_credentials_are_refreshed_without_a_failed_call() {
+    // Credentials from the (emulated) instance role that expire 20 s after each fetch: the SDK
+    // chain must fetch new ones before they expire, and no call may fail meanwhile.
+    let imds = Imds::start_with_role(INSTANCE, "us-east-1", Duration::from_secs(20)).await;
+    let rig = Rig::start("").await;
+    let home = tempfile::tempdir().unwrap();
+    let daemon = exporter()
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint())
+        .env("AWS_ENDPOINT_URL", rig.proxy.endpoint())
+        .env("NGINX_BACKLOG_EXPORTER_LOG", "info")
+        .arg("--config")
+        .arg(&rig.config)
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = SystemTime::now();
+    wait_until(
+        Duration::from_secs(90),
+        "three sets of credentials in turn",
+        async || {
+            let mut keys = rig.proxy.access_keys();
+            keys.dedup();
+            keys.len() >= 3
+        },
+    )
+    .await;
+    let elapsed = started.elapsed().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stderr = stop(daemon).await;
+
+    let keys = rig.proxy.access_keys();
+    let mut distinct = keys.clone();
+    distinct.dedup();
+    let calls = rig.proxy.calls();
+    let failed = calls.iter().filter(|c| c.status != Some(200)).count();
+    let periods = rig.periods().await;
+    check_exactly_once(&periods);
+    let (first, last) = (*periods.keys().next().unwrap(), *periods.keys().last().unwrap());
+    let lost = missing(&periods, first, last);
+    println!(
+        "credentials: {} calls in {:.0} s signed with {distinct:?} in turn; {failed} failed; {} periods, {} lost",
+        calls.len(),
+        elapsed.as_secs_f64(),
+        periods.len(),
+        lost.len()
+    );
+    assert!(distinct.iter().all(|k| k.starts_with("ASIATEST")), "{distinct:?}");
+    assert_eq!(failed, 0, "{stderr}");
+    assert!(lost.is_empty(), "{lost:?}");
+    assert!(!stderr.contains("publish failed"), "{stderr}");
+}

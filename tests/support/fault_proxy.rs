@@ -54,6 +54,8 @@ pub struct Call {
 struct State {
     fault: Mutex<Fault>,
     calls: Mutex<Vec<Call>>,
+    /// The access key id of every request that reached the proxy's HTTP handling, in order.
+    access_keys: Mutex<Vec<String>>,
     upstream: String,
     accept_task: Mutex<Option<JoinHandle<()>>>,
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
@@ -72,6 +74,7 @@ impl FaultProxy {
         let state = Arc::new(State {
             fault: Mutex::new(Fault::Pass),
             calls: Mutex::new(Vec::new()),
+            access_keys: Mutex::new(Vec::new()),
             upstream: upstream.trim_end_matches('/').to_owned(),
             accept_task: Mutex::new(None),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -102,6 +105,11 @@ impl FaultProxy {
             let listener = TcpListener::bind(self.addr).await.expect("rebind the proxy port");
             *self.state.accept_task.lock().unwrap() = Some(tokio::spawn(accept_loop(listener, self.state.clone())));
         }
+    }
+
+    /// Access key ids the requests were signed with (from `Authorization: ... Credential=AKID/...`).
+    pub fn access_keys(&self) -> Vec<String> {
+        self.state.access_keys.lock().unwrap().clone()
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -163,6 +171,16 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
 async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let key = parts
+        .headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Credential=").nth(1))
+        .and_then(|v| v.split('/').next())
+        .map(str::to_owned);
+    if let Some(key) = key {
+        state.access_keys.lock().unwrap().push(key);
+    }
     let fault = *state.fault.lock().unwrap();
     let answer = |status: u16, code: &str, kind: &str, r#type: &str, message: &str| {
         FaultProxy::record(&state, fault, body.len(), Some(status));

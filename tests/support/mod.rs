@@ -398,8 +398,21 @@ pub struct Imds {
     pub requests: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// The role name the IMDS emulation serves credentials for.
+pub const IMDS_ROLE: &str = "nginx-backlog-exporter-test";
+
 impl Imds {
     pub async fn start(instance_id: &str, region: &str) -> Self {
+        Imds::start_inner(instance_id, region, None).await
+    }
+
+    /// Also serve instance-role credentials, as EC2 does: each fetch gets a new access key
+    /// id (`ASIATEST0001`, `ASIATEST0002`, ...) that expires `ttl` later.
+    pub async fn start_with_role(instance_id: &str, region: &str, ttl: Duration) -> Self {
+        Imds::start_inner(instance_id, region, Some(ttl)).await
+    }
+
+    async fn start_inner(instance_id: &str, region: &str, credentials_ttl: Option<Duration>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let metadata: Arc<HashMap<String, String>> = Arc::new(HashMap::from([
@@ -408,6 +421,7 @@ impl Imds {
         ]));
         let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = requests.clone();
+        let issued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -415,11 +429,15 @@ impl Imds {
                 };
                 let metadata = metadata.clone();
                 let counter = counter.clone();
+                let issued = issued.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let metadata = metadata.clone();
+                        let issued = issued.clone();
                         async move {
+                            const ROLES: &str = "/latest/meta-data/iam/security-credentials/";
+                            let role_path = format!("{ROLES}{IMDS_ROLE}");
                             const TOKEN: &str = "test-imds-token";
                             let response = hyper::Response::builder();
                             let response = if request.method() == hyper::Method::PUT
@@ -437,6 +455,15 @@ impl Imds {
                                 response.status(401).body(String::new())
                             } else if let Some(value) = metadata.get(request.uri().path()) {
                                 response.body(value.clone())
+                            } else if credentials_ttl.is_some() && request.uri().path() == ROLES {
+                                response.body(IMDS_ROLE.to_owned())
+                            } else if let (Some(ttl), true) = (credentials_ttl, request.uri().path() == role_path) {
+                                let n = issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                                let expiration = humantime::format_rfc3339_seconds(SystemTime::now() + ttl);
+                                response.body(format!(
+                                    r#"{{"Code":"Success","LastUpdated":"{}","Type":"AWS-HMAC","AccessKeyId":"ASIATEST{n:04}","SecretAccessKey":"secret{n}","Token":"token{n}","Expiration":"{expiration}"}}"#,
+                                    humantime::format_rfc3339_seconds(SystemTime::now())
+                                ))
                             } else {
                                 response.status(404).body(String::new())
                             };
