@@ -57,7 +57,7 @@ pub async fn publisher_and_target(config: &Config, dry_run: bool) -> anyhow::Res
 /// same directory is an error; any other failure to open it is logged and the daemon runs
 /// with an in-memory spool: the fresh datapoint, which scaling needs, matters more than
 /// surviving a crash. `--dry-run` never touches the state directory.
-fn open_spool(config: &Config, dry_run: bool) -> anyhow::Result<Spool> {
+fn open_spool(config: &Config, target: &Target, dry_run: bool) -> anyhow::Result<Spool> {
     let cw = &config.cloudwatch;
     let bounds = SpoolBounds {
         max_bytes: cw.spool_max_bytes,
@@ -81,7 +81,19 @@ fn open_spool(config: &Config, dry_run: bool) -> anyhow::Result<Spool> {
                     "spooled datapoints past spool_max_age or spool_max_bytes dropped at load"
                 );
             }
-            tracing::info!(dir = %dir.display(), spooled = report.loaded, "spool opened");
+            let mut spool = spool;
+            let owner = format!("{}\n{}\n{}", target.namespace, target.metric_name, target.instance_id);
+            match spool.bind_to(&owner) {
+                Ok(None) => {}
+                Ok(Some((previous, discarded))) => tracing::warn!(
+                    discarded,
+                    previous = %previous.replace('\n', " "),
+                    now = %owner.replace('\n', " "),
+                    "the spool held datapoints of another namespace, metric or instance; discarded them rather than publish them as this one"
+                ),
+                Err(error) => tracing::warn!(%error, "cannot record the spool's target"),
+            }
+            tracing::info!(dir = %dir.display(), spooled = spool.len(), "spool opened");
             Ok(spool)
         }
         Err(error @ SpoolError::Locked { .. }) => Err(error).context("another exporter uses daemon.state_directory"),
@@ -116,7 +128,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         Some(publisher) => {
             let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
             handoff.delivery = Some(sender);
-            let spool = open_spool(&config, dry_run)?;
+            let spool = open_spool(&config, &target, dry_run)?;
             let mut delivery = Delivery::new(
                 publisher,
                 target.clone(),

@@ -8,7 +8,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use crate::config::{Config, INSTANCE_DIMENSION};
 use crate::derive::in_flight;
 use crate::limits;
-use crate::sinks::cloudwatch;
+use crate::sinks::{cloudwatch, spool};
 use crate::sources::accept_queue::KernelReader;
 use crate::sources::stub_status::Scraper;
 
@@ -136,6 +136,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(addr) = config.http_listen {
         let _ = writeln!(report, "http          /metrics and /healthz on http://{addr}");
     }
+    if cw.put_metric_data {
+        spool_status(&mut report, &config, &instance_id);
+    }
     if !cw.put_metric_data {
         let _ = writeln!(
             report,
@@ -197,4 +200,56 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         anyhow::bail!("check found {problems} problem(s)");
     }
     Ok(())
+}
+
+/// What the daemon's spool holds (read only: `check` may run beside the daemon).
+fn spool_status(report: &mut String, config: &Config, instance_id: &str) {
+    let dir = &config.daemon.state_directory;
+    let cw = &config.cloudwatch;
+    let stamp = |t: Option<std::time::SystemTime>| {
+        t.map_or("-".to_owned(), |t| humantime::format_rfc3339_seconds(t).to_string())
+    };
+    match spool::inspect(dir) {
+        Ok(None) => {
+            let _ = writeln!(report, "spool         {}: none yet", dir.display());
+        }
+        Ok(Some(summary)) if summary.datapoints == 0 => {
+            let _ = writeln!(
+                report,
+                "spool         {}: empty ({} bytes)",
+                dir.display(),
+                summary.file_bytes
+            );
+        }
+        Ok(Some(summary)) => {
+            let owner = format!("{}\n{}\n{instance_id}", cw.namespace, cw.metric_name);
+            let foreign = summary.target.as_deref().is_some_and(|t| t != owner);
+            let _ = writeln!(
+                report,
+                "spool         {}: {} datapoint(s) waiting for CloudWatch, {} to {}, {} bytes{}{}",
+                dir.display(),
+                summary.datapoints,
+                stamp(summary.oldest),
+                stamp(summary.newest),
+                summary.file_bytes,
+                if summary.torn_bytes > 0 {
+                    ", a torn last write (dropped at start)"
+                } else {
+                    ""
+                },
+                if foreign {
+                    "; written for another namespace, metric or instance: discarded at start"
+                } else {
+                    ""
+                }
+            );
+        }
+        Err(error) => {
+            let _ = writeln!(
+                report,
+                "spool         {}: cannot read ({error}); the daemon would keep unsent datapoints in memory only",
+                dir.display()
+            );
+        }
+    }
 }

@@ -281,6 +281,30 @@ async fn kill_9_during_an_outage_loses_and_duplicates_nothing() {
     daemon.start_kill().unwrap(); // SIGKILL
     daemon.wait().await.unwrap();
     rig.proxy.set(Fault::Pass).await;
+    // `check` reports what waits in the spool (read only, no lock needed).
+    let (_, check_out, _) = run_exporter(
+        exporter()
+            .env("AWS_ENDPOINT_URL", rig.proxy.endpoint())
+            .arg("--config")
+            .arg(&rig.config)
+            .arg("check"),
+    )
+    .await;
+    let waiting_line = check_out
+        .lines()
+        .find(|l| l.starts_with("spool "))
+        .unwrap_or_default()
+        .to_owned();
+    let waiting: usize = waiting_line
+        .split(": ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        waiting_line.contains("datapoint(s) waiting for CloudWatch") && waiting >= 5,
+        "an 8 s outage of 1 s periods leaves at least 5 spooled: {check_out}"
+    );
 
     let restarted = Instant::now();
     let daemon = rig.daemon();

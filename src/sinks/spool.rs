@@ -34,6 +34,8 @@ use crate::model::{Datapoint, Metric, StatisticSet};
 /// The log's name inside the state directory; the version is in the name so a future
 /// format gets a new file instead of misreading this one.
 pub const SPOOL_FILE: &str = "spool-v1.log";
+/// Whom the spooled datapoints belong to (namespace, metric, instance id), one per line.
+pub const TARGET_FILE: &str = "spool-target";
 const HEADER_BYTES: usize = 8;
 /// Adds a datapoint of the scaling metric.
 const ADD: u8 = b'A';
@@ -189,6 +191,38 @@ impl Spool {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Tie the spool to `target` (namespace, metric name, instance id...). Datapoints spooled
+    /// for another target are not ours to send: an AMI baked from a proxy with a full spool,
+    /// or a config now naming another namespace, must not publish them under this identity.
+    /// Returns the earlier target and how many datapoints were discarded for it, if any.
+    pub fn bind_to(&mut self, target: &str) -> std::io::Result<Option<(String, usize)>> {
+        let Some(dir) = self.log.as_ref().map(|log| log.dir.clone()) else {
+            return Ok(None);
+        };
+        let path = dir.join(TARGET_FILE);
+        let previous = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if previous.as_deref() == Some(target) {
+            return Ok(None);
+        }
+        let discarded = if previous.is_some() { self.entries.len() } else { 0 };
+        if discarded > 0 {
+            self.remove_oldest(discarded);
+        }
+        let temp = dir.join(format!("{TARGET_FILE}.tmp"));
+        {
+            let mut file = File::create(&temp)?;
+            file.write_all(target.as_bytes())?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&temp, &path)?;
+        File::open(&dir)?.sync_all()?;
+        Ok(previous.filter(|_| discarded > 0).map(|p| (p, discarded)))
     }
 
     /// Bytes of the log on disk (0 in memory).
@@ -418,6 +452,42 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(word)
 }
 
+/// What a spool file holds, read without locking or changing it (for `check`, beside a
+/// running daemon).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpoolSummary {
+    pub file_bytes: u64,
+    pub datapoints: usize,
+    pub oldest: Option<SystemTime>,
+    pub newest: Option<SystemTime>,
+    pub torn_bytes: u64,
+    /// The target it belongs to ([`Spool::bind_to`]), if recorded.
+    pub target: Option<String>,
+}
+
+/// Summarize the spool in `dir`; `None` if there is no spool file.
+pub fn inspect(dir: &Path) -> std::io::Result<Option<SpoolSummary>> {
+    let bytes = match std::fs::read(dir.join(SPOOL_FILE)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let target = match std::fs::read_to_string(dir.join(TARGET_FILE)) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let replayed = replay(&bytes);
+    Ok(Some(SpoolSummary {
+        file_bytes: bytes.len() as u64,
+        datapoints: replayed.entries.len(),
+        oldest: replayed.entries.front().map(|e| e.datapoint.timestamp),
+        newest: replayed.entries.back().map(|e| e.datapoint.timestamp),
+        torn_bytes: (bytes.len() - replayed.valid_bytes) as u64,
+        target,
+    }))
+}
+
 /// Replay the log up to the first torn or corrupt record. Pure: tested without files.
 fn replay(bytes: &[u8]) -> Replayed {
     let mut entries: Vec<Entry> = Vec::new();
@@ -574,6 +644,40 @@ mod tests {
         assert_eq!(replayed.valid_bytes, bytes.len());
         let sums: Vec<f64> = replayed.entries.iter().map(|e| e.datapoint.stats.sum).collect();
         assert_eq!(sums, vec![1.0, 3.0]);
+    }
+
+    #[test]
+    fn a_spool_written_for_another_target_is_discarded_not_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut spool, _) = open(dir.path(), 1 << 20);
+            assert_eq!(spool.bind_to("MyApp\nPendingRequests\ni-1").unwrap(), None, "first use");
+            spool.push(datapoint(20, 1.0), now());
+            spool.push(datapoint(10, 2.0), now());
+        }
+        let summary = inspect(dir.path()).unwrap().unwrap();
+        assert_eq!(summary.datapoints, 2);
+        assert_eq!(summary.target.as_deref(), Some("MyApp\nPendingRequests\ni-1"));
+        assert_eq!(summary.oldest, Some(now() - Duration::from_secs(20)));
+        {
+            // Same target after a restart: kept.
+            let (mut spool, _) = open(dir.path(), 1 << 20);
+            assert_eq!(spool.bind_to("MyApp\nPendingRequests\ni-1").unwrap(), None);
+            assert_eq!(spool.len(), 2);
+        }
+        // The disk now serves another instance (an AMI baked with a spool): not ours to send.
+        let (mut spool, _) = open(dir.path(), 1 << 20);
+        assert_eq!(
+            spool.bind_to("MyApp\nPendingRequests\ni-2").unwrap(),
+            Some(("MyApp\nPendingRequests\ni-1".to_owned(), 2))
+        );
+        assert!(spool.is_empty());
+        drop(spool);
+        let summary = inspect(dir.path()).unwrap().unwrap();
+        assert_eq!(
+            (summary.datapoints, summary.target.as_deref()),
+            (0, Some("MyApp\nPendingRequests\ni-2"))
+        );
     }
 
     #[test]
