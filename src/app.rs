@@ -124,10 +124,18 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     };
 
     let mut handoff = Handoff::new(stats.clone());
+    // The access log's metrics get their own channel: the sampler's must always have room.
+    let mut log_datapoints = None;
     let delivery = match publisher {
         Some(publisher) => {
             let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
             handoff.delivery = Some(sender);
+            let publishes_log = config.access_log.as_ref().is_some_and(|a| !a.publish.is_empty());
+            let log_receiver = publishes_log.then(|| {
+                let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
+                log_datapoints = Some(sender);
+                receiver
+            });
             let spool = open_spool(&config, &target, dry_run)?;
             let mut delivery = Delivery::new(
                 publisher,
@@ -140,7 +148,11 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
             // Fresh first also across a restart: what the last run left waits for this run's
             // first datapoint (or two periods, if nginx cannot be read).
             delivery.hold_spool_until_fresh(cw.period * 2);
-            Some(tokio::spawn(delivery.run(receiver, config.daemon.shutdown_grace)))
+            Some(tokio::spawn(delivery.run_with(
+                receiver,
+                log_receiver,
+                config.daemon.shutdown_grace,
+            )))
         }
         None => None,
     };
@@ -154,7 +166,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
                 stats.clone(),
                 clock,
                 token.clone(),
-                handoff.delivery.clone(),
+                log_datapoints.take(),
             )?;
             Some(tokio::spawn(task))
         }

@@ -116,16 +116,36 @@ impl<P: Publisher> Delivery<P> {
 
     /// Deliver until the sender closes, then keep trying what is left until `grace` runs
     /// out; what is still unsent then stays in the spool for the next start.
-    pub async fn run(mut self, mut datapoints: mpsc::Receiver<Datapoint>, grace: Duration) -> DeliveryReport {
+    pub async fn run(self, datapoints: mpsc::Receiver<Datapoint>, grace: Duration) -> DeliveryReport {
+        self.run_with(datapoints, None, grace).await
+    }
+
+    /// [`Delivery::run`] with a second, lower-priority channel for other metrics (the access
+    /// log's), so that however many of those queue up, the sampler's channel always has room
+    /// for the scaling metric. Delivery drains once both channels are closed.
+    pub async fn run_with(
+        mut self,
+        mut datapoints: mpsc::Receiver<Datapoint>,
+        mut others: Option<mpsc::Receiver<Datapoint>>,
+        grace: Duration,
+    ) -> DeliveryReport {
+        let mut primary_open = true;
         loop {
             let wake = self.next_attempt();
             tokio::select! {
                 biased;
-                received = datapoints.recv() => match received {
+                received = datapoints.recv(), if primary_open => match received {
                     Some(datapoint) => self.accept(datapoint),
-                    None => break,
+                    None => primary_open = false,
+                },
+                received = recv_other(&mut others) => match received {
+                    Some(datapoint) => self.accept(datapoint),
+                    None => others = None,
                 },
                 () = sleep_until(wake) => self.attempt().await,
+            }
+            if !primary_open && others.is_none() {
+                break;
             }
         }
         let deadline = Instant::now() + grace;
@@ -366,6 +386,13 @@ pub struct DeliveryReport {
     pub last_error: Option<PublishError>,
 }
 
+async fn recv_other(others: &mut Option<mpsc::Receiver<Datapoint>>) -> Option<Datapoint> {
+    match others {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn sleep_until(wake: Option<Instant>) {
     match wake {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -541,15 +568,19 @@ mod tests {
         let recorder = Recorder::default();
         let d = delivery(&recorder, 100);
         let (tx, rx) = mpsc::channel(8);
-        let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
+        let (log_tx, log_rx) = mpsc::channel(8);
+        let task = tokio::spawn(d.run_with(rx, Some(log_rx), Duration::from_secs(60)));
         for n in 1..=3 {
-            tx.send(log_datapoint(100 + n, RequestsCompleted)).await.unwrap();
-            tx.send(log_datapoint(200 + n, RequestTimeP99)).await.unwrap();
+            log_tx.send(log_datapoint(100 + n, RequestsCompleted)).await.unwrap();
+            log_tx.send(log_datapoint(200 + n, RequestTimeP99)).await.unwrap();
             tokio::time::sleep(Duration::from_millis(10)).await;
             tx.send(datapoint(n)).await.unwrap();
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         drop(tx);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!task.is_finished(), "runs until the log channel closes too");
+        drop(log_tx);
         task.await.unwrap();
         let datums = recorder.datums.lock().unwrap().clone();
         let calls: Vec<Vec<(String, f64)>> = datums
