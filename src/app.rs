@@ -156,6 +156,11 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let emf = config.emf.clone().map(|output| {
+        let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
+        handoff.emf = Some(sender);
+        tokio::spawn(emf::run(target.clone(), output, receiver, stats.clone()))
+    });
     let clock = Clock::system();
     let log_task = match &config.access_log {
         Some(access_log) => {
@@ -166,17 +171,15 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
                 stats.clone(),
                 clock,
                 token.clone(),
-                log_datapoints.take(),
+                crate::log_pipeline::LogOutputs {
+                    delivery: log_datapoints.take(),
+                    emf: handoff.emf.clone(),
+                },
             )?;
             Some(tokio::spawn(task))
         }
         None => None,
     };
-    let emf = config.emf.clone().map(|output| {
-        let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
-        handoff.emf = Some(sender);
-        tokio::spawn(emf::run(target.clone(), output, receiver, stats.clone()))
-    });
 
     tracing::info!(
         url = %config.nginx.status_url,
@@ -318,6 +321,7 @@ impl Handoff {
                     let record = EmfRecord {
                         timestamp: datapoint.timestamp,
                         values,
+                        metric: datapoint.metric,
                     };
                     if emf.try_send(record).is_err() {
                         Stats::bump(&self.stats.emf_lines_dropped);

@@ -16,6 +16,7 @@ use crate::config::AccessLogConfig;
 use crate::derive::log_metrics::{self, QuietPeriods};
 use crate::derive::log_signals::{LogSignals, SignalsConfig};
 use crate::model::{Datapoint, LogMetric};
+use crate::sinks::emf::EmfRecord;
 use crate::sources::access_log::tail::{TailError, Tailer, TailerOptions};
 use crate::sources::access_log::{BadLine, LineMatcher, RecordExtractor};
 use crate::stats::{unix_ms, Stats};
@@ -27,6 +28,15 @@ const LINES_PER_DRAIN: usize = 10_000;
 const IDLE_TICK: Duration = Duration::from_secs(1);
 /// A line stamped further ahead of our clock than this is corrupt, not early.
 const MAX_FUTURE: Duration = Duration::from_secs(300);
+
+/// Where the published log metrics go.
+#[derive(Debug, Default)]
+pub struct LogOutputs {
+    /// To CloudWatch (delivery's channel for other metrics; the task waits when it is full).
+    pub delivery: Option<mpsc::Sender<Datapoint>>,
+    /// To the EMF writer (never waited on: a stuck writer drops lines and counts them).
+    pub emf: Option<mpsc::Sender<EmfRecord>>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogPipelineError {
@@ -46,9 +56,10 @@ struct Parse {
     signals: LogSignals,
     stats: Arc<Stats>,
     max_end_ms: i64,
-    /// Signals to publish, and where their datapoints go (`None`: local outputs only).
+    /// Signals to publish, and where their datapoints go (both `None`: `/metrics` only).
     publish: Vec<LogMetric>,
     delivery: Option<mpsc::Sender<Datapoint>>,
+    emf: Option<mpsc::Sender<EmfRecord>>,
     /// Periods without a single line still publish their zero counts.
     quiet: QuietPeriods,
 }
@@ -83,7 +94,7 @@ impl Parse {
 }
 
 /// Open the tailer now (so a bad state directory is a startup error), run until cancelled.
-/// With `delivery`, the metrics of `access_log.publish` are sent there each period.
+/// The metrics of `access_log.publish` go to `outputs` each period.
 pub fn start(
     config: &AccessLogConfig,
     period: Duration,
@@ -91,7 +102,7 @@ pub fn start(
     stats: Arc<Stats>,
     clock: Clock,
     token: CancellationToken,
-    delivery: Option<mpsc::Sender<Datapoint>>,
+    outputs: LogOutputs,
 ) -> Result<impl std::future::Future<Output = ()>, LogPipelineError> {
     let mut options = TailerOptions::new(&config.path, state_directory);
     options.start_at = config.start_at;
@@ -112,7 +123,8 @@ pub fn start(
         signals,
         stats,
         max_end_ms: i64::MAX,
-        delivery: delivery.filter(|_| !config.publish.is_empty()),
+        delivery: outputs.delivery.filter(|_| !config.publish.is_empty()),
+        emf: outputs.emf.filter(|_| !config.publish.is_empty()),
         publish: config.publish.clone(),
         quiet: QuietPeriods::new(
             unix_ms(clock.now()) as i64,
@@ -150,6 +162,18 @@ async fn run(mut tailer: Tailer, mut parse: Parse, clock: Clock, token: Cancella
         let now_ms = unix_ms(clock.now()) as i64;
         parse.signals.advance_to(now_ms);
         let datapoints = publish_closed(&mut parse, now_ms, !failing);
+        if let Some(emf) = &parse.emf {
+            for datapoint in &datapoints {
+                let record = EmfRecord {
+                    timestamp: datapoint.timestamp,
+                    values: vec![datapoint.stats.sum],
+                    metric: datapoint.metric,
+                };
+                if emf.try_send(record).is_err() {
+                    Stats::bump(&parse.stats.emf_lines_dropped);
+                }
+            }
+        }
         if let Some(delivery) = &parse.delivery {
             for datapoint in datapoints {
                 // Waits if delivery is behind (a catch-up closes many periods at once).
@@ -185,7 +209,7 @@ fn publish_closed(parse: &mut Parse, now_ms: i64, readable: bool) -> Vec<Datapoi
     let mut datapoints = Vec::new();
     let mut popped = Vec::new();
     while let Some(period) = parse.signals.pop_closed() {
-        if parse.delivery.is_some() {
+        if parse.delivery.is_some() || parse.emf.is_some() {
             datapoints.extend(log_metrics::datapoints(&period, &parse.publish));
         }
         popped.push(period.start_ms);
@@ -204,7 +228,7 @@ fn publish_closed(parse: &mut Parse, now_ms: i64, readable: bool) -> Vec<Datapoi
     }
     let period_ms = parse.quiet.period_ms();
     for start_ms in parse.quiet.closed(now_ms, &popped, readable) {
-        if parse.delivery.is_some() {
+        if parse.delivery.is_some() || parse.emf.is_some() {
             let quiet = log_metrics::quiet_period(start_ms, period_ms);
             datapoints.extend(log_metrics::datapoints(&quiet, &parse.publish));
         }

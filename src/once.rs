@@ -61,6 +61,7 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
             &EmfRecord {
                 timestamp: datapoint.timestamp,
                 values,
+                metric: datapoint.metric,
             },
         );
         emf::write_lines(output, &lines).context("cannot write the EMF line")?;

@@ -330,10 +330,11 @@ async fn configured_log_signals_are_published_beside_pending_requests() {
     let state = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "[nginx]\nstatus_url = \"{}\"\naccess_log = \"{}\"\nlog_format_name = \"timed\"\nnginx_conf = \"{}\"\n[access_log]\nsettle = \"1s\"\npublish = [\"RequestsCompleted\", \"Responses5xx\", \"RequestTimeP99\"]\n[cloudwatch]\nnamespace = \"Test/LogMetrics\"\ninstance_id = \"i-logmetrics\"\nregion = \"us-east-1\"\nperiod = \"1s\"\nsample_interval = \"500ms\"\n[daemon]\nstate_directory = \"{}\"\n",
+        "[nginx]\nstatus_url = \"{}\"\naccess_log = \"{}\"\nlog_format_name = \"timed\"\nnginx_conf = \"{}\"\n[access_log]\nsettle = \"1s\"\npublish = [\"RequestsCompleted\", \"Responses5xx\", \"RequestTimeP99\"]\n[cloudwatch]\nnamespace = \"Test/LogMetrics\"\ninstance_id = \"i-logmetrics\"\nregion = \"us-east-1\"\nperiod = \"1s\"\nsample_interval = \"500ms\"\n[emf]\nenabled = true\noutput = \"{}\"\n[daemon]\nstate_directory = \"{}\"\n",
         nginx.status_url(),
         log.display(),
         nginx.dir.path().join("nginx.conf").display(),
+        dir.path().join("emf.log").display(),
         state.path().display()
     );
     let path = write_config(dir.path(), &config);
@@ -390,4 +391,26 @@ async fn configured_log_signals_are_published_beside_pending_requests() {
         "a period is missing: {seconds:?}"
     );
     assert!(pending.iter().all(|p| p.maximum == Some(0.0)), "{pending:?}");
+
+    // The EMF output carries the same metrics, each with its own name and unit.
+    let emf = std::fs::read_to_string(dir.path().join("emf.log")).unwrap();
+    let mut emf_sums: HashMap<String, (f64, String)> = HashMap::new();
+    for line in emf.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let definition = &record["_aws"]["CloudWatchMetrics"][0]["Metrics"][0];
+        let name = definition["Name"].as_str().unwrap().to_owned();
+        let unit = definition["Unit"].as_str().unwrap().to_owned();
+        let values: f64 = record[&name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        let entry = emf_sums.entry(name).or_insert((0.0, unit));
+        entry.0 += values;
+    }
+    assert_eq!(emf_sums["RequestsCompleted"], (8.0, "Count".to_owned()), "{emf}");
+    assert_eq!(emf_sums["Responses5xx"], (3.0, "Count".to_owned()));
+    assert_eq!(emf_sums["RequestTimeP99"].1, "Seconds");
+    assert!(emf_sums.contains_key("PendingRequests"));
 }

@@ -20,20 +20,26 @@ use tokio::sync::mpsc;
 use super::cloudwatch::encode::UNIT;
 use super::Target;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
+use crate::model::Metric;
 use crate::stats::{unix_ms, Stats};
 
 /// Values one EMF metric may carry (the specification's limit).
 pub const MAX_VALUES_PER_LINE: usize = 100;
 
-/// One period's samples for the EMF writer.
+/// One period's samples of one metric for the EMF writer.
 #[derive(Debug, Clone)]
 pub struct EmfRecord {
     pub timestamp: SystemTime,
     pub values: Vec<f64>,
+    pub metric: Metric,
 }
 
 /// Encode one period as EMF lines (pure).
 pub fn encode(target: &Target, record: &EmfRecord) -> Vec<String> {
+    let (metric_name, unit) = match record.metric {
+        Metric::Pending => (target.metric_name.as_str(), UNIT),
+        Metric::Log(metric) => (metric.name(), metric.unit()),
+    };
     let mut dimension_sets = vec![json!([INSTANCE_DIMENSION])];
     if !target.fleet_dimensions.is_empty() {
         let names: Vec<&str> = target.fleet_dimensions.iter().map(|(name, _)| name.as_str()).collect();
@@ -47,7 +53,7 @@ pub fn encode(target: &Target, record: &EmfRecord) -> Vec<String> {
             "CloudWatchMetrics": [{
                 "Namespace": target.namespace,
                 "Dimensions": dimension_sets,
-                "Metrics": [{"Name": target.metric_name, "Unit": UNIT, "StorageResolution": target.storage_resolution}],
+                "Metrics": [{"Name": metric_name, "Unit": unit, "StorageResolution": target.storage_resolution}],
             }],
         }),
     );
@@ -60,7 +66,7 @@ pub fn encode(target: &Target, record: &EmfRecord) -> Vec<String> {
         .chunks(MAX_VALUES_PER_LINE)
         .map(|chunk| {
             let mut line = base.clone();
-            line.insert(target.metric_name.clone(), json!(chunk));
+            line.insert(metric_name.to_owned(), json!(chunk));
             Value::Object(line).to_string()
         })
         .collect()
@@ -173,6 +179,7 @@ mod tests {
         let record = EmfRecord {
             timestamp: UNIX_EPOCH + Duration::from_secs(1_800_000_010),
             values: vec![3.0, 4.0, 5.0],
+            metric: Metric::Pending,
         };
         let lines = encode(&target(&[]), &record);
         assert_eq!(lines.len(), 1);
@@ -191,6 +198,7 @@ mod tests {
         let record = EmfRecord {
             timestamp: UNIX_EPOCH,
             values: vec![1.0],
+            metric: Metric::Pending,
         };
         let root = assert_valid_emf(&encode(&target(&[("Service", "nginx")]), &record)[0]);
         assert_eq!(
@@ -205,6 +213,7 @@ mod tests {
         let record = EmfRecord {
             timestamp: UNIX_EPOCH + Duration::from_secs(60),
             values: (0..250).map(f64::from).collect(),
+            metric: Metric::Pending,
         };
         let lines = encode(&target(&[]), &record);
         assert_eq!(lines.len(), 3);
