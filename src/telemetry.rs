@@ -23,12 +23,21 @@ pub fn init(level: Level) -> LogTarget {
             }
         }
     }
-    let filter = tracing_subscriber::EnvFilter::new(format!("warn,{OWN_TARGET}={level}"));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    // A static target filter, not EnvFilter: it needs no regex engine (about 250 KB of code
+    // the idle daemon would map for nothing).
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(Level::WARN)
+        .with_target(OWN_TARGET, level);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .with(filter)
         .init();
     LogTarget::Stderr
 }
