@@ -33,7 +33,8 @@ pub enum ProcParseError {
 pub struct AcceptQueue {
     /// Connections the kernel completed that nginx has not accepted yet.
     pub depth: u64,
-    /// Sum of the queues' limits (`listen ... backlog=`, capped by `net.core.somaxconn`).
+    /// Sum of the queues' limits (`listen ... backlog=`, capped by `net.core.somaxconn`);
+    /// 0 when read from /proc, which does not show it.
     pub limit: u64,
     /// Listening rows found for the watched ports; 0 means nginx is not listening.
     pub listeners: u32,
@@ -58,8 +59,9 @@ fn hex_u64(field: &[u8]) -> Option<u64> {
 
 /// Sum the LISTEN rows of `ports` in one /proc/net/tcp or tcp6 file.
 ///
-/// For a listening socket the kernel reports the current accept-queue length as `rx_queue`
-/// and its limit as `tx_queue`.
+/// For a listening socket the kernel reports the current accept-queue length as `rx_queue`.
+/// Its `tx_queue` is `write_seq - snd_una` as for any socket (0 when listening), not the
+/// queue's limit, so the limit stays 0 here; only netlink's `idiag_wqueue` has it.
 pub fn parse_tcp(text: &[u8], ports: &[u16]) -> Result<AcceptQueue, ProcParseError> {
     let mut total = AcceptQueue::default();
     // The first line is the column header.
@@ -84,11 +86,11 @@ pub fn parse_tcp(text: &[u8], ports: &[u16]) -> Result<AcceptQueue, ProcParseErr
         }
         let queues = fields.next().ok_or(error("no queues"))?;
         let mut parts = queues.split(|&b| b == b':');
-        let limit = parts.next().and_then(hex_u64).ok_or(error("bad tx_queue"))?;
+        let _tx_queue = parts.next().and_then(hex_u64).ok_or(error("bad tx_queue"))?;
         let depth = parts.next().and_then(hex_u64).ok_or(error("bad rx_queue"))?;
         total.merge(AcceptQueue {
             depth,
-            limit,
+            limit: 0,
             listeners: 1,
         });
     }
@@ -376,7 +378,7 @@ mod tests {
             &[80, 443],
             Ok(AcceptQueue {
                 depth: 3,
-                limit: 2 * 511,
+                limit: 0,
                 listeners: 2,
             }),
         );
@@ -385,7 +387,7 @@ mod tests {
             &[8080],
             Ok(AcceptQueue {
                 depth: 5,
-                limit: 128,
+                limit: 0,
                 listeners: 1,
             }),
         );

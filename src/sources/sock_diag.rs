@@ -514,15 +514,12 @@ mod tests {
             queued as u64
         );
 
-        // The /proc reader sees the same queues (it has no limit: a LISTEN row's tx_queue is
-        // write_seq - snd_una, not the backlog); the daemon's reader goes through netlink.
+        // The /proc reader sees the same queues but no limit (see `parse_tcp`); the daemon's
+        // reader goes through netlink.
         let proc = KernelReader::with_root("/proc/self/net".into(), vec![port])
             .sample()
             .unwrap();
-        assert_eq!(
-            (proc.accept_queue.depth, proc.accept_queue.listeners),
-            (netlink.depth, netlink.listeners)
-        );
+        assert_eq!(proc.accept_queue, AcceptQueue { limit: 0, ..netlink });
         let mut daemon = KernelReader::new(vec![port]);
         assert_eq!(daemon.sample().unwrap().accept_queue, netlink);
         assert_eq!(daemon.last_source(), Some(QueueSourceKind::SockDiag));
