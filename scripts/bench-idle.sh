@@ -11,17 +11,22 @@ seconds=${BENCH_IDLE_SECONDS:-60}
 nginx_port=$(free_port); ministack_port=$(free_port); prom_port=$(free_port)
 start_nginx "$nginx_port"
 start_ministack "$ministack_port"
-exporter_config "$work/config.toml" "$nginx_port" 'instance_id = "i-0bench00000000000"
-region = "us-east-1"'
+# Each exporter has a state directory of its own: two cannot share a spool (it is locked).
+exporter_config "$work/config.toml" "$nginx_port" "instance_id = \"i-0bench00000000000\"
+region = \"us-east-1\"
+[daemon]
+state_directory = \"$work/state\""
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$ministack_port" AWS_EC2_METADATA_DISABLED=true
 "$binary" --config "$work/config.toml" run 2>"$work/exporter.log" &
 ours=$!; bench_pids+=("$ours")
-# Diagnosis: the same binary without the kernel read (pending = "in_flight" skips
-# /proc/self/net/tcp{,6}, which walks the whole established-socket hash on every read).
-exporter_config "$work/in-flight.toml" "$nginx_port" 'instance_id = "i-0bench00000000000"
-region = "us-east-1"
-pending = "in_flight"'
+# Diagnosis: the same binary without the kernel read (pending = "in_flight" skips the
+# accept-queue dump over netlink, or /proc/self/net/tcp{,6} where netlink is refused).
+exporter_config "$work/in-flight.toml" "$nginx_port" "instance_id = \"i-0bench00000000000\"
+region = \"us-east-1\"
+pending = \"in_flight\"
+[daemon]
+state_directory = \"$work/state-in-flight\""
 "$binary" --config "$work/in-flight.toml" run 2>"$work/exporter-in-flight.log" &
 ours_in_flight=$!; bench_pids+=("$ours_in_flight")
 # Diagnosis: the package profile's binary (smaller text, so fewer file pages mapped), if
@@ -29,7 +34,8 @@ ours_in_flight=$!; bench_pids+=("$ours_in_flight")
 package_binary="$target_dir/bench-package-cold/${BENCH_PACKAGE_PROFILE:-dist}/nginx-backlog-exporter"
 ours_package=""
 if [[ -x "$package_binary" ]]; then
-    "$package_binary" --config "$work/config.toml" run 2>"$work/exporter-package.log" &
+    sed "s|$work/state\"|$work/state-package\"|" "$work/config.toml" > "$work/package.toml"
+    "$package_binary" --config "$work/package.toml" run 2>"$work/exporter-package.log" &
     ours_package=$!; bench_pids+=("$ours_package")
 fi
 prometheus-nginx-exporter -nginx.scrape-uri "http://127.0.0.1:$nginx_port/nginx_status" \
@@ -63,7 +69,7 @@ fi
 row "idle CPU share of one core, ${seconds} s" "${cpu[$ours]} %" "${cpu[$theirs]} % prometheus-nginx-exporter" \
     "$(python3 -c "b=${cpu[$theirs]}; print(f'{${cpu[$ours]} / b:.2f}x' if b else 'n/a')")" "< baseline" \
     "$(verdict "${cpu[$ours]} < ${cpu[$theirs]}")"
-row "idle CPU, pending = in_flight (no /proc/net/tcp read)" "${cpu[$ours_in_flight]} %" "${cpu[$theirs]} %" \
+row "idle CPU, pending = in_flight (no accept-queue read)" "${cpu[$ours_in_flight]} %" "${cpu[$theirs]} %" \
     "$(python3 -c "b=${cpu[$theirs]}; print(f'{${cpu[$ours_in_flight]} / b:.2f}x' if b else 'n/a')")" "(diagnosis)" ""
 row "idle RSS drift over the window" "$(mb "${rss_first[$ours]}") -> $(mb "${rss_last[$ours]}")" \
     "$(mb "${rss_first[$theirs]}") -> $(mb "${rss_last[$theirs]}")" "" "flat (+256 kB)" \

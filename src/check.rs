@@ -9,7 +9,7 @@ use crate::config::{Config, INSTANCE_DIMENSION};
 use crate::derive::in_flight;
 use crate::limits;
 use crate::sinks::{cloudwatch, spool};
-use crate::sources::accept_queue::KernelReader;
+use crate::sources::accept_queue::{KernelReader, QueueSourceKind};
 use crate::sources::stub_status::Scraper;
 
 const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
@@ -46,13 +46,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let mut reader = KernelReader::new(config.nginx.listen_ports.clone());
         match reader.sample() {
             Ok(sample) if sample.accept_queue.listeners > 0 => {
+                // Only netlink shows the queues' limit; /proc, the fallback, does not.
+                let (limit, source) = match reader.last_source() {
+                    Some(source @ QueueSourceKind::SockDiag) => (sample.accept_queue.limit.to_string(), source),
+                    _ => ("unknown".to_string(), QueueSourceKind::Proc),
+                };
                 let _ = writeln!(
                     report,
-                    "accept queue  ports {:?}: ok ({} connections waiting, limit {}, {} listening sockets)",
-                    config.nginx.listen_ports,
-                    sample.accept_queue.depth,
-                    sample.accept_queue.limit,
-                    sample.accept_queue.listeners
+                    "accept queue  ports {:?}: ok ({} connections waiting, limit {limit}, {} listening sockets; via {source})",
+                    config.nginx.listen_ports, sample.accept_queue.depth, sample.accept_queue.listeners,
                 );
             }
             Ok(_) => {

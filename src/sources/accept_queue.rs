@@ -1,15 +1,21 @@
-//! The kernel's view of nginx's listening sockets, from `/proc/self/net`.
+//! The kernel's view of nginx's listening sockets.
 //!
 //! When nginx's workers are stalled or out of `worker_connections`, stub_status stops
 //! answering exactly when the backlog is worst; the connections then wait in the kernel's
-//! accept queue, which `/proc/self/net/tcp{,6}` shows as the `rx_queue` of LISTEN rows.
-//! Reading those files works unprivileged and under systemd's `ProcSubset=pid`. Sockets are
-//! matched by port (one row per worker with `reuseport`; IPv4 and IPv6 are separate rows),
-//! not by inode -> pid, which would need privileges.
+//! accept queue. [`KernelReader`] asks the kernel for it through netlink sock_diag
+//! (`super::sock_diag`): a dump of LISTEN sockets only, which costs the kernel a walk of the
+//! listening hash. `/proc/self/net/tcp{,6}` shows the same figures as the `rx_queue` of LISTEN
+//! rows, but reading them walks every established socket's bucket too (~6 ms of system time
+//! per file on a large host), so those files are only the fallback, for when netlink sockets
+//! are refused (a sandbox without AF_NETLINK) or dumps keep failing. Both work unprivileged
+//! and under systemd's `ProcSubset=pid`. Sockets are matched by port (one per worker with
+//! `reuseport`; IPv4 and IPv6 are separate), not by inode -> pid, which would need privileges.
 //!
 //! The parsers are pure functions over bytes; [`KernelReader`] is the thin I/O around them.
 
 use std::path::PathBuf;
+
+use super::sock_diag::{SockDiagError, SockDiagReader};
 
 /// `st` of a listening socket in /proc/net/tcp (TCP_LISTEN).
 const STATE_LISTEN: &[u8] = b"0A";
@@ -27,7 +33,8 @@ pub enum ProcParseError {
 pub struct AcceptQueue {
     /// Connections the kernel completed that nginx has not accepted yet.
     pub depth: u64,
-    /// Sum of the queues' limits (`listen ... backlog=`, capped by `net.core.somaxconn`).
+    /// Sum of the queues' limits (`listen ... backlog=`, capped by `net.core.somaxconn`);
+    /// 0 when read from /proc, which does not show it.
     pub limit: u64,
     /// Listening rows found for the watched ports; 0 means nginx is not listening.
     pub listeners: u32,
@@ -52,8 +59,9 @@ fn hex_u64(field: &[u8]) -> Option<u64> {
 
 /// Sum the LISTEN rows of `ports` in one /proc/net/tcp or tcp6 file.
 ///
-/// For a listening socket the kernel reports the current accept-queue length as `rx_queue`
-/// and its limit as `tx_queue`.
+/// For a listening socket the kernel reports the current accept-queue length as `rx_queue`.
+/// Its `tx_queue` is `write_seq - snd_una` as for any socket (0 when listening), not the
+/// queue's limit, so the limit stays 0 here; only netlink's `idiag_wqueue` has it.
 pub fn parse_tcp(text: &[u8], ports: &[u16]) -> Result<AcceptQueue, ProcParseError> {
     let mut total = AcceptQueue::default();
     // The first line is the column header.
@@ -78,11 +86,11 @@ pub fn parse_tcp(text: &[u8], ports: &[u16]) -> Result<AcceptQueue, ProcParseErr
         }
         let queues = fields.next().ok_or(error("no queues"))?;
         let mut parts = queues.split(|&b| b == b':');
-        let limit = parts.next().and_then(hex_u64).ok_or(error("bad tx_queue"))?;
+        let _tx_queue = parts.next().and_then(hex_u64).ok_or(error("bad tx_queue"))?;
         let depth = parts.next().and_then(hex_u64).ok_or(error("bad rx_queue"))?;
         total.merge(AcceptQueue {
             depth,
-            limit,
+            limit: 0,
             listeners: 1,
         });
     }
@@ -155,29 +163,88 @@ pub enum KernelError {
     Parse(#[from] ProcParseError),
 }
 
-/// Reads /proc/self/net into buffers it keeps, so a sample allocates nothing once warm.
+/// After this many failed netlink dumps in a row the reader stays on /proc for good; fewer
+/// are retried on a fresh socket (each failed sample is answered from /proc meanwhile).
+const SOCK_DIAG_ATTEMPTS: u32 = 3;
+
+/// Where the accept queues come from.
+enum QueueSource {
+    /// Netlink sock_diag; the socket opens on first use and again after a failed dump.
+    SockDiag {
+        open: fn() -> Result<SockDiagReader, SockDiagError>,
+        reader: Option<SockDiagReader>,
+        failed_in_a_row: u32,
+    },
+    /// `tcp` and `tcp6` under the reader's root: the fallback, and all a `with_root` reader uses.
+    Proc,
+}
+
+/// Which source answered the last sample, for `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueSourceKind {
+    SockDiag,
+    Proc,
+}
+
+impl std::fmt::Display for QueueSourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            QueueSourceKind::SockDiag => "netlink sock_diag",
+            QueueSourceKind::Proc => "/proc/self/net/tcp{,6}",
+        })
+    }
+}
+
+/// Reads the accept queues (netlink, else /proc/self/net) and the drop counters
+/// (/proc/self/net/netstat) into buffers it keeps, so a sample allocates little once warm.
 pub struct KernelReader {
     root: PathBuf,
     ports: Vec<u16>,
     buffer: Vec<u8>,
+    queues: QueueSource,
+    last_source: Option<QueueSourceKind>,
 }
 
 impl KernelReader {
     pub fn new(ports: Vec<u16>) -> Self {
-        Self::with_root(PathBuf::from("/proc/self/net"), ports)
+        Self::preferring_sock_diag(PathBuf::from("/proc/self/net"), ports, SockDiagReader::open)
     }
 
-    /// Read from another directory holding `tcp`, `tcp6` and `netstat` (tests).
+    /// Netlink through `open`, falling back to the files under `root`.
+    fn preferring_sock_diag(
+        root: PathBuf,
+        ports: Vec<u16>,
+        open: fn() -> Result<SockDiagReader, SockDiagError>,
+    ) -> Self {
+        KernelReader {
+            queues: QueueSource::SockDiag {
+                open,
+                reader: None,
+                failed_in_a_row: 0,
+            },
+            ..Self::with_root(root, ports)
+        }
+    }
+
+    /// Read only files, from another directory holding `tcp`, `tcp6` and `netstat` (tests, and
+    /// /proc/self/net to compare with netlink).
     pub fn with_root(root: PathBuf, ports: Vec<u16>) -> Self {
         KernelReader {
             root,
             ports,
             buffer: Vec::with_capacity(64 * 1024),
+            queues: QueueSource::Proc,
+            last_source: None,
         }
     }
 
     pub fn ports(&self) -> &[u16] {
         &self.ports
+    }
+
+    /// Which source answered the last successful sample.
+    pub fn last_source(&self) -> Option<QueueSourceKind> {
+        self.last_source
     }
 
     fn read(&mut self, name: &str) -> Result<Option<&[u8]>, KernelError> {
@@ -200,18 +267,80 @@ impl KernelReader {
     }
 
     fn sample_ports(&mut self, ports: &[u16]) -> Result<KernelSample, KernelError> {
-        let mut accept_queue = AcceptQueue::default();
-        for file in ["tcp", "tcp6"] {
-            if let Some(text) = self.read(file)? {
-                accept_queue.merge(parse_tcp(text, ports)?);
-            }
-        }
+        let (accept_queue, source) = match self.sock_diag_queues(ports) {
+            Some(accept_queue) => (accept_queue, QueueSourceKind::SockDiag),
+            None => (self.proc_queues(ports)?, QueueSourceKind::Proc),
+        };
+        self.last_source = Some(source);
         let drops = self
             .read("netstat")
             .ok()
             .flatten()
             .and_then(|text| parse_netstat(text).ok());
         Ok(KernelSample { accept_queue, drops })
+    }
+
+    fn proc_queues(&mut self, ports: &[u16]) -> Result<AcceptQueue, KernelError> {
+        let mut accept_queue = AcceptQueue::default();
+        for file in ["tcp", "tcp6"] {
+            if let Some(text) = self.read(file)? {
+                accept_queue.merge(parse_tcp(text, ports)?);
+            }
+        }
+        Ok(accept_queue)
+    }
+
+    /// The netlink answer, or `None` when this sample must read /proc instead. Switches to
+    /// /proc for good, with one warning, if netlink sockets are refused or keep failing.
+    fn sock_diag_queues(&mut self, ports: &[u16]) -> Option<AcceptQueue> {
+        let QueueSource::SockDiag {
+            open,
+            reader,
+            failed_in_a_row,
+        } = &mut self.queues
+        else {
+            return None;
+        };
+        let opened = match reader {
+            Some(opened) => opened,
+            None => match open() {
+                Ok(opened) => reader.insert(opened),
+                Err(error) => {
+                    tracing::warn!(
+                        kind = "sock_diag_unavailable",
+                        "reading accept queues from /proc/self/net/tcp{{,6}}, which costs more CPU: {error}"
+                    );
+                    self.queues = QueueSource::Proc;
+                    return None;
+                }
+            },
+        };
+        match opened.listen_queues(ports) {
+            Ok(accept_queue) => {
+                *failed_in_a_row = 0;
+                Some(accept_queue)
+            }
+            Err(error) => {
+                // The socket may hold the rest of the failed dump: the next try opens a new one.
+                *reader = None;
+                *failed_in_a_row += 1;
+                if *failed_in_a_row >= SOCK_DIAG_ATTEMPTS {
+                    tracing::warn!(
+                        kind = "sock_diag_failed",
+                        attempts = *failed_in_a_row,
+                        "reading accept queues from /proc/self/net/tcp{{,6}}, which costs more CPU: {error}"
+                    );
+                    self.queues = QueueSource::Proc;
+                } else {
+                    tracing::debug!(
+                        kind = "sock_diag_failed",
+                        attempts = *failed_in_a_row,
+                        "this sample reads /proc/self/net/tcp{{,6}}: {error}"
+                    );
+                }
+                None
+            }
+        }
     }
 }
 
@@ -249,7 +378,7 @@ mod tests {
             &[80, 443],
             Ok(AcceptQueue {
                 depth: 3,
-                limit: 2 * 511,
+                limit: 0,
                 listeners: 2,
             }),
         );
@@ -258,7 +387,7 @@ mod tests {
             &[8080],
             Ok(AcceptQueue {
                 depth: 5,
-                limit: 128,
+                limit: 0,
                 listeners: 1,
             }),
         );
@@ -370,5 +499,33 @@ mod tests {
         let row6 = "   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 000001FF:00000002 00:0 0 0 0 1";
         std::fs::write(dir.path().join("tcp6"), tcp(&[row6])).unwrap();
         assert_eq!(reader.sample().unwrap().accept_queue.depth, 5);
+    }
+
+    static REFUSED_OPENS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+    /// What a sandbox without AF_NETLINK answers.
+    fn refused_open() -> Result<SockDiagReader, SockDiagError> {
+        REFUSED_OPENS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(SockDiagError::Open(std::io::Error::from_raw_os_error(
+            97, /* EAFNOSUPPORT */
+        )))
+    }
+
+    #[test]
+    fn without_netlink_the_reader_falls_back_to_proc_and_stays_there() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tcp"), tcp(&[LISTEN_80_Q3, LISTEN_8080_Q5])).unwrap();
+        let mut reader = KernelReader::preferring_sock_diag(dir.path().to_owned(), vec![80], refused_open);
+        assert_eq!(reader.last_source(), None);
+        for _ in 0..3 {
+            let sample = reader.sample().unwrap();
+            assert_eq!((sample.accept_queue.depth, sample.accept_queue.listeners), (3, 1));
+            assert_eq!(reader.last_source(), Some(QueueSourceKind::Proc));
+        }
+        assert_eq!(
+            REFUSED_OPENS.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "opened once, then /proc for good"
+        );
     }
 }
