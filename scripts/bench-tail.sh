@@ -37,8 +37,11 @@ sample_interval = "1s"
 state_directory = "$2"
 CONF
 }
+metrics_port=$(free_port)
 daemon_config "$work/tailing.toml" "$work/state" "access_log = \"$log\"
 log_format = '$format'"
+printf '[http]\nlisten = "127.0.0.1:%s"\n' "$metrics_port" >>"$work/tailing.toml"
+lines_at_start=$(wc -l <"$log")
 daemon_config "$work/reference.toml" "$work/state-reference"
 "$binary" --config "$work/tailing.toml" run --dry-run >"$work/tailing.out" 2>"$work/tailing.err" &
 ours=$!; bench_pids+=("$ours")
@@ -64,6 +67,13 @@ wait "$wrk_pid" || true
 for pid in "$ours" "$reference"; do
     kill -0 "$pid" 2>/dev/null || { echo "exporter $pid exited early:" >&2; cat "$work"/*.err >&2; exit 1; }
 done
+# Every line nginx wrote after the daemon started (start_at = end) must have been read once.
+sleep 2
+lines_written=$(($(wc -l <"$log") - lines_at_start))
+lines_read=$(python3 -c "
+import re, urllib.request
+page = urllib.request.urlopen('http://127.0.0.1:$metrics_port/metrics', timeout=2).read().decode()
+print(sum(int(float(v)) for v in re.findall(r'^nginx_backlog_log_lines_(?:parsed|rejected)_total(?:{[^}]*})? (\\S+)$', page, re.M)))")
 rate=$(python3 -c "print(round(($lines_after - $lines_before) / ($seconds - 2)))")
 
 per20k=$(python3 -c "print(f'{$our_cpu * 20000 / max($rate, 1):.2f}')")
@@ -73,6 +83,8 @@ row "daemon tailing at ${rate} lines/s (wrk -t1 -c$connections, 1 ms pace)" "$ou
     "< 3 % at 20k lines/s" "$(python3 -c "print('met' if $per20k < 3 else 'MISSED')")"
 row "of which the access-log source (minus a daemon without it: $reference_cpu %)" \
     "$(python3 -c "print(f'{$our_cpu - $reference_cpu:.3f}')") % CPU ($added20k % per 20k lines/s)" "" "" "(diagnosis)" ""
+row "lines the daemon read (parsed + rejected), 2 s after the load" "$lines_read" "$lines_written written by nginx" "" \
+    "all of them" "$(python3 -c "print('met' if $lines_read == $lines_written else 'MISSED')")"
 # The tailer + matcher + signals on a bulk append of the generated log: what a line costs
 # without any wake-up per write.
 bulk_source="$target_dir/bench/access-1m.log"
