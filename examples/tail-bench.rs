@@ -1,11 +1,12 @@
-//! The daemon's access-log path without the daemon (its wiring is not merged yet): follow a
-//! log with `sources::access_log::tail::Tailer`, match and extract every line, fold it into
+//! The daemon's access-log path without the rest of the daemon: follow a log with
+//! `sources::access_log::tail::Tailer`, match and extract every line, fold it into
 //! `LogSignals` advanced by the wall clock, for a fixed time; then print what was seen.
-//! `scripts/bench-tail.sh` reads this process's CPU time and RSS while nginx serves wrk.
+//! `scripts/bench-tail.sh` measures the real daemon under load; it uses this only for the
+//! per-line cost on a bulk append (`bench_support.py bulk_tail`), where the daemon's start-up
+//! and its once-a-second sampling would blur a figure of a fraction of a microsecond.
 //!
-//! BATCH_MS 0 follows the log with `Tailer::run` as the daemon would (woken by every inotify
-//! event: nginx writes each line with its own write(2)); BATCH_MS > 0 drains the tailer on a
-//! timer instead, to measure what coalescing the wake-ups would save.
+//! BATCH_MS 0 follows the log with `Tailer::run`; BATCH_MS > 0 drains the tailer on a timer
+//! instead.
 //!
 //! Usage: tail-bench LOG STATE_DIR SECONDS BATCH_MS [LOG_FORMAT]
 
