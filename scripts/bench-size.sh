@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Binary size and cold build time of the package profile (opt-level 3, thin LTO, one codegen
+# Binary size and cold build time of the package profile (see [profile.dist]: size-optimized deps, thin LTO, one codegen
 # unit, stripped). Cargo reserves the name `package`, so the profile is called `dist`
 # (BENCH_PACKAGE_PROFILE): Cargo.toml's [profile.dist] when it exists, else those settings as
 # --config overrides. The cold build runs in its own target directory, emptied first; it
