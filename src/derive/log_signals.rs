@@ -220,8 +220,18 @@ impl LogSignals {
             return;
         }
         self.watermark_ms = now_ms;
-        let target = (now_ms.saturating_sub(self.settle_ms)).div_euclid(1000) * 1000;
-        self.sweep_to(target);
+        let horizon = now_ms.saturating_sub(self.settle_ms);
+        // The sweep stops on whole seconds, so nothing is due until the horizon is a whole
+        // second past it: most requests end within the same second as the one before and
+        // skip the call (it was 2 % of `replay` in callgrind).
+        if self
+            .sweep
+            .as_ref()
+            .is_none_or(|sweep| horizon < sweep.swept_until_ms.saturating_add(1000))
+        {
+            return;
+        }
+        self.sweep_to(horizon.div_euclid(1000) * 1000);
     }
 
     /// End of input: settle everything that was observed and close all periods.
@@ -257,6 +267,7 @@ impl LogSignals {
         let Some(sweep) = self.sweep.as_mut() else {
             return;
         };
+        debug_assert_eq!(sweep.swept_until_ms % 1000, 0, "advance_to relies on whole seconds");
         let (period_ms, open) = (self.period_ms, &mut self.open);
         sweep.run_to(target_ms, |second_start, sum, peak| {
             let period = second_start.div_euclid(period_ms) * period_ms;
@@ -332,15 +343,25 @@ impl Sweep {
                     continue;
                 }
             }
-            let slot = self.slot(self.swept_until_ms);
-            self.running += i64::from(self.deltas[slot]);
-            self.deltas[slot] = 0;
-            self.second_sum += self.running;
-            self.second_peak = self.second_peak.max(self.running);
-            self.swept_until_ms += 1;
-            if self.swept_until_ms % 1000 == 0 {
+            // Up to the end of this second (or the target) in one tight loop: no per-slot
+            // test for the second's end (the per-millisecond loop was 2 % of `replay`).
+            let second_end = (self.swept_until_ms.div_euclid(1000) + 1) * 1000;
+            let until = second_end.min(target_ms);
+            let mask = self.deltas.len() as i64 - 1;
+            let (mut running, mut sum, mut peak) = (self.running, self.second_sum, self.second_peak);
+            for at in self.swept_until_ms..until {
+                // As in `slot`: masking is `rem_euclid` for a power of two.
+                if let Some(delta) = self.deltas.get_mut((at & mask) as usize) {
+                    running += i64::from(std::mem::take(delta));
+                }
+                sum += running;
+                peak = peak.max(running);
+            }
+            (self.running, self.second_sum, self.second_peak) = (running, sum, peak);
+            self.swept_until_ms = until;
+            if until == second_end {
                 if self.second_sum > 0 {
-                    on_second(self.swept_until_ms - 1000, self.second_sum, self.second_peak);
+                    on_second(second_end - 1000, self.second_sum, self.second_peak);
                 }
                 self.second_sum = 0;
                 self.second_peak = 0;
