@@ -168,6 +168,7 @@ impl TimeParser {
     }
 
     /// Unix time in milliseconds.
+    #[inline]
     pub fn parse_ms(&mut self, raw: &[u8]) -> Option<i64> {
         if self.variable == TimeVariable::Msec {
             return parse_msec(raw);
@@ -175,6 +176,12 @@ impl TimeParser {
         if self.cached_len == raw.len() && same_text(&self.cached_text, raw) {
             return Some(self.cached_ms);
         }
+        self.parse_and_cache(raw)
+    }
+
+    /// A new second: parse it and remember it. Out of line, once a second.
+    #[inline(never)]
+    fn parse_and_cache(&mut self, raw: &[u8]) -> Option<i64> {
         let seconds = match self.variable {
             TimeVariable::Iso8601 => parse_iso8601(raw)?,
             TimeVariable::Local => parse_time_local(raw)?,
