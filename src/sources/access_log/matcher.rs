@@ -2,15 +2,15 @@
 //!
 //! **Zero-copy and allocation-free**: values come back as byte slices into the line, and the
 //! span table is one `Vec` sized once per format and reused for every line. The next literal
-//! is found by its first byte: eight bytes at a time in plain code over the first 32 bytes
-//! (most values are a few bytes: a status, a time, `-`), then with `memchr` (a call and its
-//! dispatch cost more than such a short search; seen in perf and callgrind). The common case
-//! (found within 32 bytes, the whole literal equal to one masked word, not escaped) is
-//! inlined into the per-line loop; everything else goes to one general search out of line,
-//! which keeps the loop's state in registers. A value ends at the first occurrence of the
-//! literal that follows it in the format; under `escape=json` an occurrence preceded by an
-//! odd number of backslashes is part of the value (`\"`) and is skipped. Errors are a small
-//! `Copy` enum so the caller can count bad lines by [`MatchError::reason`].
+//! is found by its first byte ([`ByteFinder`]: memchr's SSE2 searcher, inlined, on x86_64;
+//! a word at a time in plain code near the end of a line), then the whole literal is one
+//! masked word compare. That common case runs in a loop with no call in it, so its state
+//! stays in registers; anything else (a first byte that is not the literal, a long literal,
+//! an escaped quote) goes to one general search out of line. A value ends at the first
+//! occurrence of the literal that follows it in the format; under `escape=json` an
+//! occurrence preceded by an odd number of backslashes is part of the value (`\"`) and is
+//! skipped. Errors are a small `Copy` enum so the caller can count bad lines by
+//! [`MatchError::reason`].
 
 use super::format::{Escape, LogFormat};
 
@@ -69,8 +69,8 @@ pub struct LineMatcher {
 /// contiguous array (no pointer chase to the format's `Field`, no per-line setup).
 #[derive(Debug, Clone)]
 struct Step {
-    /// The literal's first byte in every byte of a word, for the SWAR test in [`find_byte`].
-    first_repeated: u64,
+    /// Finds the literal's first byte.
+    finder: ByteFinder,
     /// The whole literal, little-endian in a word, with a mask of the bytes that count:
     /// compared in one go at a candidate rather than byte by byte. Zero mask for a one-byte
     /// literal (nothing left to compare).
@@ -127,7 +127,7 @@ impl LineMatcher {
                 let counted = literal.len().min(word.len());
                 word[..counted].copy_from_slice(&literal[..counted]);
                 Step {
-                    first_repeated: literal.first().map_or(0, |&first| ONES * u64::from(first)),
+                    finder: ByteFinder::new(literal.first().copied().unwrap_or(0)),
                     literal_word: u64::from_le_bytes(word),
                     literal_mask: match counted {
                         0 | 1 => 0,
@@ -169,62 +169,84 @@ impl LineMatcher {
 }
 
 /// Find each step's literal from `position` on and record the values between; returns
-/// where the last literal ended. The unmatched part of the line is carried as a slice, so
-/// the compiler knows its length and most bounds checks fold away.
+/// where the last literal ended. Runs of steps in the common case go through
+/// [`split_short`], a loop with no call in it, so its state stays in registers; the
+/// general search and the last variable are handled here between runs (keeping the call
+/// inside the loop cost ~45 instructions of spills per field, in callgrind).
 #[inline(always)]
 fn split<const JSON: bool>(
     line: &[u8],
-    position: usize,
+    mut position: usize,
     steps: &[Step],
     spans: &mut [(usize, usize)],
 ) -> Result<usize, MatchError> {
-    let mut rest = line.get(position..).unwrap_or_default();
-    for (index, (step, span)) in steps.iter().zip(spans.iter_mut()).enumerate() {
-        let position = line.len() - rest.len();
+    let mut index = 0;
+    loop {
+        let (done, resume) = split_short::<JSON>(
+            line,
+            &mut position,
+            steps.get(index..).unwrap_or_default(),
+            spans.get_mut(index..).unwrap_or_default(),
+        );
+        index += done;
+        let (Some(step), Some(span)) = (steps.get(index), spans.get_mut(index)) else {
+            return Ok(position);
+        };
         if step.len == 0 {
             // Only the last variable has no literal after it: it takes the rest.
             *span = (position, line.len());
-            rest = &rest[rest.len()..];
-            continue;
+            position = line.len();
+        } else {
+            let Some(at) = find_literal(line, position, position + resume, step, JSON) else {
+                return Err(MatchError::TooFewFields { field: index });
+            };
+            *span = (position, at);
+            position = at + step.len;
         }
-        let offset = match find_literal_short::<JSON>(rest, step) {
-            Ok(offset) => Some(offset),
-            Err(resume) => find_literal(line, position, position + resume, step, JSON).map(|at| at - position),
-        };
-        let Some(after) = offset.and_then(|offset| rest.get(offset + step.len..)) else {
-            return Err(MatchError::TooFewFields { field: index });
-        };
-        *span = (position, line.len() - after.len() - step.len);
-        rest = after;
+        index += 1;
     }
-    Ok(line.len() - rest.len())
 }
 
-/// How many bytes [`find_literal_short`] tests before it hands over to [`find_literal`].
-const SHORT_SCAN_BYTES: usize = 32;
+/// Record values while each step's literal is found by [`find_literal_short`]; returns
+/// how many steps were done and, for the step it stopped at, where the general search
+/// may start (relative to `position`).
+#[inline(always)]
+fn split_short<const JSON: bool>(
+    line: &[u8],
+    position: &mut usize,
+    steps: &[Step],
+    spans: &mut [(usize, usize)],
+) -> (usize, usize) {
+    let mut rest = line.get(*position..).unwrap_or_default();
+    let mut done = 0;
+    for (step, span) in steps.iter().zip(spans.iter_mut()) {
+        if step.len == 0 {
+            return (done, 0);
+        }
+        let (offset, after) = match find_literal_short::<JSON>(rest, step) {
+            Ok(offset) => match rest.get(offset + step.len..) {
+                Some(after) => (offset, after),
+                None => return (done, 0),
+            },
+            Err(resume) => return (done, resume),
+        };
+        *span = (*position, *position + offset);
+        *position += offset + step.len;
+        rest = after;
+        done += 1;
+    }
+    (done, 0)
+}
 
-/// The common case, inlined into the per-line loop: the literal's first byte within the
-/// first [`SHORT_SCAN_BYTES`] of `rest` (the value and what follows), followed by the rest
-/// of the literal, not escaped; its offset in `rest`. `Err(resume)` for anything else (a
-/// long value, a first byte that is not the literal, a backslash before it under json
-/// escaping, a literal that does not fit a word or runs into the line's last eight bytes,
-/// no end found): the general [`find_literal`] then searches on from `resume`, out of
-/// line, so this loop keeps its state in registers.
+/// The common case, inlined into the per-line loop: the literal's first byte in `rest` (the
+/// value and what follows) followed by the rest of the literal, not escaped; its offset in
+/// `rest`. `Err(resume)` for anything else (a first byte that is not the literal, a
+/// backslash before it under json escaping, a literal longer than a word or one that runs
+/// into the line's last eight bytes, no first byte at all): the general [`find_literal`]
+/// then searches on from `resume`, out of line.
 #[inline(always)]
 fn find_literal_short<const JSON: bool>(rest: &[u8], step: &Step) -> Result<usize, usize> {
-    let found = match rest.first_chunk::<SHORT_SCAN_BYTES>() {
-        // One length check for four words.
-        Some(block) => block
-            .as_chunks::<8>()
-            .0
-            .iter()
-            .enumerate()
-            .find_map(|(index, word)| {
-                first_zero_byte(u64::from_le_bytes(*word) ^ step.first_repeated).map(|byte| index * 8 + byte)
-            })
-            .ok_or(SHORT_SCAN_BYTES),
-        None => find_byte_in_short(step.first_repeated, rest).ok_or(rest.len()),
-    };
+    let found = step.finder.find(rest).ok_or(rest.len());
     let offset = found?;
     let literal_matches = step.literal_mask == 0
         || rest
@@ -263,6 +285,41 @@ fn find_byte_in_short(needle_repeated: u64, haystack: &[u8]) -> Option<usize> {
     first_zero_byte((u64::from_le_bytes(*last) ^ needle_repeated) | tested).map(|byte| haystack.len() - 8 + byte)
 }
 
+/// Finds one byte. On x86_64, memchr's SSE2 searcher (SSE2 is part of the baseline): it
+/// inlines into the per-line loop, where `memchr::memchr` is a call through a function
+/// pointer (to pick AVX2 at run time) that costs more than a short search. Fewer than 16
+/// bytes (the end of a line), where the SSE2 searcher goes byte by byte, are tested a
+/// word at a time.
+#[derive(Debug, Clone, Copy)]
+struct ByteFinder {
+    /// The byte in every byte of a word, for [`find_byte_in_short`].
+    repeated: u64,
+    #[cfg(target_arch = "x86_64")]
+    sse2: Option<memchr::arch::x86_64::sse2::memchr::One>,
+}
+
+impl ByteFinder {
+    fn new(needle: u8) -> ByteFinder {
+        ByteFinder {
+            repeated: ONES * u64::from(needle),
+            #[cfg(target_arch = "x86_64")]
+            sse2: memchr::arch::x86_64::sse2::memchr::One::new(needle),
+        }
+    }
+
+    #[inline(always)]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        if haystack.len() < 16 {
+            return find_byte_in_short(self.repeated, haystack);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(sse2) = &self.sse2 {
+            return sse2.find(haystack);
+        }
+        find_byte(self.repeated, haystack, 0)
+    }
+}
+
 /// Index of the lowest zero byte of `zeroed` (a word XORed with a repeated needle). The
 /// classic "has a zero byte" test marks zero bytes; marks above the first true zero may be
 /// false (borrows), so only the lowest mark is used: that one is exact.
@@ -280,7 +337,7 @@ fn first_zero_byte(zeroed: u64) -> Option<usize> {
 fn find_literal(line: &[u8], from: usize, search_from: usize, step: &Step, skip_escaped: bool) -> Option<usize> {
     let mut search_from = search_from;
     loop {
-        let at = find_byte(step.first_repeated, line, search_from)?;
+        let at = search_from + step.finder.find(line.get(search_from..)?)?;
         let after = line.get(at + 1..)?;
         let rest = &*step.rest;
         // A plain loop still beats a memcmp call for a few bytes (seen in perf).
@@ -295,9 +352,13 @@ fn find_literal(line: &[u8], from: usize, search_from: usize, step: &Step, skip_
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
+/// How many bytes [`find_byte`] tests in plain code before it calls `memchr`.
+const SHORT_SCAN_BYTES: usize = 32;
+
 /// Absolute index of the first byte equal to `needle_repeated`'s (a byte times [`ONES`]) in
 /// `line[from..]`: [`SHORT_SCAN_BYTES`] in plain code, then `memchr` (a call and its
-/// dispatch cost more than a short search).
+/// dispatch cost more than a short search). [`ByteFinder`] off x86_64.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn find_byte(needle_repeated: u64, line: &[u8], from: usize) -> Option<usize> {
     let haystack = line.get(from..)?;
     let (short, long) = haystack.split_at(haystack.len().min(SHORT_SCAN_BYTES));
@@ -455,7 +516,7 @@ mod tests {
     }
 
     #[test]
-    fn find_byte_agrees_with_memchr() {
+    fn byte_searches_agree_with_memchr() {
         // Every needle position (and none) across the SWAR words, the scalar tail and the
         // memchr part, with bytes that trip a naive zero-byte test (0x00, 0x01, 0x80, 0xff).
         for len in 0..80 {
@@ -468,11 +529,18 @@ mod tests {
                             haystack[at + 1] = b'"';
                         }
                     }
+                    let finder = ByteFinder::new(b'"');
                     for from in 0..=len {
+                        let want = memchr::memchr(b'"', &haystack[from..]);
                         assert_eq!(
                             find_byte(ONES * u64::from(b'"'), &haystack, from),
-                            memchr::memchr(b'"', &haystack[from..]).map(|index| from + index),
-                            "len {len} at {at:?} from {from} filler {filler:#x}"
+                            want.map(|index| from + index),
+                            "find_byte: len {len} at {at:?} from {from} filler {filler:#x}"
+                        );
+                        assert_eq!(
+                            finder.find(&haystack[from..]),
+                            want,
+                            "ByteFinder: len {len} at {at:?} from {from} filler {filler:#x}"
                         );
                     }
                 }
