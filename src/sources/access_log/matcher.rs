@@ -73,11 +73,11 @@ struct Step {
     finder: ByteFinder,
     /// The whole literal, little-endian in a word, with a mask of the bytes that count:
     /// compared in one go at a candidate rather than byte by byte. Zero mask for a one-byte
-    /// literal (nothing left to compare).
+    /// literal (nothing left to compare). A literal longer than a word gets a word whose
+    /// first byte differs from the literal's, so the compare always fails and
+    /// [`find_literal`] decides: one test fewer per field than a flag.
     literal_word: u64,
     literal_mask: u64,
-    /// Longer than a word: [`find_literal_short`] leaves it to [`find_literal`].
-    literal_is_long: bool,
     /// The literal after its first byte.
     rest: Box<[u8]>,
     /// Whole literal length; 0 only for a last variable, which runs to the end of the line.
@@ -123,17 +123,20 @@ impl LineMatcher {
             .iter()
             .map(|field| {
                 let literal = &*field.terminator;
+                let first = literal.first().copied().unwrap_or(0);
                 let mut word = [0u8; 8];
-                let counted = literal.len().min(word.len());
-                word[..counted].copy_from_slice(&literal[..counted]);
+                let (literal_word, literal_mask) = match literal.len() {
+                    0 | 1 => (0, 0),
+                    len if len <= word.len() => {
+                        word[..len].copy_from_slice(literal);
+                        (u64::from_le_bytes(word), u64::MAX >> (8 * (word.len() - len)))
+                    }
+                    _ => (u64::from(!first), 0xff),
+                };
                 Step {
-                    finder: ByteFinder::new(literal.first().copied().unwrap_or(0)),
-                    literal_word: u64::from_le_bytes(word),
-                    literal_mask: match counted {
-                        0 | 1 => 0,
-                        counted => u64::MAX >> (8 * (8 - counted)),
-                    },
-                    literal_is_long: literal.len() > word.len(),
+                    finder: ByteFinder::new(first),
+                    literal_word,
+                    literal_mask,
                     rest: literal.get(1..).unwrap_or_default().into(),
                     len: literal.len(),
                 }
@@ -248,17 +251,17 @@ fn split_short<const JSON: bool>(
 fn find_literal_short<const JSON: bool>(rest: &[u8], step: &Step) -> Result<usize, usize> {
     let found = step.finder.find(rest).ok_or(rest.len());
     let offset = found?;
-    let literal_matches = step.literal_mask == 0
-        || rest
-            .get(offset..)
-            .and_then(|candidate| candidate.first_chunk::<8>())
-            .is_some_and(|word| (u64::from_le_bytes(*word) ^ step.literal_word) & step.literal_mask == 0);
-    let escaped = JSON && offset > 0 && rest.get(offset - 1) == Some(&b'\\');
-    if literal_matches && !step.literal_is_long && !escaped {
-        Ok(offset)
-    } else {
-        Err(offset)
+    if step.literal_mask != 0 {
+        let word = rest.get(offset..).and_then(|candidate| candidate.first_chunk::<8>());
+        match word {
+            Some(word) if (u64::from_le_bytes(*word) ^ step.literal_word) & step.literal_mask == 0 => {}
+            _ => return Err(offset),
+        }
     }
+    if JSON && offset > 0 && rest.get(offset - 1) == Some(&b'\\') {
+        return Err(offset);
+    }
+    Ok(offset)
 }
 
 /// First byte equal to `needle_repeated`'s in a short `haystack` (the end of a line), a
