@@ -161,49 +161,65 @@ impl LogSignals {
 
     pub fn observe(&mut self, request: &CompletedRequest<'_>) {
         let end = request.end_ms;
-        let duration_ms = request
-            .request_time_us
-            .map(|us| i64::try_from(us / 1000).unwrap_or(i64::MAX).min(self.settle_ms));
         if self.sweep.is_none() {
-            // Start early enough to see the first request's whole duration.
-            let origin = self.period_start(end.saturating_sub(self.settle_ms));
-            self.sweep = Some(Sweep::new(origin, self.settle_ms));
+            self.start_sweep(end);
         }
         if end > self.watermark_ms {
             self.advance_to(end);
         }
-        let period = match &self.hot {
-            Some(hot) if end >= hot.start_ms && end - hot.start_ms < self.period_ms => hot.start_ms,
-            _ => self.period_start(end),
+        let period_ms = self.period_ms;
+        // The hot period is open (the sweep parks it before closing anything), so a
+        // request in it cannot be late: only another period needs the test.
+        let hot_start = self.hot.as_ref().map(|hot| hot.start_ms);
+        let in_hot = hot_start.is_some_and(|start| end >= start && end - start < period_ms);
+        let period = match hot_start {
+            Some(start) if in_hot => start,
+            _ => {
+                let period = self.period_start(end);
+                let swept_until = self.sweep.as_ref().map_or(i64::MIN, |s| s.swept_until_ms);
+                if period + period_ms <= swept_until {
+                    self.late_requests += 1;
+                    return;
+                }
+                period
+            }
         };
-        let swept_until = self.sweep.as_ref().map_or(i64::MIN, |s| s.swept_until_ms);
-        if period + self.period_ms <= swept_until {
-            self.late_requests += 1;
-            return;
-        }
-        if let (Some(duration), Some(sweep)) = (duration_ms, self.sweep.as_mut()) {
+        if let (Some(us), Some(sweep)) = (request.request_time_us, self.sweep.as_mut()) {
+            let duration = i64::try_from(us / 1000).unwrap_or(i64::MAX).min(self.settle_ms);
             // A 0.000 request still happened in the millisecond it was logged in.
             let start = end.saturating_sub(duration);
             sweep.add(start, end.max(start + 1));
         }
+        if !in_hot {
+            self.make_hot(period);
+        }
         let cap = self.config.breakdown_cap;
-        self.hot_period(period).add(request, cap);
+        if let Some(hot) = self.hot.as_mut() {
+            hot.add(request, cap);
+        }
     }
 
-    /// The accumulator of `period`, made the hot one (the previous hot one goes back into
-    /// `open`).
-    fn hot_period(&mut self, period: i64) -> &mut PeriodAccumulator {
-        let period_ms = self.period_ms;
-        if !matches!(&self.hot, Some(hot) if hot.start_ms == period) {
-            let next = self
-                .open
-                .remove(&period)
-                .unwrap_or_else(|| PeriodAccumulator::new(period, period_ms));
-            self.park_hot();
-            self.hot = Some(next);
+    /// The first request: start the sweep early enough to see its whole duration.
+    #[cold]
+    #[inline(never)]
+    fn start_sweep(&mut self, first_end_ms: i64) {
+        let origin = self.period_start(first_end_ms.saturating_sub(self.settle_ms));
+        self.sweep = Some(Sweep::new(origin, self.settle_ms));
+    }
+
+    /// Make `period`'s accumulator the hot one (the previous hot one goes back into `open`).
+    /// Out of line: once per period, and for the odd request that ends in another.
+    #[inline(never)]
+    fn make_hot(&mut self, period: i64) {
+        if matches!(&self.hot, Some(hot) if hot.start_ms == period) {
+            return;
         }
-        self.hot
-            .get_or_insert_with(|| PeriodAccumulator::new(period, period_ms))
+        let next = self
+            .open
+            .remove(&period)
+            .unwrap_or_else(|| PeriodAccumulator::new(period, self.period_ms));
+        self.park_hot();
+        self.hot = Some(next);
     }
 
     /// Put the hot period back into `open`, before anything walks or drains the map.
