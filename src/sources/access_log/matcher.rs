@@ -183,20 +183,14 @@ fn split<const JSON: bool>(
     steps: &[Step],
     spans: &mut [(usize, usize)],
 ) -> Result<usize, MatchError> {
-    let mut index = 0;
+    // Every step, in the common case.
+    let (mut index, mut resume) = split_short::<JSON>(line, &mut position, steps, spans);
     loop {
-        let (done, resume) = split_short::<JSON>(
-            line,
-            &mut position,
-            steps.get(index..).unwrap_or_default(),
-            spans.get_mut(index..).unwrap_or_default(),
-        );
-        index += done;
         let (Some(step), Some(span)) = (steps.get(index), spans.get_mut(index)) else {
             return Ok(position);
         };
         if step.len == 0 {
-            // Only the last variable has no literal after it: it takes the rest.
+            // The last variable ([`split_short`] takes it in the common case).
             *span = (position, line.len());
             position = line.len();
         } else {
@@ -207,6 +201,14 @@ fn split<const JSON: bool>(
             position = at + step.len;
         }
         index += 1;
+        let (done, next_resume) = split_short::<JSON>(
+            line,
+            &mut position,
+            steps.get(index..).unwrap_or_default(),
+            spans.get_mut(index..).unwrap_or_default(),
+        );
+        index += done;
+        resume = next_resume;
     }
 }
 
@@ -224,7 +226,12 @@ fn split_short<const JSON: bool>(
     let mut done = 0;
     for (step, span) in steps.iter().zip(spans.iter_mut()) {
         if step.len == 0 {
-            return (done, 0);
+            // Only the last variable has no literal after it: it takes the rest.
+            *span = (*position, line.len());
+            *position = line.len();
+            rest = &[];
+            done += 1;
+            continue;
         }
         let (offset, after) = match find_literal_short::<JSON>(rest, step) {
             Ok(offset) => match rest.get(offset + step.len..) {
