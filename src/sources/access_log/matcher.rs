@@ -222,17 +222,18 @@ fn split_short<const JSON: bool>(
     steps: &[Step],
     spans: &mut [(usize, usize)],
 ) -> (usize, usize) {
+    // Only the last variable can lack a literal after it (it takes the rest): tested once
+    // here rather than per field.
+    let (with_literals, takes_rest) = match steps.split_last() {
+        Some((last, others)) if last.len == 0 => (others, true),
+        _ => (steps, false),
+    };
     let mut rest = line.get(*position..).unwrap_or_default();
-    let mut done = 0;
-    for (step, span) in steps.iter().zip(spans.iter_mut()) {
-        if step.len == 0 {
-            // Only the last variable has no literal after it: it takes the rest.
-            *span = (*position, line.len());
-            *position = line.len();
-            rest = &[];
-            done += 1;
-            continue;
-        }
+    let mut spans = spans.iter_mut();
+    for (done, step) in with_literals.iter().enumerate() {
+        let Some(span) = spans.next() else {
+            return (done, 0);
+        };
         let (offset, after) = match find_literal_short::<JSON>(rest, step) {
             Ok(offset) => match rest.get(offset + step.len..) {
                 Some(after) => (offset, after),
@@ -243,9 +244,13 @@ fn split_short<const JSON: bool>(
         *span = (*position, *position + offset);
         *position += offset + step.len;
         rest = after;
-        done += 1;
     }
-    (done, 0)
+    if let (true, Some(span)) = (takes_rest, spans.next()) {
+        *span = (*position, line.len());
+        *position = line.len();
+        return (steps.len(), 0);
+    }
+    (with_literals.len(), 0)
 }
 
 /// The common case, inlined into the per-line loop: the literal's first byte in `rest` (the
