@@ -2,10 +2,12 @@
 //!
 //! **Zero-copy and allocation-free**: values come back as byte slices into the line, and the
 //! span table is one `Vec` sized once per format and reused for every line. The next literal
-//! is found by its first byte: eight bytes at a time in plain code over the first 32 bytes
-//! (most values are a few bytes: a status, a time, `-`), then with `memchr` (a call and its
-//! dispatch cost more than such a short search; seen in perf and callgrind). A value ends at
-//! the first occurrence of the literal that follows it in the format; under `escape=json` an
+//! is found by its first byte ([`ByteFinder`]: memchr's SSE2 searcher, inlined, on x86_64;
+//! a word at a time in plain code near the end of a line), then the whole literal is one
+//! masked word compare. That common case runs in a loop with no call in it, so its state
+//! stays in registers; anything else (a first byte that is not the literal, a long literal,
+//! an escaped quote) goes to one general search out of line. A value ends at the first
+//! occurrence of the literal that follows it in the format; under `escape=json` an
 //! occurrence preceded by an odd number of backslashes is part of the value (`\"`) and is
 //! skipped. Errors are a small `Copy` enum so the caller can count bad lines by
 //! [`MatchError::reason`].
@@ -67,13 +69,17 @@ pub struct LineMatcher {
 /// contiguous array (no pointer chase to the format's `Field`, no per-line setup).
 #[derive(Debug, Clone)]
 struct Step {
-    /// The literal's first byte in every byte of a word, for the SWAR test in [`find_byte`].
-    first_repeated: u64,
+    /// Finds the literal's first byte.
+    finder: ByteFinder,
+    /// The whole literal, little-endian in a word, with a mask of the bytes that count:
+    /// compared in one go at a candidate rather than byte by byte. Zero mask for a one-byte
+    /// literal (nothing left to compare). A literal longer than a word gets a word whose
+    /// first byte differs from the literal's, so the compare always fails and
+    /// [`find_literal`] decides: one test fewer per field than a flag.
+    literal_word: u64,
+    literal_mask: u64,
     /// The literal after its first byte.
     rest: Box<[u8]>,
-    /// `rest` when it is at most four bytes (always, in the formats seen), little-endian,
-    /// with a mask of the bytes that count: compared in one go rather than byte by byte.
-    rest_word: Option<(u32, u32)>,
     /// Whole literal length; 0 only for a last variable, which runs to the end of the line.
     len: usize,
 }
@@ -115,18 +121,25 @@ impl LineMatcher {
         let steps = format
             .fields()
             .iter()
-            .map(|field| Step {
-                first_repeated: field.terminator.first().map_or(0, |&first| ONES * u64::from(first)),
-                rest: field.terminator.get(1..).unwrap_or_default().into(),
-                rest_word: field.terminator.get(1..).filter(|rest| rest.len() <= 4).map(|rest| {
-                    let mut word = [0u8; 4];
-                    word[..rest.len()].copy_from_slice(rest);
-                    (
-                        u32::from_le_bytes(word),
-                        u32::MAX.checked_shr(8 * (4 - rest.len() as u32)).unwrap_or(0),
-                    )
-                }),
-                len: field.terminator.len(),
+            .map(|field| {
+                let literal = &*field.terminator;
+                let first = literal.first().copied().unwrap_or(0);
+                let mut word = [0u8; 8];
+                let (literal_word, literal_mask) = match literal.len() {
+                    0 | 1 => (0, 0),
+                    len if len <= word.len() => {
+                        word[..len].copy_from_slice(literal);
+                        (u64::from_le_bytes(word), u64::MAX >> (8 * (word.len() - len)))
+                    }
+                    _ => (u64::from(!first), 0xff),
+                };
+                Step {
+                    finder: ByteFinder::new(first),
+                    literal_word,
+                    literal_mask,
+                    rest: literal.get(1..).unwrap_or_default().into(),
+                    len: literal.len(),
+                }
             })
             .collect();
         LineMatcher { format, steps, spans }
@@ -142,21 +155,12 @@ impl LineMatcher {
         if !prefix.is_empty() && !line.starts_with(prefix) {
             return Err(MatchError::LiteralMismatch);
         }
-        let json = self.format.escape == Escape::Json;
-        let mut position = prefix.len();
-        for (index, (step, span)) in self.steps.iter().zip(self.spans.iter_mut()).enumerate() {
-            if step.len == 0 {
-                // Only the last variable has no literal after it: it takes the rest.
-                *span = (position, line.len());
-                position = line.len();
-                continue;
-            }
-            let Some(at) = find_literal(line, position, step, json) else {
-                return Err(MatchError::TooFewFields { field: index });
-            };
-            *span = (position, at);
-            position = at + step.len;
-        }
+        // Escaping is fixed per format: one loop for each, with no per-field test.
+        let position = if self.format.escape == Escape::Json {
+            split::<true>(line, prefix.len(), &self.steps, &mut self.spans)?
+        } else {
+            split::<false>(line, prefix.len(), &self.steps, &mut self.spans)?
+        };
         if position != line.len() {
             return Err(MatchError::TrailingData { offset: position });
         }
@@ -167,24 +171,205 @@ impl LineMatcher {
     }
 }
 
-/// First occurrence of the step's literal in `line[from..]`, as an absolute offset.
-/// With `skip_escaped`, an occurrence right after an odd run of backslashes is escaped.
-#[inline]
-fn find_literal(line: &[u8], from: usize, step: &Step, skip_escaped: bool) -> Option<usize> {
-    let mut search_from = from;
+/// Find each step's literal from `position` on and record the values between; returns
+/// where the last literal ended. Runs of steps in the common case go through
+/// [`split_short`], a loop with no call in it, so its state stays in registers; the
+/// general search and the last variable are handled here between runs (keeping the call
+/// inside the loop cost ~45 instructions of spills per field, in callgrind).
+#[inline(always)]
+fn split<const JSON: bool>(
+    line: &[u8],
+    mut position: usize,
+    steps: &[Step],
+    spans: &mut [(usize, usize)],
+) -> Result<usize, MatchError> {
+    // Every step, in the common case.
+    let (mut index, mut resume) = split_short::<JSON>(line, &mut position, steps, spans);
     loop {
-        let haystack = line.get(search_from..)?;
-        let at = search_from + find_byte(step.first_repeated, haystack)?;
-        let after = line.get(at + 1..)?;
-        let rest_matches = match (step.rest_word, after.first_chunk::<4>()) {
-            (Some((want, mask)), Some(got)) => (u32::from_le_bytes(*got) ^ want) & mask == 0,
-            // Near the end of the line, or a long literal: a plain loop still beats a
-            // memcmp call for a few bytes (seen in perf).
-            _ => {
-                let rest = &*step.rest;
-                rest.len() <= after.len() && rest.iter().zip(after).all(|(want, got)| want == got)
-            }
+        let (Some(step), Some(span)) = (steps.get(index), spans.get_mut(index)) else {
+            return Ok(position);
         };
+        if step.len == 0 {
+            // The last variable ([`split_short`] takes it in the common case).
+            *span = (position, line.len());
+            position = line.len();
+        } else {
+            let Some(at) = find_literal(line, position, position + resume, step, JSON) else {
+                return Err(MatchError::TooFewFields { field: index });
+            };
+            *span = (position, at);
+            position = at + step.len;
+        }
+        index += 1;
+        let (done, next_resume) = split_short::<JSON>(
+            line,
+            &mut position,
+            steps.get(index..).unwrap_or_default(),
+            spans.get_mut(index..).unwrap_or_default(),
+        );
+        index += done;
+        resume = next_resume;
+    }
+}
+
+/// Record values while each step's literal is found by [`find_literal_short`]; returns
+/// how many steps were done and, for the step it stopped at, where the general search
+/// may start (relative to `position`).
+#[inline(always)]
+fn split_short<const JSON: bool>(
+    line: &[u8],
+    position: &mut usize,
+    steps: &[Step],
+    spans: &mut [(usize, usize)],
+) -> (usize, usize) {
+    // Only the last variable can lack a literal after it (it takes the rest): tested once
+    // here rather than per field.
+    let (with_literals, takes_rest) = match steps.split_last() {
+        Some((last, others)) if last.len == 0 => (others, true),
+        _ => (steps, false),
+    };
+    let mut rest = line.get(*position..).unwrap_or_default();
+    let mut spans = spans.iter_mut();
+    for (done, step) in with_literals.iter().enumerate() {
+        let Some(span) = spans.next() else {
+            return (done, 0);
+        };
+        let (offset, after) = match find_literal_short::<JSON>(rest, step) {
+            Ok(offset) => match rest.get(offset + step.len..) {
+                Some(after) => (offset, after),
+                None => return (done, 0),
+            },
+            Err(resume) => return (done, resume),
+        };
+        *span = (*position, *position + offset);
+        *position += offset + step.len;
+        rest = after;
+    }
+    if let (true, Some(span)) = (takes_rest, spans.next()) {
+        *span = (*position, line.len());
+        *position = line.len();
+        return (steps.len(), 0);
+    }
+    (with_literals.len(), 0)
+}
+
+/// The common case, inlined into the per-line loop: the literal's first byte in `rest` (the
+/// value and what follows) followed by the rest of the literal, not escaped; its offset in
+/// `rest`. `Err(resume)` for anything else (a first byte that is not the literal, a
+/// backslash before it under json escaping, a literal longer than a word or one that runs
+/// into the line's last eight bytes, no first byte at all): the general [`find_literal`]
+/// then searches on from `resume`, out of line.
+#[inline(always)]
+fn find_literal_short<const JSON: bool>(rest: &[u8], step: &Step) -> Result<usize, usize> {
+    let found = step.finder.find(rest).ok_or(rest.len());
+    let offset = found?;
+    if step.literal_mask != 0 {
+        let word = rest.get(offset..).and_then(|candidate| candidate.first_chunk::<8>());
+        match word {
+            Some(word) if (u64::from_le_bytes(*word) ^ step.literal_word) & step.literal_mask == 0 => {}
+            _ => return Err(offset),
+        }
+    }
+    if JSON && offset > 0 && rest.get(offset - 1) == Some(&b'\\') {
+        return Err(offset);
+    }
+    Ok(offset)
+}
+
+/// First byte equal to `needle_repeated`'s in a short `haystack` (the end of a line), a
+/// word at a time; the last partial word is tested as the haystack's last eight bytes with
+/// those already tested forced to `0xff` after the XOR, so they can neither match nor
+/// borrow, rather than byte by byte.
+#[inline(always)]
+fn find_byte_in_short(needle_repeated: u64, haystack: &[u8]) -> Option<usize> {
+    let (words, tail) = haystack.as_chunks::<8>();
+    for (index, word) in words.iter().enumerate() {
+        if let Some(byte) = first_zero_byte(u64::from_le_bytes(*word) ^ needle_repeated) {
+            return Some(index * 8 + byte);
+        }
+    }
+    if tail.is_empty() {
+        return None;
+    }
+    let Some(last) = haystack.last_chunk::<8>() else {
+        let needle = needle_repeated as u8;
+        return tail.iter().position(|&b| b == needle);
+    };
+    let tested_bits = 8 * (8 - tail.len() as u32);
+    let tested = !u64::MAX.checked_shl(tested_bits).unwrap_or(0);
+    first_zero_byte((u64::from_le_bytes(*last) ^ needle_repeated) | tested).map(|byte| haystack.len() - 8 + byte)
+}
+
+/// Finds one byte. On x86_64, memchr's SSE2 searcher (SSE2 is part of the baseline): it
+/// inlines into the per-line loop, where `memchr::memchr` is a call through a function
+/// pointer (to pick AVX2 at run time) that costs more than a short search. Fewer than 16
+/// bytes (the end of a line), where the SSE2 searcher goes byte by byte, are tested a
+/// word at a time.
+#[derive(Debug, Clone, Copy)]
+struct ByteFinder {
+    /// The byte in every byte of a word, for [`find_byte_in_short`].
+    repeated: u64,
+    #[cfg(target_arch = "x86_64")]
+    sse2: Option<memchr::arch::x86_64::sse2::memchr::One>,
+}
+
+impl ByteFinder {
+    fn new(needle: u8) -> ByteFinder {
+        ByteFinder {
+            repeated: ONES * u64::from(needle),
+            #[cfg(target_arch = "x86_64")]
+            sse2: memchr::arch::x86_64::sse2::memchr::One::new(needle),
+        }
+    }
+
+    #[inline(always)]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        if haystack.len() < 16 {
+            return find_byte_in_short(self.repeated, haystack);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(sse2) = &self.sse2 {
+            // Most values end within 32 bytes: two 16-byte searches. Given more, memchr's
+            // searcher first sets up its aligned 64-byte loop, which costs more than that
+            // (~60 instructions per line in callgrind).
+            let (first, rest) = haystack.split_at(16);
+            if let Some(index) = sse2.find(first) {
+                return Some(index);
+            }
+            let Some((second, rest)) = rest.split_first_chunk::<16>() else {
+                return find_byte_in_short(self.repeated, rest).map(|index| 16 + index);
+            };
+            if let Some(index) = sse2.find(second) {
+                return Some(16 + index);
+            }
+            return sse2.find(rest).map(|index| 32 + index);
+        }
+        find_byte(self.repeated, haystack, 0)
+    }
+}
+
+/// Index of the lowest zero byte of `zeroed` (a word XORed with a repeated needle). The
+/// classic "has a zero byte" test marks zero bytes; marks above the first true zero may be
+/// false (borrows), so only the lowest mark is used: that one is exact.
+#[inline(always)]
+fn first_zero_byte(zeroed: u64) -> Option<usize> {
+    let marks = zeroed.wrapping_sub(ONES) & !zeroed & HIGHS;
+    (marks != 0).then(|| (marks.trailing_zeros() / 8) as usize)
+}
+
+/// First occurrence of the step's literal in `line[search_from..]` (the value began at
+/// `from`), as an absolute offset. With `skip_escaped`, an occurrence right after an odd run
+/// of backslashes is escaped. Out of line: long values and odd cases only (see
+/// [`find_literal_short`]).
+#[inline(never)]
+fn find_literal(line: &[u8], from: usize, search_from: usize, step: &Step, skip_escaped: bool) -> Option<usize> {
+    let mut search_from = search_from;
+    loop {
+        let at = search_from + step.finder.find(line.get(search_from..)?)?;
+        let after = line.get(at + 1..)?;
+        let rest = &*step.rest;
+        // A plain loop still beats a memcmp call for a few bytes (seen in perf).
+        let rest_matches = rest.len() <= after.len() && rest.iter().zip(after).all(|(want, got)| want == got);
         if rest_matches && !(skip_escaped && escaped(line, from, at)) {
             return Some(at);
         }
@@ -192,37 +377,23 @@ fn find_literal(line: &[u8], from: usize, step: &Step, skip_escaped: bool) -> Op
     }
 }
 
-/// How far [`find_byte`] looks in plain code before it calls `memchr`.
-const SHORT_SCAN_BYTES: usize = 32;
 const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
 const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
-/// Index of the first byte equal to `needle_repeated`'s (a byte times [`ONES`]) in
-/// `haystack`. Most values end within a few bytes, where a `memchr` call (dispatch, alignment
-/// prologue) costs more than the search itself; so the first [`SHORT_SCAN_BYTES`] are
-/// scanned eight at a time in a `u64` (SWAR), and only a longer value (a request line, a
-/// user agent) goes on to `memchr`.
-#[inline(always)]
-fn find_byte(needle_repeated: u64, haystack: &[u8]) -> Option<usize> {
-    let needle = needle_repeated as u8;
-    let short = &haystack[..haystack.len().min(SHORT_SCAN_BYTES)];
-    let (words, tail) = short.as_chunks::<8>();
-    for (index, word) in words.iter().enumerate() {
-        // Bytes equal to the needle become zero; the classic "has a zero byte" test marks
-        // them. Marks above the first true zero may be false (borrows), so only the lowest
-        // mark is used: that one is exact.
-        let zeroed = u64::from_le_bytes(*word) ^ needle_repeated;
-        let marks = zeroed.wrapping_sub(ONES) & !zeroed & HIGHS;
-        if marks != 0 {
-            return Some(index * 8 + (marks.trailing_zeros() / 8) as usize);
-        }
+/// How many bytes [`find_byte`] tests in plain code before it calls `memchr`.
+const SHORT_SCAN_BYTES: usize = 32;
+
+/// Absolute index of the first byte equal to `needle_repeated`'s (a byte times [`ONES`]) in
+/// `line[from..]`: [`SHORT_SCAN_BYTES`] in plain code, then `memchr` (a call and its
+/// dispatch cost more than a short search). [`ByteFinder`] off x86_64.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn find_byte(needle_repeated: u64, line: &[u8], from: usize) -> Option<usize> {
+    let haystack = line.get(from..)?;
+    let (short, long) = haystack.split_at(haystack.len().min(SHORT_SCAN_BYTES));
+    if let Some(index) = find_byte_in_short(needle_repeated, short) {
+        return Some(from + index);
     }
-    let scanned = words.len() * 8;
-    if let Some(index) = tail.iter().position(|&b| b == needle) {
-        return Some(scanned + index);
-    }
-    let rest = haystack.get(short.len()..).filter(|rest| !rest.is_empty())?;
-    memchr::memchr(needle, rest).map(|index| short.len() + index)
+    memchr::memchr(needle_repeated as u8, long).map(|index| from + short.len() + index)
 }
 
 /// Is `line[at]` escaped, i.e. preceded (within the value starting at `from`) by an odd
@@ -238,6 +409,7 @@ fn escaped(line: &[u8], from: usize, at: usize) -> bool {
 mod tests {
     use super::*;
     use crate::sources::access_log::format::COMBINED;
+    use proptest::prelude::*;
 
     /// Match `line` against `format` and compare every raw value, or the error.
     fn check(format: &str, escape: Escape, line: &[u8], expected: Result<&[&[u8]], MatchError>) {
@@ -372,7 +544,7 @@ mod tests {
     }
 
     #[test]
-    fn find_byte_agrees_with_memchr() {
+    fn byte_searches_agree_with_memchr() {
         // Every needle position (and none) across the SWAR words, the scalar tail and the
         // memchr part, with bytes that trip a naive zero-byte test (0x00, 0x01, 0x80, 0xff).
         for len in 0..80 {
@@ -385,11 +557,20 @@ mod tests {
                             haystack[at + 1] = b'"';
                         }
                     }
-                    assert_eq!(
-                        find_byte(ONES * u64::from(b'"'), &haystack),
-                        memchr::memchr(b'"', &haystack),
-                        "len {len} at {at:?} filler {filler:#x}"
-                    );
+                    let finder = ByteFinder::new(b'"');
+                    for from in 0..=len {
+                        let want = memchr::memchr(b'"', &haystack[from..]);
+                        assert_eq!(
+                            find_byte(ONES * u64::from(b'"'), &haystack, from),
+                            want.map(|index| from + index),
+                            "find_byte: len {len} at {at:?} from {from} filler {filler:#x}"
+                        );
+                        assert_eq!(
+                            finder.find(&haystack[from..]),
+                            want,
+                            "ByteFinder: len {len} at {at:?} from {from} filler {filler:#x}"
+                        );
+                    }
                 }
             }
         }
@@ -401,5 +582,90 @@ mod tests {
         assert_eq!(matcher.match_line(b"1 2").unwrap().get(1), Some(&b"2"[..]));
         assert!(matcher.match_line(b"12").is_err());
         assert_eq!(matcher.match_line(b"3 4").unwrap().get(0), Some(&b"3"[..]));
+    }
+
+    /// The matcher's contract in the plainest code: each variable ends at the first
+    /// occurrence of the literal after it (skipping, under json escaping, occurrences after
+    /// an odd run of backslashes). The word-at-a-time scan must agree on every line.
+    fn reference_split(format: &LogFormat, line: &[u8]) -> Result<Vec<(usize, usize)>, MatchError> {
+        if !line.starts_with(&format.prefix) {
+            return Err(MatchError::LiteralMismatch);
+        }
+        let json = format.escape == Escape::Json;
+        let mut position = format.prefix.len();
+        let mut spans = Vec::new();
+        for (index, field) in format.fields().iter().enumerate() {
+            let literal = &*field.terminator;
+            if literal.is_empty() {
+                spans.push((position, line.len()));
+                position = line.len();
+                continue;
+            }
+            let at = (position..line.len())
+                .find(|&at| line[at..].starts_with(literal) && !(json && escaped(line, position, at)))
+                .ok_or(MatchError::TooFewFields { field: index })?;
+            spans.push((position, at));
+            position = at + literal.len();
+        }
+        if position != line.len() {
+            return Err(MatchError::TrailingData { offset: position });
+        }
+        Ok(spans)
+    }
+
+    /// Literals of every length class the scan treats differently: one byte, up to a word,
+    /// longer than a word; with bytes that trip a naive zero-byte test.
+    const SCAN_LITERALS: &[&str] = &[" ", "\"", "] \"", "\" \"", " - ", "\x01", "\" | very long |", "ab"];
+
+    proptest! {
+        /// Random lines (short and long values, literals' bytes, backslashes) against random
+        /// formats: same spans or same error as the reference.
+        #[test]
+        fn the_scan_agrees_with_the_plain_reference(
+            prefix in proptest::option::of(0..SCAN_LITERALS.len()),
+            literals in proptest::collection::vec(0..SCAN_LITERALS.len(), 1..6),
+            ends_with_variable in any::<bool>(),
+            json in any::<bool>(),
+            line in proptest::collection::vec(
+                prop_oneof![
+                    Just(b' '), Just(b'"'), Just(b']'), Just(b'-'), Just(b'\\'), Just(0x01u8), Just(b'a'), Just(b'|'),
+                    Just(0x00u8), Just(0x80u8), Just(0xffu8), Just(b'!')
+                ],
+                0..120,
+            ),
+        ) {
+            let mut format = prefix.map_or(String::new(), |index| SCAN_LITERALS[index].to_string());
+            for (index, &literal) in literals.iter().enumerate() {
+                format.push_str(&format!("${{v{index}}}"));
+                if index + 1 < literals.len() || !ends_with_variable {
+                    format.push_str(SCAN_LITERALS[literal]);
+                }
+            }
+            let escape = if json { Escape::Json } else { Escape::Default };
+            let compiled = LogFormat::compile(&format, escape).unwrap();
+            let want = reference_split(&compiled, &line);
+            let mut matcher = LineMatcher::new(compiled);
+            let got = matcher.match_line(&line).map(|fields| fields.spans.to_vec());
+            prop_assert_eq!(got, want, "format {:?} line {:?}", format, String::from_utf8_lossy(&line));
+        }
+
+        /// Long values on a realistic line: every field boundary past the short scan.
+        #[test]
+        fn long_values_agree_with_the_plain_reference(lengths in proptest::collection::vec(0..80usize, 10)) {
+            let value = |index: usize, byte: u8| vec![byte; lengths[index]];
+            let mut line = Vec::new();
+            for (index, (byte, literal)) in [
+                (b'1', &b" - "[..]), (b'u', b" ["), (b't', b"] \""), (b'r', b"\" "), (b'2', b" "),
+                (b'9', b" \""), (b'f', b"\" \""), (b'a', b"\" "), (b'0', b" "), (b'5', b""),
+            ].into_iter().enumerate() {
+                line.extend_from_slice(&value(index, byte));
+                line.extend_from_slice(literal);
+            }
+            let format = LogFormat::compile(TIMED, Escape::Default).unwrap();
+            let want = reference_split(&format, &line);
+            let mut matcher = LineMatcher::new(format);
+            let got = matcher.match_line(&line).map(|fields| fields.spans.to_vec());
+            prop_assert_eq!(got, want, "line {:?}", String::from_utf8_lossy(&line));
+        }
     }
 }
