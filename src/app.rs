@@ -82,7 +82,7 @@ fn open_spool(config: &Config, target: &Target, dry_run: bool) -> anyhow::Result
                 );
             }
             let mut spool = spool;
-            let owner = format!("{}\n{}\n{}", target.namespace, target.metric_name, target.instance_id);
+            let owner = Target::spool_owner(&target.namespace, &target.metric_name, &target.instance_id);
             match spool.bind_to(&owner) {
                 Ok(None) => {}
                 Ok(Some((previous, discarded))) => tracing::warn!(

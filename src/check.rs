@@ -8,7 +8,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use crate::config::{Config, INSTANCE_DIMENSION};
 use crate::derive::in_flight;
 use crate::limits;
-use crate::sinks::{cloudwatch, spool};
+use crate::sinks::{cloudwatch, spool, Target};
 use crate::sources::accept_queue::{KernelReader, QueueSourceKind};
 use crate::sources::stub_status::Scraper;
 
@@ -224,7 +224,7 @@ fn spool_status(report: &mut String, config: &Config, instance_id: &str) {
             );
         }
         Ok(Some(summary)) => {
-            let owner = format!("{}\n{}\n{instance_id}", cw.namespace, cw.metric_name);
+            let owner = Target::spool_owner(&cw.namespace, &cw.metric_name, instance_id);
             let foreign = summary.target.as_deref().is_some_and(|t| t != owner);
             let _ = writeln!(
                 report,

@@ -17,7 +17,6 @@ use std::time::SystemTime;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
-use super::cloudwatch::encode::UNIT;
 use super::Target;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
 use crate::model::Metric;
@@ -36,10 +35,7 @@ pub struct EmfRecord {
 
 /// Encode one period as EMF lines (pure).
 pub fn encode(target: &Target, record: &EmfRecord) -> Vec<String> {
-    let (metric_name, unit) = match record.metric {
-        Metric::Pending => (target.metric_name.as_str(), UNIT),
-        Metric::Log(metric) => (metric.name(), metric.unit()),
-    };
+    let (metric_name, unit) = target.name_and_unit(record.metric);
     let mut dimension_sets = vec![json!([INSTANCE_DIMENSION])];
     if !target.fleet_dimensions.is_empty() {
         let names: Vec<&str> = target.fleet_dimensions.iter().map(|(name, _)| name.as_str()).collect();

@@ -31,6 +31,19 @@ impl Target {
         }
     }
 
+    /// The name and unit `metric` is published under.
+    pub fn name_and_unit(&self, metric: Metric) -> (&str, &'static str) {
+        match metric {
+            Metric::Pending => (self.metric_name.as_str(), UNIT),
+            Metric::Log(metric) => (metric.name(), metric.unit()),
+        }
+    }
+
+    /// Who a spool's datapoints belong to (see [`crate::sinks::spool::Spool::bind_to`]).
+    pub fn spool_owner(namespace: &str, metric_name: &str, instance_id: &str) -> String {
+        format!("{namespace}\n{metric_name}\n{instance_id}")
+    }
+
     /// Datums one datapoint becomes: the per-instance one, plus the fleet one if configured.
     pub fn datums_per_datapoint(&self) -> usize {
         1 + usize::from(!self.fleet_dimensions.is_empty())
@@ -86,10 +99,7 @@ pub fn encode(target: &Target, datapoints: &[Datapoint]) -> Vec<PutRequest> {
     let mut requests: Vec<PutRequest> = Vec::new();
     let mut bytes = 0;
     for datapoint in datapoints {
-        let (metric_name, unit) = match datapoint.metric {
-            Metric::Pending => (target.metric_name.as_str(), UNIT),
-            Metric::Log(metric) => (metric.name(), metric.unit()),
-        };
+        let (metric_name, unit) = target.name_and_unit(datapoint.metric);
         let mut datums = vec![Datum {
             metric_name: metric_name.to_owned(),
             dimensions: vec![dimension(INSTANCE_DIMENSION, &target.instance_id)],
