@@ -137,6 +137,87 @@ async fn once_publishes_to_cloudwatch_with_identity_from_imds() {
     upstream.release();
 }
 
+/// CloudWatch over HTTPS, as in production (every other test talks plain HTTP to ministack):
+/// nginx terminates TLS in front of ministack with a certificate made for the test. Trusted
+/// through SSL_CERT_FILE, `once` publishes through the crate's rustls-on-ring client; with
+/// another certificate trusted instead, the handshake is refused and nothing is published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_publishes_over_https_and_refuses_an_untrusted_certificate() {
+    let upstream = SlowUpstream::start().await;
+    let ministack = Ministack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let write_certificate = |name: &str| {
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = dir.path().join(format!("{name}.pem"));
+        let key = dir.path().join(format!("{name}.key"));
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+        (cert, key)
+    };
+    let (cert, key) = write_certificate("server");
+    let (other_cert, _) = write_certificate("other");
+    let tls_port = free_port();
+    let nginx = Nginx::start_with(
+        upstream.port,
+        &format!(
+            "server {{ listen 127.0.0.1:{tls_port} ssl; ssl_certificate {}; ssl_certificate_key {}; \
+             location / {{ proxy_pass {}; }} }}",
+            cert.display(),
+            key.display(),
+            ministack.endpoint()
+        ),
+    )
+    .await;
+    let path = write_config(
+        dir.path(),
+        &config(
+            &nginx.status_url(),
+            "instance_id = \"i-0tls0000000000001\"\nregion = \"us-east-1\"",
+        ),
+    );
+    let endpoint = format!("https://127.0.0.1:{tls_port}");
+    let dims = [("InstanceId", "i-0tls0000000000001")];
+
+    let started = SystemTime::now();
+    let (code, stdout, stderr) = run_exporter(
+        exporter()
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("SSL_CERT_FILE", &other_cert)
+            .arg("--config")
+            .arg(&path)
+            .args(["once", "--window", "500ms"]),
+    )
+    .await;
+    assert_ne!(
+        code, 0,
+        "an untrusted certificate must fail: stdout: {stdout}\nstderr: {stderr}"
+    );
+    assert!(stderr.contains("invalid peer certificate"), "says why: {stderr}");
+    let points = ministack
+        .datapoints("Test/Backlog", "PendingRequests", &dims, started)
+        .await;
+    assert!(
+        points.is_empty(),
+        "nothing published past a refused handshake: {points:?}"
+    );
+
+    let (code, stdout, stderr) = run_exporter(
+        exporter()
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("SSL_CERT_FILE", &cert)
+            .arg("--config")
+            .arg(&path)
+            .args(["once", "--window", "500ms"]),
+    )
+    .await;
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let points = ministack
+        .datapoints("Test/Backlog", "PendingRequests", &dims, started)
+        .await;
+    assert_eq!(points.len(), 1, "{points:?}");
+    assert_eq!(points[0].maximum, Some(0.0), "an idle nginx: nothing pending");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_publishes_every_period_and_flushes_on_sigterm() {
     let upstream = SlowUpstream::start().await;

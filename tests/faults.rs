@@ -174,6 +174,7 @@ async fn the_sdk_reads_the_proxys_errors_as_cloudwatch_codes() {
     let client = {
         let config = aws_sdk_cloudwatch::Config::builder()
             .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .http_client(plain_http_client())
             .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
             .endpoint_url(proxy.endpoint())
             .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::disabled())

@@ -410,12 +410,14 @@ mod tests {
     use std::sync::Mutex;
     use std::time::UNIX_EPOCH;
 
+    /// One successful call: when it was made, and its datums as (metric name, timestamp, sum).
+    type Delivered = (Instant, Vec<(String, SystemTime, f64)>);
+
     /// Records every call; fails while `failures` has entries left, or until `down_until`.
     #[derive(Clone, Default)]
     struct Recorder {
         calls: Arc<Mutex<Vec<Vec<f64>>>>,
-        /// Every successful call's datums as (metric name, timestamp, sum), and when it was made.
-        datums: Arc<Mutex<Vec<(Instant, Vec<(String, SystemTime, f64)>)>>>,
+        datums: Arc<Mutex<Vec<Delivered>>>,
         failures: Arc<Mutex<VecDeque<FailureKind>>>,
         down_until: Arc<Mutex<Option<Instant>>>,
         attempts: Arc<Mutex<usize>>,
@@ -677,7 +679,7 @@ mod tests {
             .iter()
             .flat_map(|(_, call)| call.iter().map(|(_, t, v)| (*t, *v)))
             .collect();
-        arrived.sort_by(|a, b| a.0.cmp(&b.0));
+        arrived.sort_by_key(|a| a.0);
         let expected: Vec<(SystemTime, f64)> = sent.iter().map(|d| (d.timestamp, d.stats.sum)).collect();
         assert_eq!(arrived, expected, "each datapoint once, with its original timestamp");
         // The first call after the outage carries only the newest datapoint of that moment.

@@ -275,6 +275,12 @@ pub struct Ministack {
     child: Child,
 }
 
+/// The SDK's HTTP client for loopback `http://` endpoints. The crate leaves out the SDK's
+/// default HTTPS client (it brings aws-lc-rs), so a test's own SDK client needs one.
+pub fn plain_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().build_http()
+}
+
 pub fn ministack_bin() -> PathBuf {
     if let Ok(path) = std::env::var("MINISTACK_BIN") {
         return PathBuf::from(path);
@@ -318,6 +324,7 @@ impl Ministack {
     pub fn client(&self, region: &str) -> aws_sdk_cloudwatch::Client {
         let config = aws_sdk_cloudwatch::Config::builder()
             .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .http_client(plain_http_client())
             .region(aws_sdk_cloudwatch::config::Region::new(region.to_owned()))
             .endpoint_url(self.endpoint())
             .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(

@@ -7,11 +7,16 @@ use std::time::Duration;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::imds;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StatisticSet};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_http_client::{Builder, ConnectorBuilder};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::DateTime;
 
 use super::{FailureKind, PublishError, Publisher, PutRequest};
@@ -60,9 +65,33 @@ pub struct Identity {
     pub sdk_config: SdkConfig,
 }
 
+/// The one HTTPS client for CloudWatch, IMDSv2 and the credential providers: the SDK's own
+/// hyper + rustls client, as its `default-https-client` feature builds it (proxy settings from
+/// HTTPS_PROXY/NO_PROXY included), but with rustls on ring instead of aws-lc-rs. The idle
+/// daemon's memory is mostly its mapped code, and ring is about 1 MB less of it (BENCHMARKS.md,
+/// "Package profile and idle memory").
+fn https_client() -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
+/// What the IMDS client and the credential chain are built with: this crate's HTTPS client
+/// (without the SDK's default client feature they would have none).
+fn provider_config(http: &SharedHttpClient) -> ProviderConfig {
+    ProviderConfig::without_region().with_http_client(http.clone())
+}
+
 /// An IMDSv2 client that fails fast off EC2 instead of costing seconds per lookup.
-fn imds_client(timeout: Duration) -> imds::Client {
+fn imds_client(http: &SharedHttpClient, timeout: Duration) -> imds::Client {
     imds::Client::builder()
+        .configure(&provider_config(http))
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .operation_timeout(timeout * 3)
@@ -72,7 +101,7 @@ fn imds_client(timeout: Duration) -> imds::Client {
 
 /// The instance id alone: config first, then IMDSv2 (all `--dry-run` needs).
 pub async fn resolve_instance_id(config: &CloudWatchConfig) -> Result<(String, Source), IdentityError> {
-    instance_id(config, &imds_client(config.imds_timeout)).await
+    instance_id(config, &imds_client(&https_client(), config.imds_timeout)).await
 }
 
 async fn instance_id(config: &CloudWatchConfig, imds: &imds::Client) -> Result<(String, Source), IdentityError> {
@@ -88,7 +117,8 @@ async fn instance_id(config: &CloudWatchConfig, imds: &imds::Client) -> Result<(
 /// Resolve region and instance id (config first, then environment, then IMDSv2) and
 /// build the SDK config with explicit timeouts and no SDK retries.
 pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityError> {
-    let imds = imds_client(config.imds_timeout);
+    let http = https_client();
+    let imds = imds_client(&http, config.imds_timeout);
     let region = async {
         if let Some(region) = &config.region {
             return Ok((region.clone(), Source::Config));
@@ -110,11 +140,13 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
     let (region, region_source) = region?;
 
     let credentials = DefaultCredentialsChain::builder()
+        .configure(provider_config(&http))
         .region(Region::new(region.clone()))
         .imds_client(imds.clone())
         .build()
         .await;
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
         .region(Region::new(region.clone()))
         .credentials_provider(credentials)
         .retry_config(RetryConfig::disabled())
