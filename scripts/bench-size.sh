@@ -35,8 +35,10 @@ started=$(date +%s.%N)
 (cd "$bench_root" && CARGO_TARGET_DIR="$cold_dir" cargo build --locked --quiet "${profile_args[@]}" --bin nginx-backlog-exporter)
 finished=$(date +%s.%N)
 load_after=$(cut -d' ' -f1 /proc/loadavg)
+# Packaged as scripts/package.sh does: stripped (the profile keeps symbols for symbol-order.sh).
+strip --strip-all "$cold_dir/$profile/nginx-backlog-exporter"
 package_size=$(stat -c %s "$cold_dir/$profile/nginx-backlog-exporter")
-row "binary size, package profile ($source_note)" "$(mb "$package_size")" "$(mb "$(stat -c %s "$baseline")") prometheus-nginx-exporter" \
+row "binary size, package profile ($source_note, stripped)" "$(mb "$package_size")" "$(mb "$(stat -c %s "$baseline")") prometheus-nginx-exporter" \
     "$(python3 -c "print(f'{$package_size / $(stat -c %s "$baseline"):.2f}x')")" "(context)" ""
 row "cold build, package profile, $(nproc) cores" "$(python3 -c "s=$finished-$started; print(f'{s/60:.1f} min')")" \
     "load average $load_before -> $load_after" "" "(context)" ""

@@ -12,7 +12,8 @@
 # Order: the man pages and completions come first, from the clap definitions in src/cli.rs
 # (examples/gen-assets.rs, built in the dev profile so it shares `cargo test`'s artifacts),
 # into target/generated/ where Cargo.toml's package metadata expects them; then the binary
-# in the `dist` profile (thin LTO, stripped); then both packages from that one binary.
+# in the `dist` profile (thin LTO, hot code laid out together by build.rs, stripped here); then
+# both packages from that one binary.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,6 +55,10 @@ say "building the binary (profile $PROFILE)"
 cargo build --locked --profile "$PROFILE" --bin nginx-backlog-exporter
 BINARY=$TARGET_DIR/$PROFILE_DIR/nginx-backlog-exporter
 "$BINARY" --version >/dev/null
+if [ "$PROFILE" != dev ]; then
+    # [profile.dist] keeps the symbol table for scripts/symbol-order.sh; packages ship without it.
+    strip --strip-all "$BINARY"
+fi
 
 mkdir -p "$DIST"
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
