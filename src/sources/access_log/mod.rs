@@ -267,26 +267,10 @@ impl RecordExtractor {
     }
 
     pub fn extract<'l>(&mut self, fields: &Fields<'_, 'l>) -> Result<CompletedRequest<'l>, BadLine> {
-        let end_ms = fields
-            .get(self.time)
-            .and_then(|raw| self.time_parser.parse_ms(raw))
-            .ok_or(BadLine::BadTime)?;
-        let end_ms = match self.spreader.as_mut() {
-            Some(spreader) => spreader.place(end_ms),
-            None => end_ms,
-        };
-        let status = fields
-            .get(self.status)
-            .and_then(values::parse_status)
-            .ok_or(BadLine::BadStatus)?;
-        let request_time_us = self
-            .request_time
-            .and_then(|at| fields.get(at))
-            .and_then(values::parse_seconds_as_micros);
-        let upstream_time_us = self
-            .upstream_response_time
-            .and_then(|at| fields.get(at))
-            .and_then(values::parse_upstream_sum_micros);
+        let end_ms = self.logged_ms(fields)?;
+        let end_ms = self.place(end_ms);
+        let status = self.status(fields)?;
+        let (request_time_us, upstream_time_us) = self.durations(fields);
         Ok(CompletedRequest {
             end_ms,
             status,
@@ -295,6 +279,83 @@ impl RecordExtractor {
             breakdown: self.breakdown.and_then(|at| fields.get(at)),
         })
     }
+
+    /// The part of [`RecordExtractor::extract`] that needs only this line, so lines can be
+    /// extracted in parallel and then [`placed`](RecordExtractor::place) in order. `Err` only
+    /// for a time that does not parse: a line with a bad `$status` still moves the spreading.
+    pub fn extract_line(&mut self, fields: &Fields<'_, '_>) -> Result<LineRequest, BadLine> {
+        let logged_ms = self.logged_ms(fields)?;
+        let status = self.status(fields);
+        let (request_time_us, upstream_time_us) = self.durations(fields);
+        Ok(LineRequest {
+            logged_ms,
+            status,
+            request_time_us,
+            upstream_time_us,
+        })
+    }
+
+    #[inline(always)]
+    fn logged_ms(&mut self, fields: &Fields<'_, '_>) -> Result<i64, BadLine> {
+        fields
+            .get(self.time)
+            .and_then(|raw| self.time_parser.parse_ms(raw))
+            .ok_or(BadLine::BadTime)
+    }
+
+    #[inline(always)]
+    fn status(&self, fields: &Fields<'_, '_>) -> Result<u16, BadLine> {
+        fields
+            .get(self.status)
+            .and_then(values::parse_status)
+            .ok_or(BadLine::BadStatus)
+    }
+
+    /// `$request_time` and `$upstream_response_time` in microseconds.
+    #[inline(always)]
+    fn durations(&self, fields: &Fields<'_, '_>) -> (Option<u64>, Option<u64>) {
+        let request_time_us = self
+            .request_time
+            .and_then(|at| fields.get(at))
+            .and_then(values::parse_seconds_as_micros);
+        let upstream_time_us = self
+            .upstream_response_time
+            .and_then(|at| fields.get(at))
+            .and_then(values::parse_upstream_sum_micros);
+        (request_time_us, upstream_time_us)
+    }
+
+    /// The end time of a line with a parsed time, spread within its second for whole-second
+    /// time variables. Depends on the lines before: call it once per such line, in order.
+    #[inline(always)]
+    pub fn place(&mut self, logged_ms: i64) -> i64 {
+        match self.spreader.as_mut() {
+            Some(spreader) => spreader.place(logged_ms),
+            None => logged_ms,
+        }
+    }
+
+    /// Whether [`RecordExtractor::place`] changes anything, i.e. lines with a bad `$status`
+    /// must still be placed.
+    pub fn spreads(&self) -> bool {
+        self.spreader.is_some()
+    }
+
+    /// Where the breakdown value lies in the line (see [`Fields::span`]).
+    pub fn breakdown_span(&self, fields: &Fields<'_, '_>) -> Option<std::ops::Range<usize>> {
+        self.breakdown.and_then(|at| fields.span(at))
+    }
+}
+
+/// What one line says on its own ([`RecordExtractor::extract_line`]): no borrow, so it can
+/// be sent between threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRequest {
+    /// The time as logged, before spreading within its second.
+    pub logged_ms: i64,
+    pub status: Result<u16, BadLine>,
+    pub request_time_us: Option<u64>,
+    pub upstream_time_us: Option<u64>,
 }
 
 /// Longest line handed on: longer ones are reported as [`BadLine::TooLong`] and skipped.
