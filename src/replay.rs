@@ -234,7 +234,7 @@ impl Replay {
             let mut input_done = false;
             loop {
                 if !input_done && sent - observed < in_flight {
-                    let mut chunk = spare.pop().unwrap_or_default();
+                    let mut chunk = spare.pop().unwrap_or_else(|| Chunk::new(chunks.buffer_len()));
                     let mut too_long = 0;
                     let read = chunks.next_chunk(&mut chunk.bytes, &mut too_long);
                     summary.lines += too_long;
@@ -313,6 +313,14 @@ struct Record {
 }
 
 impl Chunk {
+    /// Zeroed by the allocator (fresh pages), not by a `memset` over the whole buffer.
+    fn new(buffer_len: usize) -> Chunk {
+        Chunk {
+            bytes: vec![0; buffer_len],
+            ..Chunk::default()
+        }
+    }
+
     /// Match and extract every line (on a worker thread).
     fn parse(&mut self, matcher: &mut LineMatcher, extractor: &mut RecordExtractor) {
         let Chunk {
