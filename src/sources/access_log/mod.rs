@@ -381,6 +381,7 @@ pub type LineItem<'a> = Result<&'a [u8], BadLine>;
 
 /// Call `on_line` for every line of `reader` (a final line without `\n` included), splitting
 /// with memchr inside one reused buffer: no allocation per line.
+#[inline(never)]
 pub fn for_each_line<R: Read>(mut reader: R, mut on_line: impl FnMut(LineItem<'_>)) -> std::io::Result<()> {
     let mut buffer = vec![0u8; READ_CHUNK_BYTES + MAX_LINE_BYTES];
     let newlines = NewlineFinder::new();
