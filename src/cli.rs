@@ -1,5 +1,6 @@
 //! Command-line interface: clap types only; the doc comments are the --help text.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -74,6 +75,10 @@ pub enum Command {
         /// Also count by this variable (name without $), keeping at most 20 values plus "other".
         #[arg(long)]
         breakdown: Option<String>,
+        /// Threads matching lines, besides the one reading them and deriving the series (default:
+        /// one per core, at most 64). 1 does everything on one thread. The output is the same.
+        #[arg(long, value_name = "N")]
+        threads: Option<NonZeroUsize>,
         /// Access logs, replayed in the order given.
         #[arg(required = true)]
         files: Vec<PathBuf>,

@@ -59,6 +59,7 @@ fn main() -> ExitCode {
             output,
             breakdown,
             files,
+            threads,
         } => match log_format("replay", format) {
             Ok(format) => {
                 let options = replay::ReplayOptions {
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
                     output: *output,
                     breakdown: breakdown.clone(),
                     files: files.clone(),
+                    threads: *threads,
                 };
                 Some(replay::run(&format, &options))
             }

@@ -2,10 +2,19 @@
 //! derive code as the daemon and print the per-period series, to see what the exporter
 //! would have published. Built for speed: 1 MiB reads, memchr line splitting, and no
 //! allocation per line (see `sources::access_log::for_each_line` and the matcher).
+//!
+//! With more than one thread the lines are matched and extracted on worker threads, a chunk
+//! of whole lines at a time ([`LineChunks`]), and the main thread reads and feeds the
+//! signals each chunk's requests **strictly in chunk order**, placing whole-second times
+//! within their second as it goes (that needs the lines before), so the output is the
+//! single-threaded one byte for byte.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -15,7 +24,9 @@ use crate::cli::{LogFormatArgs, ReplayOutput};
 use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
 use crate::parse_log::{self, LogCommandError};
 use crate::sources::access_log::values::format_rfc3339;
-use crate::sources::access_log::{self, BadLineCounts, LineMatcher, RecordExtractor};
+use crate::sources::access_log::{
+    self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineMatcher, LineRequest, RecordExtractor,
+};
 
 /// What `replay` needs besides the format.
 #[derive(Debug, Clone)]
@@ -25,7 +36,19 @@ pub struct ReplayOptions {
     /// Variable name (without `$`) to break counts down by.
     pub breakdown: Option<String>,
     pub files: Vec<PathBuf>,
+    /// Threads matching lines; `None`: one per core ([`std::thread::available_parallelism`]).
+    /// One runs everything on the main thread.
+    pub threads: Option<NonZeroUsize>,
 }
+
+/// Most worker threads `replay` starts: each has up to two chunks in flight, a chunk being
+/// [`CHUNK_BYTES`] plus [`access_log::MAX_LINE_BYTES`] of lines and ~0.6 MB of records, so 64
+/// hold about 220 MB.
+pub const MAX_THREADS: usize = 64;
+
+/// Whole lines per chunk handed to a worker: the same 1 MiB as `for_each_line`'s reads, so
+/// a chunk costs one read and one channel hop per ~8,000 lines.
+const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// Totals over the whole replay.
 #[derive(Debug, Default)]
@@ -49,11 +72,18 @@ pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogComma
     let started = Instant::now();
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let threads = options
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get)
+        .min(MAX_THREADS);
     let mut replay = Replay {
         matcher: LineMatcher::new(format),
         extractor,
         signals,
         summary: ReplaySummary::default(),
+        threads,
+        chunk_bytes: CHUNK_BYTES,
     };
     if options.output == ReplayOutput::Csv {
         writeln!(out, "{CSV_HEADER}").context("writing to stdout")?;
@@ -114,15 +144,22 @@ struct Replay {
     extractor: RecordExtractor,
     signals: LogSignals,
     summary: ReplaySummary,
+    /// Worker threads; 1: none, the main thread does it all.
+    threads: usize,
+    chunk_bytes: usize,
 }
 
 impl Replay {
     fn feed(&mut self, reader: impl Read, output: ReplayOutput, out: &mut impl Write) -> Result<(), FeedError> {
+        if self.threads > 1 {
+            return self.feed_in_parallel(reader, output, out);
+        }
         let Replay {
             matcher,
             extractor,
             signals,
             summary,
+            ..
         } = self;
         let mut write_result = Ok(());
         access_log::for_each_line(reader, |item| {
@@ -148,6 +185,105 @@ impl Replay {
         write_result.map_err(FeedError::Output)
     }
 
+    /// The main thread reads chunks and hands them to the workers round-robin, then takes
+    /// them back in the same order, so chunk `k` is observed before chunk `k + 1` without a
+    /// reordering buffer. Chunks and their record vectors are reused: at most `2 * threads +
+    /// 1` exist, which bounds memory and keeps the per-line path free of allocation.
+    fn feed_in_parallel(
+        &mut self,
+        reader: impl Read,
+        output: ReplayOutput,
+        out: &mut impl Write,
+    ) -> Result<(), FeedError> {
+        let Replay {
+            matcher,
+            extractor,
+            signals,
+            summary,
+            threads,
+            chunk_bytes,
+        } = self;
+        let workers = *threads;
+        // One chunk parsing and one waiting per worker, and one being read.
+        let in_flight = 2 * workers + 1;
+        let mut chunks = LineChunks::new(reader, *chunk_bytes);
+        let mut write_result = Ok(());
+        std::thread::scope(|scope| {
+            let mut to_workers = Vec::with_capacity(workers);
+            let mut from_workers = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                // Bounded, and never full: only `in_flight` chunks exist. When the main thread
+                // leaves (done or failed) it drops its ends and the worker's loop ends.
+                let (send_chunk, chunks_to_parse) = mpsc::sync_channel::<Chunk>(in_flight);
+                let (send_parsed, parsed_chunks) = mpsc::sync_channel::<Chunk>(in_flight);
+                let mut matcher = matcher.clone();
+                let mut extractor = extractor.clone();
+                scope.spawn(move || {
+                    for mut chunk in chunks_to_parse {
+                        chunk.parse(&mut matcher, &mut extractor);
+                        if send_parsed.send(chunk).is_err() {
+                            return;
+                        }
+                    }
+                });
+                to_workers.push(send_chunk);
+                from_workers.push(parsed_chunks);
+            }
+            let mut spare: Vec<Chunk> = Vec::with_capacity(in_flight);
+            let (mut sent, mut observed) = (0, 0);
+            let mut input_done = false;
+            loop {
+                if !input_done && sent - observed < in_flight {
+                    let mut chunk = spare.pop().unwrap_or_else(|| Chunk::new(chunks.buffer_len()));
+                    let mut too_long = 0;
+                    let read = chunks.next_chunk(&mut chunk.bytes, &mut too_long);
+                    summary.lines += too_long;
+                    summary.bad.add(BadLine::TooLong, too_long);
+                    match read.map_err(FeedError::Input)? {
+                        Some(len) => {
+                            chunk.len = len;
+                            to_workers[sent % workers].send(chunk).map_err(|_| worker_stopped())?;
+                            sent += 1;
+                        }
+                        None => input_done = true,
+                    }
+                    continue;
+                }
+                if observed == sent {
+                    break;
+                }
+                let chunk = from_workers[observed % workers].recv().map_err(|_| worker_stopped())?;
+                observed += 1;
+                summary.lines += chunk.lines;
+                summary.bad.merge(&chunk.bad);
+                let bytes = &chunk.bytes[..chunk.len];
+                for record in &chunk.records {
+                    // Every line with a time is placed, in order, as `extract` would.
+                    let end_ms = extractor.place(record.line.logged_ms);
+                    let Ok(status) = record.line.status else {
+                        continue;
+                    };
+                    signals.observe(&CompletedRequest {
+                        end_ms,
+                        status,
+                        request_time_us: record.line.request_time_us,
+                        upstream_time_us: record.line.upstream_time_us,
+                        breakdown: record.breakdown.clone().and_then(|span| bytes.get(span)),
+                    });
+                    while let Some(period) = signals.pop_closed() {
+                        summary.periods += 1;
+                        if write_result.is_ok() {
+                            write_result = write_period(out, output, &period);
+                        }
+                    }
+                }
+                spare.push(chunk);
+            }
+            Ok(())
+        })?;
+        write_result.map_err(FeedError::Output)
+    }
+
     fn drain(&mut self, output: ReplayOutput, out: &mut impl Write) -> std::io::Result<()> {
         self.summary.late = self.signals.late_requests();
         while let Some(period) = self.signals.pop_closed() {
@@ -156,6 +292,77 @@ impl Replay {
         }
         Ok(())
     }
+}
+
+/// Whole lines for a worker, and what it made of them.
+#[derive(Default)]
+struct Chunk {
+    /// Lines in the first `len` bytes; the rest is room for reading ([`LineChunks`]).
+    bytes: Vec<u8>,
+    len: usize,
+    /// One per line with a time, in line order.
+    records: Vec<Record>,
+    lines: u64,
+    bad: BadLineCounts,
+}
+
+/// What the main thread needs of a line: owned, the breakdown value as a span of the chunk.
+struct Record {
+    line: LineRequest,
+    breakdown: Option<Range<usize>>,
+}
+
+impl Chunk {
+    /// Zeroed by the allocator (fresh pages), not by a `memset` over the whole buffer.
+    fn new(buffer_len: usize) -> Chunk {
+        Chunk {
+            bytes: vec![0; buffer_len],
+            ..Chunk::default()
+        }
+    }
+
+    /// Match and extract every line (on a worker thread).
+    fn parse(&mut self, matcher: &mut LineMatcher, extractor: &mut RecordExtractor) {
+        let Chunk {
+            bytes,
+            len,
+            records,
+            lines,
+            bad,
+        } = self;
+        records.clear();
+        *lines = 0;
+        *bad = BadLineCounts::default();
+        // A line with a bad $status still moves the spreading of whole-second times.
+        let place_bad_status = extractor.spreads();
+        access_log::for_each_line_in(&bytes[..*len], |start, item| {
+            *lines += 1;
+            let fields = match item.and_then(|line| matcher.match_line(line).map_err(BadLine::from)) {
+                Ok(fields) => fields,
+                Err(reason) => return bad.bump(reason),
+            };
+            let line = match extractor.extract_line(&fields) {
+                Ok(line) => line,
+                Err(reason) => return bad.bump(reason),
+            };
+            if let Err(reason) = line.status {
+                bad.bump(reason);
+                if !place_bad_status {
+                    return;
+                }
+            }
+            let breakdown = extractor
+                .breakdown_span(&fields)
+                .map(|span| start + span.start..start + span.end);
+            records.push(Record { line, breakdown });
+        });
+    }
+}
+
+/// A worker's channel closed before it gave a chunk back: it panicked, and the scope
+/// re-raises that panic; this only ends the main thread's loop.
+fn worker_stopped() -> FeedError {
+    FeedError::Input(std::io::Error::other("a replay worker thread stopped"))
 }
 
 /// Reading a log and writing the series fail differently: a closed stdout just ends.
@@ -221,6 +428,202 @@ pub fn write_period(out: &mut impl Write, output: ReplayOutput, period: &PeriodS
             });
             serde_json::to_writer(&mut *out, &value)?;
             out.write_all(b"\n")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::access_log::{Escape, LogFormat, MAX_LINE_BYTES};
+    use flate2::write::GzEncoder;
+
+    /// `$time_local` gives whole seconds, so the extractor spreads lines within a second,
+    /// which depends on the lines before: the order the parallel path must keep.
+    const TIME_LOCAL: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time"#;
+    /// `$msec` needs no spreading, so lines with a bad `$status` are not placed at all.
+    const MSEC: &str = "$msec $remote_addr $status $request_time $upstream_response_time";
+
+    /// A log in two files with a bit of everything, and how many lines and bad lines it has.
+    struct VariedLog {
+        files: [Vec<u8>; 2],
+        lines: u64,
+        bad: u64,
+    }
+
+    /// Good lines a few per second from 30 addresses (a breakdown over its cap of 20), and
+    /// now and then a line three minutes late, a bad `$status`, a bad time, garbage, an empty
+    /// line, a line just within and one past [`MAX_LINE_BYTES`], and one three times that.
+    /// Each file ends with a good line without a newline.
+    fn varied_log(format: &str) -> VariedLog {
+        let mut random: u64 = 7;
+        let mut next = move |below: u64| {
+            random = random
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (random >> 33) % below
+        };
+        let render = |second: u64, milli: u64, address: u64, status: &str, time_ok: bool| {
+            let request_time = format!("{}.{:03}", milli % 3, (milli * 7) % 1000);
+            let upstream = if address.is_multiple_of(4) {
+                "-".to_string()
+            } else {
+                format!("0.{milli:03}, 0.001")
+            };
+            if format == MSEC {
+                let time = if time_ok {
+                    format!("{second}.{milli:03}")
+                } else {
+                    format!("x{second}")
+                };
+                format!("{time} 10.0.0.{address} {status} {request_time} {upstream}")
+            } else {
+                let (hour, minute, second) = (19 + second / 3600, second / 60 % 60, second % 60);
+                let time = if time_ok {
+                    format!("22/Nov/2026:{hour:02}:{minute:02}:{second:02} +0000")
+                } else {
+                    "bad time".into()
+                };
+                format!("10.0.0.{address} - - [{time}] \"GET /x HTTP/1.1\" {status} 12 \"-\" \"agent\" {request_time} {upstream}")
+            }
+        };
+        let (mut lines, mut bad) = (0, 0);
+        let mut files = [Vec::new(), Vec::new()];
+        for (part, file) in files.iter_mut().enumerate() {
+            let count = 2_000 + 500 * part as u64;
+            for i in 0..count {
+                let mut second = 600 * part as u64 + i / 5;
+                let kind = if i + 1 == count { 99 } else { next(100) };
+                if kind == 0 {
+                    second -= second.min(180);
+                }
+                let (milli, address) = (next(1000), next(30));
+                let line = match kind {
+                    1 => render(second, milli, address, "2x0", true),
+                    2 => render(second, milli, address, "200", false),
+                    3 => "garbage".into(),
+                    4 => String::new(),
+                    _ if i == 700 => "x".repeat(MAX_LINE_BYTES + 1),
+                    _ if i == 900 => "y".repeat(MAX_LINE_BYTES),
+                    _ if i == 1_100 => "z".repeat(3 * MAX_LINE_BYTES),
+                    _ => render(
+                        second,
+                        milli,
+                        address,
+                        ["200", "200", "499", "502"][i as usize % 4],
+                        true,
+                    ),
+                };
+                let good = !(1..=4).contains(&kind) && ![700, 900, 1_100].contains(&i);
+                lines += 1;
+                bad += u64::from(!good);
+                file.extend_from_slice(line.as_bytes());
+                if i + 1 < count {
+                    file.push(b'\n');
+                }
+            }
+        }
+        VariedLog { files, lines, bad }
+    }
+
+    /// What a replay printed, and its summary.
+    #[derive(Debug, PartialEq)]
+    struct Replayed {
+        output: String,
+        lines: u64,
+        bad: Vec<(&'static str, u64)>,
+        late: u64,
+        periods: u64,
+    }
+
+    fn replay(
+        format: &str,
+        files: Vec<Box<dyn Read + '_>>,
+        output: ReplayOutput,
+        threads: usize,
+        chunk_bytes: usize,
+    ) -> Replayed {
+        let format = LogFormat::compile(format, Escape::Default).unwrap();
+        let mut replay = Replay {
+            extractor: RecordExtractor::new(&format, Some("remote_addr")).unwrap(),
+            matcher: LineMatcher::new(format),
+            signals: LogSignals::new(SignalsConfig::new(Duration::from_secs(10))).unwrap(),
+            summary: ReplaySummary::default(),
+            threads,
+            chunk_bytes,
+        };
+        let mut out = Vec::new();
+        for file in files {
+            assert!(replay.feed(file, output, &mut out).is_ok());
+        }
+        replay.signals.finish();
+        replay.drain(output, &mut out).unwrap();
+        Replayed {
+            output: String::from_utf8(out).unwrap(),
+            lines: replay.summary.lines,
+            bad: replay.summary.bad.nonzero().collect(),
+            late: replay.summary.late,
+            periods: replay.summary.periods,
+        }
+    }
+
+    /// The worker threads give the single-threaded output byte for byte, bad lines and late
+    /// lines included, however small the chunks and whether the files are gzipped.
+    #[test]
+    fn threads_give_the_single_threaded_output() {
+        for format in [TIME_LOCAL, MSEC] {
+            let log = varied_log(format);
+            let plain =
+                || -> Vec<Box<dyn Read + '_>> { log.files.iter().map(|file| Box::new(&file[..]) as _).collect() };
+            let gzipped: Vec<Vec<u8>> = log
+                .files
+                .iter()
+                .map(|file| {
+                    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    encoder.write_all(file).unwrap();
+                    encoder.finish().unwrap()
+                })
+                .collect();
+            let unzipped = || -> Vec<Box<dyn Read + '_>> {
+                gzipped
+                    .iter()
+                    .map(|file| Box::new(MultiGzDecoder::new(&file[..])) as _)
+                    .collect()
+            };
+            for output in [ReplayOutput::Csv, ReplayOutput::Json] {
+                let reference = replay(format, plain(), output, 1, CHUNK_BYTES);
+                // The reference itself saw what the log holds.
+                assert_eq!(reference.lines, log.lines, "{format}");
+                assert_eq!(
+                    reference.bad.iter().map(|(_, count)| count).sum::<u64>(),
+                    log.bad,
+                    "{format}"
+                );
+                // Both formats start and end with a variable: no literal mismatch, no trailing data.
+                let reasons: Vec<&str> = reference.bad.iter().map(|(reason, _)| *reason).collect();
+                assert_eq!(
+                    reasons,
+                    ["too_few_fields", "too_long", "bad_time", "bad_status"],
+                    "{format}"
+                );
+                assert!(reference.late > 0, "{format}: no late lines");
+                assert!(reference.periods >= 80, "{format}: {} periods", reference.periods);
+                if output == ReplayOutput::Json {
+                    assert!(
+                        reference.output.contains(r#""value":"other""#),
+                        "the breakdown is capped"
+                    );
+                }
+                for (threads, chunk_bytes) in [(3, 1), (3, 100), (2, 4_096), (3, 100_000), (3, CHUNK_BYTES)] {
+                    let parallel = replay(format, plain(), output, threads, chunk_bytes);
+                    assert_eq!(
+                        parallel, reference,
+                        "{format} {output:?}, {threads} threads, {chunk_bytes}-byte chunks"
+                    );
+                }
+                let parallel = replay(format, unzipped(), output, 3, 4_096);
+                assert_eq!(parallel, reference, "{format} {output:?} gzipped");
+            }
         }
     }
 }

@@ -118,3 +118,38 @@ async fn check_config_only_validates_without_nginx_or_aws() {
     let (code, _, stderr) = run_exporter(exporter().arg("--config").arg(&bad).args(["check", "--config-only"])).await;
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// `replay --threads`: 0 is a usage error; worker threads print what one thread prints, the
+/// summary's counts included (its timing aside).
+#[tokio::test]
+async fn replay_threads_print_the_same() {
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/access_log/nginx-1.22-combined.log"
+    );
+    let (code, _, stderr) = run_exporter(exporter().args(["replay", "--threads", "0", log])).await;
+    assert_eq!(code, 2, "{stderr}");
+    let mut printed = Vec::new();
+    for threads in ["1", "3"] {
+        let (code, stdout, stderr) = run_exporter(exporter().args([
+            "replay",
+            "--output",
+            "json",
+            "--breakdown",
+            "remote_addr",
+            "--threads",
+            threads,
+            log,
+        ]))
+        .await;
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stdout.lines().count(), 1, "the fixture's one period: {stdout}");
+        // The last stderr line (a warning may come first: this format has no $request_time).
+        let summary = stderr.lines().last().unwrap_or_default();
+        let (counts, _timing) = summary.split_once(" in ").unwrap_or_default();
+        let (_, periods) = summary.split_once("lines/s), ").unwrap_or_default();
+        printed.push((stdout, format!("{counts}, {periods}")));
+    }
+    assert_eq!(printed[0].1, "replay: 14 lines, 1 periods, 0 late, 0 bad");
+    assert_eq!(printed[0], printed[1]);
+}

@@ -98,6 +98,12 @@ impl<'m, 'l> Fields<'m, 'l> {
         self.line.get(start..end)
     }
 
+    /// Where the value at `position` lies in the line: `Some` exactly when [`Fields::get`] is.
+    pub fn span(&self, position: usize) -> Option<std::ops::Range<usize>> {
+        let (start, end) = *self.spans.get(position)?;
+        self.line.get(start..end).map(|_| start..end)
+    }
+
     pub fn len(&self) -> usize {
         self.spans.len()
     }

@@ -142,6 +142,17 @@ impl BadLineCounts {
         self.counts[reason as usize] += 1;
     }
 
+    pub fn add(&mut self, reason: BadLine, count: u64) {
+        self.counts[reason as usize] += count;
+    }
+
+    /// Add every count of `other`, e.g. one chunk's to the total.
+    pub fn merge(&mut self, other: &BadLineCounts) {
+        for (total, count) in self.counts.iter_mut().zip(other.counts) {
+            *total += count;
+        }
+    }
+
     pub fn get(&self, reason: BadLine) -> u64 {
         self.counts[reason as usize]
     }
@@ -267,26 +278,10 @@ impl RecordExtractor {
     }
 
     pub fn extract<'l>(&mut self, fields: &Fields<'_, 'l>) -> Result<CompletedRequest<'l>, BadLine> {
-        let end_ms = fields
-            .get(self.time)
-            .and_then(|raw| self.time_parser.parse_ms(raw))
-            .ok_or(BadLine::BadTime)?;
-        let end_ms = match self.spreader.as_mut() {
-            Some(spreader) => spreader.place(end_ms),
-            None => end_ms,
-        };
-        let status = fields
-            .get(self.status)
-            .and_then(values::parse_status)
-            .ok_or(BadLine::BadStatus)?;
-        let request_time_us = self
-            .request_time
-            .and_then(|at| fields.get(at))
-            .and_then(values::parse_seconds_as_micros);
-        let upstream_time_us = self
-            .upstream_response_time
-            .and_then(|at| fields.get(at))
-            .and_then(values::parse_upstream_sum_micros);
+        let end_ms = self.logged_ms(fields)?;
+        let end_ms = self.place(end_ms);
+        let status = self.status(fields)?;
+        let (request_time_us, upstream_time_us) = self.durations(fields);
         Ok(CompletedRequest {
             end_ms,
             status,
@@ -295,6 +290,83 @@ impl RecordExtractor {
             breakdown: self.breakdown.and_then(|at| fields.get(at)),
         })
     }
+
+    /// The part of [`RecordExtractor::extract`] that needs only this line, so lines can be
+    /// extracted in parallel and then [`placed`](RecordExtractor::place) in order. `Err` only
+    /// for a time that does not parse: a line with a bad `$status` still moves the spreading.
+    pub fn extract_line(&mut self, fields: &Fields<'_, '_>) -> Result<LineRequest, BadLine> {
+        let logged_ms = self.logged_ms(fields)?;
+        let status = self.status(fields);
+        let (request_time_us, upstream_time_us) = self.durations(fields);
+        Ok(LineRequest {
+            logged_ms,
+            status,
+            request_time_us,
+            upstream_time_us,
+        })
+    }
+
+    #[inline(always)]
+    fn logged_ms(&mut self, fields: &Fields<'_, '_>) -> Result<i64, BadLine> {
+        fields
+            .get(self.time)
+            .and_then(|raw| self.time_parser.parse_ms(raw))
+            .ok_or(BadLine::BadTime)
+    }
+
+    #[inline(always)]
+    fn status(&self, fields: &Fields<'_, '_>) -> Result<u16, BadLine> {
+        fields
+            .get(self.status)
+            .and_then(values::parse_status)
+            .ok_or(BadLine::BadStatus)
+    }
+
+    /// `$request_time` and `$upstream_response_time` in microseconds.
+    #[inline(always)]
+    fn durations(&self, fields: &Fields<'_, '_>) -> (Option<u64>, Option<u64>) {
+        let request_time_us = self
+            .request_time
+            .and_then(|at| fields.get(at))
+            .and_then(values::parse_seconds_as_micros);
+        let upstream_time_us = self
+            .upstream_response_time
+            .and_then(|at| fields.get(at))
+            .and_then(values::parse_upstream_sum_micros);
+        (request_time_us, upstream_time_us)
+    }
+
+    /// The end time of a line with a parsed time, spread within its second for whole-second
+    /// time variables. Depends on the lines before: call it once per such line, in order.
+    #[inline(always)]
+    pub fn place(&mut self, logged_ms: i64) -> i64 {
+        match self.spreader.as_mut() {
+            Some(spreader) => spreader.place(logged_ms),
+            None => logged_ms,
+        }
+    }
+
+    /// Whether [`RecordExtractor::place`] changes anything, i.e. lines with a bad `$status`
+    /// must still be placed.
+    pub fn spreads(&self) -> bool {
+        self.spreader.is_some()
+    }
+
+    /// Where the breakdown value lies in the line (see [`Fields::span`]).
+    pub fn breakdown_span(&self, fields: &Fields<'_, '_>) -> Option<std::ops::Range<usize>> {
+        self.breakdown.and_then(|at| fields.span(at))
+    }
+}
+
+/// What one line says on its own ([`RecordExtractor::extract_line`]): no borrow, so it can
+/// be sent between threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRequest {
+    /// The time as logged, before spreading within its second.
+    pub logged_ms: i64,
+    pub status: Result<u16, BadLine>,
+    pub request_time_us: Option<u64>,
+    pub upstream_time_us: Option<u64>,
 }
 
 /// Longest line handed on: longer ones are reported as [`BadLine::TooLong`] and skipped.
@@ -309,6 +381,7 @@ pub type LineItem<'a> = Result<&'a [u8], BadLine>;
 
 /// Call `on_line` for every line of `reader` (a final line without `\n` included), splitting
 /// with memchr inside one reused buffer: no allocation per line.
+#[inline(never)]
 pub fn for_each_line<R: Read>(mut reader: R, mut on_line: impl FnMut(LineItem<'_>)) -> std::io::Result<()> {
     let mut buffer = vec![0u8; READ_CHUNK_BYTES + MAX_LINE_BYTES];
     let newlines = NewlineFinder::new();
@@ -357,6 +430,135 @@ pub fn for_each_line<R: Read>(mut reader: R, mut on_line: impl FnMut(LineItem<'_
             buffer.copy_within(start..end, 0);
             filled = pending;
         }
+    }
+}
+
+/// Reads whole lines in large pieces, for splitting elsewhere (`replay`'s worker threads):
+/// every chunk but the last ends with a `\n`, so [`for_each_line_in`] over the chunks in
+/// order sees the same lines as [`for_each_line`] over the input, except that a line that
+/// outgrows the buffer before its newline arrives is counted here as too long and skipped.
+pub struct LineChunks<R> {
+    reader: R,
+    /// Bytes of whole lines to gather before handing a chunk on.
+    chunk_bytes: usize,
+    /// The start of the line the last chunk cut off: at most [`MAX_LINE_BYTES`].
+    carry: Vec<u8>,
+    /// Inside a too-long line: drop bytes until its newline.
+    skipping: bool,
+    finished: bool,
+    newlines: NewlineFinder,
+}
+
+impl<R: Read> LineChunks<R> {
+    /// `chunk_bytes` above zero; the buffers given to [`LineChunks::next_chunk`] must hold
+    /// [`LineChunks::buffer_len`] bytes.
+    pub fn new(reader: R, chunk_bytes: usize) -> LineChunks<R> {
+        LineChunks {
+            reader,
+            chunk_bytes: chunk_bytes.max(1),
+            carry: Vec::with_capacity(MAX_LINE_BYTES),
+            skipping: false,
+            finished: false,
+            newlines: NewlineFinder::new(),
+        }
+    }
+
+    /// Room for a chunk plus the longest line that may straddle its end.
+    pub fn buffer_len(&self) -> usize {
+        self.chunk_bytes + MAX_LINE_BYTES
+    }
+
+    /// Fill the front of `buffer` with the next whole lines and return their length; `None`
+    /// at the end of input. Lines too long to keep are added to `too_long` (they are not in
+    /// any chunk). A `buffer` shorter than [`LineChunks::buffer_len`] is grown to it.
+    pub fn next_chunk(&mut self, buffer: &mut Vec<u8>, too_long: &mut u64) -> std::io::Result<Option<usize>> {
+        if self.finished {
+            return Ok(None);
+        }
+        if buffer.len() < self.buffer_len() {
+            buffer.resize(self.buffer_len(), 0);
+        }
+        let mut filled = self.carry.len();
+        buffer[..filled].copy_from_slice(&self.carry);
+        self.carry.clear();
+        // Where the search for the chunk's last newline starts: the carry has none.
+        let mut searched = filled;
+        let mut wanted = self.chunk_bytes;
+        loop {
+            while filled < wanted {
+                let read = match self.reader.read(&mut buffer[filled..]) {
+                    Ok(0) => {
+                        self.finished = true;
+                        // The last line may have no newline: it is a line all the same.
+                        return Ok((filled > 0).then_some(filled));
+                    }
+                    Ok(read) => read,
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(error) => return Err(error),
+                };
+                if !self.skipping {
+                    filled += read;
+                } else if let Some(newline) = self.newlines.find(&buffer[filled..filled + read]) {
+                    self.skipping = false;
+                    buffer.copy_within(filled + newline + 1..filled + read, filled);
+                    filled += read - newline - 1;
+                }
+            }
+            match memchr::memrchr(b'\n', &buffer[searched..filled]) {
+                Some(newline) => {
+                    let end = searched + newline + 1;
+                    let cut = &buffer[end..filled];
+                    if cut.len() > MAX_LINE_BYTES {
+                        *too_long += 1;
+                        self.skipping = true;
+                    } else {
+                        self.carry.extend_from_slice(cut);
+                    }
+                    return Ok(Some(end));
+                }
+                None if filled > MAX_LINE_BYTES => {
+                    // One unfinished line fills the buffer.
+                    *too_long += 1;
+                    self.skipping = true;
+                    filled = 0;
+                    searched = 0;
+                    wanted = self.chunk_bytes;
+                }
+                None => {
+                    // A line longer than a chunk but within the limit (only with small chunks):
+                    // the buffer still has room for `chunk_bytes` more.
+                    searched = filled;
+                    wanted = filled + 1;
+                }
+            }
+        }
+    }
+}
+
+/// Call `on_line(start, item)` for every line of a chunk from [`LineChunks`] (a final line
+/// without `\n` included): the same lines [`for_each_line`] gives, with where each starts.
+pub fn for_each_line_in(chunk: &[u8], mut on_line: impl FnMut(usize, LineItem<'_>)) {
+    let newlines = NewlineFinder::new();
+    let mut start = 0;
+    while let Some(newline) = chunk.get(start..).and_then(|rest| newlines.find(rest)) {
+        let end = start + newline;
+        if newline > MAX_LINE_BYTES {
+            on_line(start, Err(BadLine::TooLong));
+        } else {
+            on_line(start, Ok(&chunk[start..end]));
+        }
+        start = end + 1;
+    }
+    if start < chunk.len() {
+        let rest = chunk.len() - start;
+        on_line(
+            start,
+            if rest > MAX_LINE_BYTES {
+                Err(BadLine::TooLong)
+            } else {
+                Ok(&chunk[start..])
+            },
+        );
     }
 }
 
@@ -553,6 +755,98 @@ mod tests {
                 ("bad_status", 1)
             ]
         );
+    }
+
+    /// Hands out input a read at a time, cycling through `sizes`: 0 is an `Interrupted`
+    /// error, anything else at most that many bytes (a pipe, the gzip decoder).
+    struct Trickle<'a> {
+        input: &'a [u8],
+        sizes: Vec<usize>,
+        reads: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let size = self.sizes[self.reads % self.sizes.len()];
+            self.reads += 1;
+            if size == 0 {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let size = size.min(buffer.len()).min(self.input.len());
+            buffer[..size].copy_from_slice(&self.input[..size]);
+            self.input = &self.input[size..];
+            Ok(size)
+        }
+    }
+
+    /// Lines as [`for_each_line`] gives them: the kept ones in order, and how many were too long.
+    type Split = (Vec<Vec<u8>>, u64);
+
+    fn split_whole(input: &[u8]) -> Split {
+        let (mut kept, mut too_long) = (Vec::new(), 0);
+        for_each_line(input, |item| match item {
+            Ok(line) => kept.push(line.to_vec()),
+            Err(_) => too_long += 1,
+        })
+        .unwrap();
+        (kept, too_long)
+    }
+
+    /// The same through [`LineChunks`] and [`for_each_line_in`], checking that every chunk
+    /// but the last ends a line and that each line's start is where it is.
+    fn split_in_chunks(reader: impl Read, chunk_bytes: usize) -> Split {
+        let mut chunks = LineChunks::new(reader, chunk_bytes);
+        let (mut kept, mut too_long) = (Vec::new(), 0);
+        let mut buffer = Vec::new();
+        let mut previous_unterminated = false;
+        while let Some(len) = chunks.next_chunk(&mut buffer, &mut too_long).unwrap() {
+            assert!(!previous_unterminated, "only the last chunk may end without a newline");
+            assert!(len > 0 && len <= chunks.buffer_len());
+            let chunk = &buffer[..len];
+            for_each_line_in(chunk, |start, item| match item {
+                Ok(line) => {
+                    assert_eq!(&chunk[start..start + line.len()], line);
+                    kept.push(line.to_vec());
+                }
+                Err(_) => too_long += 1,
+            });
+            previous_unterminated = chunk.last() != Some(&b'\n');
+        }
+        (kept, too_long)
+    }
+
+    /// A short line of any bytes but `\n`, or one of `len` bytes around [`MAX_LINE_BYTES`].
+    fn some_line() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            8 => proptest::collection::vec(any::<u8>().prop_filter("not a newline", |&b| b != b'\n'), 0..40),
+            1 => (MAX_LINE_BYTES - 2..=MAX_LINE_BYTES + 2).prop_map(|len| vec![b'x'; len]),
+            1 => Just(vec![b'y'; 2 * MAX_LINE_BYTES + 7]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Chunked splitting sees the lines whole-input splitting sees, whatever the chunk
+        /// size and however the reads fall: lines longer than a chunk, too-long lines cut
+        /// anywhere, a last line without newline, interrupted reads.
+        #[test]
+        fn chunks_split_into_the_same_lines(
+            lines in proptest::collection::vec(some_line(), 0..24),
+            final_newline: bool,
+            chunk_bytes in prop_oneof![1..300usize, Just(READ_CHUNK_BYTES)],
+            sizes in proptest::collection::vec(prop_oneof![1 => Just(0usize), 6 => 1..70_000usize], 1..6),
+        ) {
+            let mut input = lines.join(&b'\n');
+            if final_newline && !lines.is_empty() {
+                input.push(b'\n');
+            }
+            prop_assume!(sizes.iter().any(|&size| size > 0));
+            let whole = split_whole(&input);
+            let chunked = split_in_chunks(Trickle { input: &input, sizes, reads: 0 }, chunk_bytes);
+            prop_assert_eq!(chunked.1, whole.1, "too-long lines");
+            prop_assert!(chunked.0 == whole.0, "kept lines differ");
+        }
     }
 
     #[test]
