@@ -30,10 +30,10 @@ state_directory = \"$work/state-in-flight\""
 "$binary" --config "$work/in-flight.toml" run 2>"$work/exporter-in-flight.log" &
 ours_in_flight=$!; bench_pids+=("$ours_in_flight")
 # Diagnosis: the package profile's binary (smaller text, so fewer file pages mapped), if
-# scripts/bench-size.sh has built it.
+# scripts/bench-size.sh has built it (BENCH_COLD_BUILD=1) since the release binary was.
 package_binary="$target_dir/bench-package-cold/${BENCH_PACKAGE_PROFILE:-dist}/nginx-backlog-exporter"
 ours_package=""
-if [[ -x "$package_binary" ]]; then
+if [[ -x "$package_binary" && "$package_binary" -nt "$binary" ]]; then # not one left from older code
     sed "s|$work/state\"|$work/state-package\"|" "$work/config.toml" > "$work/package.toml"
     "$package_binary" --config "$work/package.toml" run 2>"$work/exporter-package.log" &
     ours_package=$!; bench_pids+=("$ours_package")

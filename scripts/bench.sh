@@ -28,7 +28,8 @@ export BENCH_BINARY="$CARGO_TARGET_DIR/release/nginx-backlog-exporter"
 rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-for part in replay idle tail signal size; do
+# size first: with BENCH_COLD_BUILD=1 it builds the package binary that idle then measures too.
+for part in size replay idle tail signal; do
     echo "bench: $part ..." >&2
     BENCH_ROWS=1 "scripts/bench-$part.sh" | grep '^ROW' >>"$rows" || echo "bench: $part failed" >&2
 done
