@@ -57,10 +57,15 @@ done
 
 mb() { python3 -c "print(f'{$1 / 1024:.1f} MB')"; }
 verdict() { python3 -c "print('met' if $1 else 'MISSED')"; }
+# The packages ship the package-profile binary, so when it was measured its row carries the
+# target; the release build (`cargo build --release`: not size-optimized, hot code not laid out
+# together, see build.rs) is then context.
+rss_target="<= baseline and <= 8 MB"
+rss_verdict=$(verdict "${hwm[$ours]} <= ${hwm[$theirs]} and ${hwm[$ours]} <= 8192")
+if [[ -n "$ours_package" ]]; then rss_target="(release profile; the packages ship the next row)"; rss_verdict=""; fi
 row "idle peak RSS (VmHWM), ${seconds} s" "$(mb "${hwm[$ours]}"), anon $(mb "${anon[$ours]}"), ${nthreads[$ours]} thread(s)" \
     "$(mb "${hwm[$theirs]}"), anon $(mb "${anon[$theirs]}"), ${nthreads[$theirs]} threads: prometheus-nginx-exporter" \
-    "$(python3 -c "print(f'{${hwm[$ours]} / ${hwm[$theirs]}:.2f}x')")" "<= baseline and <= 8 MB" \
-    "$(verdict "${hwm[$ours]} <= ${hwm[$theirs]} and ${hwm[$ours]} <= 8192")"
+    "$(python3 -c "print(f'{${hwm[$ours]} / ${hwm[$theirs]}:.2f}x')")" "$rss_target" "$rss_verdict"
 if [[ -n "$ours_package" ]]; then
     row "idle peak RSS, package-profile binary" "$(mb "${hwm[$ours_package]}"), anon $(mb "${anon[$ours_package]}")" \
         "$(mb "${hwm[$theirs]}")" "$(python3 -c "print(f'{${hwm[$ours_package]} / ${hwm[$theirs]}:.2f}x')")" \

@@ -5,7 +5,7 @@
 # tailing under wrk load vs tail -F, time to signal vs the period's end, `once` wall time vs
 # its window, binary size (and, with BENCH_COLD_BUILD=1, the package profile's cold build).
 # Everything runs on loopback; Debian packages only (scripts/bench.sh --install installs them).
-# Takes about 4 minutes without the cold build. Prints the table as Markdown for BENCHMARKS.md.
+# Takes about 5 minutes without the cold build, 12-13 with it. Prints the table as Markdown for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
