@@ -35,6 +35,24 @@ started=$(date +%s.%N)
 (cd "$bench_root" && CARGO_TARGET_DIR="$cold_dir" cargo build --locked --quiet "${profile_args[@]}" --bin nginx-backlog-exporter)
 finished=$(date +%s.%N)
 load_after=$(cut -d' ' -f1 /proc/loadavg)
+# How much of packaging/symbol-order.txt this build has (build.rs): names missing from it are
+# code that moved since the list was made, and each costs resident memory (BENCHMARKS.md).
+order="$bench_root/packaging/symbol-order.txt"
+read -r listed found span < <(python3 - "$order" "$cold_dir/$profile/nginx-backlog-exporter" <<'PY'
+import subprocess, sys
+listed = [l for l in open(sys.argv[1]).read().split("\n") if l and not l.startswith("#")]
+symbols = {}
+for line in subprocess.run(["nm", "-S", "--defined-only", sys.argv[2]], capture_output=True, text=True).stdout.splitlines():
+    parts = line.split()
+    if len(parts) == 4:
+        symbols.setdefault(parts[3], (int(parts[0], 16), int(parts[1], 16)))
+found = [symbols[name] for name in listed if name in symbols]
+span = (max(a + s for a, s in found) - min(a for a, s in found)) / 1e6 if found else 0
+print(len(listed), len(found), f"{span:.1f}")
+PY
+)
+row "hot code laid out together (packaging/symbol-order.txt)" "$found of $listed listed functions found, in $span MB" "" "" \
+    "all found (else re-run scripts/symbol-order.sh)" "$([[ "$found" -eq "$listed" ]] && echo met || echo STALE)"
 # Packaged as scripts/package.sh does: stripped (the profile keeps symbols for symbol-order.sh).
 strip --strip-all "$cold_dir/$profile/nginx-backlog-exporter"
 package_size=$(stat -c %s "$cold_dir/$profile/nginx-backlog-exporter")
