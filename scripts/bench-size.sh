@@ -54,7 +54,8 @@ PY
 row "hot code laid out together (packaging/symbol-order.txt)" "$found of $listed listed functions found, in $span MB" "" "" \
     "all found (else re-run scripts/symbol-order.sh)" "$([[ "$found" -eq "$listed" ]] && echo met || echo STALE)"
 # Packaged as scripts/package.sh does: stripped (the profile keeps symbols for symbol-order.sh).
-strip --strip-all "$cold_dir/$profile/nginx-backlog-exporter"
+strip --strip-all -o "$cold_dir/$profile/stripped" "$cold_dir/$profile/nginx-backlog-exporter" # as package.sh
+mv "$cold_dir/$profile/stripped" "$cold_dir/$profile/nginx-backlog-exporter"
 package_size=$(stat -c %s "$cold_dir/$profile/nginx-backlog-exporter")
 row "binary size, package profile ($source_note, stripped)" "$(mb "$package_size")" "$(mb "$(stat -c %s "$baseline")") prometheus-nginx-exporter" \
     "$(python3 -c "print(f'{$package_size / $(stat -c %s "$baseline"):.2f}x')")" "(context)" ""

@@ -57,7 +57,10 @@ BINARY=$TARGET_DIR/$PROFILE_DIR/nginx-backlog-exporter
 "$BINARY" --version >/dev/null
 if [ "$PROFILE" != dev ]; then
     # [profile.dist] keeps the symbol table for scripts/symbol-order.sh; packages ship without it.
-    strip --strip-all "$BINARY"
+    # A new file renamed over the old: strip in place would also strip cargo's hard-linked copy
+    # in deps/, which cargo hands back on the next build.
+    strip --strip-all -o "$BINARY.stripped" "$BINARY"
+    mv "$BINARY.stripped" "$BINARY"
 fi
 
 mkdir -p "$DIST"
