@@ -5,7 +5,8 @@
 //! blocks around each page the daemon touches (fault-around, 64 KiB, or the whole large folio
 //! the page cache holds, which on this ext4 was up to 512 KiB). The 1.7 MB of functions an idle
 //! daemon runs were spread over 810 pages of a 5.3 MB text, and their blocks made 4.8 MB of it
-//! resident. Packed (2.1 MB with TLS and the spool's outage path), 2.8-2.9 MB is resident.
+//! resident. Packed (2.1 MB with TLS, the spool's outage path and both config shapes), 2.4-3.4 MB
+//! is resident, depending on which rarely run functions a run touches.
 //! Names the file lists that the build does not have (code changed since the file was made)
 //! are ignored: a stale file costs memory, never correctness.
 //!

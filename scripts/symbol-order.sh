@@ -6,9 +6,9 @@
 # How: builds the package profile ([profile.dist] keeps the symbol table; scripts/package.sh strips
 # the packaged copy), runs `run` under callgrind against a real nginx and ministack on loopback,
 # reached over HTTPS as CloudWatch is in production (nginx terminates TLS with a throwaway
-# certificate, trusted through SSL_CERT_FILE) and then over plain HTTP as a local endpoint is, with
-# the access log tailed while traffic flows, and through a CloudWatch outage and its recovery;
-# then lists the symbol of each function callgrind saw execute in any of the runs.
+# certificate, trusted through SSL_CERT_FILE) with the access log tailed while traffic flows; over
+# plain HTTP as a local endpoint is, without the access log; and through a CloudWatch outage and
+# its recovery. Then lists the symbol of each function callgrind saw execute in any of the runs.
 #
 # Re-run after dependency or toolchain updates: symbol names change with them, and names the build
 # no longer has are ignored, so a stale list costs memory, never correctness. scripts/bench-idle.sh
@@ -63,12 +63,14 @@ CONF
 : >"$work/logs/access.log"
 
 export SSL_CERT_FILE="$work/tls.pem" AWS_EC2_METADATA_DISABLED=true
-# profile NAME ENDPOINT [MINISTACK_PORT]: the daemon's life under callgrind, publishing to
-# ENDPOINT, into $work/NAME.callgrind; fails unless the ministack on MINISTACK_PORT (default: the
-# first) got a metric under the namespace Bench/NAME.
+# The same without the access log (stub_status and the accept queue only: other config paths).
+grep -v '^access_log\|^log_format' "$work/config.toml" >"$work/config-no-log.toml"
+# profile NAME ENDPOINT CONFIG [MINISTACK_PORT]: the daemon's life under callgrind with CONFIG,
+# publishing to ENDPOINT, into $work/NAME.callgrind; fails unless the ministack on MINISTACK_PORT
+# (default: the first) got a metric under the namespace Bench/NAME.
 profile() {
-    local name=$1 endpoint=$2 port=${3:-$ministack_port}
-    sed "s|Bench/Order|Bench/$name|; s|$work/state|$work/state-$name|" "$work/config.toml" >"$work/$name.toml"
+    local name=$1 endpoint=$2 config=$3 port=${4:-$ministack_port}
+    sed "s|Bench/Order|Bench/$name|; s|$work/state|$work/state-$name|" "$config" >"$work/$name.toml"
     AWS_ENDPOINT_URL="$endpoint" valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$name.callgrind" \
         "$profile_binary" --config "$work/$name.toml" run 2>"$work/$name.log" &
     local daemon=$!; bench_pids+=("$daemon")
@@ -90,15 +92,15 @@ PY
     fi
 }
 # HTTPS as in production; plain HTTP as to a local endpoint (ministack in the tests and benches).
-profile OrderHTTPS "https://127.0.0.1:$tls_port"
-profile OrderHTTP "http://127.0.0.1:$ministack_port"
+profile OrderHTTPS "https://127.0.0.1:$tls_port" "$work/config.toml"
+profile OrderHTTP "http://127.0.0.1:$ministack_port" "$work/config-no-log.toml"
 # An outage: nothing answers for the first 15 s (datapoints go to the spool), then CloudWatch
 # comes back and the backlog is sent. A path the idle daemon takes whenever CloudWatch fails.
 late_port=$(free_port)
 (sleep 15; BIND_HOST=127.0.0.1 GATEWAY_PORT=$late_port SERVICES=cloudwatch LOG_LEVEL=WARNING exec "$ministack_bin") \
     >"$work/late-ministack.log" 2>&1 &
 bench_pids+=($!)
-profile OrderOutage "http://127.0.0.1:$late_port" "$late_port"
+profile OrderOutage "http://127.0.0.1:$late_port" "$work/config.toml" "$late_port"
 
 python3 - "$profile_binary" "$out" "$work"/*.callgrind <<'PY'
 import re, subprocess, sys
