@@ -178,16 +178,20 @@ async fn once_publishes_over_https_and_refuses_an_untrusted_certificate() {
     let endpoint = format!("https://127.0.0.1:{tls_port}");
     let dims = [("InstanceId", "i-0tls0000000000001")];
 
-    let started = SystemTime::now();
-    let (code, stdout, stderr) = run_exporter(
-        exporter()
+    // `once` over HTTPS, trusting only the certificate in `trusted`.
+    let once_trusting = |trusted: &std::path::Path| {
+        let mut command = exporter();
+        command
             .env("AWS_ENDPOINT_URL", &endpoint)
-            .env("SSL_CERT_FILE", &other_cert)
+            .env("SSL_CERT_FILE", trusted)
             .arg("--config")
             .arg(&path)
-            .args(["once", "--window", "500ms"]),
-    )
-    .await;
+            .args(["once", "--window", "500ms"]);
+        command
+    };
+
+    let started = SystemTime::now();
+    let (code, stdout, stderr) = run_exporter(&mut once_trusting(&other_cert)).await;
     assert_ne!(
         code, 0,
         "an untrusted certificate must fail: stdout: {stdout}\nstderr: {stderr}"
@@ -201,15 +205,7 @@ async fn once_publishes_over_https_and_refuses_an_untrusted_certificate() {
         "nothing published past a refused handshake: {points:?}"
     );
 
-    let (code, stdout, stderr) = run_exporter(
-        exporter()
-            .env("AWS_ENDPOINT_URL", &endpoint)
-            .env("SSL_CERT_FILE", &cert)
-            .arg("--config")
-            .arg(&path)
-            .args(["once", "--window", "500ms"]),
-    )
-    .await;
+    let (code, stdout, stderr) = run_exporter(&mut once_trusting(&cert)).await;
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
     let points = ministack
         .datapoints("Test/Backlog", "PendingRequests", &dims, started)
