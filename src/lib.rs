@@ -38,6 +38,7 @@ pub mod parse_log;
 pub mod replay;
 pub mod sampler;
 pub mod shutdown;
+pub mod simulate;
 pub mod sinks;
 pub mod sources;
 pub mod stats;

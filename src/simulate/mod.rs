@@ -1,0 +1,10 @@
+//! `simulate`: what CloudWatch alarms and an Auto Scaling policy would have done with a
+//! PendingRequests series, by AWS's documented rules.
+//!
+//! ```text
+//! input (AWS CLI JSON | policy TOML) --validate--> model::Scenario
+//! series (replay CSV/JSON | get-metric-statistics | GetMetricData | --log) --> model::Series
+//! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
+//! ```
+
+pub mod model;
