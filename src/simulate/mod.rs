@@ -7,4 +7,5 @@
 //! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
 //! ```
 
+pub mod engine;
 pub mod model;
