@@ -60,20 +60,86 @@ pub struct ReplaySummary {
 }
 
 pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogCommandError> {
-    let format = parse_log::compile(args)?;
-    let extractor = RecordExtractor::new(&format, options.breakdown.as_deref())?;
-    if !extractor.has_request_time() {
-        tracing::warn!("the log format has no $request_time: in-flight figures will be zero");
-    }
-    let signals = LogSignals::new(SignalsConfig::new(options.period))
-        .map_err(|error| LogCommandError::Usage(format!("--period: {error}")))?;
-    parse_log::check_files(&options.files)?;
-
     let started = Instant::now();
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let threads = options
-        .threads
+    if options.output == ReplayOutput::Csv {
+        writeln!(out, "{CSV_HEADER}").context("writing to stdout")?;
+    }
+    let output = options.output;
+    let replayed = replay_periods(
+        args,
+        &options.files,
+        options.period,
+        options.breakdown.as_deref(),
+        options.threads,
+        &mut |period| write_period(&mut out, output, period),
+    );
+    let summary = match replayed {
+        Ok(summary) => summary,
+        Err(ReplayError::Output(error)) if error.kind() == ErrorKind::BrokenPipe => return Ok(()),
+        Err(ReplayError::Output(error)) => return Err(anyhow::Error::new(error).context("writing to stdout").into()),
+        Err(ReplayError::Command(error)) => return Err(error),
+    };
+    match out.flush() {
+        Err(error) if error.kind() == ErrorKind::BrokenPipe => return Ok(()),
+        other => other.context("writing to stdout")?,
+    }
+    print_summary("replay", &summary, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The one-line summary on stderr (so stdout stays a clean series).
+pub fn print_summary(command: &str, summary: &ReplaySummary, elapsed: f64) {
+    let bad: Vec<String> = summary
+        .bad
+        .nonzero()
+        .map(|(label, count)| format!("{label}={count}"))
+        .collect();
+    eprintln!(
+        "{command}: {} lines in {elapsed:.3}s ({:.0} lines/s), {} periods, {} late, {} bad{}{}",
+        summary.lines,
+        summary.lines as f64 / elapsed.max(1e-9),
+        summary.periods,
+        summary.late,
+        summary.bad.total(),
+        if bad.is_empty() { "" } else { ": " },
+        bad.join(" ")
+    );
+}
+
+/// Why [`replay_periods`] stopped: the command failed, or the period sink did.
+#[derive(Debug)]
+pub enum ReplayError {
+    Command(LogCommandError),
+    Output(std::io::Error),
+}
+
+impl From<LogCommandError> for ReplayError {
+    fn from(error: LogCommandError) -> Self {
+        ReplayError::Command(error)
+    }
+}
+
+/// Replay `files` in order and hand each closed period to `sink`, in time order: what
+/// `replay` prints and what `simulate --log` simulates on.
+pub fn replay_periods(
+    args: &LogFormatArgs,
+    files: &[PathBuf],
+    period: Duration,
+    breakdown: Option<&str>,
+    threads: Option<NonZeroUsize>,
+    sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
+) -> Result<ReplaySummary, ReplayError> {
+    let format = parse_log::compile(args)?;
+    let extractor = RecordExtractor::new(&format, breakdown).map_err(LogCommandError::from)?;
+    if !extractor.has_request_time() {
+        tracing::warn!("the log format has no $request_time: in-flight figures will be zero");
+    }
+    let signals = LogSignals::new(SignalsConfig::new(period))
+        .map_err(|error| LogCommandError::Usage(format!("--period: {error}")))?;
+    parse_log::check_files(files)?;
+    let threads = threads
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get)
         .min(MAX_THREADS);
@@ -85,48 +151,22 @@ pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogComma
         threads,
         chunk_bytes: CHUNK_BYTES,
     };
-    if options.output == ReplayOutput::Csv {
-        writeln!(out, "{CSV_HEADER}").context("writing to stdout")?;
-    }
-    for file in &options.files {
+    for file in files {
         let reader = open(file)?;
-        match replay.feed(reader, options.output, &mut out) {
+        match replay.feed(reader, sink) {
             Ok(()) => {}
-            Err(FeedError::Output(error)) if error.kind() == ErrorKind::BrokenPipe => return Ok(()),
-            Err(FeedError::Output(error)) => return Err(anyhow::Error::new(error).context("writing to stdout").into()),
+            Err(FeedError::Output(error)) => return Err(ReplayError::Output(error)),
             Err(FeedError::Input(error)) => {
-                return Err(anyhow::Error::new(error)
-                    .context(format!("reading {}", file.display()))
-                    .into())
+                return Err(LogCommandError::from(
+                    anyhow::Error::new(error).context(format!("reading {}", file.display())),
+                )
+                .into())
             }
         }
     }
     replay.signals.finish();
-    let written = replay.drain(options.output, &mut out).and_then(|()| out.flush());
-    match written {
-        Err(error) if error.kind() == ErrorKind::BrokenPipe => return Ok(()),
-        other => other.context("writing to stdout")?,
-    }
-
-    let summary = &replay.summary;
-    let elapsed = started.elapsed().as_secs_f64();
-    let bad: Vec<String> = summary
-        .bad
-        .nonzero()
-        .map(|(label, count)| format!("{label}={count}"))
-        .collect();
-    // The summary goes to stderr so stdout stays a clean series.
-    eprintln!(
-        "replay: {} lines in {elapsed:.3}s ({:.0} lines/s), {} periods, {} late, {} bad{}{}",
-        summary.lines,
-        summary.lines as f64 / elapsed.max(1e-9),
-        summary.periods,
-        replay.signals.late_requests(),
-        summary.bad.total(),
-        if bad.is_empty() { "" } else { ": " },
-        bad.join(" ")
-    );
-    Ok(())
+    replay.drain(sink).map_err(ReplayError::Output)?;
+    Ok(replay.summary)
 }
 
 /// A file, decompressed if its name ends in `.gz`.
@@ -150,9 +190,13 @@ struct Replay {
 }
 
 impl Replay {
-    fn feed(&mut self, reader: impl Read, output: ReplayOutput, out: &mut impl Write) -> Result<(), FeedError> {
+    fn feed(
+        &mut self,
+        reader: impl Read,
+        sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
+    ) -> Result<(), FeedError> {
         if self.threads > 1 {
-            return self.feed_in_parallel(reader, output, out);
+            return self.feed_in_parallel(reader, sink);
         }
         let Replay {
             matcher,
@@ -177,7 +221,7 @@ impl Replay {
             while let Some(period) = signals.pop_closed() {
                 summary.periods += 1;
                 if write_result.is_ok() {
-                    write_result = write_period(out, output, &period);
+                    write_result = sink(&period);
                 }
             }
         })
@@ -192,8 +236,7 @@ impl Replay {
     fn feed_in_parallel(
         &mut self,
         reader: impl Read,
-        output: ReplayOutput,
-        out: &mut impl Write,
+        sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
     ) -> Result<(), FeedError> {
         let Replay {
             matcher,
@@ -273,7 +316,7 @@ impl Replay {
                     while let Some(period) = signals.pop_closed() {
                         summary.periods += 1;
                         if write_result.is_ok() {
-                            write_result = write_period(out, output, &period);
+                            write_result = sink(&period);
                         }
                     }
                 }
@@ -284,11 +327,11 @@ impl Replay {
         write_result.map_err(FeedError::Output)
     }
 
-    fn drain(&mut self, output: ReplayOutput, out: &mut impl Write) -> std::io::Result<()> {
+    fn drain(&mut self, sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>) -> std::io::Result<()> {
         self.summary.late = self.signals.late_requests();
         while let Some(period) = self.signals.pop_closed() {
             self.summary.periods += 1;
-            write_period(out, output, &period)?;
+            sink(&period)?;
         }
         Ok(())
     }
@@ -553,11 +596,12 @@ mod tests {
             chunk_bytes,
         };
         let mut out = Vec::new();
+        let mut sink = |period: &PeriodSignals| write_period(&mut out, output, period);
         for file in files {
-            assert!(replay.feed(file, output, &mut out).is_ok());
+            assert!(replay.feed(file, &mut sink).is_ok());
         }
         replay.signals.finish();
-        replay.drain(output, &mut out).unwrap();
+        replay.drain(&mut sink).unwrap();
         Replayed {
             output: String::from_utf8(out).unwrap(),
             lines: replay.summary.lines,
