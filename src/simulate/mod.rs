@@ -7,5 +7,10 @@
 //! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
 //! ```
 
+pub mod cloudwatch;
+mod driver;
 pub mod engine;
 pub mod model;
+
+pub use driver::{point_of, run, SimulateError};
+pub mod cloudwatch;
