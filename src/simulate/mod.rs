@@ -9,8 +9,6 @@
 
 pub mod cloudwatch;
 mod driver;
+pub mod cloudwatch;
 pub mod engine;
 pub mod model;
-
-pub use driver::{point_of, run, SimulateError};
-pub mod cloudwatch;
