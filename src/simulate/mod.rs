@@ -8,7 +8,5 @@
 //! ```
 
 pub mod cloudwatch;
-mod driver;
-pub mod cloudwatch;
 pub mod engine;
 pub mod model;
