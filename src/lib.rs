@@ -17,6 +17,15 @@
 //!        --CompletedRequest-->  derive::log_signals (per-period counts, quantiles, in-flight sweep)
 //! ```
 //!
+//! `simulate` turns a series (a file, `replay`'s periods, or the published series read back
+//! from CloudWatch) into what the alarms and scaling policies would have done:
+//!
+//! ```text
+//! simulate::input (AWS CLI JSON | policy TOML, validated) --Scenario-->
+//! simulate::series | replay periods | simulate::cloudwatch --SeriesPoint-->
+//!        simulate::engine (pure: alarms, steps, warmup, cooldown) --Evaluation-->  simulate::report | simulate::plot
+//! ```
+//!
 //! `app` (the daemon), `once` (cron) and `check` drive those pieces, `parse_log` and
 //! `replay` drive the access-log path over files; `main` only parses the
 //! command line and picks exit codes. Sources never import sinks and sinks never import
