@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --quiet --bin nginx-backlog-exporter
-exporter=target/debug/nginx-backlog-exporter
+# Where cargo put it: CARGO_TARGET_DIR or the config's build.target-dir count, not ./target.
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+exporter="$target_dir/debug/nginx-backlog-exporter"
 
 work=$(mktemp -d)
 pids=()
@@ -54,6 +56,9 @@ CONF
 cat >"$work/config.toml" <<CONF
 [nginx]
 status_url = "http://127.0.0.1:$nginx_port/nginx_status"
+[daemon]
+# The demo keeps its spool and checkpoints in its own temp directory, never /var/lib.
+state_directory = "$work/state"
 [cloudwatch]
 namespace = "Demo/Proxy"
 storage_resolution = 1
