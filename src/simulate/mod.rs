@@ -7,4 +7,6 @@
 //! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
 //! ```
 
+pub mod input;
 pub mod model;
+pub mod series;
