@@ -178,41 +178,12 @@ impl<'a> Doc<'a> {
         Ok((Doc { file, text, ast }, value))
     }
 
-    /// The location of a JSON path like `MetricAlarms[1].Period`: the line of the value, or
-    /// of the nearest enclosing value the path reaches when the key itself is absent.
+    /// The location of a JSON path like `MetricAlarms[1].Period`.
     fn loc(&self, path: &str) -> Location {
-        use jsonc_parser::ast::Value;
-        use jsonc_parser::common::Ranged;
-        let mut node = self.ast.as_ref();
-        let mut offset = node.map_or(0, |n| n.start());
-        for segment in path.split('.') {
-            let (name, indexes) = match segment.find('[') {
-                Some(i) => (&segment[..i], &segment[i..]),
-                None => (segment, ""),
-            };
-            let mut next = node.and_then(|n| match n {
-                Value::Object(object) => object.get(name).map(|p| &p.value),
-                _ => None,
-            });
-            for index in indexes.split(['[', ']']).filter(|s| !s.is_empty()) {
-                let index: usize = index.parse().unwrap_or(usize::MAX);
-                next = next.and_then(|n| match n {
-                    Value::Array(array) => array.elements.get(index),
-                    _ => None,
-                });
-            }
-            match next {
-                Some(found) => {
-                    offset = found.start();
-                    node = Some(found);
-                }
-                None => break,
-            }
-        }
         Location {
             file: self.file.to_owned(),
             key: path.to_owned(),
-            line: line_of(self.text, offset),
+            line: path_line(self.ast.as_ref(), self.text, path),
         }
     }
 
@@ -226,6 +197,47 @@ impl<'a> Doc<'a> {
     fn opt<T>(&self, path: String, value: Option<T>) -> Option<At<T>> {
         value.map(|v| self.at(path, v))
     }
+}
+
+/// The 1-based line of a JSON path like `Datapoints[3].Average` in `text`: the line of the
+/// value, or of the nearest enclosing value the path reaches when the key itself is absent.
+pub(crate) fn json_path_line(text: &str, path: &str) -> usize {
+    let ast = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default())
+        .ok()
+        .and_then(|r| r.value);
+    path_line(ast.as_ref(), text, path)
+}
+
+fn path_line(ast: Option<&jsonc_parser::ast::Value>, text: &str, path: &str) -> usize {
+    use jsonc_parser::ast::Value;
+    use jsonc_parser::common::Ranged;
+    let mut node = ast;
+    let mut offset = node.map_or(0, |n| n.start());
+    for segment in path.split('.') {
+        let (name, indexes) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        let mut next = node.and_then(|n| match n {
+            Value::Object(object) => object.get(name).map(|p| &p.value),
+            _ => None,
+        });
+        for index in indexes.split(['[', ']']).filter(|s| !s.is_empty()) {
+            let index: usize = index.parse().unwrap_or(usize::MAX);
+            next = next.and_then(|n| match n {
+                Value::Array(array) => array.elements.get(index),
+                _ => None,
+            });
+        }
+        match next {
+            Some(found) => {
+                offset = found.start();
+                node = Some(found);
+            }
+            None => break,
+        }
+    }
+    line_of(text, offset)
 }
 
 pub fn parse(alarms: (&str, &str), policies: (&str, &str), group: Option<(&str, &str)>) -> Result<Drafts, InputError> {
