@@ -800,3 +800,36 @@ fn round_trip_ecs_example() {
         .arn
         .ends_with(":resource/ecs/service/demo-cluster/web:policyName/web-scale-out"));
 }
+
+// API_PutScalingPolicy (EC2 Auto Scaling): "Cooldown: ... Valid only if the policy type is
+// SimpleScaling"; the fields of one service are refused on the other.
+#[test]
+fn fields_of_the_other_service_are_refused() {
+    let text = edit(
+        r#"adjustment_type = "ChangeInCapacity""#,
+        0,
+        "adjustment_type = \"ChangeInCapacity\"\ncooldown = 60",
+    );
+    check_toml_error(&text, "cooldown = 60", "policy[0].cooldown", "simple scaling only");
+    let text = BASE
+        .replace(r#"kind = "ec2-asg""#, r#"kind = "ecs-service""#)
+        .replace(r#"name = "web""#, r#"name = "service/c/web""#)
+        .replace(
+            "policy_name = \"in\"\n",
+            "policy_name = \"in\"\nestimated_instance_warmup = 30\n",
+        );
+    check_toml_error(
+        &text,
+        "estimated_instance_warmup",
+        "policy[1].estimated_instance_warmup",
+        "no instance warmup",
+    );
+    let text = BASE.to_string()
+        + "\n[[policy]]\npolicy_name = \"track\"\npolicy_type = \"TargetTrackingScaling\"\n[policy.target_tracking_configuration]\ntarget_value = 10.0\nscale_in_cooldown = 300\n";
+    check_toml_error(
+        &text,
+        "scale_in_cooldown",
+        "policy[2].target_tracking_configuration.scale_in_cooldown",
+        "estimated instance warmup",
+    );
+}

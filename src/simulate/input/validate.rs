@@ -259,6 +259,22 @@ fn policy(
                 .as_ref()
                 .ok_or_else(|| draft.at.error("a step scaling policy needs step adjustments"))?;
             let steps = steps(steps_at, adjustment_type)?;
+            // API_PutScalingPolicy (EC2 Auto Scaling): Cooldown is valid only for simple
+            // scaling; Application Auto Scaling's step policies have no instance warmup.
+            match (service, &draft.cooldown, &draft.estimated_instance_warmup) {
+                (ScalingService::Ec2AutoScaling, Some(cooldown), _) => {
+                    return Err(cooldown.at.error(
+                        "EC2 Auto Scaling step policies have no cooldown (simple scaling only): use the \
+                         estimated instance warmup",
+                    ));
+                }
+                (ScalingService::ApplicationAutoScaling, _, Some(warmup)) => {
+                    return Err(warmup
+                        .at
+                        .error("Application Auto Scaling step policies have no instance warmup: use the cooldown"));
+                }
+                _ => {}
+            }
             PolicyKind::Step {
                 adjustment_type,
                 min_adjustment_magnitude,
@@ -325,6 +341,14 @@ fn policy(
                 }
                 (_, None) => 60,
             };
+            if service == ScalingService::Ec2AutoScaling {
+                if let Some(cooldown) = target.scale_out_cooldown.as_ref().or(target.scale_in_cooldown.as_ref()) {
+                    return Err(cooldown.at.error(
+                        "EC2 Auto Scaling target tracking has no scale-out/scale-in cooldowns: use the estimated \
+                         instance warmup",
+                    ));
+                }
+            }
             if service == ScalingService::ApplicationAutoScaling {
                 warnings.push(draft.policy_type.at.warn(
                     "target tracking on Application Auto Scaling evaluates 1-minute data: it cannot react within \
