@@ -833,3 +833,34 @@ fn fields_of_the_other_service_are_refused() {
         "estimated instance warmup",
     );
 }
+
+// API_StepAdjustment: "If one step adjustment has a positive upper bound, then there must be
+// a step adjustment with a null upper bound."
+#[test]
+fn a_positive_upper_bound_needs_an_open_one() {
+    let text = edit(
+        "metric_interval_lower_bound = 10.0",
+        0,
+        "metric_interval_lower_bound = 10.0\nmetric_interval_upper_bound = 30.0",
+    );
+    let line = line_of(&text, "metric_interval_lower_bound = 10.0", 1) - 1;
+    check_error(
+        load_toml(&text),
+        "p.toml",
+        line,
+        "policy[0].step_adjustments[0]",
+        "positive upper bound (30)",
+    );
+}
+
+#[test]
+fn a_missing_json_field_names_its_path() {
+    let alarms = ALARMS.replace("            \"Statistic\": \"Maximum\",\n", "");
+    check_error(
+        load_json(&alarms, POLICIES, Some(GROUPS), None),
+        "alarms.json",
+        line_of(&alarms, "\"AlarmName\": \"high\"", 1) - 1,
+        "MetricAlarms[0].Statistic",
+        "Statistic is missing",
+    );
+}
