@@ -217,13 +217,9 @@ impl MetricAggregation {
     }
 
     pub fn from_name(name: &str) -> Option<MetricAggregation> {
-        [
-            MetricAggregation::Average,
-            MetricAggregation::Minimum,
-            MetricAggregation::Maximum,
-        ]
-        .into_iter()
-        .find(|a| a.name() == name)
+        [MetricAggregation::Average, MetricAggregation::Minimum, MetricAggregation::Maximum]
+            .into_iter()
+            .find(|a| a.name() == name)
     }
 }
 
