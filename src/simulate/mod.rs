@@ -9,4 +9,6 @@
 
 pub mod cloudwatch;
 pub mod engine;
+pub mod input;
 pub mod model;
+pub mod series;

@@ -1,0 +1,106 @@
+//! What the readers hand to validation: the values as the file spelled them, each with the
+//! [`Location`] it came from, so validation names the file, key and line whichever format
+//! the value was read from.
+
+use super::Location;
+use crate::simulate::model::ScalingService;
+
+#[derive(Debug, Clone)]
+pub struct At<T> {
+    pub value: T,
+    pub at: Location,
+}
+
+/// How an alarm names the policy it invokes.
+#[derive(Debug, Clone)]
+pub enum ActionRef {
+    /// describe-alarms: AlarmActions hold ARNs.
+    Arn(String),
+    /// The TOML: policy names (there are no ARNs yet).
+    Name(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupDraft {
+    pub at: Location,
+    pub service: ScalingService,
+    pub name: String,
+    pub min: Option<At<i64>>,
+    pub max: Option<At<i64>>,
+    pub desired: Option<At<i64>>,
+    pub default_instance_warmup: Option<At<i64>>,
+    pub default_cooldown: Option<At<i64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlarmDraft {
+    pub at: Location,
+    pub name: String,
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: Vec<(String, String)>,
+    /// Where a feature this tool does not model was used (`Metrics`, ExtendedStatistic,
+    /// ThresholdMetricId) and what it was.
+    pub unsupported: Option<At<&'static str>>,
+    pub statistic: At<String>,
+    pub period: At<i64>,
+    pub evaluation_periods: At<i64>,
+    pub datapoints_to_alarm: Option<At<i64>>,
+    pub threshold: At<f64>,
+    pub comparison: At<String>,
+    pub treat_missing_data: Option<At<String>>,
+    pub actions: Vec<At<ActionRef>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StepDraft {
+    pub at: Location,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub adjustment: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetDraft {
+    pub target_value: At<f64>,
+    pub statistic: Option<At<String>>,
+    pub disable_scale_in: bool,
+    pub scale_out_cooldown: Option<At<i64>>,
+    pub scale_in_cooldown: Option<At<i64>>,
+    pub period: Option<At<i64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyDraft {
+    pub at: Location,
+    pub name: String,
+    /// PolicyARN (JSON); the TOML has none and validation synthesizes one.
+    pub arn: Option<String>,
+    pub policy_type: At<String>,
+    pub adjustment_type: Option<At<String>>,
+    pub min_adjustment_magnitude: Option<At<i64>>,
+    pub aggregation: Option<At<String>>,
+    /// The StepAdjustments list's location and its steps.
+    pub steps: Option<At<Vec<StepDraft>>>,
+    pub estimated_instance_warmup: Option<At<i64>>,
+    pub cooldown: Option<At<i64>>,
+    pub scaling_adjustment: Option<At<i64>>,
+    pub target: Option<TargetDraft>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Drafts {
+    pub group: Option<GroupDraft>,
+    /// Where to point when no group was given (the policies file).
+    pub group_missing_at: Location,
+    pub alarms: Vec<AlarmDraft>,
+    pub policies: Vec<PolicyDraft>,
+    /// For ARNs the TOML synthesizes.
+    pub region: String,
+    pub account_id: String,
+}
+
+/// Region and account in synthesized ARNs when the TOML names none (the AWS documentation's
+/// example account).
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";

@@ -1,0 +1,486 @@
+//! The JSON the AWS CLI prints. Fields this tool does not use are ignored (AWS prints many);
+//! a wrong type names its JSON path (serde_path_to_error) and line (serde_json). Values that
+//! validation may refuse get their line from a position-keeping parse (jsonc-parser's AST)
+//! of the same text.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::draft::{
+    ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft, TargetDraft, DEFAULT_ACCOUNT_ID,
+    DEFAULT_REGION,
+};
+use super::{InputError, Location};
+use crate::simulate::model::ScalingService;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribeAlarms {
+    metric_alarms: Vec<RawAlarm>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawDimension {
+    name: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawAlarm {
+    alarm_name: String,
+    namespace: Option<String>,
+    metric_name: Option<String>,
+    #[serde(default)]
+    dimensions: Vec<RawDimension>,
+    statistic: Option<String>,
+    extended_statistic: Option<String>,
+    metrics: Option<serde_json::Value>,
+    threshold_metric_id: Option<String>,
+    period: Option<i64>,
+    evaluation_periods: i64,
+    datapoints_to_alarm: Option<i64>,
+    threshold: Option<f64>,
+    comparison_operator: String,
+    treat_missing_data: Option<String>,
+    #[serde(default)]
+    alarm_actions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribePolicies {
+    scaling_policies: Vec<RawPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawStep {
+    metric_interval_lower_bound: Option<f64>,
+    metric_interval_upper_bound: Option<f64>,
+    scaling_adjustment: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawCustomizedMetric {
+    statistic: Option<String>,
+    period: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawTarget {
+    target_value: f64,
+    customized_metric_specification: Option<RawCustomizedMetric>,
+    #[serde(default)]
+    disable_scale_in: bool,
+    scale_out_cooldown: Option<i64>,
+    scale_in_cooldown: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawStepConfiguration {
+    adjustment_type: Option<String>,
+    #[serde(default)]
+    step_adjustments: Vec<RawStep>,
+    min_adjustment_magnitude: Option<i64>,
+    cooldown: Option<i64>,
+    metric_aggregation_type: Option<String>,
+}
+
+/// One shape for both services: EC2 Auto Scaling's fields sit on the policy,
+/// Application Auto Scaling's in StepScalingPolicyConfiguration /
+/// TargetTrackingScalingPolicyConfiguration.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawPolicy {
+    policy_name: String,
+    #[serde(rename = "PolicyARN")]
+    policy_arn: String,
+    policy_type: String,
+    auto_scaling_group_name: Option<String>,
+    service_namespace: Option<String>,
+    resource_id: Option<String>,
+    adjustment_type: Option<String>,
+    min_adjustment_magnitude: Option<i64>,
+    scaling_adjustment: Option<i64>,
+    cooldown: Option<i64>,
+    metric_aggregation_type: Option<String>,
+    step_adjustments: Option<Vec<RawStep>>,
+    estimated_instance_warmup: Option<i64>,
+    target_tracking_configuration: Option<RawTarget>,
+    step_scaling_policy_configuration: Option<RawStepConfiguration>,
+    target_tracking_scaling_policy_configuration: Option<RawTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawGroupFile {
+    auto_scaling_groups: Option<Vec<RawAsg>>,
+    scalable_targets: Option<Vec<RawTargetGroup>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawAsg {
+    auto_scaling_group_name: String,
+    min_size: i64,
+    max_size: i64,
+    desired_capacity: Option<i64>,
+    default_instance_warmup: Option<i64>,
+    default_cooldown: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawTargetGroup {
+    resource_id: String,
+    min_capacity: i64,
+    max_capacity: i64,
+}
+
+/// One JSON file: its name, its text and a position-keeping parse for line numbers.
+struct Doc<'a> {
+    file: &'a str,
+    text: &'a str,
+    ast: Option<jsonc_parser::ast::Value<'a>>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+impl<'a> Doc<'a> {
+    fn parse<T: DeserializeOwned>(file: &'a str, text: &'a str) -> Result<(Doc<'a>, T), InputError> {
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let value: T = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            // serde_json's message ends with " at line L column C": the line is in the location.
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or("invalid JSON").to_owned();
+            InputError::Invalid {
+                location: Location {
+                    file: file.to_owned(),
+                    key: if path == "." { "(document)".into() } else { path },
+                    line: inner.line().max(1),
+                },
+                message,
+            }
+        })?;
+        let ast = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default())
+            .ok()
+            .and_then(|r| r.value);
+        Ok((Doc { file, text, ast }, value))
+    }
+
+    /// The location of a JSON path like `MetricAlarms[1].Period`.
+    fn loc(&self, path: &str) -> Location {
+        Location {
+            file: self.file.to_owned(),
+            key: path.to_owned(),
+            line: path_line(self.ast.as_ref(), self.text, path),
+        }
+    }
+
+    fn at<T>(&self, path: String, value: T) -> At<T> {
+        At {
+            at: self.loc(&path),
+            value,
+        }
+    }
+
+    fn opt<T>(&self, path: String, value: Option<T>) -> Option<At<T>> {
+        value.map(|v| self.at(path, v))
+    }
+}
+
+/// The 1-based line of a JSON path like `Datapoints[3].Average` in `text`: the line of the
+/// value, or of the nearest enclosing value the path reaches when the key itself is absent.
+pub(crate) fn json_path_line(text: &str, path: &str) -> usize {
+    let ast = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default())
+        .ok()
+        .and_then(|r| r.value);
+    path_line(ast.as_ref(), text, path)
+}
+
+fn path_line(ast: Option<&jsonc_parser::ast::Value>, text: &str, path: &str) -> usize {
+    use jsonc_parser::ast::Value;
+    use jsonc_parser::common::Ranged;
+    let mut node = ast;
+    let mut offset = node.map_or(0, |n| n.start());
+    for segment in path.split('.') {
+        let (name, indexes) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        let mut next = node.and_then(|n| match n {
+            Value::Object(object) => object.get(name).map(|p| &p.value),
+            _ => None,
+        });
+        for index in indexes.split(['[', ']']).filter(|s| !s.is_empty()) {
+            let index: usize = index.parse().unwrap_or(usize::MAX);
+            next = next.and_then(|n| match n {
+                Value::Array(array) => array.elements.get(index),
+                _ => None,
+            });
+        }
+        match next {
+            Some(found) => {
+                offset = found.start();
+                node = Some(found);
+            }
+            None => break,
+        }
+    }
+    line_of(text, offset)
+}
+
+pub fn parse(alarms: (&str, &str), policies: (&str, &str), group: Option<(&str, &str)>) -> Result<Drafts, InputError> {
+    let (policy_doc, described): (Doc, DescribePolicies) = Doc::parse(policies.0, policies.1)?;
+    let (alarm_doc, described_alarms): (Doc, DescribeAlarms) = Doc::parse(alarms.0, alarms.1)?;
+    // Tell the two services apart by shape: Application Auto Scaling's policies carry a
+    // ServiceNamespace and a ResourceId, EC2 Auto Scaling's an AutoScalingGroupName.
+    let service = match described.scaling_policies.first() {
+        Some(first) if first.service_namespace.is_some() || first.resource_id.is_some() => {
+            ScalingService::ApplicationAutoScaling
+        }
+        _ => ScalingService::Ec2AutoScaling,
+    };
+    let mut policy_drafts = Vec::new();
+    let mut group_name: Option<String> = None;
+    for (i, p) in described.scaling_policies.into_iter().enumerate() {
+        let key = |field: &str| format!("ScalingPolicies[{i}].{field}");
+        let this_group = match service {
+            ScalingService::Ec2AutoScaling => p.auto_scaling_group_name.clone(),
+            ScalingService::ApplicationAutoScaling => p.resource_id.clone(),
+        };
+        let Some(this_group) = this_group else {
+            return Err(policy_doc.loc(&format!("ScalingPolicies[{i}]")).error(
+                "policies of EC2 Auto Scaling (AutoScalingGroupName) and Application Auto Scaling (ResourceId) \
+                 cannot be mixed",
+            ));
+        };
+        if let Some(first) = &group_name {
+            if *first != this_group {
+                return Err(policy_doc
+                    .loc(&key(match service {
+                        ScalingService::Ec2AutoScaling => "AutoScalingGroupName",
+                        ScalingService::ApplicationAutoScaling => "ResourceId",
+                    }))
+                    .error(format!("all policies must scale one group; the first scales {first:?}")));
+            }
+        }
+        group_name = Some(this_group);
+        let steps_of = |list: Vec<RawStep>, list_key: String| At {
+            at: policy_doc.loc(&list_key),
+            value: list
+                .into_iter()
+                .enumerate()
+                .map(|(j, s)| StepDraft {
+                    at: policy_doc.loc(&format!("{list_key}[{j}]")),
+                    lower: s.metric_interval_lower_bound,
+                    upper: s.metric_interval_upper_bound,
+                    adjustment: s.scaling_adjustment,
+                })
+                .collect(),
+        };
+        let target_of = |t: RawTarget, tkey: String| {
+            let spec = t.customized_metric_specification;
+            TargetDraft {
+                target_value: policy_doc.at(format!("{tkey}.TargetValue"), t.target_value),
+                statistic: policy_doc.opt(
+                    format!("{tkey}.CustomizedMetricSpecification.Statistic"),
+                    spec.as_ref().and_then(|s| s.statistic.clone()),
+                ),
+                disable_scale_in: t.disable_scale_in,
+                scale_out_cooldown: policy_doc.opt(format!("{tkey}.ScaleOutCooldown"), t.scale_out_cooldown),
+                scale_in_cooldown: policy_doc.opt(format!("{tkey}.ScaleInCooldown"), t.scale_in_cooldown),
+                period: policy_doc.opt(
+                    format!("{tkey}.CustomizedMetricSpecification.Period"),
+                    spec.as_ref().and_then(|s| s.period),
+                ),
+            }
+        };
+        let draft = match p.step_scaling_policy_configuration {
+            Some(c) => {
+                let ckey = |field: &str| key(&format!("StepScalingPolicyConfiguration.{field}"));
+                PolicyDraft {
+                    at: policy_doc.loc(&format!("ScalingPolicies[{i}]")),
+                    name: p.policy_name,
+                    arn: Some(p.policy_arn),
+                    policy_type: policy_doc.at(key("PolicyType"), p.policy_type),
+                    adjustment_type: policy_doc.opt(ckey("AdjustmentType"), c.adjustment_type),
+                    min_adjustment_magnitude: policy_doc
+                        .opt(ckey("MinAdjustmentMagnitude"), c.min_adjustment_magnitude),
+                    aggregation: policy_doc.opt(ckey("MetricAggregationType"), c.metric_aggregation_type),
+                    steps: Some(steps_of(c.step_adjustments, ckey("StepAdjustments"))),
+                    estimated_instance_warmup: None,
+                    cooldown: policy_doc.opt(ckey("Cooldown"), c.cooldown),
+                    scaling_adjustment: None,
+                    target: None,
+                }
+            }
+            None => PolicyDraft {
+                at: policy_doc.loc(&format!("ScalingPolicies[{i}]")),
+                name: p.policy_name,
+                arn: Some(p.policy_arn),
+                policy_type: policy_doc.at(key("PolicyType"), p.policy_type),
+                adjustment_type: policy_doc.opt(key("AdjustmentType"), p.adjustment_type),
+                min_adjustment_magnitude: policy_doc.opt(key("MinAdjustmentMagnitude"), p.min_adjustment_magnitude),
+                aggregation: policy_doc.opt(key("MetricAggregationType"), p.metric_aggregation_type),
+                steps: p.step_adjustments.map(|list| steps_of(list, key("StepAdjustments"))),
+                estimated_instance_warmup: policy_doc.opt(key("EstimatedInstanceWarmup"), p.estimated_instance_warmup),
+                cooldown: policy_doc.opt(key("Cooldown"), p.cooldown),
+                scaling_adjustment: policy_doc.opt(key("ScalingAdjustment"), p.scaling_adjustment),
+                target: match (
+                    p.target_tracking_configuration,
+                    p.target_tracking_scaling_policy_configuration,
+                ) {
+                    (Some(t), _) => Some(target_of(t, key("TargetTrackingConfiguration"))),
+                    (None, Some(t)) => Some(target_of(t, key("TargetTrackingScalingPolicyConfiguration"))),
+                    (None, None) => None,
+                },
+            },
+        };
+        policy_drafts.push(draft);
+    }
+
+    let mut alarm_drafts = Vec::new();
+    for (i, a) in described_alarms.metric_alarms.into_iter().enumerate() {
+        let key = |field: &str| format!("MetricAlarms[{i}].{field}");
+        let unsupported = if a.metrics.is_some() {
+            Some(alarm_doc.at(key("Metrics"), "metric math (Metrics)"))
+        } else if a.extended_statistic.is_some() {
+            Some(alarm_doc.at(key("ExtendedStatistic"), "ExtendedStatistic (percentiles)"))
+        } else if a.threshold_metric_id.is_some() {
+            Some(alarm_doc.at(
+                key("ThresholdMetricId"),
+                "an anomaly-detection band (ThresholdMetricId)",
+            ))
+        } else {
+            None
+        };
+        let alarm_at = alarm_doc.loc(&format!("MetricAlarms[{i}]"));
+        let missing = |field: &str| alarm_doc.loc(&key(field)).error(format!("{field} is missing"));
+        let statistic = match (a.statistic, &unsupported) {
+            (Some(s), _) => alarm_doc.at(key("Statistic"), s),
+            (None, Some(_)) => alarm_doc.at(key("Statistic"), String::new()),
+            (None, None) => return Err(missing("Statistic")),
+        };
+        let period = match (a.period, &unsupported) {
+            (Some(p), _) => alarm_doc.at(key("Period"), p),
+            (None, Some(_)) => alarm_doc.at(key("Period"), 60),
+            (None, None) => return Err(missing("Period")),
+        };
+        let threshold = match (a.threshold, &unsupported) {
+            (Some(t), _) => alarm_doc.at(key("Threshold"), t),
+            (None, Some(_)) => alarm_doc.at(key("Threshold"), 0.0),
+            (None, None) => return Err(missing("Threshold")),
+        };
+        alarm_drafts.push(AlarmDraft {
+            at: alarm_at,
+            name: a.alarm_name,
+            namespace: a.namespace.unwrap_or_default(),
+            metric_name: a.metric_name.unwrap_or_default(),
+            dimensions: a.dimensions.into_iter().map(|d| (d.name, d.value)).collect(),
+            unsupported,
+            statistic,
+            period,
+            evaluation_periods: alarm_doc.at(key("EvaluationPeriods"), a.evaluation_periods),
+            datapoints_to_alarm: alarm_doc.opt(key("DatapointsToAlarm"), a.datapoints_to_alarm),
+            threshold,
+            comparison: alarm_doc.at(key("ComparisonOperator"), a.comparison_operator),
+            treat_missing_data: alarm_doc.opt(key("TreatMissingData"), a.treat_missing_data),
+            actions: a
+                .alarm_actions
+                .into_iter()
+                .enumerate()
+                .map(|(j, arn)| alarm_doc.at(key(&format!("AlarmActions[{j}]")), ActionRef::Arn(arn)))
+                .collect(),
+        });
+    }
+
+    let group_draft = match group {
+        Some((file, text)) => Some(group_file(file, text, service, group_name.as_deref())?),
+        None => None,
+    };
+    Ok(Drafts {
+        group: group_draft,
+        group_missing_at: policy_doc.loc("ScalingPolicies"),
+        alarms: alarm_drafts,
+        policies: policy_drafts,
+        region: DEFAULT_REGION.to_owned(),
+        account_id: DEFAULT_ACCOUNT_ID.to_owned(),
+    })
+}
+
+/// describe-auto-scaling-groups or describe-scalable-targets: the entry naming the policies'
+/// group, or the only entry.
+fn group_file(file: &str, text: &str, service: ScalingService, wanted: Option<&str>) -> Result<GroupDraft, InputError> {
+    let (doc, raw): (Doc, RawGroupFile) = Doc::parse(file, text)?;
+    let pick = |names: Vec<&str>, list_key: &str| -> Result<usize, InputError> {
+        match wanted {
+            Some(wanted) => names.iter().position(|n| *n == wanted).ok_or_else(|| {
+                doc.loc(list_key)
+                    .error(format!("no entry for {wanted:?}, the group the policies scale"))
+            }),
+            None if names.len() == 1 => Ok(0),
+            None => Err(doc
+                .loc(list_key)
+                .error("more than one entry and no policy to say which")),
+        }
+    };
+    match (raw.auto_scaling_groups, raw.scalable_targets, service) {
+        (Some(groups), None, ScalingService::Ec2AutoScaling) => {
+            let i = pick(
+                groups.iter().map(|g| g.auto_scaling_group_name.as_str()).collect(),
+                "AutoScalingGroups",
+            )?;
+            let key = |field: &str| format!("AutoScalingGroups[{i}].{field}");
+            let g = &groups[i];
+            Ok(GroupDraft {
+                at: doc.loc(&format!("AutoScalingGroups[{i}]")),
+                service,
+                name: g.auto_scaling_group_name.clone(),
+                min: Some(doc.at(key("MinSize"), g.min_size)),
+                max: Some(doc.at(key("MaxSize"), g.max_size)),
+                desired: doc.opt(key("DesiredCapacity"), g.desired_capacity),
+                default_instance_warmup: doc.opt(key("DefaultInstanceWarmup"), g.default_instance_warmup),
+                default_cooldown: doc.opt(key("DefaultCooldown"), g.default_cooldown),
+            })
+        }
+        (None, Some(targets), ScalingService::ApplicationAutoScaling) => {
+            let i = pick(
+                targets.iter().map(|t| t.resource_id.as_str()).collect(),
+                "ScalableTargets",
+            )?;
+            let key = |field: &str| format!("ScalableTargets[{i}].{field}");
+            let t = &targets[i];
+            Ok(GroupDraft {
+                at: doc.loc(&format!("ScalableTargets[{i}]")),
+                service,
+                name: t.resource_id.clone(),
+                min: Some(doc.at(key("MinCapacity"), t.min_capacity)),
+                max: Some(doc.at(key("MaxCapacity"), t.max_capacity)),
+                desired: None,
+                default_instance_warmup: None,
+                default_cooldown: None,
+            })
+        }
+        (Some(_), None, ScalingService::ApplicationAutoScaling) => Err(doc
+            .loc("AutoScalingGroups")
+            .error("the policies are Application Auto Scaling's: --group needs describe-scalable-targets")),
+        (None, Some(_), ScalingService::Ec2AutoScaling) => Err(doc
+            .loc("ScalableTargets")
+            .error("the policies are EC2 Auto Scaling's: --group needs describe-auto-scaling-groups")),
+        _ => Err(doc.loc("").error(
+            "expected {\"AutoScalingGroups\": [...]} (describe-auto-scaling-groups) or {\"ScalableTargets\": \
+             [...]} (describe-scalable-targets)",
+        )),
+    }
+}

@@ -1,0 +1,269 @@
+//! `--policy FILE.toml`: the group, alarms and policies in one short file, AWS's field names
+//! in snake_case (config/scaling-policy.toml is the annotated example). Unknown keys are
+//! errors; every value keeps its span so validation names its line.
+//!
+//! Keys are `group.min_capacity`, `alarm[0].period`, `policy[1].step_adjustments[0]`
+//! (indexes from 0, as in the JSON paths). Periods and cooldowns are whole seconds, as in
+//! AWS's own fields. `alarm_actions` names policies by `policy_name` (there are no ARNs until
+//! `--print-aws` makes them from `region` and `account_id`).
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::draft::{
+    ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft, TargetDraft, DEFAULT_ACCOUNT_ID,
+    DEFAULT_REGION,
+};
+use super::{InputError, Location};
+use crate::config::DEFAULT_METRIC_NAME;
+use crate::simulate::model::ScalingService;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    group: Spanned<RawGroup>,
+    #[serde(default)]
+    alarm: Vec<Spanned<RawAlarm>>,
+    #[serde(default)]
+    policy: Vec<Spanned<RawPolicy>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    kind: Spanned<String>,
+    name: Spanned<String>,
+    #[serde(alias = "min_size")]
+    min_capacity: Option<Spanned<i64>>,
+    #[serde(alias = "max_size")]
+    max_capacity: Option<Spanned<i64>>,
+    desired_capacity: Option<Spanned<i64>>,
+    default_instance_warmup: Option<Spanned<i64>>,
+    default_cooldown: Option<Spanned<i64>>,
+    region: Option<String>,
+    account_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDimension {
+    name: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlarm {
+    alarm_name: String,
+    namespace: String,
+    metric_name: Option<String>,
+    #[serde(default)]
+    dimensions: Vec<RawDimension>,
+    statistic: Spanned<String>,
+    period: Spanned<i64>,
+    evaluation_periods: Spanned<i64>,
+    datapoints_to_alarm: Option<Spanned<i64>>,
+    threshold: Spanned<f64>,
+    comparison_operator: Spanned<String>,
+    treat_missing_data: Option<Spanned<String>>,
+    #[serde(default)]
+    alarm_actions: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    metric_interval_lower_bound: Option<f64>,
+    metric_interval_upper_bound: Option<f64>,
+    scaling_adjustment: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    target_value: Spanned<f64>,
+    statistic: Option<Spanned<String>>,
+    #[serde(default)]
+    disable_scale_in: bool,
+    scale_out_cooldown: Option<Spanned<i64>>,
+    scale_in_cooldown: Option<Spanned<i64>>,
+    period: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    policy_name: String,
+    policy_type: Spanned<String>,
+    adjustment_type: Option<Spanned<String>>,
+    min_adjustment_magnitude: Option<Spanned<i64>>,
+    metric_aggregation_type: Option<Spanned<String>>,
+    step_adjustments: Option<Spanned<Vec<Spanned<RawStep>>>>,
+    estimated_instance_warmup: Option<Spanned<i64>>,
+    cooldown: Option<Spanned<i64>>,
+    scaling_adjustment: Option<Spanned<i64>>,
+    target_tracking_configuration: Option<Spanned<RawTarget>>,
+}
+
+/// 1-based line number of a byte offset (as config::line_of).
+fn line_of(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+struct Spans<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Spans<'_> {
+    fn loc(&self, key: String, span: std::ops::Range<usize>) -> Location {
+        Location {
+            file: self.file.to_owned(),
+            key,
+            line: line_of(self.text, span.start),
+        }
+    }
+
+    fn at<T: Clone>(&self, key: String, value: &Spanned<T>) -> At<T> {
+        At {
+            value: value.get_ref().clone(),
+            at: self.loc(key, value.span()),
+        }
+    }
+
+    fn opt<T: Clone>(&self, key: String, value: &Option<Spanned<T>>) -> Option<At<T>> {
+        value.as_ref().map(|v| self.at(key, v))
+    }
+}
+
+pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
+    let raw: RawFile = toml::from_str(text).map_err(|error| InputError::Invalid {
+        location: Location {
+            file: file.to_owned(),
+            key: "(syntax)".into(),
+            line: error.span().map_or(1, |span| line_of(text, span.start)),
+        },
+        // toml's message is multi-line with the source excerpt; its first line says what and
+        // names the key.
+        message: error.message().lines().next().unwrap_or("invalid TOML").to_owned(),
+    })?;
+    let spans = Spans { file, text };
+    let group_span = raw.group.span();
+    let group = raw.group.into_inner();
+    let service = match group.kind.get_ref().as_str() {
+        "ec2-asg" => ScalingService::Ec2AutoScaling,
+        "ecs-service" => ScalingService::ApplicationAutoScaling,
+        other => {
+            return Err(spans.loc("group.kind".into(), group.kind.span()).error(format!(
+                "unknown group kind {other:?}: expected \"ec2-asg\" or \"ecs-service\""
+            )));
+        }
+    };
+    let name = group.name.get_ref().clone();
+    if service == ScalingService::ApplicationAutoScaling
+        && (name.split('/').count() != 3 || !name.starts_with("service/"))
+    {
+        return Err(spans
+            .loc("group.name".into(), group.name.span())
+            .error("an ECS service's name is its ResourceId, service/CLUSTER/SERVICE"));
+    }
+    let group_draft = GroupDraft {
+        at: spans.loc("group".into(), group_span.clone()),
+        service,
+        name,
+        min: spans.opt("group.min_capacity".into(), &group.min_capacity),
+        max: spans.opt("group.max_capacity".into(), &group.max_capacity),
+        desired: spans.opt("group.desired_capacity".into(), &group.desired_capacity),
+        default_instance_warmup: spans.opt("group.default_instance_warmup".into(), &group.default_instance_warmup),
+        default_cooldown: spans.opt("group.default_cooldown".into(), &group.default_cooldown),
+    };
+    let alarms = raw
+        .alarm
+        .iter()
+        .enumerate()
+        .map(|(i, alarm)| {
+            let key = |field: &str| format!("alarm[{i}].{field}");
+            let a = alarm.get_ref();
+            AlarmDraft {
+                at: spans.loc(format!("alarm[{i}]"), alarm.span()),
+                name: a.alarm_name.clone(),
+                namespace: a.namespace.clone(),
+                metric_name: a.metric_name.clone().unwrap_or_else(|| DEFAULT_METRIC_NAME.to_owned()),
+                dimensions: a.dimensions.iter().map(|d| (d.name.clone(), d.value.clone())).collect(),
+                unsupported: None,
+                statistic: spans.at(key("statistic"), &a.statistic),
+                period: spans.at(key("period"), &a.period),
+                evaluation_periods: spans.at(key("evaluation_periods"), &a.evaluation_periods),
+                datapoints_to_alarm: spans.opt(key("datapoints_to_alarm"), &a.datapoints_to_alarm),
+                threshold: spans.at(key("threshold"), &a.threshold),
+                comparison: spans.at(key("comparison_operator"), &a.comparison_operator),
+                treat_missing_data: spans.opt(key("treat_missing_data"), &a.treat_missing_data),
+                actions: a
+                    .alarm_actions
+                    .iter()
+                    .enumerate()
+                    .map(|(j, name)| At {
+                        value: ActionRef::Name(name.get_ref().clone()),
+                        at: spans.loc(format!("alarm[{i}].alarm_actions[{j}]"), name.span()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let policies = raw
+        .policy
+        .iter()
+        .enumerate()
+        .map(|(i, policy)| {
+            let key = |field: &str| format!("policy[{i}].{field}");
+            let p = policy.get_ref();
+            PolicyDraft {
+                at: spans.loc(format!("policy[{i}]"), policy.span()),
+                name: p.policy_name.clone(),
+                arn: None,
+                policy_type: spans.at(key("policy_type"), &p.policy_type),
+                adjustment_type: spans.opt(key("adjustment_type"), &p.adjustment_type),
+                min_adjustment_magnitude: spans.opt(key("min_adjustment_magnitude"), &p.min_adjustment_magnitude),
+                aggregation: spans.opt(key("metric_aggregation_type"), &p.metric_aggregation_type),
+                steps: p.step_adjustments.as_ref().map(|list| At {
+                    at: spans.loc(key("step_adjustments"), list.span()),
+                    value: list
+                        .get_ref()
+                        .iter()
+                        .enumerate()
+                        .map(|(j, step)| StepDraft {
+                            at: spans.loc(format!("policy[{i}].step_adjustments[{j}]"), step.span()),
+                            lower: step.get_ref().metric_interval_lower_bound,
+                            upper: step.get_ref().metric_interval_upper_bound,
+                            adjustment: step.get_ref().scaling_adjustment,
+                        })
+                        .collect(),
+                }),
+                estimated_instance_warmup: spans.opt(key("estimated_instance_warmup"), &p.estimated_instance_warmup),
+                cooldown: spans.opt(key("cooldown"), &p.cooldown),
+                scaling_adjustment: spans.opt(key("scaling_adjustment"), &p.scaling_adjustment),
+                target: p.target_tracking_configuration.as_ref().map(|t| {
+                    let tkey = |field: &str| format!("policy[{i}].target_tracking_configuration.{field}");
+                    let c = t.get_ref();
+                    TargetDraft {
+                        target_value: spans.at(tkey("target_value"), &c.target_value),
+                        statistic: spans.opt(tkey("statistic"), &c.statistic),
+                        disable_scale_in: c.disable_scale_in,
+                        scale_out_cooldown: spans.opt(tkey("scale_out_cooldown"), &c.scale_out_cooldown),
+                        scale_in_cooldown: spans.opt(tkey("scale_in_cooldown"), &c.scale_in_cooldown),
+                        period: spans.opt(tkey("period"), &c.period),
+                    }
+                }),
+            }
+        })
+        .collect();
+    Ok(Drafts {
+        group: Some(group_draft),
+        group_missing_at: spans.loc("group".into(), group_span),
+        alarms,
+        policies,
+        region: group.region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+        account_id: group.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned()),
+    })
+}

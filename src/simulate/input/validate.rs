@@ -1,0 +1,583 @@
+//! Drafts -> [`Scenario`]: every rule AWS enforces when the alarm or policy is created, plus
+//! warnings about what AWS accepts but is wrong for PendingRequests. Runs once, up front.
+
+use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft};
+use super::{InputError, Loaded, Location, Warning};
+use crate::simulate::model::{
+    AdjustmentType, Alarm, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService, Scenario,
+    Statistic, StepAdjustment, TreatMissingData,
+};
+
+/// Period × EvaluationPeriods may not exceed one day (CloudWatch PutMetricAlarm).
+const MAX_EVALUATION_SECONDS: i64 = 86_400;
+/// AWS's DefaultCooldown when the group gives none.
+const DEFAULT_COOLDOWN: u32 = 300;
+
+pub fn scenario(drafts: Drafts, capacity: Option<u32>) -> Result<Loaded, InputError> {
+    let mut warnings = Vec::new();
+    let group = group(drafts.group.clone(), &drafts.group_missing_at, capacity)?;
+    let mut policies = Vec::with_capacity(drafts.policies.len());
+    for draft in &drafts.policies {
+        policies.push(policy(draft, &group, &drafts, &mut warnings)?);
+    }
+    let mut alarms = Vec::with_capacity(drafts.alarms.len());
+    let mut alarm_periods = Vec::with_capacity(drafts.alarms.len());
+    for draft in &drafts.alarms {
+        alarms.push(alarm(draft, &policies)?);
+        alarm_periods.push(draft.period.at.clone());
+    }
+    for (draft, alarm) in drafts.alarms.iter().zip(&alarms) {
+        alarm_warnings(draft, alarm, &policies, &mut warnings);
+    }
+    threshold_warnings(&drafts.alarms, &alarms, &policies, &mut warnings);
+    Ok(Loaded {
+        scenario: Scenario {
+            group,
+            alarms,
+            policies,
+        },
+        warnings,
+        alarm_periods,
+    })
+}
+
+fn non_negative(value: &At<i64>, what: &str) -> Result<u32, InputError> {
+    u32::try_from(value.value).map_err(|_| {
+        value
+            .at
+            .error(format!("{what} must be a whole number from 0 to 2^32-1"))
+    })
+}
+
+fn optional(value: &Option<At<i64>>, what: &str) -> Result<Option<u32>, InputError> {
+    value.as_ref().map(|v| non_negative(v, what)).transpose()
+}
+
+fn group(draft: Option<GroupDraft>, missing_at: &Location, capacity: Option<u32>) -> Result<Group, InputError> {
+    let Some(draft) = draft else {
+        return Err(missing_at.error(
+            "no minimum and maximum capacity: pass --group with the JSON of `aws autoscaling \
+             describe-auto-scaling-groups` or `aws application-autoscaling describe-scalable-targets`",
+        ));
+    };
+    let min_at = draft
+        .min
+        .as_ref()
+        .ok_or_else(|| draft.at.error("the minimum capacity is missing"))?;
+    let max_at = draft
+        .max
+        .as_ref()
+        .ok_or_else(|| draft.at.error("the maximum capacity is missing"))?;
+    let min = non_negative(min_at, "the minimum capacity")?;
+    let max = non_negative(max_at, "the maximum capacity")?;
+    if min > max {
+        return Err(min_at
+            .at
+            .error(format!("the minimum capacity ({min}) is above the maximum ({max})")));
+    }
+    let desired = match (capacity, &draft.desired) {
+        (Some(capacity), _) => {
+            if !(min..=max).contains(&capacity) {
+                return Err(draft
+                    .at
+                    .error(format!("--capacity {capacity} is outside [{min}, {max}]")));
+            }
+            capacity
+        }
+        (None, Some(desired_at)) => {
+            let desired = non_negative(desired_at, "the desired capacity")?;
+            if !(min..=max).contains(&desired) {
+                return Err(desired_at
+                    .at
+                    .error(format!("the desired capacity {desired} is outside [{min}, {max}]")));
+            }
+            desired
+        }
+        (None, None) => {
+            return Err(draft
+                .at
+                .error("no desired capacity (a scalable target has none): pass --capacity"));
+        }
+    };
+    Ok(Group {
+        service: draft.service,
+        name: draft.name,
+        min_capacity: min,
+        max_capacity: max,
+        desired_capacity: desired,
+        default_instance_warmup: optional(&draft.default_instance_warmup, "DefaultInstanceWarmup")?,
+        default_cooldown: optional(&draft.default_cooldown, "DefaultCooldown")?.unwrap_or(DEFAULT_COOLDOWN),
+    })
+}
+
+fn named<T>(value: &At<String>, parse: fn(&str) -> Option<T>, what: &str, known: &[&str]) -> Result<T, InputError> {
+    parse(&value.value).ok_or_else(|| {
+        value.at.error(format!(
+            "unknown {what} {:?}: expected one of {}",
+            value.value,
+            known.join(", ")
+        ))
+    })
+}
+
+fn finite(value: &At<f64>, what: &str) -> Result<f64, InputError> {
+    if value.value.is_finite() {
+        Ok(value.value)
+    } else {
+        Err(value.at.error(format!("{what} must be a finite number")))
+    }
+}
+
+fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
+    if let Some(unsupported) = &draft.unsupported {
+        return Err(unsupported.at.error(format!(
+            "{} is not supported: simulate models a static-threshold alarm on one metric with Statistic \
+             Average, Maximum, Minimum, Sum or SampleCount",
+            unsupported.value
+        )));
+    }
+    let statistic_names = Statistic::ALL.map(Statistic::name);
+    let statistic = named(&draft.statistic, Statistic::from_name, "statistic", &statistic_names)?;
+    // CloudWatch User Guide, "Using Amazon CloudWatch alarms": 10, 20, 30 or a multiple of 60.
+    let period = draft.period.value;
+    if !(matches!(period, 10 | 20 | 30) || (period > 0 && period % 60 == 0)) {
+        return Err(draft
+            .period
+            .at
+            .error(format!("period {period} s: must be 10, 20, 30 or a multiple of 60")));
+    }
+    let evaluation_periods = draft.evaluation_periods.value;
+    if evaluation_periods < 1 {
+        return Err(draft.evaluation_periods.at.error("must be at least 1"));
+    }
+    if period.saturating_mul(evaluation_periods) > MAX_EVALUATION_SECONDS {
+        return Err(draft.evaluation_periods.at.error(format!(
+            "period × evaluation periods = {} s: CloudWatch allows at most {MAX_EVALUATION_SECONDS} s (one day)",
+            period.saturating_mul(evaluation_periods)
+        )));
+    }
+    let datapoints_to_alarm = match &draft.datapoints_to_alarm {
+        Some(m) if m.value < 1 || m.value > evaluation_periods => {
+            return Err(m.at.error(format!(
+                "datapoints to alarm ({}) must be from 1 to the evaluation periods ({evaluation_periods})",
+                m.value
+            )));
+        }
+        Some(m) => m.value,
+        None => evaluation_periods,
+    };
+    let threshold = finite(&draft.threshold, "the threshold")?;
+    let comparison = Comparison::from_name(&draft.comparison.value).ok_or_else(|| {
+        let extra = if draft.comparison.value.contains("Band") {
+            " (anomaly-detection bands are not modelled)"
+        } else {
+            ""
+        };
+        draft.comparison.at.error(format!(
+            "unknown comparison operator {:?}: expected one of {}{extra}",
+            draft.comparison.value,
+            Comparison::ALL.map(Comparison::name).join(", ")
+        ))
+    })?;
+    let treat_missing_data = match &draft.treat_missing_data {
+        Some(value) => named(
+            value,
+            TreatMissingData::from_name,
+            "TreatMissingData",
+            &TreatMissingData::ALL.map(TreatMissingData::name),
+        )?,
+        None => TreatMissingData::Missing,
+    };
+    let mut actions = Vec::new();
+    for action in &draft.actions {
+        let index = match &action.value {
+            ActionRef::Arn(arn) => {
+                if arn.starts_with("arn:aws:sns:") || !arn.contains(":autoscaling:") {
+                    // Notifications (and any other non-scaling action) do not change capacity.
+                    continue;
+                }
+                policies.iter().position(|p| &p.arn == arn)
+            }
+            ActionRef::Name(name) => policies.iter().position(|p| &p.name == name),
+        };
+        match index {
+            Some(index) => actions.push(index),
+            None => {
+                let known: Vec<&str> = policies.iter().map(|p| p.name.as_str()).collect();
+                return Err(action.at.error(format!(
+                    "this action names no policy of the policies given (known: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            }
+        }
+    }
+    Ok(Alarm {
+        name: draft.name.clone(),
+        namespace: draft.namespace.clone(),
+        metric_name: draft.metric_name.clone(),
+        dimensions: draft.dimensions.clone(),
+        statistic,
+        period: period as u32,
+        evaluation_periods: evaluation_periods as u32,
+        datapoints_to_alarm: datapoints_to_alarm as u32,
+        threshold,
+        comparison,
+        treat_missing_data,
+        actions,
+    })
+}
+
+fn policy(
+    draft: &PolicyDraft,
+    group: &Group,
+    drafts: &Drafts,
+    warnings: &mut Vec<Warning>,
+) -> Result<Policy, InputError> {
+    let arn = match &draft.arn {
+        Some(arn) => arn.clone(),
+        None => super::write_aws::policy_arn(group, &drafts.region, &drafts.account_id, &draft.name),
+    };
+    let service = group.service;
+    let kind = match draft.policy_type.value.as_str() {
+        "StepScaling" => {
+            let (adjustment_type, min_adjustment_magnitude) = adjustment(draft)?;
+            let aggregation = match &draft.aggregation {
+                Some(value) => named(
+                    value,
+                    MetricAggregation::from_name,
+                    "metric aggregation type",
+                    &["Average", "Minimum", "Maximum"],
+                )?,
+                None => MetricAggregation::Average,
+            };
+            let steps_at = draft
+                .steps
+                .as_ref()
+                .ok_or_else(|| draft.at.error("a step scaling policy needs step adjustments"))?;
+            let steps = steps(steps_at, adjustment_type)?;
+            // API_PutScalingPolicy (EC2 Auto Scaling): Cooldown is valid only for simple
+            // scaling; Application Auto Scaling's step policies have no instance warmup.
+            match (service, &draft.cooldown, &draft.estimated_instance_warmup) {
+                (ScalingService::Ec2AutoScaling, Some(cooldown), _) => {
+                    return Err(cooldown.at.error(
+                        "EC2 Auto Scaling step policies have no cooldown (simple scaling only): use the \
+                         estimated instance warmup",
+                    ));
+                }
+                (ScalingService::ApplicationAutoScaling, _, Some(warmup)) => {
+                    return Err(warmup
+                        .at
+                        .error("Application Auto Scaling step policies have no instance warmup: use the cooldown"));
+                }
+                _ => {}
+            }
+            PolicyKind::Step {
+                adjustment_type,
+                min_adjustment_magnitude,
+                aggregation,
+                steps,
+                estimated_instance_warmup: optional(&draft.estimated_instance_warmup, "the instance warmup")?,
+                cooldown: optional(&draft.cooldown, "the cooldown")?,
+            }
+        }
+        "SimpleScaling" => {
+            if service != ScalingService::Ec2AutoScaling {
+                return Err(draft
+                    .policy_type
+                    .at
+                    .error("simple scaling exists only in EC2 Auto Scaling"));
+            }
+            let (adjustment_type, min_adjustment_magnitude) = adjustment(draft)?;
+            let scaling_adjustment = draft
+                .scaling_adjustment
+                .as_ref()
+                .ok_or_else(|| draft.at.error("a simple scaling policy needs a scaling adjustment"))?;
+            if adjustment_type == AdjustmentType::ExactCapacity && scaling_adjustment.value < 0 {
+                return Err(scaling_adjustment.at.error("an exact capacity cannot be negative"));
+            }
+            PolicyKind::Simple {
+                adjustment_type,
+                scaling_adjustment: scaling_adjustment.value,
+                min_adjustment_magnitude,
+                cooldown: optional(&draft.cooldown, "the cooldown")?,
+            }
+        }
+        "TargetTrackingScaling" => {
+            let target = draft.target.as_ref().ok_or_else(|| {
+                draft
+                    .at
+                    .error("a target tracking policy needs its target tracking configuration")
+            })?;
+            let target_value = finite(&target.target_value, "the target value")?;
+            if target_value <= 0.0 {
+                return Err(target.target_value.at.error("the target value must be above 0"));
+            }
+            let statistic = match &target.statistic {
+                Some(value) => named(
+                    value,
+                    Statistic::from_name,
+                    "statistic",
+                    &Statistic::ALL.map(Statistic::name),
+                )?,
+                None => Statistic::Average,
+            };
+            let metric_period = match (service, &target.period) {
+                // EC2 Auto Scaling User Guide, target tracking with high-resolution metrics:
+                // a customized metric's period may be 10, 30 or 60 s.
+                (ScalingService::Ec2AutoScaling, Some(p)) if matches!(p.value, 10 | 30 | 60) => p.value as u32,
+                (ScalingService::Ec2AutoScaling, Some(p)) => {
+                    return Err(p
+                        .at
+                        .error(format!("period {} s: EC2 Auto Scaling accepts 10, 30 or 60", p.value)));
+                }
+                (ScalingService::ApplicationAutoScaling, Some(p)) => {
+                    return Err(p
+                        .at
+                        .error("Application Auto Scaling target tracking has no period (one minute)"));
+                }
+                (_, None) => 60,
+            };
+            if service == ScalingService::Ec2AutoScaling {
+                if let Some(cooldown) = target.scale_out_cooldown.as_ref().or(target.scale_in_cooldown.as_ref()) {
+                    return Err(cooldown.at.error(
+                        "EC2 Auto Scaling target tracking has no scale-out/scale-in cooldowns: use the estimated \
+                         instance warmup",
+                    ));
+                }
+            }
+            if service == ScalingService::ApplicationAutoScaling {
+                warnings.push(draft.policy_type.at.warn(
+                    "target tracking on Application Auto Scaling evaluates 1-minute data: it cannot react within \
+                     a minute; use step scaling on the 10 s alarm",
+                ));
+            }
+            PolicyKind::TargetTracking {
+                target_value,
+                statistic,
+                disable_scale_in: target.disable_scale_in,
+                scale_out_cooldown: match service {
+                    ScalingService::Ec2AutoScaling => {
+                        optional(&draft.estimated_instance_warmup, "the instance warmup")?
+                    }
+                    ScalingService::ApplicationAutoScaling => optional(&target.scale_out_cooldown, "the cooldown")?,
+                },
+                scale_in_cooldown: optional(&target.scale_in_cooldown, "the cooldown")?,
+                metric_period,
+            }
+        }
+        other => {
+            return Err(draft.policy_type.at.error(format!(
+                "unknown policy type {other:?}: expected StepScaling, SimpleScaling (EC2) or TargetTrackingScaling"
+            )));
+        }
+    };
+    Ok(Policy {
+        name: draft.name.clone(),
+        arn,
+        kind,
+    })
+}
+
+fn adjustment(draft: &PolicyDraft) -> Result<(AdjustmentType, Option<u32>), InputError> {
+    let value = draft
+        .adjustment_type
+        .as_ref()
+        .ok_or_else(|| draft.at.error("the adjustment type is missing"))?;
+    let adjustment_type = named(
+        value,
+        AdjustmentType::from_name,
+        "adjustment type",
+        &AdjustmentType::ALL.map(AdjustmentType::name),
+    )?;
+    let magnitude = match &draft.min_adjustment_magnitude {
+        // API_PutScalingPolicy: MinAdjustmentMagnitude is valid only with PercentChangeInCapacity.
+        Some(m) if adjustment_type != AdjustmentType::PercentChangeInCapacity => {
+            return Err(m
+                .at
+                .error("a minimum adjustment magnitude is valid only with PercentChangeInCapacity"));
+        }
+        Some(m) if m.value < 1 => return Err(m.at.error("must be at least 1")),
+        Some(m) => Some(non_negative(m, "the minimum adjustment magnitude")?),
+        None => None,
+    };
+    Ok((adjustment_type, magnitude))
+}
+
+/// The rules of API_StepAdjustment (EC2 Auto Scaling and Application Auto Scaling API
+/// references): no overlap, no gap, at most one null lower and one null upper bound, never
+/// both null in one step, a negative lower bound needs a step with a null lower bound and a
+/// positive upper bound one with a null upper bound.
+fn steps(list: &At<Vec<StepDraft>>, adjustment_type: AdjustmentType) -> Result<Vec<StepAdjustment>, InputError> {
+    if list.value.is_empty() {
+        return Err(list
+            .at
+            .error("a step scaling policy needs at least one step adjustment"));
+    }
+    for step in &list.value {
+        for bound in [step.lower, step.upper].into_iter().flatten() {
+            if !bound.is_finite() {
+                return Err(step
+                    .at
+                    .error("step bounds must be finite numbers (leave one out for infinity)"));
+            }
+        }
+        match (step.lower, step.upper) {
+            (None, None) => {
+                return Err(step
+                    .at
+                    .error("a step cannot have both its lower and its upper bound open"));
+            }
+            (Some(lower), Some(upper)) if lower >= upper => {
+                return Err(step.at.error(format!(
+                    "the lower bound ({lower}) must be below the upper bound ({upper})"
+                )));
+            }
+            _ => {}
+        }
+        if adjustment_type == AdjustmentType::ExactCapacity && step.adjustment < 0 {
+            return Err(step.at.error("an exact capacity cannot be negative"));
+        }
+    }
+    let open_lower: Vec<&StepDraft> = list.value.iter().filter(|s| s.lower.is_none()).collect();
+    let open_upper: Vec<&StepDraft> = list.value.iter().filter(|s| s.upper.is_none()).collect();
+    if open_lower.len() > 1 {
+        return Err(open_lower[1]
+            .at
+            .error("only one step adjustment may have an open (null) lower bound"));
+    }
+    if open_upper.len() > 1 {
+        return Err(open_upper[1]
+            .at
+            .error("only one step adjustment may have an open (null) upper bound"));
+    }
+    let mut sorted: Vec<&StepDraft> = list.value.iter().collect();
+    sorted.sort_by(|a, b| {
+        a.lower
+            .unwrap_or(f64::NEG_INFINITY)
+            .total_cmp(&b.lower.unwrap_or(f64::NEG_INFINITY))
+    });
+    for pair in sorted.windows(2) {
+        let (below, above) = (pair[0], pair[1]);
+        match (below.upper, above.lower) {
+            (Some(upper), Some(lower)) if upper == lower => {}
+            (Some(upper), Some(lower)) if upper > lower => {
+                return Err(above.at.error(format!(
+                    "this step overlaps another: [{lower}, ...) starts below {upper}"
+                )));
+            }
+            (Some(upper), Some(lower)) => {
+                return Err(above
+                    .at
+                    .error(format!("a gap between the steps: nothing covers {upper} to {lower}")));
+            }
+            // An open upper bound below another step: that step overlaps it.
+            _ => return Err(above.at.error("this step overlaps the step with an open upper bound")),
+        }
+    }
+    let (first, last) = (sorted[0], sorted[sorted.len() - 1]);
+    if let Some(lower) = first.lower.filter(|l| *l < 0.0) {
+        return Err(first.at.error(format!(
+            "a negative lower bound ({lower}) needs a step with an open (null) lower bound below it"
+        )));
+    }
+    if let Some(upper) = last.upper.filter(|u| *u > 0.0) {
+        return Err(last.at.error(format!(
+            "a positive upper bound ({upper}) needs a step with an open (null) upper bound above it"
+        )));
+    }
+    Ok(sorted
+        .into_iter()
+        .map(|s| StepAdjustment {
+            lower_bound: s.lower,
+            upper_bound: s.upper,
+            scaling_adjustment: s.adjustment,
+        })
+        .collect())
+}
+
+/// Whether the alarm only scales in: a less-than alarm, or every action's policy removes
+/// capacity.
+fn scales_in(alarm: &Alarm, policies: &[Policy]) -> bool {
+    if !alarm.comparison.is_upper() {
+        return true;
+    }
+    !alarm.actions.is_empty()
+        && alarm.actions.iter().all(|&i| match &policies[i].kind {
+            PolicyKind::Step {
+                steps, adjustment_type, ..
+            } => *adjustment_type != AdjustmentType::ExactCapacity && steps.iter().all(|s| s.scaling_adjustment < 0),
+            PolicyKind::Simple {
+                scaling_adjustment,
+                adjustment_type,
+                ..
+            } => *adjustment_type != AdjustmentType::ExactCapacity && *scaling_adjustment < 0,
+            PolicyKind::TargetTracking { .. } => false,
+        })
+}
+
+fn alarm_warnings(draft: &AlarmDraft, alarm: &Alarm, policies: &[Policy], warnings: &mut Vec<Warning>) {
+    if scales_in(alarm, policies)
+        && matches!(
+            alarm.treat_missing_data,
+            TreatMissingData::Breaching | TreatMissingData::Ignore
+        )
+    {
+        let at = draft.treat_missing_data.as_ref().map_or(&draft.at, |t| &t.at);
+        warnings.push(at.warn(format!(
+            "{} on a scale-in alarm: the exporter publishes nothing when it cannot see nginx, so a \
+             scale-in alarm should treat missing data as notBreaching (or missing), not remove capacity then",
+            alarm.treat_missing_data.name()
+        )));
+    }
+    for &index in &alarm.actions {
+        let PolicyKind::Step { steps, .. } = &policies[index].kind else {
+            continue;
+        };
+        for (step_index, step) in steps.iter().enumerate() {
+            let unreachable = if alarm.comparison.is_upper() {
+                step.upper_bound.is_some_and(|u| u <= 0.0)
+            } else {
+                step.lower_bound.is_some_and(|l| l >= 0.0)
+            };
+            if unreachable {
+                warnings.push(draft.at.warn(format!(
+                    "policy {:?} step {step_index} lies on the side of the threshold where this {} alarm does \
+                     not breach: AWS accepts it, but it is never taken",
+                    policies[index].name,
+                    alarm.comparison.name()
+                )));
+            }
+        }
+    }
+}
+
+/// Scale-out and scale-in thresholds that overlap flap: a value breaches both, or the
+/// scale-in threshold is at or above the scale-out one.
+fn threshold_warnings(drafts: &[AlarmDraft], alarms: &[Alarm], policies: &[Policy], warnings: &mut Vec<Warning>) {
+    for (out_draft, out) in drafts.iter().zip(alarms) {
+        if !out.comparison.is_upper() || scales_in(out, policies) || out.actions.is_empty() {
+            continue;
+        }
+        for (in_draft, scale_in) in drafts.iter().zip(alarms) {
+            if scale_in.comparison.is_upper() || scale_in.actions.is_empty() {
+                continue;
+            }
+            if scale_in.threshold >= out.threshold {
+                warnings.push(in_draft.threshold.at.warn(format!(
+                    "scale-in alarm {:?} (threshold {}) overlaps scale-out alarm {:?} (threshold {}, {}:{}): the \
+                     scale-in threshold must be below the scale-out one or the two will flap",
+                    scale_in.name,
+                    scale_in.threshold,
+                    out.name,
+                    out.threshold,
+                    out_draft.at.file,
+                    out_draft.threshold.at.line
+                )));
+            }
+        }
+    }
+}
