@@ -11,4 +11,5 @@ pub mod cloudwatch;
 pub mod engine;
 pub mod input;
 pub mod model;
+pub mod report;
 pub mod series;
