@@ -11,5 +11,6 @@ pub mod cloudwatch;
 pub mod engine;
 pub mod input;
 pub mod model;
+pub mod plot;
 pub mod report;
 pub mod series;
