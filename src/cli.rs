@@ -79,10 +79,91 @@ pub enum Command {
         /// one per core, at most 64). 1 does everything on one thread. The output is the same.
         #[arg(long, value_name = "N")]
         threads: Option<NonZeroUsize>,
+        /// Also draw in-flight average and peak and completions per period as an SVG.
+        #[arg(long, value_name = "FILE.svg")]
+        plot: Option<PathBuf>,
         /// Access logs, replayed in the order given.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Replay a PendingRequests series through CloudWatch alarm and Auto Scaling rules and show
+    /// every alarm transition and capacity change (see README, "simulate").
+    ///
+    /// The policy: --policy FILE.toml, or the JSON the AWS CLI prints (--alarms, --policies,
+    /// --group). The series: --series, --log or --from-cloudwatch.
+    Simulate(Box<SimulateArgs>),
+}
+
+/// `simulate`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// The policy as one TOML file ([group], [[alarm]], [[policy]]; config/scaling-policy.toml).
+    #[arg(long, conflicts_with_all = ["alarms", "policies", "group"])]
+    pub policy: Option<PathBuf>,
+    /// `aws cloudwatch describe-alarms` JSON.
+    #[arg(long, requires = "policies")]
+    pub alarms: Option<PathBuf>,
+    /// `aws autoscaling describe-policies` or `aws application-autoscaling
+    /// describe-scaling-policies` JSON.
+    #[arg(long, requires = "alarms")]
+    pub policies: Option<PathBuf>,
+    /// `aws autoscaling describe-auto-scaling-groups` or `aws application-autoscaling
+    /// describe-scalable-targets` JSON.
+    #[arg(long, requires = "alarms")]
+    pub group: Option<PathBuf>,
+    /// Starting capacity (where the group file has none, or to override it).
+    #[arg(long, value_name = "N")]
+    pub capacity: Option<u32>,
+    /// Write the --policy TOML as the three AWS CLI JSON documents into DIR (alarms.json,
+    /// policies.json, group.json), so what was simulated can be deployed.
+    #[arg(long, value_name = "DIR", requires = "policy")]
+    pub print_aws: Option<PathBuf>,
+    /// The series: `replay`'s CSV or JSON, `aws cloudwatch get-metric-statistics` JSON, or a
+    /// CSV whose header names timestamp and any of SampleCount, Sum, Minimum, Maximum,
+    /// Average; - for standard input.
+    #[arg(long, conflicts_with_all = ["log", "from_cloudwatch"])]
+    pub series: Option<PathBuf>,
+    /// Access logs (plain or .gz) to replay into the series: in-flight average and peak per
+    /// period stand for Average and Maximum. The format: --config or the format flags.
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with = "from_cloudwatch")]
+    pub log: Vec<PathBuf>,
+    #[command(flatten)]
+    pub format: LogFormatArgs,
+    /// Threads matching log lines (as replay's --threads).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+    /// Read the published series back with GetMetricData (the config's namespace, metric
+    /// and dimensions), between --start and --end.
+    #[arg(long, requires_all = ["start", "end"])]
+    pub from_cloudwatch: bool,
+    /// Start of the CloudWatch window (RFC 3339, e.g. 2026-12-01T10:00:00Z).
+    #[arg(long, value_parser = humantime::parse_rfc3339_weak)]
+    pub start: Option<std::time::SystemTime>,
+    /// End of the CloudWatch window (RFC 3339).
+    #[arg(long, value_parser = humantime::parse_rfc3339_weak)]
+    pub end: Option<std::time::SystemTime>,
+    /// Dimensions to read instead of the config's InstanceId, e.g. the fleet series:
+    /// --dimensions AutoScalingGroupName=web.
+    #[arg(long, value_name = "NAME=VALUE,...")]
+    pub dimensions: Option<String>,
+    /// The series' period, for --log and --from-cloudwatch (default: the config's period for
+    /// --from-cloudwatch, 10s for --log).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub period: Option<Duration>,
+    /// What to print on stdout: the summary, or one CSV row / JSON line per evaluation (the
+    /// summary then goes to stderr).
+    #[arg(long, value_enum, default_value_t = SimulateOutput::Summary)]
+    pub output: SimulateOutput,
+    /// Also draw the series, thresholds, alarm states and capacity as an SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimulateOutput {
+    Summary,
+    Csv,
+    Json,
 }
 
 /// Where the access-log format comes from (default: nginx's built-in combined).

@@ -7,7 +7,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use nginx_backlog_exporter::cli::{Cli, Command, LogFormatArgs};
 use nginx_backlog_exporter::telemetry::{self, LogTarget};
-use nginx_backlog_exporter::{app, check, config, once, parse_log, replay};
+use nginx_backlog_exporter::{app, check, config, once, parse_log, replay, simulate};
 
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
@@ -27,7 +27,9 @@ fn main() -> ExitCode {
         Command::Run { .. } => tracing::Level::INFO,
         // cron mails whatever `once` prints: on failure, only the one-line reason.
         Command::Once { .. } => tracing::Level::ERROR,
-        Command::Check { .. } | Command::ParseLog { .. } | Command::Replay { .. } => tracing::Level::WARN,
+        Command::Check { .. } | Command::ParseLog { .. } | Command::Replay { .. } | Command::Simulate(_) => {
+            tracing::Level::WARN
+        }
     };
     let log_target = telemetry::init(cli.log_level.unwrap_or(default_level));
 
@@ -48,6 +50,34 @@ fn main() -> ExitCode {
             }
         }
     };
+    if let Command::Simulate(args) = &cli.command {
+        // --config is for --from-cloudwatch (namespace, metric, identity) and, unless the
+        // format flags are given, the log format of --log.
+        let config = if config_given {
+            match config::load(&cli.config) {
+                Ok(config) => Some(config),
+                Err(error) => {
+                    report(log_target, &format!("config error: {error}"));
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+        } else {
+            None
+        };
+        let format = match &config {
+            Some(config) if args.format.log_format.is_none() && args.format.log_format_name.is_none() => {
+                parse_log::args_from_source(&config.nginx.log_format)
+            }
+            _ => args.format.clone(),
+        };
+        return match simulate::run(args, &format, config.as_ref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                report(log_target, &error.to_string());
+                ExitCode::from(if error.is_usage() { EXIT_CONFIG } else { EXIT_RUNTIME })
+            }
+        };
+    }
     let log_command = match &cli.command {
         Command::ParseLog { format, file } => match log_format("parse-log", format) {
             Ok(format) => Some(parse_log::run(&format, file.as_deref())),
@@ -60,6 +90,7 @@ fn main() -> ExitCode {
             breakdown,
             files,
             threads,
+            plot,
         } => match log_format("replay", format) {
             Ok(format) => {
                 let options = replay::ReplayOptions {
@@ -68,6 +99,7 @@ fn main() -> ExitCode {
                     breakdown: breakdown.clone(),
                     files: files.clone(),
                     threads: *threads,
+                    plot: plot.clone(),
                 };
                 Some(replay::run(&format, &options))
             }
@@ -109,7 +141,7 @@ fn main() -> ExitCode {
             }
             Command::Check { config_only: false } => check::run(config).await,
             // Handled above, before the config is loaded.
-            Command::ParseLog { .. } | Command::Replay { .. } => Ok(()),
+            Command::ParseLog { .. } | Command::Replay { .. } | Command::Simulate(_) => Ok(()),
         }
     });
     match result {

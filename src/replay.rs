@@ -23,6 +23,7 @@ use flate2::read::MultiGzDecoder;
 use crate::cli::{LogFormatArgs, ReplayOutput};
 use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
 use crate::parse_log::{self, LogCommandError};
+use crate::simulate::plot::ReplayPlot;
 use crate::sources::access_log::values::format_rfc3339;
 use crate::sources::access_log::{
     self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineMatcher, LineRequest, RecordExtractor,
@@ -39,6 +40,8 @@ pub struct ReplayOptions {
     /// Threads matching lines; `None`: one per core ([`std::thread::available_parallelism`]).
     /// One runs everything on the main thread.
     pub threads: Option<NonZeroUsize>,
+    /// Also draw the series as an SVG here.
+    pub plot: Option<PathBuf>,
 }
 
 /// Most worker threads `replay` starts: each has up to two chunks in flight, a chunk being
@@ -67,13 +70,19 @@ pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogComma
         writeln!(out, "{CSV_HEADER}").context("writing to stdout")?;
     }
     let output = options.output;
+    let mut plot = options.plot.as_ref().map(|_| ReplayPlot::new());
     let replayed = replay_periods(
         args,
         &options.files,
         options.period,
         options.breakdown.as_deref(),
         options.threads,
-        &mut |period| write_period(&mut out, output, period),
+        &mut |period| {
+            if let Some(plot) = plot.as_mut() {
+                plot.observe(period);
+            }
+            write_period(&mut out, output, period)
+        },
     );
     let summary = match replayed {
         Ok(summary) => summary,
@@ -86,6 +95,10 @@ pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogComma
         other => other.context("writing to stdout")?,
     }
     print_summary("replay", &summary, started.elapsed().as_secs_f64());
+    if let (Some(plot), Some(path)) = (plot, &options.plot) {
+        plot.write_svg(path)
+            .map_err(|error| anyhow::Error::new(error).context(format!("writing {}", path.display())))?;
+    }
     Ok(())
 }
 

@@ -8,9 +8,12 @@
 //! ```
 
 pub mod cloudwatch;
+mod driver;
 pub mod engine;
 pub mod input;
 pub mod model;
 pub mod plot;
 pub mod report;
 pub mod series;
+
+pub use driver::{point_of, run, SimulateError};

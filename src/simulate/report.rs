@@ -553,7 +553,10 @@ mod tests {
         );
         // Twenty evaluations a minute apart, each state held until the next: high was
         // INSUFFICIENT_DATA 1 min, ALARM 2 min, OK 17 min.
-        assert!(text.contains("OK 17m (85.0 %)  ALARM 2m (10.0 %)  INSUFFICIENT_DATA 1m (5.0 %)"), "{text}");
+        assert!(
+            text.contains("OK 17m (85.0 %)  ALARM 2m (10.0 %)  INSUFFICIENT_DATA 1m (5.0 %)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,0 +1,378 @@
+//! The `simulate` command: reads the policy and the series, runs the engine, prints the
+//! summary and the rows, draws the plot. The only part of `simulate` that does I/O besides
+//! the readers; errors are typed so `main` can pick the exit code.
+
+use std::io::{BufWriter, ErrorKind, Write};
+use std::time::{Duration, SystemTime};
+
+use crate::cli::{LogFormatArgs, SimulateArgs, SimulateOutput};
+use crate::config::Config;
+use crate::derive::log_signals::PeriodSignals;
+use crate::parse_log::LogCommandError;
+use crate::replay::{self, ReplayError};
+use crate::simulate::engine::Engine;
+use crate::simulate::input::{self, Loaded, Sources};
+use crate::simulate::model::{PolicyKind, Scenario, SeriesPoint, SeriesStats, Statistic};
+use crate::simulate::plot::SimulationPlot;
+use crate::simulate::report::{RowFormat, RowWriter, Summary};
+use crate::simulate::{cloudwatch, series};
+
+/// Why `simulate` failed; [`SimulateError::is_usage`] tells `main` the exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// Flags, policy files or series that cannot be used (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    #[error(transparent)]
+    Series(#[from] series::SeriesError),
+    #[error(transparent)]
+    Log(#[from] LogCommandError),
+    /// Something failed while running (exit 1).
+    #[error("{0:#}")]
+    Runtime(#[from] anyhow::Error),
+}
+
+impl SimulateError {
+    /// Flags, files and series that cannot be used exit 2; failures while running exit 1.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            SimulateError::Log(error) => error.is_usage(),
+            SimulateError::Input(input::InputError::Write { .. }) => false,
+            SimulateError::Series(series::SeriesError::Read { .. }) => false,
+            SimulateError::Runtime(_) => false,
+            _ => true,
+        }
+    }
+}
+
+/// The statistics `--log` gives: the sweep's in-flight average and peak.
+const LOG_STATISTICS: [Statistic; 2] = [Statistic::Average, Statistic::Maximum];
+
+/// Run `simulate`. `format`: the log format (the config's when --config was given);
+/// `config`: the loaded config, needed by --from-cloudwatch.
+pub fn run(args: &SimulateArgs, format: &LogFormatArgs, config: Option<&Config>) -> Result<(), SimulateError> {
+    let sources = Sources {
+        alarms: args.alarms.as_deref(),
+        policies: args.policies.as_deref(),
+        group: args.group.as_deref(),
+        policy_toml: args.policy.as_deref(),
+        capacity: args.capacity,
+    };
+    if sources.policy_toml.is_none() && sources.alarms.is_none() {
+        return Err(SimulateError::Usage(
+            "simulate needs a policy: --policy FILE.toml, or --alarms and --policies (and --group or --capacity)"
+                .into(),
+        ));
+    }
+    let loaded = input::load(&sources)?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if let Some(dir) = &args.print_aws {
+        let written = input::write_aws(&loaded.scenario, dir)?;
+        for path in written {
+            println!("{}", path.display());
+        }
+        if args.series.is_none() && args.log.is_empty() && !args.from_cloudwatch {
+            return Ok(());
+        }
+    }
+
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = if !args.log.is_empty() {
+        simulate_log(args, format, &loaded, &mut out)
+    } else {
+        let (series, statistics) = if args.from_cloudwatch {
+            let config = config.ok_or_else(|| {
+                SimulateError::Usage("--from-cloudwatch reads the config's namespace and metric: give --config".into())
+            })?;
+            let series = read_cloudwatch(args, config)?;
+            (series, Statistic::ALL.to_vec())
+        } else if let Some(path) = &args.series {
+            let period_hint = match args.period {
+                Some(period) if period.subsec_nanos() == 0 && period.as_secs() > 0 => Some(period.as_secs() as u32),
+                Some(period) => {
+                    return Err(SimulateError::Usage(format!(
+                        "--period must be whole seconds, got {period:?}"
+                    )))
+                }
+                None => None,
+            };
+            let read = series::read_series_with_period(path, period_hint)?;
+            if read.merged_duplicates > 0 || read.reordered {
+                eprintln!(
+                    "simulate: {}: {} duplicate timestamps merged, {}",
+                    path.display(),
+                    read.merged_duplicates,
+                    if read.reordered {
+                        "sorted by time"
+                    } else {
+                        "already in time order"
+                    }
+                );
+            }
+            (read.series, read.statistics)
+        } else {
+            return Err(SimulateError::Usage(
+                "simulate needs a series: --series FILE, --log FILE... or --from-cloudwatch".into(),
+            ));
+        };
+        if series.points.is_empty() {
+            return Err(SimulateError::Usage("the series is empty: nothing to simulate".into()));
+        }
+        check_statistics(&loaded.scenario, &statistics, "the series")?;
+        warn_resolution(&loaded, series.period);
+        let mut simulation = Simulation::new(&loaded.scenario, series.period, args)?;
+        for point in &series.points {
+            simulation.push(point, &mut out);
+        }
+        simulation.finish(&loaded.scenario, args, &mut out)
+    };
+    match result.and_then(|()| out.flush().map_err(|e| SimulateError::Runtime(anyhow::Error::new(e)))) {
+        Err(SimulateError::Runtime(error))
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// `--log`: replay's own code, each closed period fed to the engine as it closes.
+fn simulate_log(
+    args: &SimulateArgs,
+    format: &LogFormatArgs,
+    loaded: &Loaded,
+    out: &mut impl Write,
+) -> Result<(), SimulateError> {
+    let period = args.period.unwrap_or(Duration::from_secs(10));
+    if period.subsec_nanos() != 0 || period.as_secs() == 0 {
+        return Err(SimulateError::Usage(format!(
+            "--period must be a whole number of seconds, got {period:?}"
+        )));
+    }
+    let period_s = period.as_secs() as u32;
+    check_statistics(&loaded.scenario, &LOG_STATISTICS, "a series from --log")?;
+    warn_resolution(loaded, period_s);
+    let mut simulation = Simulation::new(&loaded.scenario, period_s, args)?;
+    let mut periods = 0u64;
+    let started = std::time::Instant::now();
+    let replayed = replay::replay_periods(format, &args.log, period, None, args.threads, &mut |signals| {
+        periods += 1;
+        simulation.push(&point_of(signals), &mut *out);
+        Ok(())
+    });
+    let summary = match replayed {
+        Ok(summary) => summary,
+        Err(ReplayError::Command(error)) => return Err(error.into()),
+        Err(ReplayError::Output(error)) => return Err(anyhow::Error::new(error).into()),
+    };
+    replay::print_summary("simulate", &summary, started.elapsed().as_secs_f64());
+    if periods == 0 {
+        return Err(SimulateError::Usage(
+            "the logs gave no period with a request: nothing to simulate".into(),
+        ));
+    }
+    simulation.finish(&loaded.scenario, args, out)
+}
+
+/// One replayed period as a datapoint: the in-flight average and peak stand for Average
+/// and Maximum (SampleCount, Sum and Minimum are not known from a log).
+pub fn point_of(signals: &PeriodSignals) -> SeriesPoint {
+    SeriesPoint {
+        start_ms: signals.start_ms,
+        stats: SeriesStats {
+            average: Some(signals.in_flight_average),
+            maximum: Some(signals.in_flight_peak as f64),
+            ..SeriesStats::default()
+        },
+    }
+}
+
+/// Every statistic an alarm or a tracking policy names must be in the series.
+fn check_statistics(scenario: &Scenario, available: &[Statistic], what: &str) -> Result<(), SimulateError> {
+    let have: Vec<&str> = available.iter().map(|s| s.name()).collect();
+    let wanted = scenario
+        .alarms
+        .iter()
+        .map(|alarm| (format!("alarm {:?}", alarm.name), alarm.statistic))
+        .chain(scenario.policies.iter().filter_map(|policy| match &policy.kind {
+            PolicyKind::TargetTracking { statistic, .. } => Some((format!("policy {:?}", policy.name), *statistic)),
+            _ => None,
+        }));
+    for (who, statistic) in wanted {
+        if !available.contains(&statistic) {
+            return Err(SimulateError::Usage(format!(
+                "{who} uses the statistic {}, which {what} does not have (it has {})",
+                statistic.name(),
+                if have.is_empty() {
+                    "none".to_owned()
+                } else {
+                    have.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn warn_resolution(loaded: &Loaded, series_period: u32) {
+    for warning in input::resolution_warnings(loaded, series_period) {
+        eprintln!("warning: {warning}");
+    }
+}
+
+fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::simulate::model::Series, SimulateError> {
+    let cw = &config.cloudwatch;
+    let period = args.period.unwrap_or(cw.period);
+    if period.subsec_nanos() != 0 || period.as_secs() == 0 {
+        return Err(SimulateError::Usage(format!(
+            "--period must be whole seconds, got {period:?}"
+        )));
+    }
+    let (Some(start), Some(end)) = (args.start, args.end) else {
+        return Err(SimulateError::Usage("--from-cloudwatch needs --start and --end".into()));
+    };
+    let explicit = match &args.dimensions {
+        Some(text) => Some(cloudwatch::parse_dimensions(text).map_err(SimulateError::Usage)?),
+        None => None,
+    };
+    let query = cloudwatch::query_for(
+        cw,
+        explicit.clone().unwrap_or_default(),
+        period.as_secs() as u32,
+        start,
+        end,
+    );
+    cloudwatch::check(&query, SystemTime::now()).map_err(|e| SimulateError::Usage(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::Error::new(e).context("cannot start the runtime"))?;
+    runtime.block_on(async move {
+        let identity = crate::sinks::cloudwatch::resolve(cw)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach CloudWatch: {e}"))?;
+        let mut query = query;
+        if explicit.is_none() {
+            query.dimensions = cloudwatch::instance_dimensions(&identity.instance_id);
+        }
+        let client = aws_sdk_cloudwatch::Client::new(&identity.sdk_config);
+        let series = cloudwatch::fetch(&client, &query)
+            .await
+            .map_err(|e| SimulateError::Runtime(anyhow::Error::new(e)))?;
+        eprintln!(
+            "simulate: {} datapoints of {}/{} {} at {} s from CloudWatch",
+            series.points.len(),
+            query.namespace,
+            query.metric_name,
+            query
+                .dimensions
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            query.period
+        );
+        Ok(series)
+    })
+}
+
+/// The engine with what watches it.
+struct Simulation<'s> {
+    engine: Engine<'s>,
+    watchers: Watchers,
+    scenario: &'s Scenario,
+}
+
+/// What each evaluation goes to: the summary, the rows, the plot.
+struct Watchers {
+    summary: Summary,
+    rows: Option<RowWriter>,
+    plot: Option<SimulationPlot>,
+    /// Rows go to stdout; the first write error stops writing and is reported at the end.
+    write_error: Option<std::io::Error>,
+    header_written: bool,
+}
+
+impl Watchers {
+    fn observe(&mut self, out: &mut impl Write, evaluation: &crate::simulate::model::Evaluation) {
+        self.summary.observe(evaluation);
+        if let Some(plot) = self.plot.as_mut() {
+            plot.observe(evaluation);
+        }
+        let Some(rows) = self.rows.as_mut() else { return };
+        if self.write_error.is_some() {
+            return;
+        }
+        let header = if self.header_written {
+            Ok(())
+        } else {
+            self.header_written = true;
+            rows.write_header(out)
+        };
+        if let Err(error) = header.and_then(|()| rows.write(out, evaluation)) {
+            self.write_error = Some(error);
+        }
+    }
+}
+
+impl<'s> Simulation<'s> {
+    fn new(scenario: &'s Scenario, series_period: u32, args: &SimulateArgs) -> Result<Simulation<'s>, SimulateError> {
+        let rows = match args.output {
+            SimulateOutput::Summary => None,
+            SimulateOutput::Csv => Some(RowWriter::new(scenario, RowFormat::Csv)),
+            SimulateOutput::Json => Some(RowWriter::new(scenario, RowFormat::Json)),
+        };
+        Ok(Simulation {
+            scenario,
+            engine: Engine::new(scenario, series_period),
+            watchers: Watchers {
+                summary: Summary::new(scenario),
+                rows,
+                plot: args.plot.as_ref().map(|_| SimulationPlot::new(scenario)),
+                write_error: None,
+                header_written: false,
+            },
+        })
+    }
+
+    fn push(&mut self, point: &SeriesPoint, out: &mut impl Write) {
+        let Simulation {
+            engine,
+            watchers,
+            scenario,
+        } = self;
+        watchers.summary.observe_point(point, scenario);
+        if let Some(plot) = watchers.plot.as_mut() {
+            plot.observe_point(point);
+        }
+        engine.push(point, &mut |evaluation| watchers.observe(out, evaluation));
+    }
+
+    fn finish(mut self, scenario: &Scenario, args: &SimulateArgs, out: &mut impl Write) -> Result<(), SimulateError> {
+        let Simulation { engine, watchers, .. } = &mut self;
+        engine.finish(&mut |evaluation| watchers.observe(out, evaluation));
+        let watchers = self.watchers;
+        if let Some(error) = watchers.write_error {
+            return Err(anyhow::Error::new(error).into());
+        }
+        let written = if watchers.rows.is_some() {
+            watchers.summary.write(scenario, &mut std::io::stderr().lock())
+        } else {
+            watchers.summary.write(scenario, out)
+        };
+        written.map_err(anyhow::Error::new)?;
+        if let (Some(plot), Some(path)) = (&watchers.plot, &args.plot) {
+            plot.write_svg(path)
+                .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))?;
+            eprintln!("simulate: wrote {}", path.display());
+        }
+        Ok(())
+    }
+}

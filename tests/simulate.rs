@@ -1,0 +1,381 @@
+//! `simulate` end to end through the binary: the shipped policy on a series, on an access
+//! log, on the series read back from a CloudWatch API, the AWS CLI JSON it prints read back,
+//! and bad input refused with the file, key and line.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use support::{exporter, run_exporter};
+
+fn shipped_policy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/scaling-policy.toml")
+}
+
+/// A `replay` CSV: `(seconds, average)` per 10 s period from `start` (Unix seconds).
+fn replay_csv(dir: &Path, start: u64, averages: &[f64]) -> PathBuf {
+    let mut text = String::from(nginx_backlog_exporter::replay::CSV_HEADER);
+    text.push('\n');
+    for (i, average) in averages.iter().enumerate() {
+        let time =
+            humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(start + 10 * i as u64));
+        text.push_str(&format!(
+            "{time},10,{average:.3},{},0,0,0.100,0.100,0.100,0.100\n",
+            average.ceil() as u64
+        ));
+    }
+    let path = dir.join("series.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The shipped policy's load test: 2 tasks, quiet, a backlog of 30 then 50 for two minutes
+/// each, then quiet for ten minutes.
+fn load_test() -> Vec<f64> {
+    let mut averages = vec![1.0; 12];
+    averages.extend([30.0; 12]);
+    averages.extend([50.0; 12]);
+    averages.extend([1.0; 60]);
+    averages
+}
+
+fn json_rows(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+async fn simulate(args: &[&str]) -> (i32, String, String) {
+    run_exporter(exporter().arg("simulate").args(args)).await
+}
+
+/// The shipped example on a load test: the first scale-out comes 30 s after the backlog
+/// crosses 20 (3 of 3 ten-second periods), capacity reaches the group's max of 6 and returns
+/// to its min of 2 once the backlog is gone, and never leaves [2, 6].
+#[tokio::test]
+async fn the_shipped_policy_scales_out_and_back_in_on_a_load_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_764_547_200; // on a minute boundary
+    let series = replay_csv(dir.path(), start, &load_test());
+    let policy = shipped_policy();
+    let (code, stdout, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--series",
+        series.to_str().unwrap(),
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let rows = json_rows(&stdout);
+    let time_of = |row: &serde_json::Value| {
+        humantime::parse_rfc3339(row["time"].as_str().unwrap())
+            .unwrap()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - start
+    };
+    let capacities: Vec<u64> = rows.iter().map(|r| r["desired_capacity"].as_u64().unwrap()).collect();
+    assert!(capacities.iter().all(|c| (2..=6).contains(c)), "{capacities:?}");
+    assert_eq!(capacities.iter().max(), Some(&6));
+    assert_eq!(capacities.last(), Some(&2));
+    // The backlog is 30 from 120 s on; the periods 120, 130 and 140 s have ended at 150 s.
+    let first_out = rows
+        .iter()
+        .find(|r| !r["activity"].is_null())
+        .expect("a scaling activity");
+    assert_eq!(time_of(first_out), 150, "{first_out}");
+    assert_eq!(first_out["activity"]["from"], 2);
+    assert_eq!(first_out["activity"]["to"], 3);
+    assert_eq!(first_out["activity"]["policy"], "web-scale-out");
+    // Every row names both alarms; the high one is in ALARM at the first scale-out.
+    assert_eq!(first_out["alarms"][0]["name"], "web-pending-high");
+    assert_eq!(first_out["alarms"][0]["state"], "ALARM");
+    // Rows every 10 s from the end of the first period to the end of the last.
+    assert_eq!(rows.len(), load_test().len());
+    assert_eq!(time_of(&rows[0]), 10);
+    // The summary goes to stderr with --output json and lists the activities.
+    assert!(
+        stderr.contains("web-scale-out") && stderr.contains("web-scale-in"),
+        "{stderr}"
+    );
+}
+
+/// `--print-aws` writes the three AWS CLI documents; simulating them gives the same rows as
+/// the TOML they came from (the round trip that says render and import agree).
+#[tokio::test]
+async fn print_aws_documents_simulate_the_same_as_the_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = replay_csv(dir.path(), 1_764_547_200, &load_test());
+    let policy = shipped_policy();
+    let aws = dir.path().join("aws");
+    let (code, stdout, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--print-aws",
+        aws.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    for name in ["alarms.json", "policies.json", "group.json"] {
+        assert!(aws.join(name).exists(), "{name}: {stdout}");
+    }
+    let (code, from_toml, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--series",
+        series.to_str().unwrap(),
+        "--output",
+        "csv",
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let file = |name: &str| aws.join(name).to_str().unwrap().to_owned();
+    let (code, from_json, stderr) = simulate(&[
+        "--alarms",
+        &file("alarms.json"),
+        "--policies",
+        &file("policies.json"),
+        "--group",
+        &file("group.json"),
+        "--capacity",
+        "2",
+        "--series",
+        series.to_str().unwrap(),
+        "--output",
+        "csv",
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(from_toml.lines().count() > 90);
+    assert_eq!(from_json, from_toml);
+}
+
+/// Bad input: exit 2, one line naming what is wrong and where.
+#[tokio::test]
+async fn bad_series_and_policies_are_refused_with_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = shipped_policy();
+    let policy = policy.to_str().unwrap();
+
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, format!("{}\n", nginx_backlog_exporter::replay::CSV_HEADER)).unwrap();
+    let (code, _, stderr) = simulate(&["--policy", policy, "--series", empty.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("empty"), "{stderr}");
+
+    let nan = dir.path().join("nan.csv");
+    std::fs::write(
+        &nan,
+        "timestamp,Average\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:10Z,NaN\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = simulate(&["--policy", policy, "--series", nan.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("nan.csv") && stderr.contains(":3"), "{stderr}");
+
+    // The shipped alarms use Average; a series of Maximum alone lacks it.
+    let max_only = dir.path().join("max.csv");
+    std::fs::write(
+        &max_only,
+        "timestamp,Maximum\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:10Z,2\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = simulate(&["--policy", policy, "--series", max_only.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("web-pending-high") && stderr.contains("Average") && stderr.contains("Maximum"),
+        "{stderr}"
+    );
+
+    // An overlapping step in a policy file.
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(shipped_policy()).unwrap().replacen(
+        "metric_interval_lower_bound = 20.0",
+        "metric_interval_lower_bound = 10.0",
+        1,
+    );
+    std::fs::write(&bad, text).unwrap();
+    let series = replay_csv(dir.path(), 1_764_547_200, &load_test());
+    let (code, _, stderr) = simulate(&["--policy", bad.to_str().unwrap(), "--series", series.to_str().unwrap()]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:") && stderr.contains("step_adjustments"),
+        "{stderr}"
+    );
+}
+
+/// `--log`: replay's own code makes the series. Forty requests of 2 s start every second for
+/// two minutes (about 80 in flight), then one short request a second: the scale-out alarm
+/// fires during the burst and capacity comes back to 2 after it.
+#[tokio::test]
+async fn a_log_replayed_into_the_simulation_scales_out_on_its_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_764_547_200u64;
+    let mut log = String::new();
+    for second in 0..900u64 {
+        let burst = (60..180).contains(&second);
+        for i in 0..(if burst { 40 } else { 1 }) {
+            let (duration, ms) = if burst { (2.0, i * 20) } else { (0.05, 0) };
+            log.push_str(&format!("{}.{ms:03} 200 {duration:.3}\n", start + second + 2));
+        }
+    }
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, log).unwrap();
+    let policy = shipped_policy();
+    let (code, stdout, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--log-format",
+        "$msec $status $request_time",
+        "--log",
+        path.to_str().unwrap(),
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("simulate: "), "replay's summary line: {stderr}");
+    let rows = json_rows(&stdout);
+    let peak = rows.iter().map(|r| r["desired_capacity"].as_u64().unwrap()).max();
+    assert_eq!(peak, Some(6), "the burst scales out to the max");
+    assert_eq!(rows.last().unwrap()["desired_capacity"], 2);
+}
+
+/// `--from-cloudwatch`: the series published to a CloudWatch API (ministack on loopback) is
+/// read back with GetMetricData under the config's namespace, metric and InstanceId, and
+/// simulated; a window older than CloudWatch keeps at that period is refused up front.
+#[tokio::test]
+async fn the_published_series_is_read_back_from_cloudwatch_and_simulated() {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StatisticSet};
+    let ministack = support::Ministack::start().await;
+    let client = ministack.client("us-east-1");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start = now - now % 60 - 30 * 60;
+    let averages = load_test();
+    for chunk in averages.chunks(20).enumerate() {
+        let (c, values) = chunk;
+        let data: Vec<MetricDatum> = values
+            .iter()
+            .enumerate()
+            .map(|(i, average)| {
+                let at = start + 10 * (c * 20 + i) as u64;
+                MetricDatum::builder()
+                    .metric_name("PendingRequests")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("InstanceId")
+                            .value("i-0sim0000000000000")
+                            .build(),
+                    )
+                    .timestamp(aws_smithy_types::DateTime::from_secs(at as i64))
+                    .statistic_values(
+                        StatisticSet::builder()
+                            .sample_count(10.0)
+                            .sum(average * 10.0)
+                            .minimum(*average)
+                            .maximum(*average)
+                            .build(),
+                    )
+                    .storage_resolution(1)
+                    .build()
+            })
+            .collect();
+        client
+            .put_metric_data()
+            .namespace("Sim/Proxy")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .expect("PutMetricData");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::write_config(
+        dir.path(),
+        "[nginx]\nstatus_url = \"http://127.0.0.1:9/nginx_status\"\n[cloudwatch]\nnamespace = \"Sim/Proxy\"\nregion = \"us-east-1\"\ninstance_id = \"i-0sim0000000000000\"\nperiod = \"10s\"\nstorage_resolution = 1\n",
+    );
+    let rfc3339 =
+        |secs: u64| humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(secs)).to_string();
+    let policy = shipped_policy();
+    let run = |from: u64, to: u64| {
+        let mut command = exporter();
+        command
+            .env("AWS_ENDPOINT_URL", ministack.endpoint())
+            .arg("--config")
+            .arg(&config)
+            .args(["simulate", "--policy", policy.to_str().unwrap(), "--from-cloudwatch"])
+            .args(["--start", &rfc3339(from), "--end", &rfc3339(to), "--output", "json"]);
+        command
+    };
+    let (code, stdout, stderr) = run_exporter(&mut run(start, start + 10 * averages.len() as u64)).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("{} datapoints", averages.len())), "{stderr}");
+    let rows = json_rows(&stdout);
+    assert_eq!(
+        rows.iter().map(|r| r["desired_capacity"].as_u64().unwrap()).max(),
+        Some(6)
+    );
+    // A 10 s period for a window that began four hours ago: CloudWatch has only 60 s data.
+    let (code, _, stderr) = run_exporter(&mut run(now - 4 * 3600, now)).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--period 60s"), "{stderr}");
+}
+
+/// `--plot` on simulate and on replay writes an SVG with the paths the plot promises.
+#[tokio::test]
+async fn simulate_and_replay_draw_their_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = replay_csv(dir.path(), 1_764_547_200, &load_test());
+    let policy = shipped_policy();
+    let svg = dir.path().join("simulate.svg");
+    let (code, _, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--series",
+        series.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.contains("web-pending-high: threshold 20"),
+        "threshold in the legend"
+    );
+    assert!(text.matches("<polyline").count() >= 6, "series, thresholds, capacity");
+    // The high alarm is in ALARM over one interval of the load test: one band of its colour.
+    let band = text
+        .split('<')
+        .filter(|e| e.starts_with("rect") && e.contains("fill=\"#FF7F0E\"") && e.contains("opacity=\"0.18\""))
+        .count();
+    assert_eq!(band, 1);
+
+    let log = dir.path().join("access.log");
+    let lines: String = (0..300)
+        .map(|i| format!("{}.000 200 0.500\n", 1_764_547_200 + i))
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let replay_svg = dir.path().join("replay.svg");
+    let (code, stdout, stderr) = run_exporter(exporter().args([
+        "replay",
+        "--log-format",
+        "$msec $status $request_time",
+        "--plot",
+        replay_svg.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("time,completed"), "the CSV is unchanged: {stdout}");
+    let text = std::fs::read_to_string(&replay_svg).unwrap();
+    assert!(text.contains("in flight, average") && text.contains("completed"));
+    assert!(text.matches("<polyline").count() >= 6);
+}
