@@ -92,9 +92,45 @@ pub enum EmfOutput {
     File(PathBuf),
 }
 
+/// Where stub_status is read, validated: the text as configured (for messages), the URI
+/// hyper requests, and how to reach it.
+#[derive(Debug, Clone)]
+pub struct StatusUrl {
+    pub text: String,
+    /// For a unix socket: `http://localhost` + the location (nginx picks the socket's server).
+    pub uri: Uri,
+    pub transport: StatusTransport,
+}
+
+#[derive(Debug, Clone)]
+pub enum StatusTransport {
+    Http,
+    /// The TLS settings, built once from `nginx.ca_file` and `client_cert`/`client_key`.
+    Https(std::sync::Arc<rustls::ClientConfig>),
+    /// `unix:PATH:LOCATION`, the form nginx-prometheus-exporter uses.
+    Unix(PathBuf),
+}
+
+impl StatusUrl {
+    /// The TCP port the status page is served on (none for a unix socket).
+    pub fn tcp_port(&self) -> Option<u16> {
+        match self.transport {
+            StatusTransport::Unix(_) => None,
+            StatusTransport::Http => Some(self.uri.port_u16().unwrap_or(80)),
+            StatusTransport::Https(_) => Some(self.uri.port_u16().unwrap_or(443)),
+        }
+    }
+}
+
+impl std::fmt::Display for StatusUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NginxConfig {
-    pub status_url: Uri,
+    pub status_url: StatusUrl,
     /// Whole-request timeout of one stub_status scrape.
     pub timeout: Duration,
     /// Ports whose kernel accept queues count as nginx's.
@@ -417,6 +453,178 @@ impl Validator<'_> {
         ))
     }
 
+    /// `nginx.status_url` (http, https or unix socket) and the TLS files that go with https.
+    fn status_url(&self, nginx: &mut raw::RawNginx) -> Result<StatusUrl, ConfigError> {
+        let tls_files = [
+            ("nginx.ca_file", nginx.ca_file.take()),
+            ("nginx.client_cert", nginx.client_cert.take()),
+            ("nginx.client_key", nginx.client_key.take()),
+        ];
+        let Some(url) = nginx.status_url.take() else {
+            if let Some((key, Some(file))) = tls_files.into_iter().find(|(_, file)| file.is_some()) {
+                return self.invalid(key, file.span(), "only used with an https:// nginx.status_url".into());
+            }
+            return Ok(StatusUrl {
+                text: DEFAULT_STATUS_URL.to_owned(),
+                uri: Uri::from_static(DEFAULT_STATUS_URL),
+                transport: StatusTransport::Http,
+            });
+        };
+        let span = url.span();
+        let text = url.into_inner();
+        let [ca_file, client_cert, client_key] = tls_files.map(|(key, file)| file.map(|file| (key, file)));
+        if let Some(rest) = text.strip_prefix("unix:") {
+            // unix:PATH or unix:PATH:LOCATION (nginx-prometheus-exporter's form; PATH has no ':').
+            let (socket, location) = rest.split_once(':').unwrap_or((rest, "/"));
+            let (socket, location) = (PathBuf::from(socket), location.to_owned());
+            if !socket.is_absolute() {
+                return self.invalid(
+                    "nginx.status_url",
+                    span,
+                    "the socket of a unix: URL must be an absolute path, e.g. unix:/run/nginx/status.sock:/nginx_status".into(),
+                );
+            }
+            let uri = match format!("http://localhost{location}").parse::<Uri>() {
+                Ok(uri) if location.starts_with('/') => uri,
+                _ => {
+                    return self.invalid(
+                        "nginx.status_url",
+                        span,
+                        format!("{location:?} is not a location like /nginx_status"),
+                    )
+                }
+            };
+            if let Some((key, file)) = ca_file.or(client_cert).or(client_key) {
+                return self.invalid(key, file.span(), "only used with an https:// nginx.status_url".into());
+            }
+            return Ok(StatusUrl {
+                text,
+                uri,
+                transport: StatusTransport::Unix(socket),
+            });
+        }
+        let uri = match text.parse::<Uri>() {
+            Ok(uri) if uri.host().is_some() && matches!(uri.scheme_str(), Some("http" | "https")) => uri,
+            Ok(_) => {
+                return self.invalid(
+                    "nginx.status_url",
+                    span,
+                    "must be an http:// or https:// URL with a host, or unix:/path/to.sock:/location".into(),
+                )
+            }
+            Err(e) => return self.invalid("nginx.status_url", span, format!("not a URL: {e}")),
+        };
+        if uri.scheme_str() == Some("http") {
+            if let Some((key, file)) = ca_file.or(client_cert).or(client_key) {
+                return self.invalid(key, file.span(), "only used with an https:// nginx.status_url".into());
+            }
+            return Ok(StatusUrl {
+                text,
+                uri,
+                transport: StatusTransport::Http,
+            });
+        }
+        let tls = self.tls_client_config(ca_file, client_cert, client_key, span)?;
+        Ok(StatusUrl {
+            text,
+            uri,
+            transport: StatusTransport::Https(std::sync::Arc::new(tls)),
+        })
+    }
+
+    /// rustls (on ring) trusting `ca_file`, or the system's CA store without it; with a
+    /// client certificate when both `client_cert` and `client_key` are given.
+    fn tls_client_config(
+        &self,
+        ca_file: Option<(&'static str, Spanned<String>)>,
+        client_cert: Option<(&'static str, Spanned<String>)>,
+        client_key: Option<(&'static str, Spanned<String>)>,
+        url_span: std::ops::Range<usize>,
+    ) -> Result<rustls::ClientConfig, ConfigError> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+        let read = |key: &'static str, file: &Spanned<String>| -> Result<Vec<u8>, ConfigError> {
+            if !Path::new(file.get_ref()).is_absolute() {
+                return self.invalid(key, file.span(), "must be an absolute path".into());
+            }
+            std::fs::read(file.get_ref())
+                .or_else(|e| self.invalid(key, file.span(), format!("cannot read {}: {e}", file.get_ref())))
+        };
+        let certificates =
+            |key: &'static str, file: &Spanned<String>| -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+                let pem = read(key, file)?;
+                let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&pem).collect();
+                match certs {
+                    Ok(certs) if !certs.is_empty() => Ok(certs),
+                    Ok(_) => self.invalid(key, file.span(), format!("{} holds no PEM certificate", file.get_ref())),
+                    Err(e) => self.invalid(key, file.span(), format!("{}: {e}", file.get_ref())),
+                }
+            };
+        let mut roots = rustls::RootCertStore::empty();
+        match &ca_file {
+            Some((key, file)) => {
+                for cert in certificates(key, file)? {
+                    if let Err(e) = roots.add(cert) {
+                        return self.invalid(key, file.span(), format!("{}: {e}", file.get_ref()));
+                    }
+                }
+            }
+            None => {
+                // The system's store (SSL_CERT_FILE/SSL_CERT_DIR replace it), as for CloudWatch.
+                let found = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(found.certs);
+                if roots.is_empty() {
+                    return self.invalid(
+                        "nginx.status_url",
+                        url_span,
+                        "https without nginx.ca_file, and the system has no CA certificates".into(),
+                    );
+                }
+            }
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let builder = match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
+        {
+            Ok(builder) => builder.with_root_certificates(roots),
+            Err(e) => return self.invalid("nginx.status_url", url_span, format!("TLS setup: {e}")),
+        };
+        match (client_cert, client_key) {
+            (None, None) => Ok(builder.with_no_client_auth()),
+            (Some((key, file)), None) => self.invalid(
+                key,
+                file.span(),
+                "needs nginx.client_key, the certificate's private key".into(),
+            ),
+            (None, Some((key, file))) => self.invalid(
+                key,
+                file.span(),
+                "needs nginx.client_cert, the key's certificate".into(),
+            ),
+            (Some((cert_key, cert_file)), Some((key_key, key_file))) => {
+                let chain = certificates(cert_key, &cert_file)?;
+                let pem = read(key_key, &key_file)?;
+                let private = match PrivateKeyDer::from_pem_slice(&pem) {
+                    Ok(private) => private,
+                    Err(e) => {
+                        return self.invalid(
+                            key_key,
+                            key_file.span(),
+                            format!("{}: no PEM private key: {e}", key_file.get_ref()),
+                        )
+                    }
+                };
+                builder.with_client_auth_cert(chain, private).or_else(|e| {
+                    self.invalid(
+                        key_key,
+                        key_file.span(),
+                        format!("{} does not fit {}: {e}", key_file.get_ref(), cert_file.get_ref()),
+                    )
+                })
+            }
+        }
+    }
+
     fn config(&self, raw: raw::RawConfig) -> Result<Config, ConfigError> {
         let mut raw = raw;
         let (log_format_source, access_log) = self.access_log(&mut raw.nginx, std::mem::take(&mut raw.access_log))?;
@@ -673,23 +881,7 @@ impl Validator<'_> {
             },
         };
 
-        let status_url = match raw.nginx.status_url {
-            None => Uri::from_static(DEFAULT_STATUS_URL),
-            Some(url) => {
-                let span = url.span();
-                match url.get_ref().parse::<Uri>() {
-                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => uri,
-                    Ok(_) => {
-                        return self.invalid(
-                            "nginx.status_url",
-                            span,
-                            "must be an http:// URL with a host (stub_status is served on loopback; https is not supported)".into(),
-                        )
-                    }
-                    Err(e) => return self.invalid("nginx.status_url", span, format!("not a URL: {e}")),
-                }
-            }
-        };
+        let status_url = self.status_url(&mut raw.nginx)?;
         let timeout_span = raw.nginx.timeout.as_ref().map(|t| t.span());
         let default_timeout = sample_interval.min(Duration::from_secs(1));
         let timeout = self.duration("nginx.timeout", raw.nginx.timeout, default_timeout)?;
@@ -751,9 +943,9 @@ impl Validator<'_> {
                 parsed
             }
             // The status port, plus 80 and 443: a port nothing listens on contributes nothing.
+            // A unix-socket status URL has no port: 80 and 443 only.
             None => {
-                let mut ports = vec![status_url.port_u16().unwrap_or(80), 80, 443];
-                ports.dedup();
+                let mut ports: Vec<u16> = status_url.tcp_port().into_iter().chain([80, 443]).collect();
                 ports.sort_unstable();
                 ports.dedup();
                 ports
@@ -832,7 +1024,7 @@ mod tests {
     #[test]
     fn minimal_config_gets_defaults() {
         let config = parse_str(MINIMAL).unwrap();
-        assert_eq!(config.nginx.status_url, DEFAULT_STATUS_URL);
+        assert_eq!(config.nginx.status_url.text, DEFAULT_STATUS_URL);
         assert_eq!(config.cloudwatch.metric_name, "PendingRequests");
         assert_eq!(config.cloudwatch.period, Duration::from_secs(10));
         assert_eq!(config.cloudwatch.sample_interval, Duration::from_secs(1));
@@ -951,6 +1143,79 @@ mod tests {
             "[nginx]\nlisten_ports = []\n[cloudwatch]\nnamespace = \"x\"\n",
             2,
             "nginx.listen_ports",
+        );
+    }
+
+    #[test]
+    fn status_url_on_a_unix_socket() {
+        let config = parse_str(
+            "[nginx]\nstatus_url = \"unix:/run/nginx/status.sock:/nginx_status\"\n[cloudwatch]\nnamespace = \"x\"\n",
+        )
+        .unwrap();
+        let url = &config.nginx.status_url;
+        assert!(matches!(&url.transport, StatusTransport::Unix(p) if p == Path::new("/run/nginx/status.sock")));
+        assert_eq!(url.uri, "http://localhost/nginx_status");
+        assert_eq!(url.to_string(), "unix:/run/nginx/status.sock:/nginx_status");
+        // No status port to add: 80 and 443 only.
+        assert_eq!(config.nginx.listen_ports, vec![80, 443]);
+        // Without a location, "/" (as nginx-prometheus-exporter reads it).
+        let config =
+            parse_str("[nginx]\nstatus_url = \"unix:/run/s.sock\"\n[cloudwatch]\nnamespace = \"x\"\n").unwrap();
+        assert_eq!(config.nginx.status_url.uri, "http://localhost/");
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\n[nginx]\nstatus_url = \"unix:run/s.sock:/s\"\n",
+            4,
+            "nginx.status_url: the socket of a unix: URL must be an absolute path",
+        );
+        check_error(
+            "[nginx]\nstatus_url = \"unix:/run/s.sock:nginx_status\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "is not a location",
+        );
+        check_error(
+            "[nginx]\nstatus_url = \"unix:/run/s.sock:/s\"\nca_file = \"/etc/ca.pem\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            3,
+            "nginx.ca_file: only used with an https:// nginx.status_url",
+        );
+    }
+
+    #[test]
+    fn https_status_url_and_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+        let (cert, key) = (cert.display(), key.display());
+        let head = "[cloudwatch]\nnamespace = \"x\"\n[nginx]\nstatus_url = \"https://127.0.0.1:8443/s\"\n";
+        let config = parse_str(&format!("{head}ca_file = \"{cert}\"\n")).unwrap();
+        assert!(matches!(config.nginx.status_url.transport, StatusTransport::Https(_)));
+        assert_eq!(config.nginx.listen_ports, vec![80, 443, 8443]);
+        parse_str(&format!(
+            "{head}ca_file = \"{cert}\"\nclient_cert = \"{cert}\"\nclient_key = \"{key}\"\n"
+        ))
+        .unwrap();
+        check_error(
+            &format!("{head}ca_file = \"/nonexistent/ca.pem\"\n"),
+            5,
+            "nginx.ca_file: cannot read /nonexistent/ca.pem",
+        );
+        check_error(&format!("{head}ca_file = \"{key}\"\n"), 5, "holds no PEM certificate");
+        check_error(
+            &format!("{head}ca_file = \"{cert}\"\nclient_cert = \"{cert}\"\n"),
+            6,
+            "nginx.client_cert: needs nginx.client_key",
+        );
+        check_error(
+            &format!("{head}ca_file = \"{cert}\"\nclient_cert = \"{cert}\"\nclient_key = \"{cert}\"\n"),
+            7,
+            "nginx.client_key:",
+        );
+        check_error(
+            "[nginx]\nca_file = \"/etc/ca.pem\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.ca_file: only used with an https://",
         );
     }
 

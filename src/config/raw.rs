@@ -29,6 +29,9 @@ pub struct RawConfig {
 pub struct RawNginx {
     pub status_url: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub client_cert: Option<Spanned<String>>,
+    pub client_key: Option<Spanned<String>>,
     pub listen_ports: Option<Spanned<Vec<Spanned<i64>>>>,
     pub access_log: Option<Spanned<String>>,
     pub log_format: Option<Spanned<String>>,
