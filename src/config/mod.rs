@@ -10,7 +10,7 @@ use std::time::Duration;
 use hyper::Uri;
 use toml::Spanned;
 
-use crate::derive::pending::Formula;
+use crate::derive::pending::{Formula, LogConcurrencyFilter};
 use crate::limits;
 use crate::model::LogMetric;
 use crate::sources::access_log::tail::StartAt;
@@ -83,6 +83,8 @@ pub struct AccessLogConfig {
     pub settle: Duration,
     /// Log signals published as extra CloudWatch metrics (empty: local outputs only).
     pub publish: Vec<LogMetric>,
+    /// Which logged requests `cloudwatch.pending = "log_concurrency"` counts.
+    pub concurrency: LogConcurrencyFilter,
 }
 
 /// Where EMF lines go.
@@ -226,6 +228,9 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
+/// A config key and where its value is.
+type KeyAt = (&'static str, std::ops::Range<usize>);
+
 struct Validator<'a> {
     path: &'a Path,
     text: &'a str,
@@ -279,12 +284,22 @@ impl Validator<'_> {
         Ok(value)
     }
 
-    /// The log format (compiled now, so a bad one stops startup) and the access-log source.
+    /// The log format (compiled now, so a bad one stops startup) and the access-log source,
+    /// with the first `access_log.concurrency_*` key given (valid with `log_concurrency` only).
     fn access_log(
         &self,
         nginx: &mut raw::RawNginx,
         options: raw::RawAccessLog,
-    ) -> Result<(LogFormatSource, Option<AccessLogConfig>), ConfigError> {
+    ) -> Result<(LogFormatSource, Option<AccessLogConfig>, Option<KeyAt>), ConfigError> {
+        // The log_concurrency keys, for the check that the formula is log_concurrency.
+        let concurrency_key = options
+            .concurrency_exclude_status
+            .as_ref()
+            .map(|v| ("access_log.concurrency_exclude_status", v.span()))
+            .or(options
+                .concurrency_max_request_time
+                .as_ref()
+                .map(|v| ("access_log.concurrency_max_request_time", v.span())));
         let escape = match nginx.log_format_escape.take() {
             None => Escape::Default,
             Some(value) => match Escape::from_nginx(value.get_ref()) {
@@ -357,7 +372,14 @@ impl Validator<'_> {
                     "needs nginx.access_log, the log to derive these metrics from".into(),
                 );
             }
-            return Ok((source, None));
+            if let Some((key, span)) = concurrency_key {
+                return self.invalid(
+                    key,
+                    span,
+                    "needs nginx.access_log and cloudwatch.pending = \"log_concurrency\"".into(),
+                );
+            }
+            return Ok((source, None, None));
         };
         let path_span = path.span();
         let path = PathBuf::from(path.into_inner());
@@ -439,9 +461,30 @@ impl Validator<'_> {
             }
             publish.push(metric);
         }
+        let mut concurrency = LogConcurrencyFilter::default();
+        if let Some(statuses) = options.concurrency_exclude_status {
+            concurrency.exclude_status.clear();
+            for status in statuses.into_inner() {
+                match u16::try_from(*status.get_ref()) {
+                    Ok(code) if (100..=599).contains(&code) => concurrency.exclude_status.push(code),
+                    _ => {
+                        return self.invalid(
+                            "access_log.concurrency_exclude_status",
+                            status.span(),
+                            format!("{} is not an HTTP status (100-599)", status.get_ref()),
+                        )
+                    }
+                }
+            }
+        }
+        if let Some(max) = options.concurrency_max_request_time {
+            let max = self.duration("access_log.concurrency_max_request_time", Some(max), Duration::ZERO)?;
+            concurrency.max_request_time_us = Some(max.as_micros() as u64);
+        }
         Ok((
             source,
             Some(AccessLogConfig {
+                concurrency,
                 settle,
                 path,
                 format,
@@ -450,6 +493,7 @@ impl Validator<'_> {
                 breakdown_cap,
                 publish,
             }),
+            concurrency_key,
         ))
     }
 
@@ -627,7 +671,8 @@ impl Validator<'_> {
 
     fn config(&self, raw: raw::RawConfig) -> Result<Config, ConfigError> {
         let mut raw = raw;
-        let (log_format_source, access_log) = self.access_log(&mut raw.nginx, std::mem::take(&mut raw.access_log))?;
+        let (log_format_source, access_log, concurrency_key) =
+            self.access_log(&mut raw.nginx, std::mem::take(&mut raw.access_log))?;
         let cloudwatch_span = raw.cloudwatch.span();
         let cw = raw.cloudwatch.into_inner();
 
@@ -896,6 +941,13 @@ impl Validator<'_> {
             );
         }
 
+        if let Some((key, span)) = concurrency_key.filter(|_| pending != Formula::LogConcurrency) {
+            return self.invalid(
+                key,
+                span,
+                "only used with cloudwatch.pending = \"log_concurrency\" (stub_status cannot tell a WebSocket from a request)".into(),
+            );
+        }
         if pending == Formula::LogConcurrency {
             let span = pending_span;
             match &access_log {
@@ -1216,6 +1268,37 @@ mod tests {
             "[nginx]\nca_file = \"/etc/ca.pem\"\n[cloudwatch]\nnamespace = \"x\"\n",
             2,
             "nginx.ca_file: only used with an https://",
+        );
+    }
+
+    #[test]
+    fn log_concurrency_leaves_out_long_lived_requests() {
+        let log = "[nginx]\naccess_log = \"/var/log/nginx/a.log\"\nlog_format = '$msec $status $request_time'\n";
+        let config = parse_str(&format!(
+            "{log}[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n"
+        ))
+        .unwrap();
+        assert_eq!(config.access_log.unwrap().concurrency, LogConcurrencyFilter::default());
+        let config = parse_str(&format!(
+            "{log}[access_log]\nconcurrency_exclude_status = []\nconcurrency_max_request_time = \"1m\"\n[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.access_log.unwrap().concurrency,
+            LogConcurrencyFilter {
+                exclude_status: vec![],
+                max_request_time_us: Some(60_000_000)
+            }
+        );
+        check_error(
+            &format!("{log}[access_log]\nconcurrency_exclude_status = [101, 1000]\n[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n"),
+            5,
+            "access_log.concurrency_exclude_status: 1000 is not an HTTP status",
+        );
+        check_error(
+            &format!("{log}[access_log]\nconcurrency_max_request_time = \"1m\"\n[cloudwatch]\nnamespace = \"x\"\n"),
+            5,
+            "access_log.concurrency_max_request_time: only used with cloudwatch.pending = \"log_concurrency\"",
         );
     }
 

@@ -89,6 +89,8 @@ pub struct RawAccessLog {
     pub breakdown_cap: Option<Spanned<i64>>,
     pub settle: Option<Spanned<String>>,
     pub publish: Option<Spanned<Vec<Spanned<String>>>>,
+    pub concurrency_exclude_status: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub concurrency_max_request_time: Option<Spanned<String>>,
 }
 
 /// A size in bytes: an integer, or a string like "16MiB".

@@ -233,6 +233,12 @@ fn encode_log(e: &mut DescriptorEncoder, log: &crate::stats::LogStats) -> Result
     }
     counter(
         e,
+        "log_concurrency_excluded",
+        "access-log lines left out of log_concurrency (access_log.concurrency_exclude_status, concurrency_max_request_time)",
+        Stats::get(&log.concurrency_excluded),
+    )?;
+    counter(
+        e,
         "log_lines_late",
         "lines whose period had already closed",
         Stats::get(&log.lines_late),
