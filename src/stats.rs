@@ -29,6 +29,8 @@ pub struct Stats {
     /// EMF lines written, and those dropped because the writer fell behind.
     pub emf_lines_written: AtomicU64,
     pub emf_lines_dropped: AtomicU64,
+    /// EMF lines waiting for the agent (tcp:// and udp:// outputs).
+    pub emf_lines_buffered: AtomicU64,
     /// The latest sample's figures (gauges).
     pub live: Live,
     /// The access-log source, when configured.

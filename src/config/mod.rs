@@ -92,6 +92,10 @@ pub struct AccessLogConfig {
 pub enum EmfOutput {
     Stdout,
     File(PathBuf),
+    /// The CloudWatch agent's EMF listener over TCP, `HOST:PORT` (resolved at each connect).
+    Tcp(String),
+    /// The same over UDP: one line per datagram.
+    Udp(String),
 }
 
 /// Where stub_status is read, validated: the text as configured (for messages), the URI
@@ -889,11 +893,31 @@ impl Validator<'_> {
             (true, Some(output)) if output.get_ref().starts_with('/') => {
                 Some(EmfOutput::File(PathBuf::from(output.into_inner())))
             }
+            (true, Some(output)) if output.get_ref().contains("://") => {
+                let (scheme, address) = output.get_ref().split_once("://").unwrap_or_default();
+                let valid = address
+                    .rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+                match (scheme, valid) {
+                    ("tcp", true) => Some(EmfOutput::Tcp(address.to_owned())),
+                    ("udp", true) => Some(EmfOutput::Udp(address.to_owned())),
+                    _ => {
+                        return self.invalid(
+                            "emf.output",
+                            output.span(),
+                            format!(
+                                "{:?} is not tcp://HOST:PORT or udp://HOST:PORT (the CloudWatch agent listens on tcp://127.0.0.1:25888)",
+                                output.get_ref()
+                            ),
+                        )
+                    }
+                }
+            }
             (true, Some(output)) => {
                 return self.invalid(
                     "emf.output",
                     output.span(),
-                    "must be \"stdout\" or an absolute file path".into(),
+                    "must be \"stdout\", an absolute file path, tcp://HOST:PORT or udp://HOST:PORT".into(),
                 )
             }
         };
@@ -1336,6 +1360,28 @@ mod tests {
     fn outputs() {
         let config = parse_str("[cloudwatch]\nnamespace = \"x\"\nput_metric_data = false\n[emf]\nenabled = true\n[http]\nlisten = \"127.0.0.1:9145\"\n").unwrap();
         assert_eq!(config.emf, Some(EmfOutput::Stdout));
+        let emf = |output: &str| {
+            parse_str(&format!(
+                "[cloudwatch]\nnamespace = \"x\"\n[emf]\nenabled = true\noutput = \"{output}\"\n"
+            ))
+            .map(|c| c.emf)
+        };
+        assert_eq!(
+            emf("tcp://127.0.0.1:25888").unwrap(),
+            Some(EmfOutput::Tcp("127.0.0.1:25888".into()))
+        );
+        assert_eq!(
+            emf("udp://localhost:25888").unwrap(),
+            Some(EmfOutput::Udp("localhost:25888".into()))
+        );
+        assert_eq!(
+            emf("tcp://[::1]:25888").unwrap(),
+            Some(EmfOutput::Tcp("[::1]:25888".into()))
+        );
+        for bad in ["tcp://127.0.0.1", "udp://:25888", "http://127.0.0.1:25888", "tcp://h:0"] {
+            let error = emf(bad).unwrap_err().to_string();
+            assert!(error.starts_with("test.toml:5: emf.output: "), "{bad}: {error}");
+        }
         assert!(!config.cloudwatch.put_metric_data);
         assert_eq!(config.http_listen, Some("127.0.0.1:9145".parse().unwrap()));
         check_error(

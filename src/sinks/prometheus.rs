@@ -194,6 +194,18 @@ impl Collector for StatsCollector {
             "EMF lines written",
             Stats::get(&s.emf_lines_written),
         )?;
+        counter(
+            e,
+            "emf_lines_dropped",
+            "EMF lines dropped: not writable, output behind, buffer full, or too long for UDP",
+            Stats::get(&s.emf_lines_dropped),
+        )?;
+        gauge(
+            e,
+            "emf_lines_buffered",
+            "EMF lines waiting for the CloudWatch agent",
+            Stats::get(&s.emf_lines_buffered) as i64,
+        )?;
         if Stats::get(&s.log.enabled) == 1 {
             encode_log(e, &s.log)?;
         }
