@@ -32,6 +32,10 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for part in size replay simulate idle tail signal; do
     echo "bench: $part ..." >&2
     BENCH_ROWS=1 "scripts/bench-$part.sh" | grep '^ROW' >>"$rows" || echo "bench: $part failed" >&2
+    if [[ "$part" == replay ]]; then
+        echo "bench: replay on real-shaped lines ..." >&2
+        BENCH_LOG_SHAPE=real BENCH_ROWS=1 scripts/bench-replay.sh | grep '^ROW' >>"$rows" || echo "bench: replay (real-shaped) failed" >&2
+    fi
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -159,7 +159,13 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     let emf = config.emf.clone().map(|output| {
         let (sender, receiver) = mpsc::channel(DATAPOINT_CHANNEL);
         handoff.emf = Some(sender);
-        tokio::spawn(emf::run(target.clone(), output, receiver, stats.clone()))
+        tokio::spawn(emf::run(
+            target.clone(),
+            output,
+            receiver,
+            stats.clone(),
+            config.daemon.shutdown_grace,
+        ))
     });
     let clock = Clock::system();
     let log_task = match &config.access_log {

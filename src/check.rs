@@ -22,7 +22,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let cw = &config.cloudwatch;
     let _ = writeln!(report, "config        {}: ok", config.path.display());
 
-    let scraper = Scraper::new(config.nginx.status_url.clone(), config.nginx.timeout);
+    let scraper = Scraper::new(&config.nginx.status_url, config.nginx.timeout);
     match scraper.scrape().await {
         Ok(status) => {
             let _ = writeln!(

@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::config::AccessLogConfig;
 use crate::derive::log_metrics::{self, QuietPeriods};
 use crate::derive::log_signals::{LogSignals, SignalsConfig};
+use crate::derive::pending::LogConcurrencyFilter;
 use crate::model::{Datapoint, LogMetric};
 use crate::sinks::emf::EmfRecord;
 use crate::sources::access_log::tail::{TailError, Tailer, TailerOptions};
@@ -62,6 +63,8 @@ struct Parse {
     emf: Option<mpsc::Sender<EmfRecord>>,
     /// Periods without a single line still publish their zero counts.
     quiet: QuietPeriods,
+    /// Which requests feed the `log_concurrency` window.
+    concurrency: LogConcurrencyFilter,
 }
 
 impl Parse {
@@ -82,7 +85,12 @@ impl Parse {
         match result {
             Ok(request) => {
                 Stats::bump(&log.lines_parsed);
-                Stats::add(&log.window_request_time_us, request.request_time_us.unwrap_or(0));
+                let request_time_us = request.request_time_us.unwrap_or(0);
+                if self.concurrency.counts(request.status, request_time_us) {
+                    Stats::add(&log.window_request_time_us, request_time_us);
+                } else {
+                    Stats::bump(&log.concurrency_excluded);
+                }
                 self.signals.observe(&request);
             }
             Err(reason) => {
@@ -126,6 +134,7 @@ pub fn start(
         delivery: outputs.delivery.filter(|_| !config.publish.is_empty()),
         emf: outputs.emf.filter(|_| !config.publish.is_empty()),
         publish: config.publish.clone(),
+        concurrency: config.concurrency.clone(),
         quiet: QuietPeriods::new(
             unix_ms(clock.now()) as i64,
             period.as_millis() as i64,

@@ -73,7 +73,7 @@ impl Sampler {
     pub fn new(config: &Config, stats: Arc<Stats>) -> Self {
         let formula = config.cloudwatch.pending;
         Sampler {
-            scraper: Scraper::new(config.nginx.status_url.clone(), config.nginx.timeout),
+            scraper: Scraper::new(&config.nginx.status_url, config.nginx.timeout),
             kernel: formula
                 .uses_kernel()
                 .then(|| KernelReader::new(config.nginx.listen_ports.clone())),
@@ -100,7 +100,7 @@ impl Sampler {
         self.stats.clone()
     }
 
-    pub fn url(&self) -> &hyper::Uri {
+    pub fn url(&self) -> &str {
         self.scraper.url()
     }
 

@@ -29,6 +29,8 @@ pub struct Stats {
     /// EMF lines written, and those dropped because the writer fell behind.
     pub emf_lines_written: AtomicU64,
     pub emf_lines_dropped: AtomicU64,
+    /// EMF lines waiting for the agent (tcp:// and udp:// outputs).
+    pub emf_lines_buffered: AtomicU64,
     /// The latest sample's figures (gauges).
     pub live: Live,
     /// The access-log source, when configured.
@@ -43,6 +45,8 @@ pub struct LogStats {
     /// Sum of `$request_time` (µs) of requests logged since the sampler last took it
     /// (the `log_concurrency` formula swaps it to 0 every sample).
     pub window_request_time_us: AtomicU64,
+    /// Lines the `log_concurrency` window left out (access_log.concurrency_*).
+    pub concurrency_excluded: AtomicU64,
     /// Skipped lines by reason, in the order of `BadLine::ALL`.
     pub lines_rejected: [AtomicU64; 6],
     /// Lines whose period had already been emitted when they arrived.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use hyper::Uri;
 use toml::Spanned;
 
-use crate::derive::pending::Formula;
+use crate::derive::pending::{Formula, LogConcurrencyFilter};
 use crate::limits;
 use crate::model::LogMetric;
 use crate::sources::access_log::tail::StartAt;
@@ -83,6 +83,8 @@ pub struct AccessLogConfig {
     pub settle: Duration,
     /// Log signals published as extra CloudWatch metrics (empty: local outputs only).
     pub publish: Vec<LogMetric>,
+    /// Which logged requests `cloudwatch.pending = "log_concurrency"` counts.
+    pub concurrency: LogConcurrencyFilter,
 }
 
 /// Where EMF lines go.
@@ -90,11 +92,51 @@ pub struct AccessLogConfig {
 pub enum EmfOutput {
     Stdout,
     File(PathBuf),
+    /// The CloudWatch agent's EMF listener over TCP, `HOST:PORT` (resolved at each connect).
+    Tcp(String),
+    /// The same over UDP: one line per datagram.
+    Udp(String),
+}
+
+/// Where stub_status is read, validated: the text as configured (for messages), the URI
+/// hyper requests, and how to reach it.
+#[derive(Debug, Clone)]
+pub struct StatusUrl {
+    pub text: String,
+    /// For a unix socket: `http://localhost` + the location (nginx picks the socket's server).
+    pub uri: Uri,
+    pub transport: StatusTransport,
+}
+
+#[derive(Debug, Clone)]
+pub enum StatusTransport {
+    Http,
+    /// The TLS settings, built once from `nginx.ca_file` and `client_cert`/`client_key`.
+    Https(std::sync::Arc<rustls::ClientConfig>),
+    /// `unix:PATH:LOCATION`, the form nginx-prometheus-exporter uses.
+    Unix(PathBuf),
+}
+
+impl StatusUrl {
+    /// The TCP port the status page is served on (none for a unix socket).
+    pub fn tcp_port(&self) -> Option<u16> {
+        match self.transport {
+            StatusTransport::Unix(_) => None,
+            StatusTransport::Http => Some(self.uri.port_u16().unwrap_or(80)),
+            StatusTransport::Https(_) => Some(self.uri.port_u16().unwrap_or(443)),
+        }
+    }
+}
+
+impl std::fmt::Display for StatusUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct NginxConfig {
-    pub status_url: Uri,
+    pub status_url: StatusUrl,
     /// Whole-request timeout of one stub_status scrape.
     pub timeout: Duration,
     /// Ports whose kernel accept queues count as nginx's.
@@ -190,6 +232,9 @@ fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
+/// A config key and where its value is.
+type KeyAt = (&'static str, std::ops::Range<usize>);
+
 struct Validator<'a> {
     path: &'a Path,
     text: &'a str,
@@ -243,12 +288,22 @@ impl Validator<'_> {
         Ok(value)
     }
 
-    /// The log format (compiled now, so a bad one stops startup) and the access-log source.
+    /// The log format (compiled now, so a bad one stops startup) and the access-log source,
+    /// with the first `access_log.concurrency_*` key given (valid with `log_concurrency` only).
     fn access_log(
         &self,
         nginx: &mut raw::RawNginx,
         options: raw::RawAccessLog,
-    ) -> Result<(LogFormatSource, Option<AccessLogConfig>), ConfigError> {
+    ) -> Result<(LogFormatSource, Option<AccessLogConfig>, Option<KeyAt>), ConfigError> {
+        // The log_concurrency keys, for the check that the formula is log_concurrency.
+        let concurrency_key = options
+            .concurrency_exclude_status
+            .as_ref()
+            .map(|v| ("access_log.concurrency_exclude_status", v.span()))
+            .or(options
+                .concurrency_max_request_time
+                .as_ref()
+                .map(|v| ("access_log.concurrency_max_request_time", v.span())));
         let escape = match nginx.log_format_escape.take() {
             None => Escape::Default,
             Some(value) => match Escape::from_nginx(value.get_ref()) {
@@ -321,7 +376,14 @@ impl Validator<'_> {
                     "needs nginx.access_log, the log to derive these metrics from".into(),
                 );
             }
-            return Ok((source, None));
+            if let Some((key, span)) = concurrency_key {
+                return self.invalid(
+                    key,
+                    span,
+                    "needs nginx.access_log and cloudwatch.pending = \"log_concurrency\"".into(),
+                );
+            }
+            return Ok((source, None, None));
         };
         let path_span = path.span();
         let path = PathBuf::from(path.into_inner());
@@ -403,9 +465,30 @@ impl Validator<'_> {
             }
             publish.push(metric);
         }
+        let mut concurrency = LogConcurrencyFilter::default();
+        if let Some(statuses) = options.concurrency_exclude_status {
+            concurrency.exclude_status.clear();
+            for status in statuses.into_inner() {
+                match u16::try_from(*status.get_ref()) {
+                    Ok(code) if (100..=599).contains(&code) => concurrency.exclude_status.push(code),
+                    _ => {
+                        return self.invalid(
+                            "access_log.concurrency_exclude_status",
+                            status.span(),
+                            format!("{} is not an HTTP status (100-599)", status.get_ref()),
+                        )
+                    }
+                }
+            }
+        }
+        if let Some(max) = options.concurrency_max_request_time {
+            let max = self.duration("access_log.concurrency_max_request_time", Some(max), Duration::ZERO)?;
+            concurrency.max_request_time_us = Some(max.as_micros() as u64);
+        }
         Ok((
             source,
             Some(AccessLogConfig {
+                concurrency,
                 settle,
                 path,
                 format,
@@ -414,12 +497,186 @@ impl Validator<'_> {
                 breakdown_cap,
                 publish,
             }),
+            concurrency_key,
         ))
+    }
+
+    /// `nginx.status_url` (http, https or unix socket) and the TLS files that go with https.
+    fn status_url(&self, nginx: &mut raw::RawNginx) -> Result<StatusUrl, ConfigError> {
+        let tls_files = [
+            ("nginx.ca_file", nginx.ca_file.take()),
+            ("nginx.client_cert", nginx.client_cert.take()),
+            ("nginx.client_key", nginx.client_key.take()),
+        ];
+        let Some(url) = nginx.status_url.take() else {
+            if let Some((key, Some(file))) = tls_files.into_iter().find(|(_, file)| file.is_some()) {
+                return self.invalid(key, file.span(), "only used with an https:// nginx.status_url".into());
+            }
+            return Ok(StatusUrl {
+                text: DEFAULT_STATUS_URL.to_owned(),
+                uri: Uri::from_static(DEFAULT_STATUS_URL),
+                transport: StatusTransport::Http,
+            });
+        };
+        let span = url.span();
+        let text = url.into_inner();
+        let [ca_file, client_cert, client_key] = tls_files.map(|(key, file)| file.map(|file| (key, file)));
+        if let Some(rest) = text.strip_prefix("unix:") {
+            // unix:PATH or unix:PATH:LOCATION (nginx-prometheus-exporter's form; PATH has no ':').
+            let (socket, location) = rest.split_once(':').unwrap_or((rest, "/"));
+            let (socket, location) = (PathBuf::from(socket), location.to_owned());
+            if !socket.is_absolute() {
+                return self.invalid(
+                    "nginx.status_url",
+                    span,
+                    "the socket of a unix: URL must be an absolute path, e.g. unix:/run/nginx/status.sock:/nginx_status".into(),
+                );
+            }
+            let uri = match format!("http://localhost{location}").parse::<Uri>() {
+                Ok(uri) if location.starts_with('/') => uri,
+                _ => {
+                    return self.invalid(
+                        "nginx.status_url",
+                        span,
+                        format!("{location:?} is not a location like /nginx_status"),
+                    )
+                }
+            };
+            if let Some((key, file)) = ca_file.or(client_cert).or(client_key) {
+                return self.invalid(key, file.span(), "only used with an https:// nginx.status_url".into());
+            }
+            return Ok(StatusUrl {
+                text,
+                uri,
+                transport: StatusTransport::Unix(socket),
+            });
+        }
+        let uri = match text.parse::<Uri>() {
+            Ok(uri) if uri.host().is_some() && matches!(uri.scheme_str(), Some("http" | "https")) => uri,
+            Ok(_) => {
+                return self.invalid(
+                    "nginx.status_url",
+                    span,
+                    "must be an http:// or https:// URL with a host, or unix:/path/to.sock:/location".into(),
+                )
+            }
+            Err(e) => return self.invalid("nginx.status_url", span, format!("not a URL: {e}")),
+        };
+        if uri.scheme_str() == Some("http") {
+            if let Some((key, file)) = ca_file.or(client_cert).or(client_key) {
+                return self.invalid(key, file.span(), "only used with an https:// nginx.status_url".into());
+            }
+            return Ok(StatusUrl {
+                text,
+                uri,
+                transport: StatusTransport::Http,
+            });
+        }
+        let tls = self.tls_client_config(ca_file, client_cert, client_key, span)?;
+        Ok(StatusUrl {
+            text,
+            uri,
+            transport: StatusTransport::Https(std::sync::Arc::new(tls)),
+        })
+    }
+
+    /// rustls (on ring) trusting `ca_file`, or the system's CA store without it; with a
+    /// client certificate when both `client_cert` and `client_key` are given.
+    fn tls_client_config(
+        &self,
+        ca_file: Option<(&'static str, Spanned<String>)>,
+        client_cert: Option<(&'static str, Spanned<String>)>,
+        client_key: Option<(&'static str, Spanned<String>)>,
+        url_span: std::ops::Range<usize>,
+    ) -> Result<rustls::ClientConfig, ConfigError> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+        let read = |key: &'static str, file: &Spanned<String>| -> Result<Vec<u8>, ConfigError> {
+            if !Path::new(file.get_ref()).is_absolute() {
+                return self.invalid(key, file.span(), "must be an absolute path".into());
+            }
+            std::fs::read(file.get_ref())
+                .or_else(|e| self.invalid(key, file.span(), format!("cannot read {}: {e}", file.get_ref())))
+        };
+        let certificates =
+            |key: &'static str, file: &Spanned<String>| -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+                let pem = read(key, file)?;
+                let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&pem).collect();
+                match certs {
+                    Ok(certs) if !certs.is_empty() => Ok(certs),
+                    Ok(_) => self.invalid(key, file.span(), format!("{} holds no PEM certificate", file.get_ref())),
+                    Err(e) => self.invalid(key, file.span(), format!("{}: {e}", file.get_ref())),
+                }
+            };
+        let mut roots = rustls::RootCertStore::empty();
+        match &ca_file {
+            Some((key, file)) => {
+                for cert in certificates(key, file)? {
+                    if let Err(e) = roots.add(cert) {
+                        return self.invalid(key, file.span(), format!("{}: {e}", file.get_ref()));
+                    }
+                }
+            }
+            None => {
+                // The system's store (SSL_CERT_FILE/SSL_CERT_DIR replace it), as for CloudWatch.
+                let found = rustls_native_certs::load_native_certs();
+                roots.add_parsable_certificates(found.certs);
+                if roots.is_empty() {
+                    return self.invalid(
+                        "nginx.status_url",
+                        url_span,
+                        "https without nginx.ca_file, and the system has no CA certificates".into(),
+                    );
+                }
+            }
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let builder = match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
+        {
+            Ok(builder) => builder.with_root_certificates(roots),
+            Err(e) => return self.invalid("nginx.status_url", url_span, format!("TLS setup: {e}")),
+        };
+        match (client_cert, client_key) {
+            (None, None) => Ok(builder.with_no_client_auth()),
+            (Some((key, file)), None) => self.invalid(
+                key,
+                file.span(),
+                "needs nginx.client_key, the certificate's private key".into(),
+            ),
+            (None, Some((key, file))) => self.invalid(
+                key,
+                file.span(),
+                "needs nginx.client_cert, the key's certificate".into(),
+            ),
+            (Some((cert_key, cert_file)), Some((key_key, key_file))) => {
+                let chain = certificates(cert_key, &cert_file)?;
+                let pem = read(key_key, &key_file)?;
+                let private = match PrivateKeyDer::from_pem_slice(&pem) {
+                    Ok(private) => private,
+                    Err(e) => {
+                        return self.invalid(
+                            key_key,
+                            key_file.span(),
+                            format!("{}: no PEM private key: {e}", key_file.get_ref()),
+                        )
+                    }
+                };
+                builder.with_client_auth_cert(chain, private).or_else(|e| {
+                    self.invalid(
+                        key_key,
+                        key_file.span(),
+                        format!("{} does not fit {}: {e}", key_file.get_ref(), cert_file.get_ref()),
+                    )
+                })
+            }
+        }
     }
 
     fn config(&self, raw: raw::RawConfig) -> Result<Config, ConfigError> {
         let mut raw = raw;
-        let (log_format_source, access_log) = self.access_log(&mut raw.nginx, std::mem::take(&mut raw.access_log))?;
+        let (log_format_source, access_log, concurrency_key) =
+            self.access_log(&mut raw.nginx, std::mem::take(&mut raw.access_log))?;
         let cloudwatch_span = raw.cloudwatch.span();
         let cw = raw.cloudwatch.into_inner();
 
@@ -636,11 +893,31 @@ impl Validator<'_> {
             (true, Some(output)) if output.get_ref().starts_with('/') => {
                 Some(EmfOutput::File(PathBuf::from(output.into_inner())))
             }
+            (true, Some(output)) if output.get_ref().contains("://") => {
+                let (scheme, address) = output.get_ref().split_once("://").unwrap_or_default();
+                let valid = address
+                    .rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+                match (scheme, valid) {
+                    ("tcp", true) => Some(EmfOutput::Tcp(address.to_owned())),
+                    ("udp", true) => Some(EmfOutput::Udp(address.to_owned())),
+                    _ => {
+                        return self.invalid(
+                            "emf.output",
+                            output.span(),
+                            format!(
+                                "{:?} is not tcp://HOST:PORT or udp://HOST:PORT (the CloudWatch agent listens on tcp://127.0.0.1:25888)",
+                                output.get_ref()
+                            ),
+                        )
+                    }
+                }
+            }
             (true, Some(output)) => {
                 return self.invalid(
                     "emf.output",
                     output.span(),
-                    "must be \"stdout\" or an absolute file path".into(),
+                    "must be \"stdout\", an absolute file path, tcp://HOST:PORT or udp://HOST:PORT".into(),
                 )
             }
         };
@@ -673,23 +950,7 @@ impl Validator<'_> {
             },
         };
 
-        let status_url = match raw.nginx.status_url {
-            None => Uri::from_static(DEFAULT_STATUS_URL),
-            Some(url) => {
-                let span = url.span();
-                match url.get_ref().parse::<Uri>() {
-                    Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => uri,
-                    Ok(_) => {
-                        return self.invalid(
-                            "nginx.status_url",
-                            span,
-                            "must be an http:// URL with a host (stub_status is served on loopback; https is not supported)".into(),
-                        )
-                    }
-                    Err(e) => return self.invalid("nginx.status_url", span, format!("not a URL: {e}")),
-                }
-            }
-        };
+        let status_url = self.status_url(&mut raw.nginx)?;
         let timeout_span = raw.nginx.timeout.as_ref().map(|t| t.span());
         let default_timeout = sample_interval.min(Duration::from_secs(1));
         let timeout = self.duration("nginx.timeout", raw.nginx.timeout, default_timeout)?;
@@ -704,6 +965,13 @@ impl Validator<'_> {
             );
         }
 
+        if let Some((key, span)) = concurrency_key.filter(|_| pending != Formula::LogConcurrency) {
+            return self.invalid(
+                key,
+                span,
+                "only used with cloudwatch.pending = \"log_concurrency\" (stub_status cannot tell a WebSocket from a request)".into(),
+            );
+        }
         if pending == Formula::LogConcurrency {
             let span = pending_span;
             match &access_log {
@@ -751,9 +1019,9 @@ impl Validator<'_> {
                 parsed
             }
             // The status port, plus 80 and 443: a port nothing listens on contributes nothing.
+            // A unix-socket status URL has no port: 80 and 443 only.
             None => {
-                let mut ports = vec![status_url.port_u16().unwrap_or(80), 80, 443];
-                ports.dedup();
+                let mut ports: Vec<u16> = status_url.tcp_port().into_iter().chain([80, 443]).collect();
                 ports.sort_unstable();
                 ports.dedup();
                 ports
@@ -832,7 +1100,7 @@ mod tests {
     #[test]
     fn minimal_config_gets_defaults() {
         let config = parse_str(MINIMAL).unwrap();
-        assert_eq!(config.nginx.status_url, DEFAULT_STATUS_URL);
+        assert_eq!(config.nginx.status_url.text, DEFAULT_STATUS_URL);
         assert_eq!(config.cloudwatch.metric_name, "PendingRequests");
         assert_eq!(config.cloudwatch.period, Duration::from_secs(10));
         assert_eq!(config.cloudwatch.sample_interval, Duration::from_secs(1));
@@ -955,6 +1223,110 @@ mod tests {
     }
 
     #[test]
+    fn status_url_on_a_unix_socket() {
+        let config = parse_str(
+            "[nginx]\nstatus_url = \"unix:/run/nginx/status.sock:/nginx_status\"\n[cloudwatch]\nnamespace = \"x\"\n",
+        )
+        .unwrap();
+        let url = &config.nginx.status_url;
+        assert!(matches!(&url.transport, StatusTransport::Unix(p) if p == Path::new("/run/nginx/status.sock")));
+        assert_eq!(url.uri, "http://localhost/nginx_status");
+        assert_eq!(url.to_string(), "unix:/run/nginx/status.sock:/nginx_status");
+        // No status port to add: 80 and 443 only.
+        assert_eq!(config.nginx.listen_ports, vec![80, 443]);
+        // Without a location, "/" (as nginx-prometheus-exporter reads it).
+        let config =
+            parse_str("[nginx]\nstatus_url = \"unix:/run/s.sock\"\n[cloudwatch]\nnamespace = \"x\"\n").unwrap();
+        assert_eq!(config.nginx.status_url.uri, "http://localhost/");
+        check_error(
+            "[cloudwatch]\nnamespace = \"x\"\n[nginx]\nstatus_url = \"unix:run/s.sock:/s\"\n",
+            4,
+            "nginx.status_url: the socket of a unix: URL must be an absolute path",
+        );
+        check_error(
+            "[nginx]\nstatus_url = \"unix:/run/s.sock:nginx_status\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "is not a location",
+        );
+        check_error(
+            "[nginx]\nstatus_url = \"unix:/run/s.sock:/s\"\nca_file = \"/etc/ca.pem\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            3,
+            "nginx.ca_file: only used with an https:// nginx.status_url",
+        );
+    }
+
+    #[test]
+    fn https_status_url_and_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = dir.path().join("cert.pem");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+        let (cert, key) = (cert.display(), key.display());
+        let head = "[cloudwatch]\nnamespace = \"x\"\n[nginx]\nstatus_url = \"https://127.0.0.1:8443/s\"\n";
+        let config = parse_str(&format!("{head}ca_file = \"{cert}\"\n")).unwrap();
+        assert!(matches!(config.nginx.status_url.transport, StatusTransport::Https(_)));
+        assert_eq!(config.nginx.listen_ports, vec![80, 443, 8443]);
+        parse_str(&format!(
+            "{head}ca_file = \"{cert}\"\nclient_cert = \"{cert}\"\nclient_key = \"{key}\"\n"
+        ))
+        .unwrap();
+        check_error(
+            &format!("{head}ca_file = \"/nonexistent/ca.pem\"\n"),
+            5,
+            "nginx.ca_file: cannot read /nonexistent/ca.pem",
+        );
+        check_error(&format!("{head}ca_file = \"{key}\"\n"), 5, "holds no PEM certificate");
+        check_error(
+            &format!("{head}ca_file = \"{cert}\"\nclient_cert = \"{cert}\"\n"),
+            6,
+            "nginx.client_cert: needs nginx.client_key",
+        );
+        check_error(
+            &format!("{head}ca_file = \"{cert}\"\nclient_cert = \"{cert}\"\nclient_key = \"{cert}\"\n"),
+            7,
+            "nginx.client_key:",
+        );
+        check_error(
+            "[nginx]\nca_file = \"/etc/ca.pem\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            2,
+            "nginx.ca_file: only used with an https://",
+        );
+    }
+
+    #[test]
+    fn log_concurrency_leaves_out_long_lived_requests() {
+        let log = "[nginx]\naccess_log = \"/var/log/nginx/a.log\"\nlog_format = '$msec $status $request_time'\n";
+        let config = parse_str(&format!(
+            "{log}[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n"
+        ))
+        .unwrap();
+        assert_eq!(config.access_log.unwrap().concurrency, LogConcurrencyFilter::default());
+        let config = parse_str(&format!(
+            "{log}[access_log]\nconcurrency_exclude_status = []\nconcurrency_max_request_time = \"1m\"\n[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.access_log.unwrap().concurrency,
+            LogConcurrencyFilter {
+                exclude_status: vec![],
+                max_request_time_us: Some(60_000_000)
+            }
+        );
+        check_error(
+            &format!("{log}[access_log]\nconcurrency_exclude_status = [101, 1000]\n[cloudwatch]\nnamespace = \"x\"\npending = \"log_concurrency\"\n"),
+            5,
+            "access_log.concurrency_exclude_status: 1000 is not an HTTP status",
+        );
+        check_error(
+            &format!("{log}[access_log]\nconcurrency_max_request_time = \"1m\"\n[cloudwatch]\nnamespace = \"x\"\n"),
+            5,
+            "access_log.concurrency_max_request_time: only used with cloudwatch.pending = \"log_concurrency\"",
+        );
+    }
+
+    #[test]
     fn pending_formula() {
         assert_eq!(
             parse_str(MINIMAL).unwrap().cloudwatch.pending,
@@ -988,6 +1360,28 @@ mod tests {
     fn outputs() {
         let config = parse_str("[cloudwatch]\nnamespace = \"x\"\nput_metric_data = false\n[emf]\nenabled = true\n[http]\nlisten = \"127.0.0.1:9145\"\n").unwrap();
         assert_eq!(config.emf, Some(EmfOutput::Stdout));
+        let emf = |output: &str| {
+            parse_str(&format!(
+                "[cloudwatch]\nnamespace = \"x\"\n[emf]\nenabled = true\noutput = \"{output}\"\n"
+            ))
+            .map(|c| c.emf)
+        };
+        assert_eq!(
+            emf("tcp://127.0.0.1:25888").unwrap(),
+            Some(EmfOutput::Tcp("127.0.0.1:25888".into()))
+        );
+        assert_eq!(
+            emf("udp://localhost:25888").unwrap(),
+            Some(EmfOutput::Udp("localhost:25888".into()))
+        );
+        assert_eq!(
+            emf("tcp://[::1]:25888").unwrap(),
+            Some(EmfOutput::Tcp("[::1]:25888".into()))
+        );
+        for bad in ["tcp://127.0.0.1", "udp://:25888", "http://127.0.0.1:25888", "tcp://h:0"] {
+            let error = emf(bad).unwrap_err().to_string();
+            assert!(error.starts_with("test.toml:5: emf.output: "), "{bad}: {error}");
+        }
         assert!(!config.cloudwatch.put_metric_data);
         assert_eq!(config.http_listen, Some("127.0.0.1:9145".parse().unwrap()));
         check_error(

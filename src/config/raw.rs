@@ -29,6 +29,9 @@ pub struct RawConfig {
 pub struct RawNginx {
     pub status_url: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
+    pub ca_file: Option<Spanned<String>>,
+    pub client_cert: Option<Spanned<String>>,
+    pub client_key: Option<Spanned<String>>,
     pub listen_ports: Option<Spanned<Vec<Spanned<i64>>>>,
     pub access_log: Option<Spanned<String>>,
     pub log_format: Option<Spanned<String>>,
@@ -86,6 +89,8 @@ pub struct RawAccessLog {
     pub breakdown_cap: Option<Spanned<i64>>,
     pub settle: Option<Spanned<String>>,
     pub publish: Option<Spanned<Vec<Spanned<String>>>>,
+    pub concurrency_exclude_status: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub concurrency_max_request_time: Option<Spanned<String>>,
 }
 
 /// A size in bytes: an integer, or a string like "16MiB".

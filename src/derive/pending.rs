@@ -49,6 +49,33 @@ impl Formula {
     }
 }
 
+/// Which logged requests the `log_concurrency` formula counts. Long-lived requests (WebSockets,
+/// answered 101; server-sent events; long polls) end after minutes or hours and would then
+/// pour their whole `$request_time` into the one period they end in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConcurrencyFilter {
+    /// Statuses left out (default: 101, a WebSocket or other protocol switch).
+    pub exclude_status: Vec<u16>,
+    /// Requests that ran longer than this are left out (default: none are).
+    pub max_request_time_us: Option<u64>,
+}
+
+impl Default for LogConcurrencyFilter {
+    fn default() -> Self {
+        LogConcurrencyFilter {
+            exclude_status: vec![101],
+            max_request_time_us: None,
+        }
+    }
+}
+
+impl LogConcurrencyFilter {
+    /// Whether a logged request with this status and `$request_time` counts.
+    pub fn counts(&self, status: u16, request_time_us: u64) -> bool {
+        !self.exclude_status.contains(&status) && self.max_request_time_us.is_none_or(|max| request_time_us <= max)
+    }
+}
+
 /// How the stub_status read of this sample went.
 #[derive(Debug, Clone, Copy)]
 pub enum StubReading<'a> {
@@ -323,5 +350,26 @@ mod tests {
             deriver.observe(StubReading::Unanswered, Some(&busy), Some(0)).0,
             Pending::Saturated(21)
         );
+    }
+
+    #[test]
+    fn log_concurrency_filter_leaves_out_protocol_switches_and_overlong_requests() {
+        let check = |filter: &LogConcurrencyFilter, status: u16, request_time_us: u64, expected: bool| {
+            assert_eq!(
+                filter.counts(status, request_time_us),
+                expected,
+                "{filter:?} status {status} {request_time_us} us"
+            );
+        };
+        let default = LogConcurrencyFilter::default();
+        check(&default, 200, 3_600_000_000, true);
+        check(&default, 101, 1_000, false);
+        let bounded = LogConcurrencyFilter {
+            exclude_status: vec![],
+            max_request_time_us: Some(60_000_000),
+        };
+        check(&bounded, 101, 1_000, true);
+        check(&bounded, 200, 60_000_000, true);
+        check(&bounded, 200, 60_000_001, false);
     }
 }

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 
+use super::emf_agent::{self, Protocol};
 use super::Target;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
 use crate::model::Metric;
@@ -69,8 +70,21 @@ pub fn encode(target: &Target, record: &EmfRecord) -> Vec<String> {
 }
 
 /// Writes EMF lines to stdout or appends them to a file (reopened for every period, so
-/// logrotate's rename needs no signal).
-pub async fn run(target: Target, output: EmfOutput, mut records: mpsc::Receiver<EmfRecord>, stats: Arc<Stats>) {
+/// logrotate's rename needs no signal), or hands them to [`super::emf_agent`] for the
+/// CloudWatch agent's tcp:// or udp:// listener (given `drain` to send what is buffered once
+/// `records` closes).
+pub async fn run(
+    target: Target,
+    output: EmfOutput,
+    mut records: mpsc::Receiver<EmfRecord>,
+    stats: Arc<Stats>,
+    drain: std::time::Duration,
+) {
+    match output {
+        EmfOutput::Tcp(address) => return emf_agent::run(target, Protocol::Tcp, address, records, stats, drain).await,
+        EmfOutput::Udp(address) => return emf_agent::run(target, Protocol::Udp, address, records, stats, drain).await,
+        EmfOutput::Stdout | EmfOutput::File(_) => {}
+    }
     let mut failing = false;
     while let Some(record) = records.recv().await {
         let lines = encode(&target, &record);
@@ -96,9 +110,37 @@ pub async fn run(target: Target, output: EmfOutput, mut records: mpsc::Receiver<
     }
 }
 
-/// Write lines to the output (blocking).
+/// Write lines to the output (blocking; `once` uses it directly, with no buffer: a line the
+/// agent does not take is its failure).
 pub fn write_lines(output: &EmfOutput, lines: &[String]) -> std::io::Result<()> {
+    const AGENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
     match output {
+        EmfOutput::Tcp(address) => {
+            let mut stream = std::net::TcpStream::connect_timeout(&resolve(address)?, AGENT_TIMEOUT)?;
+            stream.set_write_timeout(Some(AGENT_TIMEOUT))?;
+            let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+            stream.write_all(text.as_bytes())
+        }
+        EmfOutput::Udp(address) => {
+            let socket = std::net::UdpSocket::bind(if address.starts_with('[') {
+                "[::]:0"
+            } else {
+                "0.0.0.0:0"
+            })?;
+            socket.connect(address)?;
+            for line in lines {
+                let datagram = format!("{line}\n");
+                if datagram.len() > emf_agent::MAX_DATAGRAM_BYTES {
+                    return Err(std::io::Error::other(format!(
+                        "an EMF line of {} bytes does not fit one UDP datagram (at most {}); use tcp://",
+                        datagram.len(),
+                        emf_agent::MAX_DATAGRAM_BYTES
+                    )));
+                }
+                socket.send(datagram.as_bytes())?;
+            }
+            Ok(())
+        }
         EmfOutput::Stdout => {
             let mut stdout = std::io::stdout().lock();
             for line in lines {
@@ -117,6 +159,12 @@ pub fn write_lines(output: &EmfOutput, lines: &[String]) -> std::io::Result<()> 
             file.write_all(text.as_bytes())
         }
     }
+}
+
+fn resolve(address: &str) -> std::io::Result<std::net::SocketAddr> {
+    std::net::ToSocketAddrs::to_socket_addrs(address)?
+        .next()
+        .ok_or_else(|| std::io::Error::other("the name resolves to no address"))
 }
 
 fn open_append(path: &PathBuf) -> std::io::Result<std::fs::File> {

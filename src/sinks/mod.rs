@@ -4,6 +4,7 @@ pub mod cloudwatch;
 pub mod delivery;
 pub mod dry_run;
 pub mod emf;
+pub mod emf_agent;
 pub mod prometheus;
 pub mod retry;
 pub mod spool;

@@ -194,6 +194,18 @@ impl Collector for StatsCollector {
             "EMF lines written",
             Stats::get(&s.emf_lines_written),
         )?;
+        counter(
+            e,
+            "emf_lines_dropped",
+            "EMF lines dropped: not writable, output behind, buffer full, or too long for UDP",
+            Stats::get(&s.emf_lines_dropped),
+        )?;
+        gauge(
+            e,
+            "emf_lines_buffered",
+            "EMF lines waiting for the CloudWatch agent",
+            Stats::get(&s.emf_lines_buffered) as i64,
+        )?;
         if Stats::get(&s.log.enabled) == 1 {
             encode_log(e, &s.log)?;
         }
@@ -231,6 +243,12 @@ fn encode_log(e: &mut DescriptorEncoder, log: &crate::stats::LogStats) -> Result
     for (reason, value) in rejected {
         ConstCounter::new(value).encode(family.encode_family(&[("reason", reason)])?)?;
     }
+    counter(
+        e,
+        "log_concurrency_excluded",
+        "access-log lines left out of log_concurrency (access_log.concurrency_exclude_status, concurrency_max_request_time)",
+        Stats::get(&log.concurrency_excluded),
+    )?;
     counter(
         e,
         "log_lines_late",

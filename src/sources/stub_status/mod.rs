@@ -1,14 +1,24 @@
-//! The `stub_status` source: a thin hyper GET that hands the body to the pure [`parser`].
+//! The `stub_status` source: a thin hyper GET that hands the body to the pure [`parser`],
+//! over plain TCP, TLS (rustls on ring) or a unix socket; the same timeout, body cap and
+//! errors for all three.
 
 pub mod parser;
 
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::{StatusCode, Uri};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use crate::config::{StatusTransport, StatusUrl};
 
 pub use parser::StubStatus;
 
@@ -19,16 +29,16 @@ const USER_AGENT: &str = concat!("nginx-backlog-exporter/", env!("CARGO_PKG_VERS
 #[derive(Debug, thiserror::Error)]
 pub enum ScrapeError {
     #[error("no answer from {url} within {}", humantime::format_duration(*.timeout))]
-    Timeout { url: Uri, timeout: Duration },
+    Timeout { url: Arc<str>, timeout: Duration },
     #[error("cannot reach {url}: {reason}")]
-    Connect { url: Uri, reason: String },
+    Connect { url: Arc<str>, reason: String },
     #[error("{url} answered HTTP {status}")]
-    Status { url: Uri, status: StatusCode },
+    Status { url: Arc<str>, status: StatusCode },
     #[error("reading the body of {url}: {reason}")]
-    Body { url: Uri, reason: String },
+    Body { url: Arc<str>, reason: String },
     #[error("{url}: {source}")]
     Parse {
-        url: Uri,
+        url: Arc<str>,
         #[source]
         source: parser::ParseError,
     },
@@ -47,27 +57,79 @@ impl ScrapeError {
     }
 }
 
+/// One hyper client per way of reaching nginx; each keeps one connection alive.
+#[derive(Clone)]
+enum Transport {
+    Http(Client<HttpConnector, Empty<Bytes>>),
+    Https(Client<HttpsConnector<HttpConnector>, Empty<Bytes>>),
+    Unix(Client<UnixConnector, Empty<Bytes>>),
+}
+
+/// Connects every request to one unix socket, whatever the URI says (hyper-util's pool still
+/// keys on the URI, `http://localhost`, so the connection is reused).
+#[derive(Clone)]
+struct UnixConnector {
+    socket: Arc<PathBuf>,
+}
+
+impl tower_service::Service<Uri> for UnixConnector {
+    type Response = TokioIo<tokio::net::UnixStream>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Uri) -> Self::Future {
+        let socket = self.socket.clone();
+        Box::pin(async move { tokio::net::UnixStream::connect(&*socket).await.map(TokioIo::new) })
+    }
+}
+
 /// Reads one stub_status page per call, reusing one kept-alive connection.
 #[derive(Clone)]
 pub struct Scraper {
-    client: Client<HttpConnector, Empty<Bytes>>,
-    url: Uri,
+    transport: Transport,
+    uri: Uri,
+    url: Arc<str>,
     timeout: Duration,
 }
 
 impl Scraper {
-    pub fn new(url: Uri, timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
+    pub fn new(url: &StatusUrl, timeout: Duration) -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(timeout));
+        tcp.set_nodelay(true);
+        let mut builder = Client::builder(TokioExecutor::new());
+        builder
             .pool_max_idle_per_host(1)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        Scraper { client, url, timeout }
+            .pool_idle_timeout(Duration::from_secs(30));
+        let transport = match &url.transport {
+            StatusTransport::Http => Transport::Http(builder.build(tcp)),
+            StatusTransport::Https(tls) => {
+                tcp.enforce_http(false);
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config((**tls).clone())
+                    .https_only()
+                    .enable_http1()
+                    .wrap_connector(tcp);
+                Transport::Https(builder.build(connector))
+            }
+            StatusTransport::Unix(socket) => Transport::Unix(builder.build(UnixConnector {
+                socket: Arc::new(socket.clone()),
+            })),
+        };
+        Scraper {
+            transport,
+            uri: url.uri.clone(),
+            url: url.text.as_str().into(),
+            timeout,
+        }
     }
 
-    pub fn url(&self) -> &Uri {
+    /// The status URL as configured.
+    pub fn url(&self) -> &str {
         &self.url
     }
 
@@ -84,14 +146,19 @@ impl Scraper {
 
     async fn fetch(&self) -> Result<StubStatus, ScrapeError> {
         let url = || self.url.clone();
-        let request = hyper::Request::get(self.url.clone())
+        let request = hyper::Request::get(self.uri.clone())
             .header(hyper::header::USER_AGENT, USER_AGENT)
             .body(Empty::new())
             .map_err(|e| ScrapeError::Connect {
                 url: url(),
                 reason: e.to_string(),
             })?;
-        let response = self.client.request(request).await.map_err(|e| ScrapeError::Connect {
+        let response = match &self.transport {
+            Transport::Http(client) => client.request(request).await,
+            Transport::Https(client) => client.request(request).await,
+            Transport::Unix(client) => client.request(request).await,
+        };
+        let response = response.map_err(|e| ScrapeError::Connect {
             url: url(),
             reason: error_chain(&e),
         })?;
