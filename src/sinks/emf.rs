@@ -81,8 +81,14 @@ pub async fn run(
     drain: std::time::Duration,
 ) {
     match output {
-        EmfOutput::Tcp(address) => return emf_agent::run(target, Protocol::Tcp, address, records, stats, drain).await,
-        EmfOutput::Udp(address) => return emf_agent::run(target, Protocol::Udp, address, records, stats, drain).await,
+        EmfOutput::Tcp(address) => {
+            let encode = |record: &EmfRecord| encode(&target, record);
+            return emf_agent::run(Protocol::Tcp, address, records, encode, stats, drain).await;
+        }
+        EmfOutput::Udp(address) => {
+            let encode = |record: &EmfRecord| encode(&target, record);
+            return emf_agent::run(Protocol::Udp, address, records, encode, stats, drain).await;
+        }
         EmfOutput::Stdout | EmfOutput::File(_) => {}
     }
     let mut failing = false;

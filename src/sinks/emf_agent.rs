@@ -30,9 +30,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::emf::{encode, EmfRecord};
 use super::retry::Backoff;
-use super::Target;
 use crate::stats::{unix_ms, Stats};
 
 /// Lines kept while the agent cannot be reached: a 10 s period with PendingRequests and all
@@ -78,11 +76,13 @@ impl LineBuffer {
 }
 
 /// Run until `records` closes, then try for at most `drain` to send what is buffered.
-pub async fn run(
-    target: Target,
+/// `encode` turns a record into its lines (the EMF encoder, passed in so this transport
+/// knows nothing of what it carries).
+pub async fn run<R>(
     protocol: Protocol,
     address: String,
-    mut records: mpsc::Receiver<EmfRecord>,
+    mut records: mpsc::Receiver<R>,
+    encode: impl Fn(&R) -> Vec<String>,
     stats: Arc<Stats>,
     drain: Duration,
 ) {
@@ -134,7 +134,7 @@ pub async fn run(
         tokio::select! {
             record = records.recv(), if drain_until.is_none() => match record {
                 Some(record) => {
-                    for line in encode(&target, &record) {
+                    for line in encode(&record) {
                         buffer.push(line);
                     }
                 }
