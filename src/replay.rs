@@ -23,7 +23,7 @@ use flate2::read::MultiGzDecoder;
 use crate::cli::{LogFormatArgs, ReplayOutput};
 use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
 use crate::parse_log::{self, LogCommandError};
-use crate::simulate::plot::ReplayPlot;
+use crate::plot::ReplayPlot;
 use crate::sources::access_log::values::format_rfc3339;
 use crate::sources::access_log::{
     self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineMatcher, LineRequest, RecordExtractor,

@@ -2,6 +2,7 @@
 //! line per threshold, one band per ALARM interval, and a bounded size on a long window.
 
 use super::*;
+use crate::plot::MAX_BUCKETS;
 use crate::simulate::model::{
     AdjustmentType, Alarm, AlarmEvaluation, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService,
     SeriesStats, StepAdjustment, TreatMissingData,
@@ -187,47 +188,4 @@ fn a_hundred_thousand_periods_stay_small_and_keep_their_spikes() {
         format!("opacity=\"{BAND_OPACITY}\""),
     ];
     assert_eq!(count(&svg, "rect", &band), 20, "one band per 5,000 periods");
-}
-
-#[test]
-fn halving_keeps_extremes_sums_and_flags() {
-    let mut buckets = Buckets::new(1, 1, 1);
-    for t in 0..(MAX_BUCKETS as i64 * 4) {
-        buckets.add(t, 0, t as f64);
-        if t == 7 {
-            buckets.flag(t, 0, FLAG_ALARM);
-        }
-    }
-    assert_eq!(buckets.width_ms, 4);
-    assert_eq!(buckets.len, MAX_BUCKETS);
-    let first = buckets.value(0, 0);
-    assert_eq!((first.min, first.max, first.count, first.sum), (0.0, 3.0, 4, 6.0));
-    assert_eq!(buckets.runs(0, FLAG_ALARM), vec![(1, 2)]);
-}
-
-#[test]
-fn the_replay_plot_has_its_three_lines() {
-    let mut plot = ReplayPlot::new();
-    for i in 0..500 {
-        plot.observe(&PeriodSignals {
-            start_ms: i * 10_000,
-            period_ms: 10_000,
-            completed: 100 + i as u64,
-            in_flight_average: 3.0,
-            in_flight_peak: 9,
-            ..PeriodSignals::default()
-        });
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replay.svg");
-    plot.write_svg(&path).unwrap();
-    let svg = std::fs::read_to_string(&path).unwrap();
-    for colour in [
-        series_colour(Statistic::Average),
-        series_colour(Statistic::Maximum),
-        RGBColor(44, 160, 44),
-    ] {
-        assert_eq!(count(&svg, "polyline", &[format!("stroke=\"{}\"", hex(colour))]), 2);
-    }
-    assert!(matches!(ReplayPlot::new().write_svg(&path), Err(PlotError::Empty)));
 }
