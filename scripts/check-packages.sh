@@ -35,7 +35,7 @@ contains() {
     if grep -Eq -- "$3" "$2"; then pass "$1"; else fail "$1 (no /$3/ in $(basename "$2"))"; fi
 }
 
-MAN_PAGES="nginx-backlog-exporter nginx-backlog-exporter-check nginx-backlog-exporter-once nginx-backlog-exporter-parse-log nginx-backlog-exporter-replay nginx-backlog-exporter-run"
+MAN_PAGES="nginx-backlog-exporter nginx-backlog-exporter-check nginx-backlog-exporter-once nginx-backlog-exporter-parse-log nginx-backlog-exporter-replay nginx-backlog-exporter-run nginx-backlog-exporter-simulate"
 
 echo "--- $DEB"
 cat > "$WORK/deb.expected" <<LIST
@@ -50,6 +50,7 @@ cat > "$WORK/deb.expected" <<LIST
 /usr/share/doc/$NAME/README.md
 /usr/share/doc/$NAME/asg-guide.md
 /usr/share/doc/$NAME/copyright
+/usr/share/doc/$NAME/scaling-policy.toml
 /usr/share/fish/vendor_completions.d/$NAME.fish
 /usr/share/zsh/vendor-completions/_$NAME
 LIST
