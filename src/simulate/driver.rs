@@ -82,8 +82,28 @@ pub fn run(args: &SimulateArgs, format: &LogFormatArgs, config: Option<&Config>)
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let streamed = match &args.series {
+        Some(path) if path.as_os_str() != "-" => series_period_hint(args)
+            .and_then(|hint| Ok(series::scan_csv(path, hint)?))
+            .map(|scan| scan.map(|scan| (path, scan))),
+        _ => Ok(None),
+    };
     let result = if !args.log.is_empty() {
         simulate_log(args, format, &loaded, &mut out)
+    } else if let Some((path, scan)) = streamed? {
+        // A CSV in time order: validated in a first pass, then streamed (memory flat in the
+        // series length).
+        if scan.points == 0 {
+            return Err(SimulateError::Usage(format!(
+                "{}: the series is empty: nothing to simulate",
+                path.display()
+            )));
+        }
+        check_statistics(&loaded.scenario, &scan.statistics, "the series")?;
+        warn_resolution(&loaded, scan.period);
+        let mut simulation = Simulation::new(&loaded.scenario, scan.period, args)?;
+        series::feed_csv(path, &mut |point| simulation.push(point, &mut out))?;
+        simulation.finish(&loaded.scenario, args, &mut out)
     } else {
         let (series, statistics) = if args.from_cloudwatch {
             let config = config.ok_or_else(|| {
@@ -92,16 +112,7 @@ pub fn run(args: &SimulateArgs, format: &LogFormatArgs, config: Option<&Config>)
             let series = read_cloudwatch(args, config)?;
             (series, Statistic::ALL.to_vec())
         } else if let Some(path) = &args.series {
-            let period_hint = match args.period {
-                Some(period) if period.subsec_nanos() == 0 && period.as_secs() > 0 => Some(period.as_secs() as u32),
-                Some(period) => {
-                    return Err(SimulateError::Usage(format!(
-                        "--period must be whole seconds, got {period:?}"
-                    )))
-                }
-                None => None,
-            };
-            let read = series::read_series_with_period(path, period_hint)?;
+            let read = series::read_series_with_period(path, series_period_hint(args)?)?;
             if read.merged_duplicates > 0 || read.reordered {
                 eprintln!(
                     "simulate: {}: {} duplicate timestamps merged, {}",
@@ -140,6 +151,17 @@ pub fn run(args: &SimulateArgs, format: &LogFormatArgs, config: Option<&Config>)
             Ok(())
         }
         other => other,
+    }
+}
+
+/// `--period` for a series file: whole seconds.
+fn series_period_hint(args: &SimulateArgs) -> Result<Option<u32>, SimulateError> {
+    match args.period {
+        Some(period) if period.subsec_nanos() == 0 && period.as_secs() > 0 => Ok(Some(period.as_secs() as u32)),
+        Some(period) => Err(SimulateError::Usage(format!(
+            "--period must be whole seconds, got {period:?}"
+        ))),
+        None => Ok(None),
     }
 }
 

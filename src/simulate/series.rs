@@ -166,9 +166,19 @@ fn stats(
 }
 
 fn csv_rows(text: &str, invalid: &dyn Fn(usize, String) -> SeriesError) -> Result<Raw, SeriesError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let mut points = Vec::new();
+    csv_each(text.as_bytes(), invalid, &mut |line, point| points.push((line, point)))?;
+    Ok(Raw { points, period: None })
+}
+
+/// Every row of a CSV series, in file order, to `sink` with its line: what [`csv_rows`]
+/// collects and [`stream_csv`] streams.
+fn csv_each(
+    input: impl std::io::Read,
+    invalid: &dyn Fn(usize, String) -> SeriesError,
+    sink: &mut dyn FnMut(usize, SeriesPoint),
+) -> Result<(), SeriesError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
     let headers = reader
         .headers()
         .map_err(|e| invalid(1, format!("not CSV: {e}")))?
@@ -207,12 +217,15 @@ fn csv_rows(text: &str, invalid: &dyn Fn(usize, String) -> SeriesError) -> Resul
     } else {
         names
     };
-    let mut points = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| {
             let line = e.position().map_or(1, |p| p.line() as usize);
             invalid(line, format!("bad CSV row: {e}"))
         })?;
+        if !more {
+            break;
+        }
         let line = record.position().map_or(1, |p| p.line() as usize);
         let time = record.get(time_column).unwrap_or("");
         let start_ms =
@@ -232,15 +245,118 @@ fn csv_rows(text: &str, invalid: &dyn Fn(usize, String) -> SeriesError) -> Resul
                     .map_err(|_| invalid(line, format!("{}: {cell:?} is not a number", field_names[i])))?,
             );
         }
-        points.push((
+        sink(
             line,
             SeriesPoint {
                 start_ms,
                 stats: stats(values, field_names, line, invalid)?,
             },
-        ));
+        );
     }
-    Ok(Raw { points, period: None })
+    Ok(())
+}
+
+/// What a first pass over a CSV series in strict time order found: enough to start the
+/// simulation and then stream the rows (memory flat in the series length).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvScan {
+    pub period: u32,
+    pub statistics: Vec<Statistic>,
+    pub points: u64,
+}
+
+fn csv_origin(path: &Path) -> (String, impl Fn(usize, String) -> SeriesError) {
+    let origin = path.display().to_string();
+    let for_errors = origin.clone();
+    (origin, move |line: usize, message: String| SeriesError::Invalid {
+        origin: for_errors.clone(),
+        line,
+        message,
+    })
+}
+
+fn open_buffered(path: &Path, origin: &str) -> Result<std::io::BufReader<std::fs::File>, SeriesError> {
+    std::fs::File::open(path)
+        .map(|file| std::io::BufReader::with_capacity(1 << 16, file))
+        .map_err(|source| SeriesError::Read {
+            origin: origin.to_owned(),
+            source,
+        })
+}
+
+/// The first pass of a CSV series file read without holding it: validates every row
+/// (errors with the line, as [`read_series`]) and checks the timestamps strictly increase.
+/// `Ok(None)`: not a CSV file, or not in strict time order (duplicates, unordered), which
+/// [`read_series_with_period`] sorts and merges in memory instead. [`feed_csv`] is the
+/// second pass.
+pub fn scan_csv(path: &Path, period_hint: Option<u32>) -> Result<Option<CsvScan>, SeriesError> {
+    let (origin, invalid) = csv_origin(path);
+    let open = || open_buffered(path, &origin);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut open()?, &mut first).map_err(|source| SeriesError::Read {
+        origin: origin.clone(),
+        source,
+    })?;
+    if first.trim().is_empty() || first.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    let mut ordered = true;
+    let mut previous: Option<(usize, i64)> = None;
+    let mut smallest: Option<(usize, i64)> = None;
+    let mut have = [true; 5];
+    let mut points = 0u64;
+    csv_each(open()?, &invalid, &mut |line, point| {
+        points += 1;
+        if let Some((_, before)) = previous {
+            let gap = point.start_ms - before;
+            if gap <= 0 {
+                ordered = false;
+            } else if smallest.is_none_or(|(_, g)| gap < g) {
+                smallest = Some((line, gap));
+            }
+        }
+        previous = Some((line, point.start_ms));
+        for (i, statistic) in Statistic::ALL.iter().enumerate() {
+            have[i] &= point.stats.get(*statistic).is_some();
+        }
+    })?;
+    if !ordered {
+        return Ok(None);
+    }
+    let period = match (period_hint, smallest, previous) {
+        (Some(0), _, _) => return Err(invalid(1, "the period must be above 0".into())),
+        (Some(hint), _, _) => hint,
+        (None, _, None) => return Err(invalid(1, "no datapoints: the series is empty".into())),
+        (None, None, Some((line, _))) => {
+            return Err(invalid(
+                line,
+                "a single datapoint does not tell the series' period: give it explicitly (--period)".into(),
+            ))
+        }
+        (None, Some((line, gap)), _) if gap % 1000 != 0 => {
+            return Err(invalid(
+                line,
+                format!("datapoints {gap} ms apart: the period must be whole seconds"),
+            ))
+        }
+        (None, Some((line, gap)), _) => u32::try_from(gap / 1000)
+            .map_err(|_| invalid(line, format!("datapoints {gap} ms apart: too far for a period")))?,
+    };
+    Ok(Some(CsvScan {
+        period,
+        statistics: Statistic::ALL
+            .into_iter()
+            .zip(have)
+            .filter_map(|(statistic, has)| has.then_some(statistic))
+            .collect(),
+        points,
+    }))
+}
+
+/// The second pass: every point of a file [`scan_csv`] accepted, in order.
+pub fn feed_csv(path: &Path, sink: &mut dyn FnMut(&SeriesPoint)) -> Result<(), SeriesError> {
+    let (origin, invalid) = csv_origin(path);
+    csv_each(open_buffered(path, &origin)?, &invalid, &mut |_, point| sink(&point))
 }
 
 #[derive(Deserialize)]
@@ -653,5 +769,42 @@ mod tests {
         );
         let read = parse_series_with_period("s", b"time,Average\n2025-12-02T00:00:00Z,1\n", Some(10)).unwrap();
         assert_eq!(read.series.period, 10);
+    }
+
+    /// A CSV in time order streams: the scan finds what the in-memory reader finds, and the
+    /// second pass gives the same points; duplicates or disorder leave it to that reader;
+    /// a bad row fails the scan with its line.
+    #[test]
+    fn a_csv_in_time_order_streams_the_same_points() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.csv");
+        let text = "timestamp,SampleCount,Sum,Maximum\n2026-01-01T00:00:00Z,10,20,5\n2026-01-01T00:00:10Z,10,30,6\n2026-01-01T00:00:30Z,10,0,0\n";
+        std::fs::write(&path, text).unwrap();
+        let scan = scan_csv(&path, None).unwrap().expect("in order");
+        let read = parse_series("s.csv", text.as_bytes()).unwrap();
+        assert_eq!(scan.period, read.series.period);
+        assert_eq!(scan.period, 10);
+        assert_eq!(scan.statistics, read.statistics);
+        assert_eq!(scan.points, 3);
+        let mut streamed = Vec::new();
+        feed_csv(&path, &mut |point| streamed.push(*point)).unwrap();
+        assert_eq!(streamed, read.series.points);
+
+        for unordered in [
+            "timestamp,Average\n2026-01-01T00:00:10Z,1\n2026-01-01T00:00:00Z,2\n",
+            "timestamp,Average\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:00Z,2\n",
+        ] {
+            std::fs::write(&path, unordered).unwrap();
+            assert_eq!(scan_csv(&path, None).unwrap(), None, "{unordered}");
+        }
+        std::fs::write(&path, "{\"Datapoints\": []}").unwrap();
+        assert_eq!(scan_csv(&path, None).unwrap(), None);
+        std::fs::write(
+            &path,
+            "timestamp,Average\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:10Z,-3\n",
+        )
+        .unwrap();
+        let error = scan_csv(&path, None).unwrap_err().to_string();
+        assert!(error.contains("s.csv:3:") && error.contains("negative"), "{error}");
     }
 }
