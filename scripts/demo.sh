@@ -87,3 +87,7 @@ wait "$exporter_pid" && echo "exporter exited 0 after SIGTERM"
 echo
 echo "== PendingRequests read back from the CloudWatch-API endpoint (GetMetricStatistics, 5 s periods)"
 .venv/bin/python scripts/demo_support.py readback "$AWS_ENDPOINT_URL" Demo/Proxy PendingRequests i-0demo000000000000 "$started"
+echo
+echo "== simulate: what config/scaling-policy.toml (2 to 6 tasks, 10 s alarms at 20 and 5) would have done with that series"
+"$exporter" --config "$work/config.toml" simulate --policy config/scaling-policy.toml --from-cloudwatch \
+    --start "$(date -u -d "@$started" +%Y-%m-%dT%H:%M:%SZ)" --end "$(date -u -d '+10 seconds' +%Y-%m-%dT%H:%M:%SZ)" --period 5s
