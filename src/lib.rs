@@ -44,6 +44,7 @@ pub mod log_pipeline;
 pub mod model;
 pub mod once;
 pub mod parse_log;
+pub mod policy;
 pub mod replay;
 pub mod sampler;
 pub mod shutdown;
