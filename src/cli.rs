@@ -92,6 +92,11 @@ pub enum Command {
     /// The policy: --policy FILE.toml, or the JSON the AWS CLI prints (--alarms, --policies,
     /// --group). The series: --series, --log or --from-cloudwatch.
     Simulate(Box<SimulateArgs>),
+    /// Render a scaling-policy TOML (simulate's) for deployment, or lint it against this config.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
 }
 
 /// `simulate`'s flags.
@@ -164,6 +169,34 @@ pub enum SimulateOutput {
     Summary,
     Csv,
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the alarms, scaling policies and (ECS) scalable target as CloudFormation (JSON),
+    /// Terraform or a bash script of AWS CLI calls.
+    Render {
+        /// The policy TOML (config/scaling-policy.toml is the annotated example).
+        #[arg(long)]
+        policy: PathBuf,
+        #[arg(long, value_enum)]
+        format: PolicyFormat,
+    },
+    /// Validate the policy TOML as simulate does; with --config, also check that every alarm
+    /// watches a series the exporter publishes (namespace, metric name, dimension set, period,
+    /// statistic). Exit 0 with warnings, 2 on errors.
+    Lint {
+        /// The policy TOML.
+        #[arg(long)]
+        policy: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFormat {
+    Cloudformation,
+    Terraform,
+    Cli,
 }
 
 /// Where the access-log format comes from (default: nginx's built-in combined).

@@ -45,6 +45,7 @@ pub mod model;
 pub mod once;
 pub mod parse_log;
 pub mod plot;
+pub mod policy;
 pub mod replay;
 pub mod sampler;
 pub mod shutdown;

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use nginx_backlog_exporter::cli::{Cli, Command, LogFormatArgs};
+use nginx_backlog_exporter::cli::{Cli, Command, LogFormatArgs, PolicyCommand, PolicyFormat};
 use nginx_backlog_exporter::telemetry::{self, LogTarget};
-use nginx_backlog_exporter::{app, check, config, once, parse_log, replay, simulate};
+use nginx_backlog_exporter::{app, check, config, once, parse_log, policy, replay, simulate};
 
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
@@ -27,11 +27,38 @@ fn main() -> ExitCode {
         Command::Run { .. } => tracing::Level::INFO,
         // cron mails whatever `once` prints: on failure, only the one-line reason.
         Command::Once { .. } => tracing::Level::ERROR,
-        Command::Check { .. } | Command::ParseLog { .. } | Command::Replay { .. } | Command::Simulate(_) => {
-            tracing::Level::WARN
-        }
+        Command::Check { .. }
+        | Command::ParseLog { .. }
+        | Command::Replay { .. }
+        | Command::Simulate(_)
+        | Command::Policy { .. } => tracing::Level::WARN,
     };
     let log_target = telemetry::init(cli.log_level.unwrap_or(default_level));
+
+    // policy render/lint read the policy TOML; lint loads the exporter's config itself, and
+    // only when --config is given.
+    if let Command::Policy { command } = &cli.command {
+        let result = match command {
+            PolicyCommand::Render { policy: path, format } => {
+                let format = match format {
+                    PolicyFormat::Cloudformation => policy::Format::CloudFormation,
+                    PolicyFormat::Terraform => policy::Format::Terraform,
+                    PolicyFormat::Cli => policy::Format::Cli,
+                };
+                policy::run_render(path, format)
+            }
+            PolicyCommand::Lint { policy: path } => {
+                policy::run_lint(path, config_given.then_some(cli.config.as_path()))
+            }
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                report(log_target, &error.to_string());
+                ExitCode::from(if error.is_usage() { EXIT_CONFIG } else { EXIT_RUNTIME })
+            }
+        };
+    }
 
     // The log commands read files; with --config they take the config's log format.
     let log_format = |command: &str, flags: &LogFormatArgs| -> Result<LogFormatArgs, ExitCode> {
@@ -141,7 +168,7 @@ fn main() -> ExitCode {
             }
             Command::Check { config_only: false } => check::run(config).await,
             // Handled above, before the config is loaded.
-            Command::ParseLog { .. } | Command::Replay { .. } | Command::Simulate(_) => Ok(()),
+            Command::ParseLog { .. } | Command::Replay { .. } | Command::Simulate(_) | Command::Policy { .. } => Ok(()),
         }
     });
     match result {

@@ -44,6 +44,16 @@ pub struct Loaded {
     /// Where each alarm's Period was given, in `scenario.alarms` order, for
     /// [`resolution_warnings`].
     alarm_periods: Vec<Location>,
+    /// Where each alarm was given (`alarm[1]`, `MetricAlarms[1]`), in `scenario.alarms` order.
+    alarm_locations: Vec<Location>,
+}
+
+impl Loaded {
+    /// Where the alarm at `index` of `scenario.alarms` was given, for checks made after
+    /// validation (`policy lint`'s cross-check against the exporter's config).
+    pub fn alarm_location(&self, index: usize) -> Option<&Location> {
+        self.alarm_locations.get(index)
+    }
 }
 
 /// A place in an input file: the file, the key and its 1-based line.

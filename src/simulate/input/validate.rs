@@ -22,6 +22,7 @@ pub fn scenario(drafts: Drafts, capacity: Option<u32>) -> Result<Loaded, InputEr
     }
     let mut alarms = Vec::with_capacity(drafts.alarms.len());
     let mut alarm_periods = Vec::with_capacity(drafts.alarms.len());
+    let alarm_locations = drafts.alarms.iter().map(|draft| draft.at.clone()).collect();
     for draft in &drafts.alarms {
         alarms.push(alarm(draft, &policies)?);
         alarm_periods.push(draft.period.at.clone());
@@ -38,6 +39,7 @@ pub fn scenario(drafts: Drafts, capacity: Option<u32>) -> Result<Loaded, InputEr
         },
         warnings,
         alarm_periods,
+        alarm_locations,
     })
 }
 

@@ -1,0 +1,173 @@
+//! Pure: does each alarm of a validated scenario watch the series the exporter's config
+//! publishes, at a period that series can fill? A different namespace, metric name or
+//! dimension set is a different metric in CloudWatch: such an alarm watches nothing.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::config::{CloudWatchConfig, INSTANCE_DIMENSION};
+use crate::simulate::input::{Loaded, Location};
+use crate::simulate::model::{Alarm, Statistic};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The alarm will not behave as intended, but does watch the published series.
+    Warning,
+    /// The alarm watches no published series, or sees no datapoint of it.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    pub location: Location,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{severity}: {}: {}", self.location, self.message)
+    }
+}
+
+/// Which of the exporter's series an alarm's dimension set names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Series {
+    Instance,
+    Fleet,
+}
+
+fn dimension_names(dimensions: &[(String, String)]) -> String {
+    let names: Vec<&str> = dimensions.iter().map(|(name, _)| name.as_str()).collect();
+    format!("{{{}}}", names.join(", "))
+}
+
+/// The exporter publishes `{InstanceId=<id>}` per instance and, when configured, exactly
+/// `fleet_dimensions` for the fleet. Compared as sets: CloudWatch ignores the order.
+fn series_of(alarm: &Alarm, cloudwatch: &CloudWatchConfig) -> Option<Series> {
+    let alarm_set: BTreeSet<(&str, &str)> = alarm
+        .dimensions
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    if alarm.dimensions.len() == 1 && alarm.dimensions[0].0 == INSTANCE_DIMENSION {
+        return Some(Series::Instance);
+    }
+    let fleet_set: BTreeSet<(&str, &str)> = cloudwatch
+        .fleet_dimensions
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    (!fleet_set.is_empty() && alarm_set == fleet_set).then_some(Series::Fleet)
+}
+
+/// The cross-check of `policy lint --config`: one finding per problem, per alarm.
+pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let publish_period = cloudwatch.period.as_secs() as u32;
+    for (index, alarm) in loaded.scenario.alarms.iter().enumerate() {
+        let Some(at) = loaded.alarm_location(index) else {
+            continue;
+        };
+        let mut report = |severity: Severity, field: &str, message: String| {
+            let mut location = at.clone();
+            location.key = format!("{}.{field}", at.key);
+            findings.push(Finding {
+                severity,
+                location,
+                message,
+            });
+        };
+        if alarm.namespace != cloudwatch.namespace {
+            report(
+                Severity::Error,
+                "namespace",
+                format!(
+                    "alarm {:?} watches namespace {:?}, the exporter publishes to {:?} (cloudwatch.namespace): \
+                     it watches no published series",
+                    alarm.name, alarm.namespace, cloudwatch.namespace
+                ),
+            );
+        }
+        if alarm.metric_name != cloudwatch.metric_name {
+            report(
+                Severity::Error,
+                "metric_name",
+                format!(
+                    "alarm {:?} watches metric {:?}, the exporter publishes {:?} (cloudwatch.metric_name)",
+                    alarm.name, alarm.metric_name, cloudwatch.metric_name
+                ),
+            );
+        }
+        let series = series_of(alarm, cloudwatch);
+        if series.is_none() {
+            let fleet = if cloudwatch.fleet_dimensions.is_empty() {
+                String::from(", and no fleet series (cloudwatch.fleet_dimensions is empty)")
+            } else {
+                format!(
+                    ", and {} for the fleet (cloudwatch.fleet_dimensions)",
+                    dimension_names(&cloudwatch.fleet_dimensions)
+                )
+            };
+            report(
+                Severity::Error,
+                "dimensions",
+                format!(
+                    "alarm {:?} has the dimension set {}: the exporter publishes {{{INSTANCE_DIMENSION}}} per \
+                     instance{fleet}; a different set is a different metric",
+                    alarm.name,
+                    dimension_names(&alarm.dimensions)
+                ),
+            );
+        }
+        if alarm.period < 60 && cloudwatch.storage_resolution != 1 {
+            report(
+                Severity::Error,
+                "period",
+                format!(
+                    "a {} s alarm period needs the metric at high resolution: the config's \
+                     cloudwatch.storage_resolution is {}, so the alarm sees no datapoint (set it to 1)",
+                    alarm.period, cloudwatch.storage_resolution
+                ),
+            );
+        } else if publish_period > 0 && alarm.period < publish_period {
+            report(
+                Severity::Warning,
+                "period",
+                format!(
+                    "the alarm period ({} s) is shorter than the exporter's publish period (cloudwatch.period, \
+                     {publish_period} s): most of its periods hold no datapoint",
+                    alarm.period
+                ),
+            );
+        } else if publish_period > 0 && alarm.period % publish_period != 0 {
+            report(
+                Severity::Warning,
+                "period",
+                format!(
+                    "the alarm period ({} s) is not a multiple of the exporter's publish period \
+                     (cloudwatch.period, {publish_period} s): its periods hold unequal numbers of datapoints",
+                    alarm.period
+                ),
+            );
+        }
+        if series == Some(Series::Fleet) && alarm.statistic == Statistic::Sum {
+            report(
+                Severity::Warning,
+                "statistic",
+                format!(
+                    "Sum on the fleet series is not the fleet's total backlog: each datum is one instance's \
+                     statistic set of {} samples, so Sum adds the samples; the total is Sum / {} per publish \
+                     period, or use Average (the backlog per proxy)",
+                    cloudwatch.samples_per_period(),
+                    cloudwatch.samples_per_period()
+                ),
+            );
+        }
+    }
+    findings
+}

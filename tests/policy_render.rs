@@ -1,0 +1,391 @@
+//! `policy render` checked by the tools that read its output: cfn-lint for the CloudFormation
+//! template, python-hcl2 for the Terraform (only the four resource types, only their
+//! documented arguments), bash for the CLI script (run against a stand-in `aws` that records
+//! its calls); and `policy lint` against an exporter config that publishes elsewhere.
+//! cfn-lint and python-hcl2 come from .venv (scripts/setup.sh installs them).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn venv(tool: &str) -> PathBuf {
+    let path = repo(".venv/bin").join(tool);
+    assert!(path.exists(), "{} is missing: run scripts/setup.sh", path.display());
+    path
+}
+
+const ECS: &str = "config/scaling-policy.toml";
+const ECS_TARGET_TRACKING: &str = "tests/fixtures/policy-ecs-target-tracking.toml";
+const EC2: &str = "tests/fixtures/policy-ec2-asg.toml";
+
+fn exporter(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run the exporter")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn render(policy: &str, format: &str) -> String {
+    let output = exporter(&["policy", "render", "--policy", policy, "--format", format]);
+    assert!(
+        output.status.success(),
+        "render {policy} {format}: {}",
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn cfn_lint(template: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("template.json");
+    std::fs::write(&path, template).unwrap();
+    Command::new(venv("cfn-lint"))
+        .arg(&path)
+        .output()
+        .expect("run cfn-lint")
+}
+
+#[test]
+fn cfn_lint_accepts_every_rendered_template() {
+    for policy in [ECS, ECS_TARGET_TRACKING, EC2] {
+        let template = render(policy, "cloudformation");
+        let output = cfn_lint(&template);
+        assert!(
+            output.status.success(),
+            "cfn-lint on {policy}:\n{}{}\n{template}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn cfn_lint_refuses_a_property_the_resource_does_not_have() {
+    // The check above can fail: the same template with one misspelt property does not pass.
+    let template = render(ECS, "cloudformation").replace("\"Cooldown\"", "\"CoolDown\"");
+    assert!(!cfn_lint(&template).status.success());
+}
+
+/// Argument names per resource type, from the hashicorp/aws provider's documentation: a
+/// string is an argument, a nested object a block with its own arguments.
+const TERRAFORM_ARGUMENTS: &str = r#"{
+  "aws_cloudwatch_metric_alarm": {
+    "alarm_name": 0, "comparison_operator": 0, "evaluation_periods": 0, "metric_name": 0,
+    "namespace": 0, "period": 0, "statistic": 0, "threshold": 0, "actions_enabled": 0,
+    "alarm_actions": 0, "alarm_description": 0, "datapoints_to_alarm": 0, "dimensions": 0,
+    "insufficient_data_actions": 0, "ok_actions": 0, "unit": 0, "extended_statistic": 0,
+    "treat_missing_data": 0, "evaluate_low_sample_count_percentiles": 0, "threshold_metric_id": 0,
+    "tags": 0
+  },
+  "aws_autoscaling_policy": {
+    "name": 0, "autoscaling_group_name": 0, "adjustment_type": 0, "policy_type": 0,
+    "estimated_instance_warmup": 0, "enabled": 0, "min_adjustment_magnitude": 0, "cooldown": 0,
+    "scaling_adjustment": 0, "metric_aggregation_type": 0,
+    "step_adjustment": {"scaling_adjustment": 0, "metric_interval_lower_bound": 0, "metric_interval_upper_bound": 0},
+    "target_tracking_configuration": {
+      "target_value": 0, "disable_scale_in": 0,
+      "customized_metric_specification": {
+        "metric_name": 0, "namespace": 0, "statistic": 0, "unit": 0,
+        "metric_dimension": {"name": 0, "value": 0}
+      }
+    }
+  },
+  "aws_appautoscaling_target": {
+    "max_capacity": 0, "min_capacity": 0, "resource_id": 0, "role_arn": 0, "scalable_dimension": 0,
+    "service_namespace": 0, "tags": 0
+  },
+  "aws_appautoscaling_policy": {
+    "name": 0, "policy_type": 0, "resource_id": 0, "scalable_dimension": 0, "service_namespace": 0,
+    "step_scaling_policy_configuration": {
+      "adjustment_type": 0, "cooldown": 0, "metric_aggregation_type": 0, "min_adjustment_magnitude": 0,
+      "step_adjustment": {"scaling_adjustment": 0, "metric_interval_lower_bound": 0, "metric_interval_upper_bound": 0}
+    },
+    "target_tracking_scaling_policy_configuration": {
+      "target_value": 0, "disable_scale_in": 0, "scale_in_cooldown": 0, "scale_out_cooldown": 0,
+      "customized_metric_specification": {
+        "metric_name": 0, "namespace": 0, "statistic": 0, "unit": 0,
+        "dimensions": {"name": 0, "value": 0}
+      }
+    }
+  }
+}"#;
+
+/// Parses `terraform` with python-hcl2 and returns (resource types, unknown names).
+fn terraform_check(terraform: &str) -> (Vec<String>, Vec<String>) {
+    let script = r#"
+import json, sys, hcl2
+allowed = json.loads(sys.argv[1])
+doc = hcl2.loads(sys.stdin.read())
+types, errors = set(), []
+def walk(body, rules, where):
+    for key, value in body.items():
+        if key.startswith("__"):
+            continue
+        is_block = isinstance(value, list) and value and all(isinstance(v, dict) and v.get("__is_block__") for v in value)
+        if key not in rules:
+            errors.append(f"{where}.{key}")
+        elif isinstance(rules[key], dict) != bool(is_block):
+            errors.append(f"{where}.{key} (block vs argument)")
+        elif is_block:
+            for v in value:
+                walk(v, rules[key], f"{where}.{key}")
+for top, items in doc.items():
+    if top.startswith("__"):
+        continue
+    if top != "resource":
+        errors.append(top)
+        continue
+    for item in items:
+        for rtype, named in item.items():
+            rtype = rtype.strip('"')
+            types.add(rtype)
+            if rtype not in allowed:
+                errors.append(rtype)
+                continue
+            for name, body in named.items():
+                walk(body, allowed[rtype], f"{rtype}.{name.strip(chr(34))}")
+print(json.dumps({"types": sorted(types), "errors": errors}))
+"#;
+    let mut child = Command::new(venv("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(TERRAFORM_ARGUMENTS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python-hcl2");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), terraform.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "python-hcl2 could not parse:\n{}\n{terraform}",
+        text(&output.stderr)
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let strings = |key: &str| -> Vec<String> {
+        parsed[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    (strings("types"), strings("errors"))
+}
+
+#[test]
+fn terraform_parses_and_names_only_the_four_resource_types_and_their_arguments() {
+    for (policy, expected) in [
+        (
+            ECS,
+            vec![
+                "aws_appautoscaling_policy",
+                "aws_appautoscaling_target",
+                "aws_cloudwatch_metric_alarm",
+            ],
+        ),
+        (
+            ECS_TARGET_TRACKING,
+            vec![
+                "aws_appautoscaling_policy",
+                "aws_appautoscaling_target",
+                "aws_cloudwatch_metric_alarm",
+            ],
+        ),
+        (EC2, vec!["aws_autoscaling_policy", "aws_cloudwatch_metric_alarm"]),
+    ] {
+        let terraform = render(policy, "terraform");
+        let (types, errors) = terraform_check(&terraform);
+        assert_eq!(types, expected, "{policy}");
+        assert!(errors.is_empty(), "{policy}: not documented: {errors:?}\n{terraform}");
+    }
+}
+
+#[test]
+fn terraform_check_refuses_an_undocumented_argument() {
+    let terraform = render(ECS, "terraform").replace("cooldown ", "cool_down ");
+    let (_, errors) = terraform_check(&terraform);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.ends_with("step_scaling_policy_configuration.cool_down")),
+        "{errors:?}"
+    );
+}
+
+/// Runs the rendered script with a stand-in `aws` first on PATH that records each call and
+/// prints an ARN for put-scaling-policy; returns the recorded calls, one per line.
+fn run_script(policy: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let fake = dir.path().join("aws");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/usr/bin/env bash\nprintf '%s\\n' \"$*\" >> {log}\nif [ \"$2\" = put-scaling-policy ]; then\n  \
+             while [ $# -gt 0 ]; do [ \"$1\" = --policy-name ] && echo \"arn:aws:test:policy/$2\"; shift; done\nfi\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = dir.path().join("render.sh");
+    std::fs::write(&script, render(policy, "cli")).unwrap();
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let output = Command::new("bash").arg(&script).env("PATH", path).output().unwrap();
+    assert!(output.status.success(), "the script failed: {}", text(&output.stderr));
+    std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn cli_script_passes_each_put_scaling_policy_arn_to_its_alarm() {
+    let calls = run_script(ECS);
+    assert!(
+        calls[0].starts_with("application-autoscaling register-scalable-target"),
+        "{calls:?}"
+    );
+    let alarm = |name: &str| {
+        calls
+            .iter()
+            .find(|c| c.starts_with("cloudwatch put-metric-alarm") && c.contains(&format!("--alarm-name {name} ")))
+            .unwrap_or_else(|| panic!("no put-metric-alarm for {name}: {calls:?}"))
+            .clone()
+    };
+    assert!(alarm("web-pending-high").ends_with("--alarm-actions arn:aws:test:policy/web-scale-out"));
+    assert!(alarm("web-pending-low").ends_with("--alarm-actions arn:aws:test:policy/web-scale-in"));
+
+    let calls = run_script(EC2);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.starts_with("autoscaling put-scaling-policy"))
+            .count(),
+        3
+    );
+    assert!(calls
+        .iter()
+        .any(|c| c.contains("--alarm-actions arn:aws:test:policy/web-scale-out")));
+}
+
+/// The line of the first line of `file` (from the repo) starting with `prefix`, counted from 1.
+fn line_of(file: &str, prefix: &str, nth: usize) -> usize {
+    let text = std::fs::read_to_string(repo(file)).unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.starts_with(prefix))
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+        .unwrap()
+}
+
+/// The shipped exporter config with `replace` applied and `append` added, in a temp dir.
+fn exporter_config(dir: &Path, replace: Option<(&str, &str)>, append: &str) -> PathBuf {
+    let mut text = std::fs::read_to_string(repo("config/nginx-backlog-exporter.toml")).unwrap();
+    if let Some((from, to)) = replace {
+        assert!(text.contains(from), "{from:?} not in the shipped config");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("exporter.toml");
+    std::fs::write(&path, format!("{text}\n{append}")).unwrap();
+    path
+}
+
+#[test]
+fn lint_reports_an_alarm_on_another_namespace_with_its_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = exporter_config(
+        dir.path(),
+        Some(("namespace = \"MyApp\"", "namespace = \"OtherApp\"")),
+        "",
+    );
+    let output = exporter(&["--config", config.to_str().unwrap(), "policy", "lint", "--policy", ECS]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    for (index, alarm) in ["web-pending-high", "web-pending-low"].into_iter().enumerate() {
+        let line = line_of(ECS, "[[alarm]]", index);
+        let expected = format!(
+            "error: {ECS}:{line}: alarm[{index}].namespace: alarm \"{alarm}\" watches namespace \"MyApp\", \
+             the exporter publishes to \"OtherApp\""
+        );
+        assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
+    }
+}
+
+#[test]
+fn lint_passes_the_shipped_policy_against_the_shipped_config() {
+    let output = exporter(&[
+        "--config",
+        "config/nginx-backlog-exporter.toml",
+        "policy",
+        "lint",
+        "--policy",
+        ECS,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), format!("{ECS}: ok\n"));
+}
+
+#[test]
+fn lint_warns_of_sum_on_the_fleet_series_and_still_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = exporter_config(
+        dir.path(),
+        None,
+        "[cloudwatch.fleet_dimensions]\nAutoScalingGroupName = \"web-proxies\"\n",
+    );
+    let policy = dir.path().join("policy.toml");
+    let fixture = std::fs::read_to_string(repo(ECS_TARGET_TRACKING)).unwrap();
+    std::fs::write(
+        &policy,
+        fixture.replacen("statistic = \"Average\"", "statistic = \"Sum\"", 1),
+    )
+    .unwrap();
+    let output = exporter(&[
+        "--config",
+        config.to_str().unwrap(),
+        "policy",
+        "lint",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(
+        stdout.contains("alarm[0].statistic: Sum on the fleet series is not the fleet's total backlog"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("error:"), "{stdout}");
+}
+
+#[test]
+fn lint_refuses_a_dimension_set_the_exporter_does_not_publish() {
+    // No fleet_dimensions in the shipped config: the fleet alarm's set names no published series.
+    let output = exporter(&[
+        "--config",
+        "config/nginx-backlog-exporter.toml",
+        "policy",
+        "lint",
+        "--policy",
+        ECS_TARGET_TRACKING,
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("alarm[0].dimensions: alarm \"web-pending-high\" has the dimension set {AutoScalingGroupName}"),
+        "{stdout}"
+    );
+}
