@@ -35,7 +35,7 @@ contains() {
     if grep -Eq -- "$3" "$2"; then pass "$1"; else fail "$1 (no /$3/ in $(basename "$2"))"; fi
 }
 
-MAN_PAGES="nginx-backlog-exporter nginx-backlog-exporter-check nginx-backlog-exporter-once nginx-backlog-exporter-parse-log nginx-backlog-exporter-replay nginx-backlog-exporter-run nginx-backlog-exporter-simulate"
+MAN_PAGES="nginx-backlog-exporter nginx-backlog-exporter-check nginx-backlog-exporter-once nginx-backlog-exporter-parse-log nginx-backlog-exporter-replay nginx-backlog-exporter-policy nginx-backlog-exporter-policy-lint nginx-backlog-exporter-policy-render nginx-backlog-exporter-run nginx-backlog-exporter-simulate"
 
 echo "--- $DEB"
 cat > "$WORK/deb.expected" <<LIST
