@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value};
 
+use crate::simulate::input::steps_json;
 use crate::simulate::model::{Alarm, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment};
 
 /// The output formats of `policy render`.
@@ -132,26 +133,6 @@ fn alarm_description(alarm: &Alarm) -> String {
         alarm.evaluation_periods,
         alarm.comparison.name(),
         alarm.threshold
-    )
-}
-
-/// StepAdjustments as AWS's JSON spells them (CloudFormation and the CLI alike).
-fn steps_json(steps: &[StepAdjustment]) -> Value {
-    Value::Array(
-        steps
-            .iter()
-            .map(|step| {
-                let mut out = Map::new();
-                if let Some(lower) = step.lower_bound {
-                    out.insert("MetricIntervalLowerBound".into(), json!(lower));
-                }
-                if let Some(upper) = step.upper_bound {
-                    out.insert("MetricIntervalUpperBound".into(), json!(upper));
-                }
-                out.insert("ScalingAdjustment".into(), json!(step.scaling_adjustment));
-                Value::Object(out)
-            })
-            .collect(),
     )
 }
 

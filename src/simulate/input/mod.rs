@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::simulate::model::Scenario;
 
 pub(crate) use json::json_path_line;
+pub(crate) use write_aws::steps_json;
 pub use write_aws::write_aws;
 
 /// Where the scenario comes from: `--policy FILE.toml` alone, or `--alarms` + `--policies`

@@ -51,7 +51,9 @@ fn region_and_account(scenario: &Scenario) -> (String, String) {
         .unwrap_or_else(|| (DEFAULT_REGION.to_owned(), DEFAULT_ACCOUNT_ID.to_owned()))
 }
 
-fn steps_json(steps: &[StepAdjustment]) -> Value {
+/// StepAdjustments as AWS's JSON spells them (describe-policies, CloudFormation and the CLI
+/// alike): `policy render` uses it too.
+pub(crate) fn steps_json(steps: &[StepAdjustment]) -> Value {
     Value::Array(
         steps
             .iter()
