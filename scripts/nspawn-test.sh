@@ -72,8 +72,10 @@ DEB1=$(realpath "$DEB1"); DEB2=$(realpath "$DEB2")
 mkdir -p "$CACHE"
 if [ ! -f "$BASE/.complete" ]; then
     # The mirror apt uses here (deb822 or one-line sources), so the test needs no other host.
+    # A machine may have only one of the two places (deb822 sources and no sources.list):
+    # grep then exits 2 for the missing one, which pipefail would make fatal.
     MIRROR=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-        | grep -v security | head -n1 | tr -d ' ')
+        | grep -v security | head -n1 | tr -d ' ') || true
     MIRROR=${MIRROR:-http://deb.debian.org/debian}
     say "debootstrap bookworm from $MIRROR (once; cached in $BASE)"
     rm -rf "$BASE.new"
