@@ -144,13 +144,81 @@ pub fn replay_periods(
     threads: Option<NonZeroUsize>,
     sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
+    let signals = LogSignals::new(SignalsConfig::new(period))
+        .map_err(|error| LogCommandError::Usage(format!("--period: {error}")))?;
+    let mut periods = Periods {
+        signals,
+        sink,
+        periods: 0,
+    };
+    let mut summary = replay_into(args, files, breakdown, threads, &mut periods)?;
+    periods.signals.finish();
+    summary.late = periods.signals.late_requests();
+    periods.drain().map_err(ReplayError::Output)?;
+    summary.periods = periods.periods;
+    Ok(summary)
+}
+
+/// Replay `files` in order and hand each request to `sink` in log order, its end time
+/// placed as the series places it: what the closed-loop `simulate` queues.
+pub fn replay_requests(
+    args: &LogFormatArgs,
+    files: &[PathBuf],
+    threads: Option<NonZeroUsize>,
+    sink: &mut dyn FnMut(&CompletedRequest),
+) -> Result<ReplaySummary, ReplayError> {
+    struct Requests<'s>(&'s mut dyn FnMut(&CompletedRequest));
+    impl Observer for Requests<'_> {
+        fn observe(&mut self, request: &CompletedRequest) -> std::io::Result<()> {
+            (self.0)(request);
+            Ok(())
+        }
+    }
+    replay_into(args, files, None, threads, &mut Requests(sink))
+}
+
+/// What the replayed requests go to, in log order. An error stops the output (a closed
+/// stdout) but not the count of lines.
+trait Observer {
+    fn observe(&mut self, request: &CompletedRequest) -> std::io::Result<()>;
+}
+
+/// The series: each request into the signals, each period that closes to the sink.
+struct Periods<'s> {
+    signals: LogSignals,
+    sink: &'s mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
+    periods: u64,
+}
+
+impl Periods<'_> {
+    fn drain(&mut self) -> std::io::Result<()> {
+        while let Some(period) = self.signals.pop_closed() {
+            self.periods += 1;
+            (self.sink)(&period)?;
+        }
+        Ok(())
+    }
+}
+
+impl Observer for Periods<'_> {
+    fn observe(&mut self, request: &CompletedRequest) -> std::io::Result<()> {
+        self.signals.observe(request);
+        self.drain()
+    }
+}
+
+fn replay_into(
+    args: &LogFormatArgs,
+    files: &[PathBuf],
+    breakdown: Option<&str>,
+    threads: Option<NonZeroUsize>,
+    observer: &mut dyn Observer,
+) -> Result<ReplaySummary, ReplayError> {
     let format = parse_log::compile(args)?;
     let extractor = RecordExtractor::new(&format, breakdown).map_err(LogCommandError::from)?;
     if !extractor.has_request_time() {
         tracing::warn!("the log format has no $request_time: in-flight figures will be zero");
     }
-    let signals = LogSignals::new(SignalsConfig::new(period))
-        .map_err(|error| LogCommandError::Usage(format!("--period: {error}")))?;
     parse_log::check_files(files)?;
     let threads = threads
         .or_else(|| std::thread::available_parallelism().ok())
@@ -159,14 +227,13 @@ pub fn replay_periods(
     let mut replay = Replay {
         matcher: LineMatcher::new(format),
         extractor,
-        signals,
         summary: ReplaySummary::default(),
         threads,
         chunk_bytes: CHUNK_BYTES,
     };
     for file in files {
         let reader = open(file)?;
-        match replay.feed(reader, sink) {
+        match replay.feed(reader, observer) {
             Ok(()) => {}
             Err(FeedError::Output(error)) => return Err(ReplayError::Output(error)),
             Err(FeedError::Input(error)) => {
@@ -177,8 +244,6 @@ pub fn replay_periods(
             }
         }
     }
-    replay.signals.finish();
-    replay.drain(sink).map_err(ReplayError::Output)?;
     Ok(replay.summary)
 }
 
@@ -195,7 +260,6 @@ fn open(path: &Path) -> Result<Box<dyn Read>, LogCommandError> {
 struct Replay {
     matcher: LineMatcher,
     extractor: RecordExtractor,
-    signals: LogSignals,
     summary: ReplaySummary,
     /// Worker threads; 1: none, the main thread does it all.
     threads: usize,
@@ -203,18 +267,13 @@ struct Replay {
 }
 
 impl Replay {
-    fn feed(
-        &mut self,
-        reader: impl Read,
-        sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
-    ) -> Result<(), FeedError> {
+    fn feed(&mut self, reader: impl Read, observer: &mut dyn Observer) -> Result<(), FeedError> {
         if self.threads > 1 {
-            return self.feed_in_parallel(reader, sink);
+            return self.feed_in_parallel(reader, observer);
         }
         let Replay {
             matcher,
             extractor,
-            signals,
             summary,
             ..
         } = self;
@@ -225,17 +284,9 @@ impl Replay {
                 .and_then(|line| matcher.match_line(line).map_err(Into::into))
                 .and_then(|fields| extractor.extract(&fields));
             match request {
-                Ok(request) => signals.observe(&request),
-                Err(reason) => {
-                    summary.bad.bump(reason);
-                    return;
-                }
-            }
-            while let Some(period) = signals.pop_closed() {
-                summary.periods += 1;
-                if write_result.is_ok() {
-                    write_result = sink(&period);
-                }
+                Ok(request) if write_result.is_ok() => write_result = observer.observe(&request),
+                Ok(_) => {}
+                Err(reason) => summary.bad.bump(reason),
             }
         })
         .map_err(FeedError::Input)?;
@@ -246,15 +297,10 @@ impl Replay {
     /// them back in the same order, so chunk `k` is observed before chunk `k + 1` without a
     /// reordering buffer. Chunks and their record vectors are reused: at most `2 * threads +
     /// 1` exist, which bounds memory and keeps the per-line path free of allocation.
-    fn feed_in_parallel(
-        &mut self,
-        reader: impl Read,
-        sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
-    ) -> Result<(), FeedError> {
+    fn feed_in_parallel(&mut self, reader: impl Read, observer: &mut dyn Observer) -> Result<(), FeedError> {
         let Replay {
             matcher,
             extractor,
-            signals,
             summary,
             threads,
             chunk_bytes,
@@ -319,18 +365,14 @@ impl Replay {
                     let Ok(status) = record.line.status else {
                         continue;
                     };
-                    signals.observe(&CompletedRequest {
-                        end_ms,
-                        status,
-                        request_time_us: record.line.request_time_us,
-                        upstream_time_us: record.line.upstream_time_us,
-                        breakdown: record.breakdown.clone().and_then(|span| bytes.get(span)),
-                    });
-                    while let Some(period) = signals.pop_closed() {
-                        summary.periods += 1;
-                        if write_result.is_ok() {
-                            write_result = sink(&period);
-                        }
+                    if write_result.is_ok() {
+                        write_result = observer.observe(&CompletedRequest {
+                            end_ms,
+                            status,
+                            request_time_us: record.line.request_time_us,
+                            upstream_time_us: record.line.upstream_time_us,
+                            breakdown: record.breakdown.clone().and_then(|span| bytes.get(span)),
+                        });
                     }
                 }
                 spare.push(chunk);
@@ -338,15 +380,6 @@ impl Replay {
             Ok(())
         })?;
         write_result.map_err(FeedError::Output)
-    }
-
-    fn drain(&mut self, sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>) -> std::io::Result<()> {
-        self.summary.late = self.signals.late_requests();
-        while let Some(period) = self.signals.pop_closed() {
-            self.summary.periods += 1;
-            sink(&period)?;
-        }
-        Ok(())
     }
 }
 
@@ -603,18 +636,24 @@ mod tests {
         let mut replay = Replay {
             extractor: RecordExtractor::new(&format, Some("remote_addr")).unwrap(),
             matcher: LineMatcher::new(format),
-            signals: LogSignals::new(SignalsConfig::new(Duration::from_secs(10))).unwrap(),
             summary: ReplaySummary::default(),
             threads,
             chunk_bytes,
         };
         let mut out = Vec::new();
         let mut sink = |period: &PeriodSignals| write_period(&mut out, output, period);
+        let mut periods = Periods {
+            signals: LogSignals::new(SignalsConfig::new(Duration::from_secs(10))).unwrap(),
+            sink: &mut sink,
+            periods: 0,
+        };
         for file in files {
-            assert!(replay.feed(file, &mut sink).is_ok());
+            assert!(replay.feed(file, &mut periods).is_ok());
         }
-        replay.signals.finish();
-        replay.drain(&mut sink).unwrap();
+        periods.signals.finish();
+        replay.summary.late = periods.signals.late_requests();
+        periods.drain().unwrap();
+        replay.summary.periods = periods.periods;
         Replayed {
             output: String::from_utf8(out).unwrap(),
             lines: replay.summary.lines,

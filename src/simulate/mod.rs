@@ -7,6 +7,7 @@
 //! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
 //! ```
 
+pub mod closed_loop;
 pub mod cloudwatch;
 mod driver;
 pub mod engine;

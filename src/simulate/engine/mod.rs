@@ -248,6 +248,19 @@ impl<'s> Engine<'s> {
         self.last_end_ms = self.last_end_ms.max(point.start_ms + self.series_period_ms);
     }
 
+    /// Emit the evaluations due up to `time_ms`, before any later datapoint: the closed loop
+    /// calls this as each period closes, so the alarms see a datapoint when its period ends
+    /// (as [`Engine::push`] of the next datapoint would) and the capacity can change then.
+    pub fn advance(&mut self, time_ms: i64, emit: &mut impl FnMut(&Evaluation)) {
+        let Some(mut tick) = self.next_tick else { return };
+        while tick <= time_ms {
+            self.evaluate(tick);
+            emit(&self.evaluation);
+            tick += self.tick_ms;
+        }
+        self.next_tick = Some(tick);
+    }
+
     /// Emit the evaluations up to the end of the last datapoint's period.
     pub fn finish(&mut self, emit: &mut impl FnMut(&Evaluation)) {
         let Some(mut tick) = self.next_tick else { return };
