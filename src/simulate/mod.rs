@@ -16,5 +16,6 @@ pub mod model;
 pub mod plot;
 pub mod report;
 pub mod series;
+pub mod sweep;
 
 pub use driver::{point_of, run, SimulateError};
