@@ -162,6 +162,28 @@ pub struct SimulateArgs {
     /// Also draw the series, thresholds, alarm states and capacity as an SVG.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Close the loop: replay the --log requests into a pool of capacity × K slots with one
+    /// queue, and let the alarms and the policy resize it. K: requests one instance or task
+    /// serves at once.
+    #[arg(long, value_name = "K", requires_all = ["log", "launch_time"])]
+    pub unit_concurrency: Option<u32>,
+    /// Closed loop: from a scaling activity to the new capacity taking requests (boot,
+    /// health checks).
+    #[arg(long, value_parser = humantime::parse_duration, requires = "unit_concurrency")]
+    pub launch_time: Option<Duration>,
+    /// Closed loop: count the requests that waited longer than this for a slot.
+    #[arg(long, value_parser = humantime::parse_duration, requires = "unit_concurrency")]
+    pub slo: Option<Duration>,
+    /// Closed loop: how often the pool is sampled into each period's statistic set (the
+    /// daemon's sample_interval).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s", requires = "unit_concurrency")]
+    pub sample_interval: Duration,
+    /// Closed loop: run once per value of KEY (alarm.NAME.threshold,
+    /// alarm.NAME.evaluation_periods, alarm.NAME.datapoints_to_alarm,
+    /// policy.NAME.step.I.adjustment|lower_bound|upper_bound, launch_time, unit_concurrency),
+    /// FROM to TO by STEP, on all cores; one summary row per value.
+    #[arg(long, value_name = "KEY=FROM..TO:STEP", requires = "unit_concurrency")]
+    pub sweep: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

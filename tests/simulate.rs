@@ -379,3 +379,154 @@ async fn simulate_and_replay_draw_their_plots() {
     assert!(text.contains("in flight, average") && text.contains("completed"));
     assert!(text.matches("<polyline").count() >= 6);
 }
+
+/// A log of 1 s requests (upstream 0.9 s of each): 10 a second for two minutes, 40 a second
+/// for three, then 2 a second for twelve. Logged at their end, in end order, as nginx does.
+fn ramp_log(dir: &Path) -> PathBuf {
+    let start = 1_764_547_200u64 * 1000;
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    let mut at = 0u64;
+    for (seconds, rate) in [(120u64, 10u64), (180, 40), (720, 2)] {
+        for i in 0..seconds * rate {
+            let arrival = start + at + i * 1000 / rate;
+            // The backend's time, and nginx's own 100 ms on top.
+            let end = arrival + 1000;
+            lines.push((end, format!("{}.{:03} 200 1.000 0.900\n", end / 1000, end % 1000)));
+        }
+        at += seconds * 1000;
+    }
+    lines.sort();
+    let path = dir.join("access.log");
+    std::fs::write(&path, lines.into_iter().map(|(_, l)| l).collect::<String>()).unwrap();
+    path
+}
+
+const RAMP_FORMAT: &str = "$msec $status $request_time $upstream_response_time";
+
+/// A figure of the closed loop's table: `(scaled, fixed)` on the line starting with `name`.
+fn table_row(summary: &str, name: &str) -> (String, String) {
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name:?} row in:\n{summary}"));
+    let rest = line[name.len()..].trim();
+    // Columns are right-aligned and at least two spaces apart.
+    let columns: Vec<&str> = rest.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(columns.len(), 2, "{line}");
+    (columns[0].to_owned(), columns[1].to_owned())
+}
+
+fn secs(cell: &str) -> f64 {
+    cell.trim_end_matches(" s")
+        .parse()
+        .unwrap_or_else(|_| panic!("{cell:?}"))
+}
+
+/// `--unit-concurrency` closes the loop: the shipped policy on 2 tasks of 10 slots scales out
+/// during the burst, which keeps the queueing far below the fixed 2 tasks', for more
+/// capacity-hours, and scales back in when the load drops.
+#[tokio::test]
+async fn the_closed_loop_scales_out_on_a_burst_and_waits_less_than_the_fixed_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = ramp_log(dir.path());
+    let policy = shipped_policy();
+    let plot = dir.path().join("loop.svg");
+    let (code, stdout, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--log-format",
+        RAMP_FORMAT,
+        "--log",
+        log.to_str().unwrap(),
+        "--unit-concurrency",
+        "10",
+        "--launch-time",
+        "60s",
+        "--slo",
+        "1s",
+        "--plot",
+        plot.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("closed loop: 9840 requests into 2 unit(s) × K 10 = 20 slots"),
+        "{stdout}"
+    );
+    let (scaled, fixed) = table_row(&stdout, "queueing delay p99");
+    assert!(secs(&scaled) * 3.0 < secs(&fixed), "p99 {scaled} vs {fixed}");
+    let (scaled_hours, fixed_hours) = table_row(&stdout, "capacity-hours");
+    assert!(scaled_hours.parse::<f64>().unwrap() > fixed_hours.parse::<f64>().unwrap());
+    let (capacity, _) = table_row(&stdout, "capacity (units)");
+    assert!(capacity.starts_with("2 to ") && capacity != "2 to 2", "{capacity}");
+    // Service time is the upstream's 0.9 s: 10 a second keep 9 busy, under the 20 threshold.
+    assert!(
+        stdout.contains("web-scale-in"),
+        "scales back in after the burst:\n{stdout}"
+    );
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.contains("<svg"));
+}
+
+/// `--sweep` runs once per value; each row's figures come from its own run: a lower
+/// scale-out threshold never waits longer here, and out-of-range values are refused in
+/// their row.
+#[tokio::test]
+async fn a_sweep_prints_one_row_per_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = ramp_log(dir.path());
+    let policy = shipped_policy();
+    let (code, stdout, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--log-format",
+        RAMP_FORMAT,
+        "--log",
+        log.to_str().unwrap(),
+        "--unit-concurrency",
+        "10",
+        "--launch-time",
+        "60s",
+        "--slo",
+        "1s",
+        "--sweep",
+        "alarm.web-pending-high.threshold=10..100:30",
+        "--output",
+        "csv",
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("sweep of alarm.web-pending-high.threshold over 4 values"),
+        "{stderr}"
+    );
+    let rows: Vec<Vec<&str>> = stdout.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        stdout.lines().next(),
+        Some(nginx_backlog_exporter::simulate::loop_report::SWEEP_CSV_HEADER)
+    );
+    let values: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(values, ["10", "40", "70", "100"]);
+    let p99: Vec<f64> = rows.iter().map(|r| r[3].parse().unwrap()).collect();
+    assert!(p99.windows(2).all(|w| w[0] <= w[1]), "{p99:?}");
+    assert!(p99[0] < p99[3], "{p99:?}");
+
+    let (code, _, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--log-format",
+        RAMP_FORMAT,
+        "--log",
+        log.to_str().unwrap(),
+        "--unit-concurrency",
+        "10",
+        "--launch-time",
+        "60s",
+        "--sweep",
+        "alarm.web-pending-hi.threshold=10..100:30",
+    ])
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no alarm named \"web-pending-hi\""), "{stderr}");
+    assert!(stderr.contains("alarm.web-pending-high.threshold"), "{stderr}");
+}

@@ -88,7 +88,9 @@ pub fn run(args: &SimulateArgs, format: &LogFormatArgs, config: Option<&Config>)
             .map(|scan| scan.map(|scan| (path, scan))),
         _ => Ok(None),
     };
-    let result = if !args.log.is_empty() {
+    let result = if args.unit_concurrency.is_some() {
+        crate::simulate::loop_driver::run(args, format, &loaded, &mut out)
+    } else if !args.log.is_empty() {
         simulate_log(args, format, &loaded, &mut out)
     } else if let Some((path, scan)) = streamed? {
         // A CSV in time order: validated in a first pass, then streamed (memory flat in the
@@ -217,7 +219,7 @@ pub fn point_of(signals: &PeriodSignals) -> SeriesPoint {
 }
 
 /// Every statistic an alarm or a tracking policy names must be in the series.
-fn check_statistics(scenario: &Scenario, available: &[Statistic], what: &str) -> Result<(), SimulateError> {
+pub(super) fn check_statistics(scenario: &Scenario, available: &[Statistic], what: &str) -> Result<(), SimulateError> {
     let have: Vec<&str> = available.iter().map(|s| s.name()).collect();
     let wanted = scenario
         .alarms
@@ -243,7 +245,7 @@ fn check_statistics(scenario: &Scenario, available: &[Statistic], what: &str) ->
     Ok(())
 }
 
-fn warn_resolution(loaded: &Loaded, series_period: u32) {
+pub(super) fn warn_resolution(loaded: &Loaded, series_period: u32) {
     for warning in input::resolution_warnings(loaded, series_period) {
         eprintln!("warning: {warning}");
     }
@@ -313,7 +315,7 @@ struct Simulation<'s> {
 }
 
 /// What each evaluation goes to: the summary, the rows, the plot.
-struct Watchers {
+pub(super) struct Watchers {
     summary: Summary,
     rows: Option<RowWriter>,
     plot: Option<SimulationPlot>,
@@ -323,7 +325,7 @@ struct Watchers {
 }
 
 impl Watchers {
-    fn observe(&mut self, out: &mut impl Write, evaluation: &crate::simulate::model::Evaluation) {
+    pub(super) fn observe(&mut self, out: &mut impl Write, evaluation: &crate::simulate::model::Evaluation) {
         self.summary.observe(evaluation);
         if let Some(plot) = self.plot.as_mut() {
             plot.observe(evaluation);
@@ -344,23 +346,60 @@ impl Watchers {
     }
 }
 
-impl<'s> Simulation<'s> {
-    fn new(scenario: &'s Scenario, series_period: u32, args: &SimulateArgs) -> Result<Simulation<'s>, SimulateError> {
+impl Watchers {
+    pub(super) fn new(scenario: &Scenario, args: &SimulateArgs) -> Watchers {
         let rows = match args.output {
             SimulateOutput::Summary => None,
             SimulateOutput::Csv => Some(RowWriter::new(scenario, RowFormat::Csv)),
             SimulateOutput::Json => Some(RowWriter::new(scenario, RowFormat::Json)),
         };
+        Watchers {
+            summary: Summary::new(scenario),
+            rows,
+            plot: args.plot.as_ref().map(|_| SimulationPlot::new(scenario)),
+            write_error: None,
+            header_written: false,
+        }
+    }
+
+    pub(super) fn observe_point(&mut self, point: &SeriesPoint, scenario: &Scenario) {
+        self.summary.observe_point(point, scenario);
+        if let Some(plot) = self.plot.as_mut() {
+            plot.observe_point(point);
+        }
+    }
+
+    /// The summary (on stdout, or on stderr when rows went to stdout) and the plot.
+    pub(super) fn finish(
+        self,
+        scenario: &Scenario,
+        args: &SimulateArgs,
+        out: &mut impl Write,
+    ) -> Result<(), SimulateError> {
+        if let Some(error) = self.write_error {
+            return Err(anyhow::Error::new(error).into());
+        }
+        let written = if self.rows.is_some() {
+            self.summary.write(scenario, &mut std::io::stderr().lock())
+        } else {
+            self.summary.write(scenario, out)
+        };
+        written.map_err(anyhow::Error::new)?;
+        if let (Some(plot), Some(path)) = (&self.plot, &args.plot) {
+            plot.write_svg(path)
+                .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))?;
+            eprintln!("simulate: wrote {}", path.display());
+        }
+        Ok(())
+    }
+}
+
+impl<'s> Simulation<'s> {
+    fn new(scenario: &'s Scenario, series_period: u32, args: &SimulateArgs) -> Result<Simulation<'s>, SimulateError> {
         Ok(Simulation {
             scenario,
             engine: Engine::new(scenario, series_period),
-            watchers: Watchers {
-                summary: Summary::new(scenario),
-                rows,
-                plot: args.plot.as_ref().map(|_| SimulationPlot::new(scenario)),
-                write_error: None,
-                header_written: false,
-            },
+            watchers: Watchers::new(scenario, args),
         })
     }
 
@@ -370,31 +409,13 @@ impl<'s> Simulation<'s> {
             watchers,
             scenario,
         } = self;
-        watchers.summary.observe_point(point, scenario);
-        if let Some(plot) = watchers.plot.as_mut() {
-            plot.observe_point(point);
-        }
+        watchers.observe_point(point, scenario);
         engine.push(point, &mut |evaluation| watchers.observe(out, evaluation));
     }
 
     fn finish(mut self, scenario: &Scenario, args: &SimulateArgs, out: &mut impl Write) -> Result<(), SimulateError> {
         let Simulation { engine, watchers, .. } = &mut self;
         engine.finish(&mut |evaluation| watchers.observe(out, evaluation));
-        let watchers = self.watchers;
-        if let Some(error) = watchers.write_error {
-            return Err(anyhow::Error::new(error).into());
-        }
-        let written = if watchers.rows.is_some() {
-            watchers.summary.write(scenario, &mut std::io::stderr().lock())
-        } else {
-            watchers.summary.write(scenario, out)
-        };
-        written.map_err(anyhow::Error::new)?;
-        if let (Some(plot), Some(path)) = (&watchers.plot, &args.plot) {
-            plot.write_svg(path)
-                .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))?;
-            eprintln!("simulate: wrote {}", path.display());
-        }
-        Ok(())
+        self.watchers.finish(scenario, args, out)
     }
 }

@@ -5,6 +5,9 @@
 //! input (AWS CLI JSON | policy TOML) --validate--> model::Scenario
 //! series (replay CSV/JSON | get-metric-statistics | GetMetricData | --log) --> model::Series
 //! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
+//! --log requests --> closed_loop (pool of capacity × K, one queue) --samples--> engine
+//!                        ^---------- desired capacity, after the launch time ----'
+//! sweep: the closed loop once per value of one knob, on all cores --> loop_report
 //! ```
 
 pub mod closed_loop;
@@ -12,6 +15,8 @@ pub mod cloudwatch;
 mod driver;
 pub mod engine;
 pub mod input;
+mod loop_driver;
+pub mod loop_report;
 pub mod model;
 pub mod plot;
 pub mod report;

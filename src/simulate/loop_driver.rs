@@ -1,0 +1,182 @@
+//! `simulate --log ... --unit-concurrency K --launch-time D`: reads the logs' requests through
+//! replay's path, runs the closed loop (and the fixed pool beside it), or a sweep of it, and
+//! prints what it gave. The I/O around [`closed_loop`] and [`sweep`].
+
+use std::io::Write;
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+use crate::cli::{LogFormatArgs, SimulateArgs, SimulateOutput};
+use crate::replay::{self, ReplayError};
+use crate::simulate::closed_loop::{self, LoopConfig, LoopObserver, Quiet, Request};
+use crate::simulate::driver::{check_statistics, warn_resolution, SimulateError, Watchers};
+use crate::simulate::input::Loaded;
+use crate::simulate::loop_report::{self, SweepFormat};
+use crate::simulate::model::{Evaluation, Scenario, SeriesPoint, Statistic};
+use crate::simulate::sweep::Sweep;
+
+/// The closed loop's watchers: the open loop's summary, rows and plot.
+struct Watching<'a, W: Write> {
+    watchers: &'a mut Watchers,
+    scenario: &'a Scenario,
+    out: &'a mut W,
+}
+
+impl<W: Write> LoopObserver for Watching<'_, W> {
+    fn point(&mut self, point: &SeriesPoint) {
+        self.watchers.observe_point(point, self.scenario);
+    }
+    fn evaluation(&mut self, evaluation: &Evaluation) {
+        self.watchers.observe(self.out, evaluation);
+    }
+}
+
+fn whole_ms(what: &str, duration: Duration) -> Result<i64, SimulateError> {
+    if duration.subsec_nanos() % 1_000_000 != 0 {
+        return Err(SimulateError::Usage(format!(
+            "{what} must be whole milliseconds, got {duration:?}"
+        )));
+    }
+    Ok(duration.as_millis() as i64)
+}
+
+/// The pool's setting from the flags.
+fn loop_config(args: &SimulateArgs) -> Result<LoopConfig, SimulateError> {
+    let period = args.period.unwrap_or(Duration::from_secs(10));
+    if period.subsec_nanos() != 0 || period.as_secs() == 0 {
+        return Err(SimulateError::Usage(format!(
+            "--period must be a whole number of seconds, got {period:?}"
+        )));
+    }
+    let sample_interval_ms = whole_ms("--sample-interval", args.sample_interval)?;
+    if sample_interval_ms == 0 || sample_interval_ms > period.as_millis() as i64 {
+        return Err(SimulateError::Usage(format!(
+            "--sample-interval must be above 0 and at most the period ({}), got {}",
+            humantime::format_duration(period),
+            humantime::format_duration(args.sample_interval)
+        )));
+    }
+    let unit_concurrency = args.unit_concurrency.unwrap_or(1);
+    if unit_concurrency == 0 {
+        return Err(SimulateError::Usage(
+            "--unit-concurrency must be at least 1 (requests one instance or task serves at once)".into(),
+        ));
+    }
+    let launch = args
+        .launch_time
+        .ok_or_else(|| SimulateError::Usage("--unit-concurrency needs --launch-time".into()))?;
+    Ok(LoopConfig {
+        unit_concurrency,
+        launch_time_ms: whole_ms("--launch-time", launch)?,
+        sample_interval_ms,
+        period_ms: period.as_millis() as i64,
+        slo_us: args.slo.map(|slo| slo.as_micros() as u64),
+    })
+}
+
+/// Every logged request with a `$request_time`, sorted by arrival.
+fn read_requests(args: &SimulateArgs, format: &LogFormatArgs) -> Result<Vec<Request>, SimulateError> {
+    let started = Instant::now();
+    let mut requests = Vec::new();
+    let mut without_time = 0u64;
+    let replayed = replay::replay_requests(
+        format,
+        &args.log,
+        args.threads,
+        &mut |logged| match Request::of(logged) {
+            Some(request) => requests.push(request),
+            None => without_time += 1,
+        },
+    );
+    let summary = match replayed {
+        Ok(summary) => summary,
+        Err(ReplayError::Command(error)) => return Err(error.into()),
+        Err(ReplayError::Output(error)) => return Err(anyhow::Error::new(error).into()),
+    };
+    replay::print_summary("simulate", &summary, started.elapsed().as_secs_f64());
+    if requests.is_empty() {
+        return Err(SimulateError::Usage(if without_time > 0 {
+            format!(
+                "none of the {without_time} requests has a $request_time: the closed loop needs it (arrival = end - $request_time)"
+            )
+        } else {
+            "the logs have no request: nothing to simulate".into()
+        }));
+    }
+    if without_time > 0 {
+        eprintln!("warning: {without_time} requests without a $request_time left out of the closed loop");
+    }
+    // Logged in order of their end; the pool takes them in order of arrival.
+    requests.sort_unstable();
+    Ok(requests)
+}
+
+pub(super) fn run(
+    args: &SimulateArgs,
+    format: &LogFormatArgs,
+    loaded: &Loaded,
+    out: &mut impl Write,
+) -> Result<(), SimulateError> {
+    let config = loop_config(args)?;
+    let scenario = &loaded.scenario;
+    // The pool gives full statistic sets, as the daemon publishes.
+    check_statistics(scenario, &Statistic::ALL, "the closed loop's series")?;
+    warn_resolution(loaded, (config.period_ms / 1000) as u32);
+    let sweep = match &args.sweep {
+        Some(text) => Some(Sweep::parse(text, scenario).map_err(SimulateError::Usage)?),
+        None => None,
+    };
+    let requests = read_requests(args, format)?;
+    let starting = scenario.group.desired_capacity;
+    let started = Instant::now();
+    let fixed = closed_loop::run(&requests, starting, None, &config, &mut Quiet);
+    if let Some(sweep) = sweep {
+        let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+        let rows = sweep.run(&requests, scenario, &config, threads);
+        let mut err = std::io::stderr().lock();
+        let _ = loop_report::write_setting(&mut err, &config, requests.len() as u64, starting);
+        eprintln!(
+            "simulate: sweep of {} over {} values on {} threads in {:.3}s",
+            sweep.key,
+            sweep.values.len(),
+            threads.get().min(sweep.values.len()),
+            started.elapsed().as_secs_f64()
+        );
+        let format = match args.output {
+            SimulateOutput::Summary => SweepFormat::Table,
+            SimulateOutput::Csv => SweepFormat::Csv,
+            SimulateOutput::Json => SweepFormat::Json,
+        };
+        loop_report::write_sweep(out, &sweep, &rows, &fixed, format).map_err(anyhow::Error::new)?;
+        return Ok(());
+    }
+    let mut watchers = Watchers::new(scenario, args);
+    let scaled = closed_loop::run(
+        &requests,
+        starting,
+        Some(scenario),
+        &config,
+        &mut Watching {
+            watchers: &mut watchers,
+            scenario,
+            out: &mut *out,
+        },
+    );
+    eprintln!(
+        "simulate: closed loop over {} requests in {:.3}s",
+        requests.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let rows_on_stdout = args.output != SimulateOutput::Summary;
+    watchers.finish(scenario, args, out)?;
+    let written = if rows_on_stdout {
+        let mut err = std::io::stderr().lock();
+        loop_report::write_setting(&mut err, &config, requests.len() as u64, starting)
+            .and_then(|()| loop_report::write_comparison(&mut err, &config, &scaled, &fixed, starting))
+    } else {
+        loop_report::write_setting(out, &config, requests.len() as u64, starting)
+            .and_then(|()| loop_report::write_comparison(out, &config, &scaled, &fixed, starting))
+    };
+    written.map_err(anyhow::Error::new)?;
+    Ok(())
+}
