@@ -32,7 +32,7 @@ impl<W: Write> LoopObserver for Watching<'_, W> {
 }
 
 fn whole_ms(what: &str, duration: Duration) -> Result<i64, SimulateError> {
-    if duration.subsec_nanos() % 1_000_000 != 0 {
+    if !duration.subsec_nanos().is_multiple_of(1_000_000) {
         return Err(SimulateError::Usage(format!(
             "{what} must be whole milliseconds, got {duration:?}"
         )));
