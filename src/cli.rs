@@ -184,6 +184,10 @@ pub struct SimulateArgs {
     /// FROM to TO by STEP, on all cores; one summary row per value.
     #[arg(long, value_name = "KEY=FROM..TO:STEP", requires = "unit_concurrency")]
     pub sweep: Option<String>,
+    /// Change one key of the policy before simulating (the keys of --sweep, and
+    /// policy.NAME.cooldown), e.g. --set alarm.web-pending-high.threshold=30; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -66,7 +66,10 @@ pub fn run(args: &SimulateArgs, format: &LogFormatArgs, config: Option<&Config>)
                 .into(),
         ));
     }
-    let loaded = input::load(&sources)?;
+    let mut loaded = input::load(&sources)?;
+    for text in &args.set {
+        crate::simulate::sweep::set(text, &mut loaded.scenario).map_err(SimulateError::Usage)?;
+    }
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }

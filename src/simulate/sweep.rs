@@ -5,7 +5,8 @@
 //! Keys name what they change by the names in the policy:
 //! `alarm.NAME.threshold`, `alarm.NAME.evaluation_periods`, `alarm.NAME.datapoints_to_alarm`,
 //! `policy.NAME.step.I.adjustment`, `policy.NAME.step.I.lower_bound`,
-//! `policy.NAME.step.I.upper_bound`, `launch_time`, `unit_concurrency`.
+//! `policy.NAME.step.I.upper_bound`, `policy.NAME.cooldown`, `launch_time`,
+//! `unit_concurrency`. [`set`] takes the policy's keys for `--set KEY=VALUE`.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,8 +24,17 @@ enum Knob {
     Threshold(usize),
     EvaluationPeriods(usize),
     DatapointsToAlarm(usize),
-    StepAdjustment { policy: usize, step: usize },
-    StepBound { policy: usize, step: usize, lower: bool },
+    StepAdjustment {
+        policy: usize,
+        step: usize,
+    },
+    StepBound {
+        policy: usize,
+        step: usize,
+        lower: bool,
+    },
+    /// Cooldown of a step or simple policy, seconds.
+    Cooldown(usize),
     LaunchTime,
     UnitConcurrency,
 }
@@ -54,7 +64,7 @@ impl Sweep {
             .split_once('=')
             .ok_or_else(|| format!("--sweep {text:?}: expected KEY=FROM..TO:STEP"))?;
         let knob = knob_of(key, scenario)?;
-        let duration = matches!(knob, Knob::LaunchTime);
+        let duration = matches!(knob, Knob::LaunchTime | Knob::Cooldown(_));
         let values = parse_range(range, duration).map_err(|e| format!("--sweep {key}: {e}"))?;
         Ok(Sweep {
             key: key.to_owned(),
@@ -128,6 +138,17 @@ impl Sweep {
                     }
                 }
             }
+            Knob::Cooldown(policy) => {
+                if value < 0.0 || value.fract() != 0.0 {
+                    return Err(format!("a cooldown is whole seconds, got {value}"));
+                }
+                match &mut scenario.policies[policy].kind {
+                    PolicyKind::Step { cooldown, .. } | PolicyKind::Simple { cooldown, .. } => {
+                        *cooldown = Some(value as u32)
+                    }
+                    PolicyKind::TargetTracking { .. } => unreachable!("knob_of refuses it"),
+                }
+            }
             Knob::LaunchTime => {
                 if value < 0.0 {
                     return Err("a launch time cannot be negative".into());
@@ -191,6 +212,35 @@ impl Sweep {
     }
 }
 
+/// `--set KEY=VALUE`: one value of one of the policy's keys, in place (the pool's own
+/// settings have their flags).
+pub fn set(text: &str, scenario: &mut Scenario) -> Result<(), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--set {text:?}: expected KEY=VALUE"))?;
+    let knob = knob_of(key, scenario).map_err(|e| e.replacen("--sweep", "--set", 1))?;
+    if matches!(knob, Knob::LaunchTime | Knob::UnitConcurrency) {
+        return Err(format!("--set {key}: give it with --{}", key.replace('_', "-")));
+    }
+    let values = parse_range(&format!("{value}..{value}:1"), matches!(knob, Knob::Cooldown(_)))
+        .map_err(|e| format!("--set {key}: {e}"))?;
+    let sweep = Sweep {
+        key: key.to_owned(),
+        knob,
+        values,
+    };
+    let mut unused = LoopConfig {
+        unit_concurrency: 1,
+        launch_time_ms: 0,
+        sample_interval_ms: 1000,
+        period_ms: 10_000,
+        slo_us: None,
+    };
+    sweep
+        .apply(sweep.values[0], scenario, &mut unused)
+        .map_err(|e| format!("--set {key}: {e}"))
+}
+
 /// CloudWatch's limit: EvaluationPeriods × Period at most one day.
 fn check_range(evaluation_periods: u32, period: u32) -> Result<(), String> {
     if u64::from(evaluation_periods) * u64::from(period) > 86_400 {
@@ -236,11 +286,24 @@ fn knob_of(key: &str, scenario: &Scenario) -> Result<Knob, String> {
     if let Some(rest) = key.strip_prefix("policy.") {
         let bad = || {
             format!(
-                "--sweep {key}: expected policy.NAME.step.I.FIELD; keys here: {}",
+                "--sweep {key}: expected policy.NAME.step.I.FIELD or policy.NAME.cooldown; keys here: {}",
                 known()
             )
         };
         let (rest, field) = rest.rsplit_once('.').ok_or_else(bad)?;
+        if field == "cooldown" {
+            let policy = scenario
+                .policies
+                .iter()
+                .position(|p| p.name == rest)
+                .ok_or_else(|| format!("--sweep {key}: no policy named {rest:?}; keys here: {}", known()))?;
+            if matches!(scenario.policies[policy].kind, PolicyKind::TargetTracking { .. }) {
+                return Err(format!(
+                    "--sweep {key}: {rest:?} is a target tracking policy (its cooldowns are not swept)"
+                ));
+            }
+            return Ok(Knob::Cooldown(policy));
+        }
         let (rest, index) = rest.rsplit_once('.').ok_or_else(bad)?;
         let name = rest.strip_suffix(".step").ok_or_else(bad)?;
         let policy = scenario
@@ -291,6 +354,9 @@ pub fn known_keys(scenario: &Scenario) -> Vec<String> {
         }
     }
     for policy in &scenario.policies {
+        if !matches!(policy.kind, PolicyKind::TargetTracking { .. }) {
+            keys.push(format!("policy.{}.cooldown", policy.name));
+        }
         if let PolicyKind::Step { steps, .. } = &policy.kind {
             for (index, step) in steps.iter().enumerate() {
                 keys.push(format!("policy.{}.step.{index}.adjustment", policy.name));
@@ -491,6 +557,28 @@ mod tests {
         let launch = Sweep::parse("launch_time=30s..90s:30s", &s).unwrap();
         launch.apply(90.0, &mut changed, &mut config).unwrap();
         assert_eq!(config.launch_time_ms, 90_000);
+    }
+
+    #[test]
+    fn set_changes_one_policy_key_and_refuses_the_pools() {
+        let mut s = scenario();
+        set("policy.web-scale-out.cooldown=20s", &mut s).unwrap();
+        let PolicyKind::Step { cooldown, .. } = &s.policies[0].kind else {
+            unreachable!()
+        };
+        assert_eq!(*cooldown, Some(20));
+        set("alarm.web-high.threshold=12.5", &mut s).unwrap();
+        assert_eq!(s.alarms[0].threshold, 12.5);
+        let error = set("launch_time=30s", &mut s).unwrap_err();
+        assert!(error.contains("--launch-time"), "{error}");
+        let error = set("alarm.nope.threshold=1", &mut s).unwrap_err();
+        assert!(
+            error.starts_with("--set alarm.nope.threshold: no alarm named"),
+            "{error}"
+        );
+        assert!(set("alarm.web-high.datapoints_to_alarm=9", &mut s)
+            .unwrap_err()
+            .contains("above"));
     }
 
     #[test]
