@@ -1,5 +1,7 @@
 //! `check`: validate everything the daemon needs and print the plan, with cost.
 
+pub mod alarms;
+
 use std::fmt::Write;
 use std::time::Duration;
 
