@@ -1,8 +1,9 @@
 //! `check`'s alarm side against ministack's CloudWatch and EC2 Auto Scaling APIs: the test
 //! creates the Auto Scaling group, its step policies and the alarms (with the SDK, as a
 //! deployment would), then `check` reads them back with DescribeAlarmsForMetric and
-//! DescribePolicies. Application Auto Scaling (the ECS path) is not served by ministack: its
-//! reading is covered by the unit tests of `check::alarms` on the model types.
+//! DescribePolicies. Refused reads come from ministack's own IAM (`AUTH=true`) and from the
+//! fault proxy. Application Auto Scaling (the ECS path) is not served by ministack: its
+//! report is covered by the unit tests of `check::alarms` on the model types.
 
 mod support;
 
@@ -10,6 +11,7 @@ use std::process::Stdio;
 
 use aws_sdk_autoscaling::types::StepAdjustment;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use support::fault_proxy::{Fault, FaultProxy};
 use support::*;
 
 const INSTANCE: &str = "i-0alarms";
@@ -53,12 +55,18 @@ impl Rig {
         self.ministack.sdk_config(REGION, "test", "test")
     }
 
-    /// `check` with `extra_cloudwatch` and the given access key: (exit code, stdout).
+    /// `check` with `extra_cloudwatch` and the given access key: (exit code, stdout and stderr).
     async fn check(&self, extra_cloudwatch: &str, key: &str, secret: &str) -> (i32, String) {
+        self.check_via(&self.ministack.endpoint(), extra_cloudwatch, key, secret)
+            .await
+    }
+
+    /// The same with AWS at `endpoint`.
+    async fn check_via(&self, endpoint: &str, extra_cloudwatch: &str, key: &str, secret: &str) -> (i32, String) {
         let path = write_config(self.dir.path(), &config(&self.nginx.status_url(), extra_cloudwatch));
         let (code, stdout, stderr) = run_exporter(
             exporter()
-                .env("AWS_ENDPOINT_URL", self.ministack.endpoint())
+                .env("AWS_ENDPOINT_URL", endpoint)
                 .env("AWS_ACCESS_KEY_ID", key)
                 .env("AWS_SECRET_ACCESS_KEY", secret)
                 .arg("--config")
@@ -344,6 +352,32 @@ async fn check_names_a_missing_permission_in_one_line_and_goes_on() {
         1,
         "{output}"
     );
-    // ministack does not apply IAM to CloudWatch's rpc-v2-cbor requests (the SDK's protocol),
-    // so a refused DescribeAlarmsForMetric is covered by the unit tests of check::alarms.
+    // ministack does not apply IAM to CloudWatch's rpc-v2-cbor requests (the SDK's protocol):
+    // the refused DescribeAlarmsForMetric is the next test's, through the fault proxy.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_a_refused_alarm_listing_once_and_exits_0() {
+    let rig = Rig::start(&[]).await;
+    // CloudWatch's AccessDenied, in its rpc-v2-cbor shape, to every call.
+    let proxy = FaultProxy::start(&rig.ministack.endpoint()).await;
+    proxy.set(Fault::AccessDenied).await;
+
+    let (code, output) = rig.check_via(&proxy.endpoint(), HIGH_RESOLUTION, "test", "test").await;
+    assert_eq!(code, 0, "an optional read refused is not a failure of check:\n{output}");
+    let lines: Vec<&str> = output.lines().filter(|l| l.starts_with("alarms ")).collect();
+    assert_eq!(lines.len(), 1, "one line for the refused read:\n{output}");
+    assert!(
+        lines[0].starts_with("alarms        cannot list (cloudwatch:DescribeAlarmsForMetric: AccessDenied: User: "),
+        "{output}"
+    );
+    assert!(
+        lines[0].ends_with(
+            "not checked for Test/Alarms/PendingRequests {InstanceId=i-0alarms}, \
+             Test/Alarms/PendingRequests {Service=nginx}"
+        ),
+        "{output}"
+    );
+    // The second series is not asked again after the first was refused.
+    assert_eq!(proxy.calls().len(), 1, "{:?}", proxy.calls());
 }
