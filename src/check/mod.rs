@@ -203,7 +203,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let _ = writeln!(
         report,
-        "blind periods publish nothing: give the alarm TreatMissingData = missing (or notBreaching)"
+        "blind periods publish nothing: give alarms TreatMissingData = missing (notBreaching is fine on scale-in only)"
     );
     if let Some(sdk_config) = &sdk_config {
         let series = alarms::published_series(&config, &instance_id);
