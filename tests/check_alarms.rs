@@ -2,8 +2,9 @@
 //! creates the Auto Scaling group, its step policies and the alarms (with the SDK, as a
 //! deployment would), then `check` reads them back with DescribeAlarmsForMetric and
 //! DescribePolicies. Refused reads come from ministack's own IAM (`AUTH=true`) and from the
-//! fault proxy. Application Auto Scaling (the ECS path) is not served by ministack: its
-//! report is covered by the unit tests of `check::alarms` on the model types.
+//! fault proxy. Application Auto Scaling (the ECS path) is not served by ministack: moto's
+//! server holds the ECS service and its policies, and `check` reaches it through the SDK's
+//! per-service endpoint variable, as it would a VPC endpoint.
 
 mod support;
 
@@ -63,10 +64,23 @@ impl Rig {
 
     /// The same with AWS at `endpoint`.
     async fn check_via(&self, endpoint: &str, extra_cloudwatch: &str, key: &str, secret: &str) -> (i32, String) {
+        self.check_with(endpoint, &[], extra_cloudwatch, key, secret).await
+    }
+
+    /// The same with more environment (a per-service endpoint).
+    async fn check_with(
+        &self,
+        endpoint: &str,
+        env: &[(&str, &str)],
+        extra_cloudwatch: &str,
+        key: &str,
+        secret: &str,
+    ) -> (i32, String) {
         let path = write_config(self.dir.path(), &config(&self.nginx.status_url(), extra_cloudwatch));
         let (code, stdout, stderr) = run_exporter(
             exporter()
                 .env("AWS_ENDPOINT_URL", endpoint)
+                .envs(env.iter().copied())
                 .env("AWS_ACCESS_KEY_ID", key)
                 .env("AWS_SECRET_ACCESS_KEY", secret)
                 .arg("--config")
@@ -290,6 +304,24 @@ async fn check_flags_a_10s_alarm_on_standard_resolution() {
     assert_eq!(output.matches("warning:").count(), 1, "{output}");
 }
 
+/// Runs `script` with the venv's Python (boto3) and returns what it printed.
+fn python(script: &str) -> String {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let output = std::process::Command::new(&python)
+        .args(["-c", script])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+    assert!(
+        output.status.success(),
+        "the boto3 setup failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// Creates an IAM user allowed `actions` only, with boto3 (the crate has no IAM client):
 /// (access key id, secret).
 fn iam_user(ministack: &Ministack, actions: &[&str]) -> (String, String) {
@@ -304,20 +336,7 @@ fn iam_user(ministack: &Ministack, actions: &[&str]) -> (String, String) {
          print(key['AccessKeyId'], key['SecretAccessKey'])\n",
         ministack.endpoint()
     );
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let output = std::process::Command::new(&python)
-        .args(["-c", &script])
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
-    assert!(
-        output.status.success(),
-        "creating the IAM user failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = python(&script);
     let (key, secret) = text.trim().split_once(' ').expect("key and secret");
     (key.to_owned(), secret.to_owned())
 }
@@ -380,4 +399,88 @@ async fn check_names_a_refused_alarm_listing_once_and_exits_0() {
     );
     // The second series is not asked again after the first was refused.
     assert_eq!(proxy.calls().len(), 1, "{:?}", proxy.calls());
+}
+
+/// An ECS service in moto (cluster, task definition, service), its scalable target and two
+/// step policies, with boto3 (the crate has no ECS client): (scale-out ARN, scale-in ARN).
+fn ecs_service_with_policies(moto: &Moto) -> (String, String) {
+    let script = format!(
+        "import boto3\n\
+         kw = dict(endpoint_url='{}', region_name='{REGION}', aws_access_key_id='test', aws_secret_access_key='test')\n\
+         ecs = boto3.client('ecs', **kw)\n\
+         ecs.create_cluster(clusterName='web-cluster')\n\
+         ecs.register_task_definition(family='web', containerDefinitions=[{{'name': 'web', 'image': 'nginx', 'memory': 128}}])\n\
+         ecs.create_service(cluster='web-cluster', serviceName='web', taskDefinition='web', desiredCount=2)\n\
+         aas = boto3.client('application-autoscaling', **kw)\n\
+         target = dict(ServiceNamespace='ecs', ResourceId='service/web-cluster/web', ScalableDimension='ecs:service:DesiredCount')\n\
+         aas.register_scalable_target(MinCapacity=2, MaxCapacity=20, **target)\n\
+         out = aas.put_scaling_policy(PolicyName='web-tasks-out', PolicyType='StepScaling', StepScalingPolicyConfiguration={{\n\
+             'AdjustmentType': 'ChangeInCapacity', 'Cooldown': 60, 'MetricAggregationType': 'Maximum',\n\
+             'StepAdjustments': [{{'MetricIntervalLowerBound': 0, 'ScalingAdjustment': 2}}]}}, **target)\n\
+         inn = aas.put_scaling_policy(PolicyName='web-tasks-in', PolicyType='StepScaling', StepScalingPolicyConfiguration={{\n\
+             'AdjustmentType': 'ChangeInCapacity', 'Cooldown': 300,\n\
+             'StepAdjustments': [{{'MetricIntervalUpperBound': 0, 'ScalingAdjustment': -1}}]}}, **target)\n\
+         print(out['PolicyARN'], inn['PolicyARN'])\n",
+        moto.endpoint()
+    );
+    let text = python(&script);
+    let (scale_out, scale_in) = text.trim().split_once(' ').expect("two ARNs");
+    (scale_out.to_owned(), scale_in.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reads_the_ecs_service_policies_from_application_auto_scaling() {
+    let rig = Rig::start(&[]).await;
+    let moto = Moto::start().await;
+    let (scale_out, scale_in) = ecs_service_with_policies(&moto);
+    // The ECS design scales the service on the fleet series.
+    let mut high = scale_out_alarm("tasks-high", 10, "missing", &scale_out);
+    high.dimensions = vec![dimension("Service", "nginx")];
+    put_alarm(&rig.root(), high).await;
+    put_alarm(
+        &rig.root(),
+        AlarmSpec {
+            name: "tasks-low".into(),
+            dimensions: vec![dimension("Service", "nginx")],
+            statistic: Statistic::Average,
+            period: 60,
+            evaluation_periods: 5,
+            datapoints_to_alarm: 5,
+            threshold: 2.0,
+            comparison: ComparisonOperator::LessThanOrEqualToThreshold,
+            // Keeps removing tasks while the exporter is blind in ALARM.
+            treat_missing_data: "ignore".into(),
+            actions: vec![scale_in],
+        },
+    )
+    .await;
+
+    let moto_endpoint = moto.endpoint();
+    let (code, output) = rig
+        .check_with(
+            &rig.ministack.endpoint(),
+            &[("AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING", &moto_endpoint)],
+            HIGH_RESOLUTION,
+            "test",
+            "test",
+        )
+        .await;
+    assert_eq!(code, 0, "{output}");
+    contains_all(
+        &output,
+        &[
+            "alarms        Test/Alarms/PendingRequests {InstanceId=i-0alarms}: no alarm watches this series",
+            "alarms        Test/Alarms/PendingRequests {Service=nginx}: 2 alarm(s) watch this series",
+            "alarm \"tasks-high\" (scale-out): Maximum over 10 s (ok for StorageResolution 1 and a datum every 1s), 2 \
+             of 3 periods >= 20, TreatMissingData missing",
+            "runs Application Auto Scaling policy \"web-tasks-out\" (ecs service/web-cluster/web): StepScaling \
+             ChangeInCapacity, steps +2 at [20, +inf), aggregation Maximum, cooldown 60 s",
+            "alarm \"tasks-low\" (scale-in): Average over 60 s (ok for StorageResolution 1 and a datum every 1s), 5 of \
+             5 periods <= 2, TreatMissingData ignore",
+            "runs Application Auto Scaling policy \"web-tasks-in\" (ecs service/web-cluster/web): StepScaling \
+             ChangeInCapacity, steps -1 at (-inf, 2], aggregation Average, cooldown 300 s",
+            "warning: ignore on a scale-in alarm",
+        ],
+    );
+    assert_eq!(output.matches("warning:").count(), 1, "{output}");
 }

@@ -418,6 +418,56 @@ impl Drop for Ministack {
     }
 }
 
+/// moto's server, for the APIs ministack lacks (Application Auto Scaling, ECS).
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+pub fn moto_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("MOTO_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+}
+
+impl Moto {
+    pub async fn start() -> Self {
+        let bin = moto_bin();
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/setup.sh (it installs moto[server] in .venv) or set MOTO_SERVER_BIN",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto { port, child };
+        let url = format!("http://127.0.0.1:{port}/");
+        wait_until(Duration::from_secs(30), "moto to answer", async || {
+            http_get(&url).await.is_some()
+        })
+        .await;
+        moto
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// IMDSv2 emulation: a token from PUT /latest/api/token (with the TTL header the SDK
 /// requires), then metadata by path for requests carrying that token.
 pub struct Imds {
