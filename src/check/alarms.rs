@@ -4,7 +4,7 @@
 //! judgements are the ones `simulate` and `policy lint` make on a policy file.
 //!
 //! ```text
-//! published_series(config, instance id) --Series--> aws.rs --SeriesAlarms, PolicyRead-->
+//! published_series(config, instance id) --PublishedSeries--> aws.rs --SeriesAlarms, PolicyRead-->
 //! report(...) --lines--> check's report
 //! ```
 
@@ -23,7 +23,7 @@ const INDENT: &str = "              ";
 /// One series the exporter publishes: a metric name and the exact dimension set (a different
 /// set is a different metric in CloudWatch).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Series {
+pub struct PublishedSeries {
     pub namespace: String,
     pub metric_name: String,
     pub dimensions: Vec<(String, String)>,
@@ -31,7 +31,7 @@ pub struct Series {
     pub fleet: bool,
 }
 
-impl std::fmt::Display for Series {
+impl std::fmt::Display for PublishedSeries {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let dimensions: Vec<String> = self.dimensions.iter().map(|(n, v)| format!("{n}={v}")).collect();
         write!(
@@ -46,7 +46,7 @@ impl std::fmt::Display for Series {
 
 /// Every series this instance publishes: PendingRequests (`cloudwatch.metric_name`) and each
 /// of `access_log.publish`, per instance and, when configured, for the fleet.
-pub fn published_series(config: &Config, instance_id: &str) -> Vec<Series> {
+pub fn published_series(config: &Config, instance_id: &str) -> Vec<PublishedSeries> {
     let cw = &config.cloudwatch;
     let names = std::iter::once(cw.metric_name.as_str()).chain(
         config
@@ -56,14 +56,14 @@ pub fn published_series(config: &Config, instance_id: &str) -> Vec<Series> {
     );
     let mut series = Vec::new();
     for name in names {
-        series.push(Series {
+        series.push(PublishedSeries {
             namespace: cw.namespace.clone(),
             metric_name: name.to_owned(),
             dimensions: vec![(INSTANCE_DIMENSION.to_owned(), instance_id.to_owned())],
             fleet: false,
         });
         if !cw.fleet_dimensions.is_empty() {
-            series.push(Series {
+            series.push(PublishedSeries {
                 namespace: cw.namespace.clone(),
                 metric_name: name.to_owned(),
                 dimensions: cw.fleet_dimensions.clone(),
@@ -107,7 +107,7 @@ pub enum ReadAlarm {
 /// What DescribeAlarmsForMetric answered for one series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesAlarms {
-    pub series: Series,
+    pub series: PublishedSeries,
     pub alarms: Result<Vec<ReadAlarm>, ReadFailure>,
 }
 
@@ -239,7 +239,7 @@ pub fn report(
 
 fn alarm_lines(
     cloudwatch: &CloudWatchConfig,
-    series: &Series,
+    series: &PublishedSeries,
     alarm: &Alarm,
     action_arns: &[String],
     actions_enabled: bool,
@@ -260,11 +260,11 @@ fn alarm_lines(
     };
     let scaling_actions = action_arns.iter().filter(|arn| policy_ref(arn).is_some()).count();
     let direction = if scaling_actions == 0 {
-        "no scaling action"
+        Direction::None
     } else if scales_in(&alarm, &found) {
-        "scale-in"
+        Direction::In
     } else {
-        "scale-out"
+        Direction::Out
     };
     let period = match period_finding(alarm.period, cloudwatch) {
         None => format!(
@@ -275,8 +275,9 @@ fn alarm_lines(
         Some(_) => String::from("does not fit the published series: see the warning"),
     };
     lines.push(format!(
-        "{INDENT}alarm {:?} ({direction}): {} over {} s ({period}), {} of {} periods {} {}, TreatMissingData {}",
+        "{INDENT}alarm {:?} ({}): {} over {} s ({period}), {} of {} periods {} {}, TreatMissingData {}",
         alarm.name,
+        direction.name(),
         alarm.statistic.name(),
         alarm.period,
         alarm.datapoints_to_alarm,
@@ -305,7 +306,7 @@ fn alarm_lines(
     }
     if scaling_actions > 0 {
         warnings.extend(scale_in_missing_data_warning(&alarm, &found));
-        if direction == "scale-out" && alarm.treat_missing_data == TreatMissingData::NotBreaching {
+        if direction == Direction::Out && alarm.treat_missing_data == TreatMissingData::NotBreaching {
             warnings.push(String::from(
                 "notBreaching on a scale-out alarm: a period the exporter could not publish (nginx too busy to \
                  answer stub_status is the moment capacity is short) counts as below the threshold and can hold \
@@ -318,6 +319,25 @@ fn alarm_lines(
     }
     for warning in warnings {
         lines.push(format!("{sub}warning: {warning}"));
+    }
+}
+
+/// Which way an alarm scales: from its comparison and its policies' steps, as `simulate` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// No action names a scaling policy (notifications only, or nothing).
+    None,
+    In,
+    Out,
+}
+
+impl Direction {
+    fn name(self) -> &'static str {
+        match self {
+            Direction::None => "no scaling action",
+            Direction::In => "scale-in",
+            Direction::Out => "scale-out",
+        }
     }
 }
 

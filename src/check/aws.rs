@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::alarms::{policy_ref, PolicyRead, PolicyRef, ReadAlarm, ReadFailure, Series, SeriesAlarms};
+use super::alarms::{policy_ref, PolicyRead, PolicyRef, PublishedSeries, ReadAlarm, ReadFailure, SeriesAlarms};
 use crate::simulate::model::{
     AdjustmentType, Alarm, Comparison, MetricAggregation, Policy, PolicyKind, Statistic, StepAdjustment,
     TreatMissingData,
@@ -43,7 +43,10 @@ where
 }
 
 /// The alarms on each series, and every policy their actions name, keyed by ARN.
-pub async fn read(sdk_config: &SdkConfig, series: Vec<Series>) -> (Vec<SeriesAlarms>, BTreeMap<String, PolicyRead>) {
+pub async fn read(
+    sdk_config: &SdkConfig,
+    series: Vec<PublishedSeries>,
+) -> (Vec<SeriesAlarms>, BTreeMap<String, PolicyRead>) {
     let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk_config);
     let mut listed = Vec::with_capacity(series.len());
     // After one failure the others would fail alike (and a timeout would cost its wait per
@@ -74,7 +77,10 @@ pub async fn read(sdk_config: &SdkConfig, series: Vec<Series>) -> (Vec<SeriesAla
     (listed, policies)
 }
 
-async fn alarms_for(client: &aws_sdk_cloudwatch::Client, series: &Series) -> Result<Vec<ReadAlarm>, ReadFailure> {
+async fn alarms_for(
+    client: &aws_sdk_cloudwatch::Client,
+    series: &PublishedSeries,
+) -> Result<Vec<ReadAlarm>, ReadFailure> {
     use aws_sdk_cloudwatch::types::Dimension;
     let output = client
         .describe_alarms_for_metric()

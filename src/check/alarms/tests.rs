@@ -23,8 +23,8 @@ fn config(cloudwatch: &str) -> Config {
     .unwrap()
 }
 
-fn instance_series() -> Series {
-    Series {
+fn instance_series() -> PublishedSeries {
+    PublishedSeries {
         namespace: "MyApp".into(),
         metric_name: "PendingRequests".into(),
         dimensions: vec![("InstanceId".into(), "i-0check".into())],
@@ -32,8 +32,8 @@ fn instance_series() -> Series {
     }
 }
 
-fn fleet_series() -> Series {
-    Series {
+fn fleet_series() -> PublishedSeries {
+    PublishedSeries {
         namespace: "MyApp".into(),
         metric_name: "PendingRequests".into(),
         dimensions: vec![("Service".into(), "nginx".into())],
@@ -105,7 +105,12 @@ fn policies(entries: Vec<(&str, PolicyRead)>) -> BTreeMap<String, PolicyRead> {
 }
 
 /// The report of one series' alarms, as text.
-fn text(config: &Config, series: Series, alarms: Vec<ReadAlarm>, policies: &BTreeMap<String, PolicyRead>) -> String {
+fn text(
+    config: &Config,
+    series: PublishedSeries,
+    alarms: Vec<ReadAlarm>,
+    policies: &BTreeMap<String, PolicyRead>,
+) -> String {
     report(
         &config.cloudwatch,
         &[SeriesAlarms {
