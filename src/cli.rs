@@ -44,6 +44,12 @@ pub enum Command {
         dry_run: bool,
     },
     /// Validate the config, read stub_status once, resolve AWS identity, and print the plan.
+    ///
+    /// Then, for each published series (per instance and fleet), every alarm that watches it
+    /// and the scaling policy it runs, or "no alarm watches". Those reads need the optional
+    /// cloudwatch:DescribeAlarmsForMetric, autoscaling:DescribePolicies and
+    /// application-autoscaling:DescribeScalingPolicies; a missing one is named in one line and
+    /// never changes the exit code.
     Check {
         /// Only validate the config file (for systemd's ExecStartPre: the daemon itself
         /// tolerates nginx being down, so its start must not depend on nginx).

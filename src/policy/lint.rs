@@ -68,7 +68,6 @@ fn series_of(alarm: &Alarm, cloudwatch: &CloudWatchConfig) -> Option<Series> {
 /// The cross-check of `policy lint --config`: one finding per problem, per alarm.
 pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let publish_period = cloudwatch.period.as_secs() as u32;
     for (index, alarm) in loaded.scenario.alarms.iter().enumerate() {
         let Some(at) = loaded.alarm_location(index) else {
             continue;
@@ -124,50 +123,58 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
                 ),
             );
         }
-        if alarm.period < 60 && cloudwatch.storage_resolution != 1 {
-            report(
-                Severity::Error,
-                "period",
-                format!(
-                    "a {} s alarm period needs the metric at high resolution: the config's \
-                     cloudwatch.storage_resolution is {}, so the alarm sees no datapoint (set it to 1)",
-                    alarm.period, cloudwatch.storage_resolution
-                ),
-            );
-        } else if publish_period > 0 && alarm.period < publish_period {
-            report(
-                Severity::Warning,
-                "period",
-                format!(
-                    "the alarm period ({} s) is shorter than the exporter's publish period (cloudwatch.period, \
-                     {publish_period} s): most of its periods hold no datapoint",
-                    alarm.period
-                ),
-            );
-        } else if publish_period > 0 && alarm.period % publish_period != 0 {
-            report(
-                Severity::Warning,
-                "period",
-                format!(
-                    "the alarm period ({} s) is not a multiple of the exporter's publish period \
-                     (cloudwatch.period, {publish_period} s): its periods hold unequal numbers of datapoints",
-                    alarm.period
-                ),
-            );
+        if let Some((severity, message)) = period_finding(alarm.period, cloudwatch) {
+            report(severity, "period", message);
         }
         if series == Some(Series::Fleet) && alarm.statistic == Statistic::Sum {
-            report(
-                Severity::Warning,
-                "statistic",
-                format!(
-                    "Sum on the fleet series is not the fleet's total backlog: each datum is one instance's \
-                     statistic set of {} samples, so Sum adds the samples; the total is Sum / {} per publish \
-                     period, or use Average (the backlog per proxy)",
-                    cloudwatch.samples_per_period(),
-                    cloudwatch.samples_per_period()
-                ),
-            );
+            report(Severity::Warning, "statistic", fleet_sum_warning(cloudwatch));
         }
     }
     findings
+}
+
+/// Whether an alarm period (seconds) can be filled by the series the exporter publishes:
+/// `None` when each of its periods holds the same number of datapoints. Shared by `policy
+/// lint` and `check` (which reads the deployed alarms).
+pub fn period_finding(alarm_period: u32, cloudwatch: &CloudWatchConfig) -> Option<(Severity, String)> {
+    let publish_period = cloudwatch.period.as_secs() as u32;
+    if alarm_period < 60 && cloudwatch.storage_resolution != 1 {
+        Some((
+            Severity::Error,
+            format!(
+                "a {alarm_period} s alarm period needs the metric at high resolution: the config's \
+                 cloudwatch.storage_resolution is {}, so the alarm sees no datapoint (set it to 1)",
+                cloudwatch.storage_resolution
+            ),
+        ))
+    } else if publish_period > 0 && alarm_period < publish_period {
+        Some((
+            Severity::Warning,
+            format!(
+                "the alarm period ({alarm_period} s) is shorter than the exporter's publish period (cloudwatch.period, \
+                 {publish_period} s): most of its periods hold no datapoint"
+            ),
+        ))
+    } else if publish_period > 0 && !alarm_period.is_multiple_of(publish_period) {
+        Some((
+            Severity::Warning,
+            format!(
+                "the alarm period ({alarm_period} s) is not a multiple of the exporter's publish period \
+                 (cloudwatch.period, {publish_period} s): its periods hold unequal numbers of datapoints"
+            ),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Why Sum on the fleet series misleads: every datum is one instance's statistic set.
+pub fn fleet_sum_warning(cloudwatch: &CloudWatchConfig) -> String {
+    format!(
+        "Sum on the fleet series is not the fleet's total backlog: each datum is one instance's \
+         statistic set of {} samples, so Sum adds the samples; the total is Sum / {} per publish \
+         period, or use Average (the backlog per proxy)",
+        cloudwatch.samples_per_period(),
+        cloudwatch.samples_per_period()
+    )
 }

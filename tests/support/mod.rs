@@ -290,6 +290,11 @@ pub fn ministack_bin() -> PathBuf {
 
 impl Ministack {
     pub async fn start() -> Self {
+        Ministack::start_with(&[]).await
+    }
+
+    /// With more of ministack's environment: `SERVICES` (default `cloudwatch`), `AUTH`, ...
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let bin = ministack_bin();
         assert!(
             bin.exists(),
@@ -302,6 +307,7 @@ impl Ministack {
             .env("GATEWAY_PORT", port.to_string())
             .env("SERVICES", "cloudwatch")
             .env("LOG_LEVEL", "WARNING")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -332,6 +338,20 @@ impl Ministack {
             ))
             .build();
         aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
+    /// An SDK config for any service's client on this server (ministack serves them all on
+    /// one port), signed with `key`/`secret` (`test`/`test` is the root under `AUTH=true`).
+    pub fn sdk_config(&self, region: &str, key: &str, secret: &str) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(plain_http_client())
+            .region(aws_config::Region::new(region.to_owned()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(key, secret, None, None, "test"),
+            ))
+            .build()
     }
 
     /// Every 1-second datapoint of `namespace/metric{dims}` in us-east-1 from `since` on, oldest first.
@@ -392,6 +412,56 @@ fn period_floor(t: SystemTime) -> SystemTime {
 }
 
 impl Drop for Ministack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// moto's server, for the APIs ministack lacks (Application Auto Scaling, ECS).
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+pub fn moto_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("MOTO_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+}
+
+impl Moto {
+    pub async fn start() -> Self {
+        let bin = moto_bin();
+        assert!(
+            bin.exists(),
+            "{} is missing: run scripts/setup.sh (it installs moto[server] in .venv) or set MOTO_SERVER_BIN",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto { port, child };
+        let url = format!("http://127.0.0.1:{port}/");
+        wait_until(Duration::from_secs(30), "moto to answer", async || {
+            http_get(&url).await.is_some()
+        })
+        .await;
+        moto
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

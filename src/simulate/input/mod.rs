@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::simulate::model::Scenario;
 
 pub(crate) use json::json_path_line;
+pub(crate) use validate::{scale_in_missing_data_warning, scales_in};
 pub(crate) use write_aws::steps_json;
 pub use write_aws::write_aws;
 

@@ -503,7 +503,7 @@ fn steps(list: &At<Vec<StepDraft>>, adjustment_type: AdjustmentType) -> Result<V
 
 /// Whether the alarm only scales in: a less-than alarm, or every action's policy removes
 /// capacity.
-fn scales_in(alarm: &Alarm, policies: &[Policy]) -> bool {
+pub(crate) fn scales_in(alarm: &Alarm, policies: &[Policy]) -> bool {
     if !alarm.comparison.is_upper() {
         return true;
     }
@@ -521,19 +521,26 @@ fn scales_in(alarm: &Alarm, policies: &[Policy]) -> bool {
         })
 }
 
-fn alarm_warnings(draft: &AlarmDraft, alarm: &Alarm, policies: &[Policy], warnings: &mut Vec<Warning>) {
-    if scales_in(alarm, policies)
-        && matches!(
-            alarm.treat_missing_data,
-            TreatMissingData::Breaching | TreatMissingData::Ignore
-        )
-    {
-        let at = draft.treat_missing_data.as_ref().map_or(&draft.at, |t| &t.at);
-        warnings.push(at.warn(format!(
+/// `breaching` or `ignore` on an alarm that removes capacity: shared by validation and `check`
+/// (which reads the deployed alarms).
+pub(crate) fn scale_in_missing_data_warning(alarm: &Alarm, policies: &[Policy]) -> Option<String> {
+    let wrong = matches!(
+        alarm.treat_missing_data,
+        TreatMissingData::Breaching | TreatMissingData::Ignore
+    );
+    (wrong && scales_in(alarm, policies)).then(|| {
+        format!(
             "{} on a scale-in alarm: the exporter publishes nothing when it cannot see nginx, so a \
              scale-in alarm should treat missing data as notBreaching (or missing), not remove capacity then",
             alarm.treat_missing_data.name()
-        )));
+        )
+    })
+}
+
+fn alarm_warnings(draft: &AlarmDraft, alarm: &Alarm, policies: &[Policy], warnings: &mut Vec<Warning>) {
+    if let Some(message) = scale_in_missing_data_warning(alarm, policies) {
+        let at = draft.treat_missing_data.as_ref().map_or(&draft.at, |t| &t.at);
+        warnings.push(at.warn(message));
     }
     for &index in &alarm.actions {
         let PolicyKind::Step { steps, .. } = &policies[index].kind else {

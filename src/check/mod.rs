@@ -1,4 +1,9 @@
-//! `check`: validate everything the daemon needs and print the plan, with cost.
+//! `check`: validate everything the daemon needs and print the plan, with cost, then the
+//! alarms that watch each published series and the policies they run (`alarms`, read by
+//! `aws`; those reads are optional and never make `check` fail).
+
+pub mod alarms;
+mod aws;
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -73,6 +78,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     let mut instance_id = String::from("?");
+    // Set once region and credentials are known: the alarm side is read with it.
+    let mut sdk_config = None;
     let identity = if cw.put_metric_data {
         cloudwatch::resolve(cw).await.map(Some)
     } else {
@@ -113,6 +120,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                         "credentials   ok (access key {}...)",
                         &c.access_key_id()[..4.min(c.access_key_id().len())]
                     );
+                    sdk_config = Some(identity.sdk_config.clone());
                 }
                 Err(e) => {
                     problems += 1;
@@ -195,8 +203,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let _ = writeln!(
         report,
-        "blind periods publish nothing: give the alarm TreatMissingData = missing (or notBreaching)"
+        "blind periods publish nothing: give alarms TreatMissingData = missing (notBreaching is fine on scale-in only)"
     );
+    if let Some(sdk_config) = &sdk_config {
+        let series = alarms::published_series(&config, &instance_id);
+        let (listed, policies) = aws::read(sdk_config, series).await;
+        for line in alarms::report(cw, &listed, &policies) {
+            let _ = writeln!(report, "{line}");
+        }
+    }
     print!("{report}");
     if problems > 0 {
         anyhow::bail!("check found {problems} problem(s)");
