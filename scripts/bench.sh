@@ -29,7 +29,7 @@ rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # size first: with BENCH_COLD_BUILD=1 it builds the package binary that idle then measures too.
-for part in size replay simulate idle tail signal; do
+for part in size replay simulate closed-loop idle tail signal; do
     echo "bench: $part ..." >&2
     BENCH_ROWS=1 "scripts/bench-$part.sh" | grep '^ROW' >>"$rows" || echo "bench: $part failed" >&2
     if [[ "$part" == replay ]]; then
