@@ -24,7 +24,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use crate::simulate::engine::Engine;
-use crate::simulate::model::{Evaluation, Scenario, SeriesPoint, SeriesStats};
+use crate::simulate::model::{Activity, Evaluation, Scenario, SeriesPoint, SeriesStats};
+use crate::simulate::report;
 use crate::sources::access_log::CompletedRequest;
 
 /// One request as the pool sees it (microseconds).
@@ -230,7 +231,7 @@ pub fn run(
     let mut now = start_us;
     let mut capacity_unit_us = 0f64;
     let (mut capacity_min, mut capacity_max) = (starting_units, starting_units);
-    let (mut activities, mut flaps, mut last_activity) = (0u64, 0u64, None::<(i64, bool)>);
+    let (mut activities, mut flaps, mut last_activity) = (0u64, 0u64, None::<Activity>);
     let (mut peak_pending, mut pending_total, mut samples) = (0u64, 0u64, 0u64);
 
     loop {
@@ -280,13 +281,13 @@ pub fn run(
                                 continue;
                             }
                             activities += 1;
-                            let out = activity.to > activity.from;
-                            if let Some((at, was_out)) = last_activity {
-                                if was_out != out && activity.time_ms - at < crate::simulate::report::FLAP_WINDOW_MS {
-                                    flaps += 1;
-                                }
+                            if last_activity
+                                .as_ref()
+                                .is_some_and(|last| report::is_flap(last, activity))
+                            {
+                                flaps += 1;
                             }
-                            last_activity = Some((activity.time_ms, out));
+                            last_activity = Some(activity.clone());
                         }
                         if evaluation.desired_capacity != pool.paid() {
                             pool.resize(evaluation.desired_capacity, now, launch_us);

@@ -10,6 +10,12 @@ use crate::sources::access_log::values::format_rfc3339;
 /// Two scaling activities in opposite directions this close together are a flap.
 pub const FLAP_WINDOW_MS: i64 = 10 * 60 * 1000;
 
+/// Whether `next` reverses `last` within [`FLAP_WINDOW_MS`].
+pub fn is_flap(last: &Activity, next: &Activity) -> bool {
+    let out = |a: &Activity| a.to > a.from;
+    out(last) != out(next) && next.time_ms - last.time_ms < FLAP_WINDOW_MS
+}
+
 /// Whether `policy` can add capacity (so an alarm that runs it is a scale-out alarm).
 pub fn scales_out(kind: &PolicyKind) -> bool {
     match kind {
@@ -112,8 +118,7 @@ impl Summary {
         }
         for activity in &evaluation.activities {
             if let Some(last) = self.activities.last() {
-                let direction = |a: &Activity| a.to > a.from;
-                if direction(last) != direction(activity) && activity.time_ms - last.time_ms < FLAP_WINDOW_MS {
+                if is_flap(last, activity) {
                     self.flaps.push((last.time_ms, activity.time_ms));
                 }
             }
