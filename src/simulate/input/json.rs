@@ -353,7 +353,13 @@ pub fn parse(alarms: (&str, &str), policies: (&str, &str), group: Option<(&str, 
     let mut alarm_drafts = Vec::new();
     for (i, a) in described_alarms.metric_alarms.into_iter().enumerate() {
         let key = |field: &str| format!("MetricAlarms[{i}].{field}");
-        let unsupported = if a.metrics.is_some() {
+        // An empty Metrics list holds no metric math: moto's server (5.2.5) prints
+        // "Metrics": [] on every single-metric alarm.
+        let metric_math = a
+            .metrics
+            .as_ref()
+            .is_some_and(|metrics| metrics.as_array().is_none_or(|queries| !queries.is_empty()));
+        let unsupported = if metric_math {
             Some(alarm_doc.at(key("Metrics"), "metric math (Metrics)"))
         } else if a.extended_statistic.is_some() {
             Some(alarm_doc.at(key("ExtendedStatistic"), "ExtendedStatistic (percentiles)"))

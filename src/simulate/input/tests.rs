@@ -707,6 +707,14 @@ fn metric_math_and_extended_statistics_are_refused_saying_what_is_supported() {
 }
 
 #[test]
+fn an_empty_metrics_list_is_a_single_metric_alarm() {
+    let alarms = ALARMS.replace(r#""StateValue": "OK""#, r#""StateValue": "OK", "Metrics": []"#);
+    let loaded = load_json(&alarms, POLICIES, Some(GROUPS), None).unwrap();
+    assert_eq!(loaded.scenario.alarms[0].statistic, Statistic::Maximum);
+    assert_eq!(loaded.scenario.alarms[0].actions, vec![0]);
+}
+
+#[test]
 fn a_group_is_needed_and_a_scalable_target_needs_a_capacity() {
     check_error(
         load_json(ALARMS, POLICIES, None, Some(2)),
