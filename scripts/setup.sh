@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a Debian 12 machine (idempotent):
-# Debian's nginx-light and logrotate, and ministack (+ cbor2, boto3), cfn-lint, python-hcl2 and
-# moto's server in .venv.
+# Debian's nginx-light and logrotate, and ministack (+ cbor2, boto3), cfn-lint, python-hcl2,
+# moto's server and the AWS CLI (v1) in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +18,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import ministack, cbor2, boto3, prometheus_client, cfnlint, hcl2, moto.server' 2>/dev/null; then
-    echo "setup: installing ministack, cfn-lint, python-hcl2 and moto in .venv" >&2
+if ! .venv/bin/python -c 'import ministack, cbor2, boto3, prometheus_client, cfnlint, hcl2, moto.server, awscli' 2>/dev/null; then
+    echo "setup: installing ministack, cfn-lint, python-hcl2, moto and the AWS CLI in .venv" >&2
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
 fi
