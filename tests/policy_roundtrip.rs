@@ -1,0 +1,419 @@
+//! `policy render --format cli` deployed for real: the script runs under bash with the real
+//! AWS CLI (.venv/bin/aws) against moto's server on loopback, the alarms and policies are read
+//! back with describe-alarms / describe-policies / describe-scaling-policies, and `simulate` on
+//! that JSON must give the timeline `simulate` gives on the TOML: render and import agree
+//! through AWS's own API shapes, not only through `--print-aws`.
+//!
+//! Every AWS variable of the caller is dropped (the child environment is cleared), the CLI's
+//! config, credentials and HOME live in the test's temp dir, and every call goes to
+//! AWS_ENDPOINT_URL on 127.0.0.1.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use support::Moto;
+
+const ECS: &str = "config/scaling-policy.toml";
+const EC2: &str = "tests/fixtures/policy-ec2-asg.toml";
+const REGION: &str = "us-east-1";
+
+fn repo(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn venv_bin() -> PathBuf {
+    let bin = repo(".venv/bin");
+    assert!(
+        bin.join("aws").exists(),
+        "{} is missing: run scripts/setup.sh (it installs awscli in .venv)",
+        bin.join("aws").display()
+    );
+    bin
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// moto 5.2.5 answers EC2 Auto Scaling's PutScalingPolicy with an empty result (AWS returns
+/// PolicyARN and, for target tracking, Alarms), so the script's `--query PolicyARN --output
+/// text` prints "None" and each alarm would get "None" as its action. This wrapper, first on
+/// PATH, passes every call to the real CLI unchanged and, only when that answer is "None",
+/// prints the ARN the way AWS would have, from describe-policies.
+const MOTO_POLICY_ARN_WORKAROUND: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+if [ "${1:-} ${2:-}" != "autoscaling put-scaling-policy" ]; then
+    exec "$AWS_CLI" "$@"
+fi
+answer=$("$AWS_CLI" "$@")
+if [ "$answer" != None ]; then
+    printf '%s\n' "$answer"
+    exit 0
+fi
+args=("$@") group="" name=""
+for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+    case ${args[i]} in
+        --auto-scaling-group-name) group=${args[i + 1]} ;;
+        --policy-name) name=${args[i + 1]} ;;
+    esac
+done
+exec "$AWS_CLI" autoscaling describe-policies --auto-scaling-group-name "$group" --policy-names "$name" \
+    --query 'ScalingPolicies[0].PolicyARN' --output text
+"#;
+
+/// The AWS CLI pointed at one moto server, configured inside one temp dir.
+struct Aws {
+    dir: tempfile::TempDir,
+    moto: Moto,
+}
+
+impl Aws {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let wrapper_dir = dir.path().join("bin");
+        std::fs::create_dir(&wrapper_dir).unwrap();
+        let wrapper = wrapper_dir.join("aws");
+        std::fs::write(&wrapper, MOTO_POLICY_ARN_WORKAROUND).unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(dir.path().join("config"), format!("[default]\nregion = {REGION}\n")).unwrap();
+        std::fs::write(
+            dir.path().join("credentials"),
+            "[default]\naws_access_key_id = test\naws_secret_access_key = test\n",
+        )
+        .unwrap();
+        Aws {
+            dir,
+            moto: Moto::start().await,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `program` with only the environment the CLI needs: the wrapper, then .venv/bin (the real
+    /// `aws`), then the system's PATH for bash and coreutils.
+    fn command(&self, program: &str) -> Command {
+        let venv = venv_bin();
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:/usr/local/bin:/usr/bin:/bin",
+                    self.path("bin").display(),
+                    venv.display()
+                ),
+            )
+            .env("AWS_CLI", venv.join("aws"))
+            .env("HOME", self.dir.path())
+            .env("AWS_CONFIG_FILE", self.path("config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.path("credentials"))
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("AWS_ENDPOINT_URL", self.moto.endpoint())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(self.dir.path());
+        command
+    }
+
+    /// One `aws` call; its stdout.
+    fn call(&self, args: &[&str]) -> String {
+        let output = self.command("aws").args(args).output().expect("run aws");
+        assert!(
+            output.status.success(),
+            "aws {}: {}",
+            args.join(" "),
+            text(&output.stderr)
+        );
+        text(&output.stdout)
+    }
+
+    /// One `aws` call whose JSON answer is kept in the temp dir as `name`.
+    fn save(&self, name: &str, args: &[&str]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, self.call(args)).unwrap();
+        path
+    }
+
+    /// `policy render --format cli` for `policy`, run as the user would: `bash script.sh`.
+    fn deploy(&self, policy: &str) {
+        let render = Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"))
+            .args(["policy", "render", "--policy", policy, "--format", "cli"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run the exporter");
+        assert!(render.status.success(), "render {policy}: {}", text(&render.stderr));
+        let script = self.path("deploy.sh");
+        std::fs::write(&script, &render.stdout).unwrap();
+        let output = self.command("bash").arg(&script).output().expect("run bash");
+        assert!(
+            output.status.success(),
+            "the rendered script for {policy} failed:\n{}\n{}",
+            text(&output.stderr),
+            text(&render.stdout)
+        );
+    }
+}
+
+/// A `replay` CSV: `(seconds, average)` per 10 s period from `start` (Unix seconds), as in
+/// tests/simulate.rs.
+fn replay_csv(dir: &Path, start: u64, averages: &[f64]) -> PathBuf {
+    let mut text = String::from(nginx_backlog_exporter::replay::CSV_HEADER);
+    text.push('\n');
+    for (i, average) in averages.iter().enumerate() {
+        let time =
+            humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(start + 10 * i as u64));
+        text.push_str(&format!(
+            "{time},10,{average:.3},{},0,0,0.100,0.100,0.100,0.100\n",
+            average.ceil() as u64
+        ));
+    }
+    let path = dir.join("series.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The shipped policy's load test: quiet, a backlog of 30 then 50 for two minutes each, then
+/// quiet for ten minutes.
+fn load_test() -> Vec<f64> {
+    let mut averages = vec![1.0; 12];
+    averages.extend([30.0; 12]);
+    averages.extend([50.0; 12]);
+    averages.extend([1.0; 60]);
+    averages
+}
+
+/// `simulate ... --output csv`: its stdout.
+fn simulate(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"))
+        .arg("simulate")
+        .args(args)
+        .args(["--output", "csv"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run the exporter");
+    assert!(
+        output.status.success(),
+        "simulate {}: {}",
+        args.join(" "),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The policies named in the CSV's activity_policy column, one per scaling activity.
+fn activities(csv: &str) -> Vec<String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let column = header
+        .iter()
+        .position(|name| *name == "activity_policy")
+        .expect("an activity_policy column");
+    lines
+        .map(|line| line.split(',').nth(column).unwrap_or_default().to_owned())
+        .filter(|policy| !policy.is_empty())
+        .collect()
+}
+
+/// Each alarm read back invokes exactly the policy the TOML names, by the ARN the policy got:
+/// the timeline alone would not show a lost action when another policy does all the scaling.
+fn assert_alarm_actions(alarms: &Path, policies: &Path, expected: &[(&str, &str)]) {
+    let read =
+        |path: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap() };
+    let (alarms, policies) = (read(alarms), read(policies));
+    let arn_of = |policy: &str| {
+        policies["ScalingPolicies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["PolicyName"] == policy)
+            .unwrap_or_else(|| panic!("no policy {policy} read back: {policies}"))["PolicyARN"]
+            .clone()
+    };
+    let described = alarms["MetricAlarms"].as_array().unwrap();
+    assert_eq!(described.len(), expected.len(), "{alarms}");
+    for (alarm, policy) in expected {
+        let found = described
+            .iter()
+            .find(|a| a["AlarmName"] == *alarm)
+            .unwrap_or_else(|| panic!("no alarm {alarm} read back: {alarms}"));
+        assert_eq!(found["AlarmActions"], serde_json::json!([arn_of(policy)]), "{alarm}");
+    }
+}
+
+/// The shipped ECS example: register-scalable-target, two put-scaling-policy and two
+/// put-metric-alarm calls, read back and simulated, give the TOML's timeline (2 -> 6 -> 2 in
+/// eight activities).
+#[tokio::test]
+async fn the_rendered_ecs_script_deployed_to_moto_simulates_the_same_as_the_toml() {
+    let aws = Aws::start().await;
+    // render does not create the service it scales, and moto's RegisterScalableTarget wants it:
+    // the cluster and service of the policy's ResourceId, service/demo-cluster/web.
+    aws.call(&["ecs", "create-cluster", "--cluster-name", "demo-cluster"]);
+    aws.call(&[
+        "ecs",
+        "register-task-definition",
+        "--family",
+        "web",
+        "--container-definitions",
+        r#"[{"name": "web", "image": "nginx", "memory": 128}]"#,
+    ]);
+    aws.call(&[
+        "ecs",
+        "create-service",
+        "--cluster",
+        "demo-cluster",
+        "--service-name",
+        "web",
+        "--task-definition",
+        "web",
+        "--desired-count",
+        "2",
+    ]);
+    aws.deploy(ECS);
+
+    let alarms = aws.save("alarms.json", &["cloudwatch", "describe-alarms"]);
+    let policies = aws.save(
+        "policies.json",
+        &[
+            "application-autoscaling",
+            "describe-scaling-policies",
+            "--service-namespace",
+            "ecs",
+        ],
+    );
+    let targets = aws.save(
+        "targets.json",
+        &[
+            "application-autoscaling",
+            "describe-scalable-targets",
+            "--service-namespace",
+            "ecs",
+        ],
+    );
+    assert_alarm_actions(
+        &alarms,
+        &policies,
+        &[
+            ("web-pending-high", "web-scale-out"),
+            ("web-pending-low", "web-scale-in"),
+        ],
+    );
+
+    let series = replay_csv(aws.dir.path(), 1_764_547_200, &load_test());
+    let from_toml = simulate(&["--policy", ECS, "--series", path_str(&series)]);
+    // A scalable target has no desired count: --capacity is the TOML's desired_capacity.
+    let from_aws = simulate(&[
+        "--alarms",
+        path_str(&alarms),
+        "--policies",
+        path_str(&policies),
+        "--group",
+        path_str(&targets),
+        "--capacity",
+        "2",
+        "--series",
+        path_str(&series),
+    ]);
+    assert_eq!(from_toml.lines().count(), load_test().len() + 1);
+    let policies_that_scaled = activities(&from_toml);
+    assert_eq!(policies_that_scaled.len(), 8, "{from_toml}");
+    assert!(policies_that_scaled.contains(&"web-scale-out".to_owned()));
+    assert!(policies_that_scaled.contains(&"web-scale-in".to_owned()));
+    assert_eq!(from_aws, from_toml);
+}
+
+/// The EC2 fixture: a step, a simple and a target tracking policy on an Auto Scaling group the
+/// test creates first (from a launch template), read back with describe-policies and
+/// describe-auto-scaling-groups, give the TOML's timeline.
+#[tokio::test]
+async fn the_rendered_ec2_script_deployed_to_moto_simulates_the_same_as_the_toml() {
+    let aws = Aws::start().await;
+    // render does not create the group: web-asg with the fixture's [group] sizes. moto keeps no
+    // DefaultInstanceWarmup (5.2.5 drops it), which this fixture's timeline does not use: every
+    // policy that adds instances has its own EstimatedInstanceWarmup.
+    aws.call(&[
+        "ec2",
+        "create-launch-template",
+        "--launch-template-name",
+        "web",
+        "--launch-template-data",
+        r#"{"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}"#,
+    ]);
+    aws.call(&[
+        "autoscaling",
+        "create-auto-scaling-group",
+        "--auto-scaling-group-name",
+        "web-asg",
+        "--launch-template",
+        "LaunchTemplateName=web",
+        "--min-size",
+        "2",
+        "--max-size",
+        "10",
+        "--desired-capacity",
+        "2",
+        "--default-instance-warmup",
+        "120",
+        "--availability-zones",
+        "us-east-1a",
+    ]);
+    aws.deploy(EC2);
+
+    let alarms = aws.save("alarms.json", &["cloudwatch", "describe-alarms"]);
+    let policies = aws.save(
+        "policies.json",
+        &[
+            "autoscaling",
+            "describe-policies",
+            "--auto-scaling-group-name",
+            "web-asg",
+        ],
+    );
+    let groups = aws.save(
+        "groups.json",
+        &[
+            "autoscaling",
+            "describe-auto-scaling-groups",
+            "--auto-scaling-group-names",
+            "web-asg",
+        ],
+    );
+    assert_alarm_actions(
+        &alarms,
+        &policies,
+        &[
+            ("web-pending-high", "web-scale-out"),
+            ("web-pending-low", "web-scale-in"),
+        ],
+    );
+
+    let series = replay_csv(aws.dir.path(), 1_764_547_200, &load_test());
+    let from_toml = simulate(&["--policy", EC2, "--series", path_str(&series)]);
+    let from_aws = simulate(&[
+        "--alarms",
+        path_str(&alarms),
+        "--policies",
+        path_str(&policies),
+        "--group",
+        path_str(&groups),
+        "--series",
+        path_str(&series),
+    ]);
+    assert_eq!(from_toml.lines().count(), load_test().len() + 1);
+    // Target tracking on the 10 s series outruns both step alarms here: 2 -> 6 -> 10 -> 2.
+    assert_eq!(activities(&from_toml), ["web-track"; 3], "{from_toml}");
+    assert_eq!(from_aws, from_toml);
+}
