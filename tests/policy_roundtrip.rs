@@ -1,8 +1,8 @@
 //! `policy render --format cli` deployed for real: the script runs under bash with the real
 //! AWS CLI (.venv/bin/aws) against moto's server on loopback, the alarms and policies are read
 //! back with describe-alarms / describe-policies / describe-scaling-policies, and `simulate` on
-//! that JSON must give the timeline `simulate` gives on the TOML: render and import agree
-//! through AWS's own API shapes, not only through `--print-aws`.
+//! that JSON must give the timeline `simulate` gives on the TOML, and hold every field
+//! `--print-aws` writes: render and import agree through AWS's own API shapes.
 //!
 //! Every AWS variable of the caller is dropped (the child environment is cleared), the CLI's
 //! config, credentials and HOME live in the test's temp dir, and every call goes to
@@ -227,12 +227,53 @@ fn activities(csv: &str) -> Vec<String> {
         .collect()
 }
 
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every field `simulate --print-aws` writes for each alarm and policy (ARNs aside: AWS makes
+/// its own) is what AWS holds after the script ran: render and import agree field by field,
+/// also on fields this load test's timeline does not reach (the EC2 step policy's warmup).
+fn assert_deployed_as_printed(aws: &Aws, policy: &str, alarms: &Path, policies: &Path) {
+    let printed = aws.path("printed");
+    let output = Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"))
+        .args(["simulate", "--policy", policy, "--print-aws", path_str(&printed)])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run the exporter");
+    assert!(
+        output.status.success(),
+        "--print-aws {policy}: {}",
+        text(&output.stderr)
+    );
+    for (file, deployed, list, name_key) in [
+        ("alarms.json", alarms, "MetricAlarms", "AlarmName"),
+        ("policies.json", policies, "ScalingPolicies", "PolicyName"),
+    ] {
+        let expected = read_json(&printed.join(file));
+        let actual = read_json(deployed);
+        for item in expected[list].as_array().unwrap() {
+            let name = &item[name_key];
+            let found = actual[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a[name_key] == *name)
+                .unwrap_or_else(|| panic!("{name} not deployed: {actual}"));
+            for (key, value) in item.as_object().unwrap() {
+                if ["AlarmArn", "AlarmActions", "PolicyARN"].contains(&key.as_str()) {
+                    continue;
+                }
+                assert_eq!(&found[key], value, "{file}: {name}.{key}");
+            }
+        }
+    }
+}
+
 /// Each alarm read back invokes exactly the policy the TOML names, by the ARN the policy got:
 /// the timeline alone would not show a lost action when another policy does all the scaling.
 fn assert_alarm_actions(alarms: &Path, policies: &Path, expected: &[(&str, &str)]) {
-    let read =
-        |path: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap() };
-    let (alarms, policies) = (read(alarms), read(policies));
+    let (alarms, policies) = (read_json(alarms), read_json(policies));
     let arn_of = |policy: &str| {
         policies["ScalingPolicies"]
             .as_array()
@@ -311,6 +352,7 @@ async fn the_rendered_ecs_script_deployed_to_moto_simulates_the_same_as_the_toml
             ("web-pending-low", "web-scale-in"),
         ],
     );
+    assert_deployed_as_printed(&aws, ECS, &alarms, &policies);
 
     let series = replay_csv(aws.dir.path(), 1_764_547_200, &load_test());
     let from_toml = simulate(&["--policy", ECS, "--series", path_str(&series)]);
@@ -399,6 +441,7 @@ async fn the_rendered_ec2_script_deployed_to_moto_simulates_the_same_as_the_toml
             ("web-pending-low", "web-scale-in"),
         ],
     );
+    assert_deployed_as_printed(&aws, EC2, &alarms, &policies);
 
     let series = replay_csv(aws.dir.path(), 1_764_547_200, &load_test());
     let from_toml = simulate(&["--policy", EC2, "--series", path_str(&series)]);
