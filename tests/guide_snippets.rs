@@ -287,6 +287,31 @@ fn the_guides_reading_of_the_sweeps_holds() {
     assert!(rows[..6].iter().all(|r| r[flaps] == "1"));
 }
 
+/// Every fence the guide opens is closed (indented ones in lists too): one stray fence turns
+/// the rest of the page into a code block without failing any other test.
+#[test]
+fn every_fence_in_the_guide_is_closed() {
+    let text = std::fs::read_to_string(root().join(GUIDE)).unwrap();
+    let mut open: Option<(usize, usize)> = None; // (line, indent)
+    for (i, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let fence = line.trim_start();
+        if !fence.starts_with("```") {
+            continue;
+        }
+        match open {
+            None => open = Some((i + 1, indent)),
+            Some((_, at)) if fence == "```" && indent == at => open = None,
+            Some((from, _)) => panic!("{GUIDE}:{}: a fence opens inside the block of line {from}", i + 1),
+        }
+    }
+    assert!(
+        open.is_none(),
+        "{GUIDE}:{}: this fence is never closed",
+        open.unwrap().0
+    );
+}
+
 /// The worked example's log, deterministic: 0.9 s requests at 15 a second for a minute, 25 a
 /// second for three minutes, then 2 a second for five, logged (as nginx logs) at their end, in
 /// end order, as `$msec $status $request_time`.
