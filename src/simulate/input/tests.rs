@@ -872,3 +872,16 @@ fn a_missing_json_field_names_its_path() {
         "Statistic is missing",
     );
 }
+
+/// An action that is not an ARN (a deploy script whose `--query PolicyARN` printed `None`)
+/// would never scale: refused with its place, not skipped like a notification.
+#[test]
+fn an_alarm_action_that_is_not_an_arn_is_refused() {
+    let alarms = ALARMS.replace("\"arn:aws:sns:us-east-1:123456789012:ops\"", "\"None\"");
+    let error = load_json(&alarms, POLICIES, Some(GROUPS), None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("alarms.json"), "{error}");
+    assert!(error.contains("AlarmActions[0]"), "{error}");
+    assert!(error.contains("not an ARN: \"None\""), "{error}");
+}

@@ -194,6 +194,13 @@ fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
     for action in &draft.actions {
         let index = match &action.value {
             ActionRef::Arn(arn) => {
+                if !arn.starts_with("arn:") {
+                    // AWS only stores ARNs; this is a script that captured no PolicyARN (the
+                    // text "None" of an empty --query), which would silently never scale.
+                    return Err(action.at.error(format!(
+                        "this action is not an ARN: {arn:?} (an alarm action names a policy, topic or EC2 action by its ARN)"
+                    )));
+                }
                 if arn.starts_with("arn:aws:sns:") || !arn.contains(":autoscaling:") {
                     // Notifications (and any other non-scaling action) do not change capacity.
                     continue;
