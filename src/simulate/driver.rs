@@ -5,47 +5,16 @@
 use std::io::{BufWriter, ErrorKind, Write};
 use std::time::{Duration, SystemTime};
 
-use crate::cli::{LogFormatArgs, SimulateArgs, SimulateOutput};
+use crate::cli::{LogFormatArgs, SimulateArgs};
 use crate::config::Config;
 use crate::derive::log_signals::PeriodSignals;
-use crate::parse_log::LogCommandError;
 use crate::replay::{self, ReplayError};
 use crate::simulate::engine::Engine;
 use crate::simulate::input::{self, Loaded, Sources};
-use crate::simulate::model::{PolicyKind, Scenario, SeriesPoint, SeriesStats, Statistic};
-use crate::simulate::plot::SimulationPlot;
-use crate::simulate::report::{RowFormat, RowWriter, Summary};
+use crate::simulate::model::{Scenario, SeriesPoint, SeriesStats, Statistic};
+use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
+use crate::simulate::watchers::Watchers;
 use crate::simulate::{cloudwatch, series};
-
-/// Why `simulate` failed; [`SimulateError::is_usage`] tells `main` the exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum SimulateError {
-    /// Flags, policy files or series that cannot be used (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    #[error(transparent)]
-    Input(#[from] input::InputError),
-    #[error(transparent)]
-    Series(#[from] series::SeriesError),
-    #[error(transparent)]
-    Log(#[from] LogCommandError),
-    /// Something failed while running (exit 1).
-    #[error("{0:#}")]
-    Runtime(#[from] anyhow::Error),
-}
-
-impl SimulateError {
-    /// Flags, files and series that cannot be used exit 2; failures while running exit 1.
-    pub fn is_usage(&self) -> bool {
-        match self {
-            SimulateError::Log(error) => error.is_usage(),
-            SimulateError::Input(input::InputError::Write { .. }) => false,
-            SimulateError::Series(series::SeriesError::Read { .. }) => false,
-            SimulateError::Runtime(_) => false,
-            _ => true,
-        }
-    }
-}
 
 /// The statistics `--log` gives: the sweep's in-flight average and peak.
 const LOG_STATISTICS: [Statistic; 2] = [Statistic::Average, Statistic::Maximum];
@@ -221,39 +190,6 @@ pub fn point_of(signals: &PeriodSignals) -> SeriesPoint {
     }
 }
 
-/// Every statistic an alarm or a tracking policy names must be in the series.
-pub(super) fn check_statistics(scenario: &Scenario, available: &[Statistic], what: &str) -> Result<(), SimulateError> {
-    let have: Vec<&str> = available.iter().map(|s| s.name()).collect();
-    let wanted = scenario
-        .alarms
-        .iter()
-        .map(|alarm| (format!("alarm {:?}", alarm.name), alarm.statistic))
-        .chain(scenario.policies.iter().filter_map(|policy| match &policy.kind {
-            PolicyKind::TargetTracking { statistic, .. } => Some((format!("policy {:?}", policy.name), *statistic)),
-            _ => None,
-        }));
-    for (who, statistic) in wanted {
-        if !available.contains(&statistic) {
-            return Err(SimulateError::Usage(format!(
-                "{who} uses the statistic {}, which {what} does not have (it has {})",
-                statistic.name(),
-                if have.is_empty() {
-                    "none".to_owned()
-                } else {
-                    have.join(", ")
-                }
-            )));
-        }
-    }
-    Ok(())
-}
-
-pub(super) fn warn_resolution(loaded: &Loaded, series_period: u32) {
-    for warning in input::resolution_warnings(loaded, series_period) {
-        eprintln!("warning: {warning}");
-    }
-}
-
 fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::simulate::model::Series, SimulateError> {
     let cw = &config.cloudwatch;
     let period = args.period.unwrap_or(cw.period);
@@ -315,86 +251,6 @@ struct Simulation<'s> {
     engine: Engine<'s>,
     watchers: Watchers,
     scenario: &'s Scenario,
-}
-
-/// What each evaluation goes to: the summary, the rows, the plot.
-pub(super) struct Watchers {
-    summary: Summary,
-    rows: Option<RowWriter>,
-    plot: Option<SimulationPlot>,
-    /// Rows go to stdout; the first write error stops writing and is reported at the end.
-    write_error: Option<std::io::Error>,
-    header_written: bool,
-}
-
-impl Watchers {
-    pub(super) fn observe(&mut self, out: &mut impl Write, evaluation: &crate::simulate::model::Evaluation) {
-        self.summary.observe(evaluation);
-        if let Some(plot) = self.plot.as_mut() {
-            plot.observe(evaluation);
-        }
-        let Some(rows) = self.rows.as_mut() else { return };
-        if self.write_error.is_some() {
-            return;
-        }
-        let header = if self.header_written {
-            Ok(())
-        } else {
-            self.header_written = true;
-            rows.write_header(out)
-        };
-        if let Err(error) = header.and_then(|()| rows.write(out, evaluation)) {
-            self.write_error = Some(error);
-        }
-    }
-}
-
-impl Watchers {
-    pub(super) fn new(scenario: &Scenario, args: &SimulateArgs) -> Watchers {
-        let rows = match args.output {
-            SimulateOutput::Summary => None,
-            SimulateOutput::Csv => Some(RowWriter::new(scenario, RowFormat::Csv)),
-            SimulateOutput::Json => Some(RowWriter::new(scenario, RowFormat::Json)),
-        };
-        Watchers {
-            summary: Summary::new(scenario),
-            rows,
-            plot: args.plot.as_ref().map(|_| SimulationPlot::new(scenario)),
-            write_error: None,
-            header_written: false,
-        }
-    }
-
-    pub(super) fn observe_point(&mut self, point: &SeriesPoint, scenario: &Scenario) {
-        self.summary.observe_point(point, scenario);
-        if let Some(plot) = self.plot.as_mut() {
-            plot.observe_point(point);
-        }
-    }
-
-    /// The summary (on stdout, or on stderr when rows went to stdout) and the plot.
-    pub(super) fn finish(
-        self,
-        scenario: &Scenario,
-        args: &SimulateArgs,
-        out: &mut impl Write,
-    ) -> Result<(), SimulateError> {
-        if let Some(error) = self.write_error {
-            return Err(anyhow::Error::new(error).into());
-        }
-        let written = if self.rows.is_some() {
-            self.summary.write(scenario, &mut std::io::stderr().lock())
-        } else {
-            self.summary.write(scenario, out)
-        };
-        written.map_err(anyhow::Error::new)?;
-        if let (Some(plot), Some(path)) = (&self.plot, &args.plot) {
-            plot.write_svg(path)
-                .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))?;
-            eprintln!("simulate: wrote {}", path.display());
-        }
-        Ok(())
-    }
 }
 
 impl<'s> Simulation<'s> {

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use crate::cli::{LogFormatArgs, SimulateArgs, SimulateOutput};
 use crate::replay::{self, ReplayError};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopObserver, Quiet, Request};
-use crate::simulate::driver::{check_statistics, warn_resolution, SimulateError, Watchers};
 use crate::simulate::input::Loaded;
 use crate::simulate::loop_report::{self, SweepFormat};
 use crate::simulate::model::{Evaluation, Scenario, SeriesPoint, Statistic};
+use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
 use crate::simulate::sweep::Sweep;
+use crate::simulate::watchers::Watchers;
 
 /// The closed loop's watchers: the open loop's summary, rows and plot.
 struct Watching<'a, W: Write> {

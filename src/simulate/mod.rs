@@ -19,8 +19,11 @@ mod loop_driver;
 pub mod loop_report;
 pub mod model;
 pub mod plot;
+mod prepare;
 pub mod report;
 pub mod series;
 pub mod sweep;
+mod watchers;
 
-pub use driver::{point_of, run, SimulateError};
+pub use driver::{point_of, run};
+pub use prepare::SimulateError;
