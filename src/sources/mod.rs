@@ -2,5 +2,4 @@
 
 pub mod accept_queue;
 pub mod access_log;
-pub mod sock_diag;
 pub mod stub_status;

@@ -3,7 +3,7 @@
 //! When nginx's workers are stalled or out of `worker_connections`, stub_status stops
 //! answering exactly when the backlog is worst; the connections then wait in the kernel's
 //! accept queue. [`KernelReader`] asks the kernel for it through netlink sock_diag
-//! (`super::sock_diag`): a dump of LISTEN sockets only, which costs the kernel a walk of the
+//! ([`sock_diag`]): a dump of LISTEN sockets only, which costs the kernel a walk of the
 //! listening hash. `/proc/self/net/tcp{,6}` shows the same figures as the `rx_queue` of LISTEN
 //! rows, but reading them walks every established socket's bucket too (~6 ms of system time
 //! per file on a large host), so those files are only the fallback, for when netlink sockets
@@ -12,10 +12,15 @@
 //! `reuseport`; IPv4 and IPv6 are separate), not by inode -> pid, which would need privileges.
 //!
 //! The parsers are pure functions over bytes; [`KernelReader`] is the thin I/O around them.
+//! The figures both readers give, [`AcceptQueue`], are in `queue.rs`, which both import.
 
 use std::path::PathBuf;
 
-use super::sock_diag::{SockDiagError, SockDiagReader};
+mod queue;
+pub mod sock_diag;
+
+pub use queue::AcceptQueue;
+use sock_diag::{SockDiagError, SockDiagReader};
 
 /// `st` of a listening socket in /proc/net/tcp (TCP_LISTEN).
 const STATE_LISTEN: &[u8] = b"0A";
@@ -26,26 +31,6 @@ pub enum ProcParseError {
     TcpRow { row: usize, what: &'static str },
     #[error("/proc/net/netstat: {0}")]
     Netstat(&'static str),
-}
-
-/// Accept queues of the watched ports, summed over every listening row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AcceptQueue {
-    /// Connections the kernel completed that nginx has not accepted yet.
-    pub depth: u64,
-    /// Sum of the queues' limits (`listen ... backlog=`, capped by `net.core.somaxconn`);
-    /// 0 when read from /proc, which does not show it.
-    pub limit: u64,
-    /// Listening rows found for the watched ports; 0 means nginx is not listening.
-    pub listeners: u32,
-}
-
-impl AcceptQueue {
-    fn merge(&mut self, other: AcceptQueue) {
-        self.depth += other.depth;
-        self.limit += other.limit;
-        self.listeners += other.listeners;
-    }
 }
 
 fn hex_u64(field: &[u8]) -> Option<u64> {

@@ -20,7 +20,7 @@ use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, Stat
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 
-use super::accept_queue::AcceptQueue;
+use super::queue::AcceptQueue;
 
 /// Both families are asked in turn: an inet_diag dump covers one family, and an IPv6 socket
 /// (dual-stack or not) is reported only to an AF_INET6 dump, as it is only in /proc's tcp6.
