@@ -26,7 +26,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 . scripts/demo-lib.sh
-svg=${svg:-$PWD/demo-scaling.svg}
+# Not into the checkout: a temp file of its own, kept after the run (the rest of $work goes).
+svg=${svg:-$(mktemp --suffix=.svg -t demo-scaling.XXXXXX)}
 
 start_aws
 start_nginx 4096
