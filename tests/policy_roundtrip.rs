@@ -13,9 +13,8 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
 
-use support::Moto;
+use support::{load_test, replay_csv, Moto};
 
 const ECS: &str = "config/scaling-policy.toml";
 const EC2: &str = "tests/fixtures/policy-ec2-asg.toml";
@@ -161,34 +160,6 @@ impl Aws {
             text(&render.stdout)
         );
     }
-}
-
-/// A `replay` CSV: `(seconds, average)` per 10 s period from `start` (Unix seconds), as in
-/// tests/simulate.rs.
-fn replay_csv(dir: &Path, start: u64, averages: &[f64]) -> PathBuf {
-    let mut text = String::from(nginx_backlog_exporter::replay::CSV_HEADER);
-    text.push('\n');
-    for (i, average) in averages.iter().enumerate() {
-        let time =
-            humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(start + 10 * i as u64));
-        text.push_str(&format!(
-            "{time},10,{average:.3},{},0,0,0.100,0.100,0.100,0.100\n",
-            average.ceil() as u64
-        ));
-    }
-    let path = dir.join("series.csv");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// The shipped policy's load test: quiet, a backlog of 30 then 50 for two minutes each, then
-/// quiet for ten minutes.
-fn load_test() -> Vec<f64> {
-    let mut averages = vec![1.0; 12];
-    averages.extend([30.0; 12]);
-    averages.extend([50.0; 12]);
-    averages.extend([1.0; 60]);
-    averages
 }
 
 /// `simulate ... --output csv`: its stdout.

@@ -721,3 +721,30 @@ pub async fn stop(mut daemon: tokio::process::Child) -> String {
     assert!(status.success(), "{status:?}: {stderr}");
     stderr
 }
+
+/// A `replay` CSV: `(seconds, average)` per 10 s period from `start` (Unix seconds).
+pub fn replay_csv(dir: &Path, start: u64, averages: &[f64]) -> PathBuf {
+    let mut text = String::from(nginx_backlog_exporter::replay::CSV_HEADER);
+    text.push('\n');
+    for (i, average) in averages.iter().enumerate() {
+        let time =
+            humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(start + 10 * i as u64));
+        text.push_str(&format!(
+            "{time},10,{average:.3},{},0,0,0.100,0.100,0.100,0.100\n",
+            average.ceil() as u64
+        ));
+    }
+    let path = dir.join("series.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The shipped policy's load test (tests/simulate.rs, tests/policy_roundtrip.rs): 2 tasks, quiet, a backlog of 30 then 50 for two minutes
+/// each, then quiet for ten minutes.
+pub fn load_test() -> Vec<f64> {
+    let mut averages = vec![1.0; 12];
+    averages.extend([30.0; 12]);
+    averages.extend([50.0; 12]);
+    averages.extend([1.0; 60]);
+    averages
+}
