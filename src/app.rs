@@ -112,10 +112,12 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     crate::shutdown::cancel_on_signal(token.clone()).context("cannot install signal handlers")?;
 
     let cw = &config.cloudwatch;
+    // The newest closed access-log period, for /metrics: latest value wins.
+    let (last_log_period, last_log_period_seen) = tokio::sync::watch::channel(None);
     let server = match config.http_listen {
         Some(addr) => {
             let policy = HealthPolicy::new(cw.sample_interval, cw.period, cw.operation_timeout);
-            let server = prometheus::serve(addr, stats.clone(), policy, token.clone());
+            let server = prometheus::serve(addr, stats.clone(), last_log_period_seen, policy, token.clone());
             // Bind before sampling starts, so a port in use is a startup error.
             let listener = tokio::spawn(server);
             Some(listener)
@@ -168,6 +170,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         ))
     });
     let clock = Clock::system();
+    let sampler = Sampler::new(&config, stats.clone());
     let log_task = match &config.access_log {
         Some(access_log) => {
             let task = crate::log_pipeline::start(
@@ -180,6 +183,8 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
                 crate::log_pipeline::LogOutputs {
                     delivery: log_datapoints.take(),
                     emf: handoff.emf.clone(),
+                    busy_time: Some(sampler.busy_time()),
+                    last_period: Some(last_log_period),
                 },
             )?;
             Some(tokio::spawn(task))
@@ -201,7 +206,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     sample_loop(
         &config,
         Clock::system(),
-        Sampler::new(&config, stats.clone()),
+        sampler,
         handoff,
         token.clone(),
     )
@@ -317,18 +322,14 @@ impl Handoff {
                     tracing::info!(periods = self.blind_periods, "nginx readable again; publishing resumes");
                     self.blind_periods = 0;
                 }
+                let record = self.emf.is_some().then(|| EmfRecord::with_values(&datapoint, values));
                 if let Some(delivery) = &self.delivery {
                     if delivery.try_send(datapoint).is_err() {
                         Stats::bump(&self.stats.datapoints_dropped);
                         tracing::error!("delivery is not keeping up; dropped this period's datapoint");
                     }
                 }
-                if let Some(emf) = &self.emf {
-                    let record = EmfRecord {
-                        timestamp: datapoint.timestamp,
-                        values,
-                        metric: datapoint.metric,
-                    };
+                if let (Some(emf), Some(record)) = (&self.emf, record) {
                     if emf.try_send(record).is_err() {
                         Stats::bump(&self.stats.emf_lines_dropped);
                         tracing::error!("the EMF output is not keeping up; dropped this period's line");

@@ -4,27 +4,24 @@
 //! only). Closed periods feed the local outputs through [`Stats`], and the signals listed in
 //! `access_log.publish` go to delivery as datapoints of extra metrics.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::AccessLogConfig;
 use crate::derive::log_metrics::{self, QuietPeriods};
-use crate::derive::log_signals::{LogSignals, SignalsConfig};
+use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
+use crate::derive::log_window::BusyTime;
 use crate::derive::pending::LogConcurrencyFilter;
 use crate::model::{Datapoint, LogMetric};
 use crate::sinks::emf::EmfRecord;
-use crate::sources::access_log::tail::{TailError, Tailer, TailerOptions};
+use crate::sources::access_log::tail::{Follow, TailError, Tailer, TailerOptions};
 use crate::sources::access_log::{BadLine, LineMatcher, RecordExtractor};
 use crate::stats::{unix_ms, Stats};
 
-/// Lines handled between two looks at the clock and the cancellation token, so a log that
-/// grows by a gigabyte at once cannot stall shutdown or starve the sampler.
-const LINES_PER_DRAIN: usize = 10_000;
 /// How often idle periods are closed when no line arrives.
 const IDLE_TICK: Duration = Duration::from_secs(1);
 /// A line stamped further ahead of our clock than this is corrupt, not early.
@@ -37,6 +34,10 @@ pub struct LogOutputs {
     pub delivery: Option<mpsc::Sender<Datapoint>>,
     /// To the EMF writer (never waited on: a stuck writer drops lines and counts them).
     pub emf: Option<mpsc::Sender<EmfRecord>>,
+    /// The sampler's `log_concurrency` input: the `$request_time` of each counted request.
+    pub busy_time: Option<BusyTime>,
+    /// The newest closed period, for `/metrics` (latest value wins).
+    pub last_period: Option<watch::Sender<Option<PeriodSignals>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,7 @@ pub enum LogPipelineError {
 }
 
 struct Parse {
+    clock: Clock,
     matcher: LineMatcher,
     extractor: RecordExtractor,
     signals: LogSignals,
@@ -63,8 +65,10 @@ struct Parse {
     emf: Option<mpsc::Sender<EmfRecord>>,
     /// Periods without a single line still publish their zero counts.
     quiet: QuietPeriods,
-    /// Which requests feed the `log_concurrency` window.
+    /// Which requests feed the `log_concurrency` window, and where their time goes.
     concurrency: LogConcurrencyFilter,
+    busy_time: Option<BusyTime>,
+    last_period: Option<watch::Sender<Option<PeriodSignals>>>,
 }
 
 impl Parse {
@@ -87,7 +91,9 @@ impl Parse {
                 Stats::bump(&log.lines_parsed);
                 let request_time_us = request.request_time_us.unwrap_or(0);
                 if self.concurrency.counts(request.status, request_time_us) {
-                    Stats::add(&log.window_request_time_us, request_time_us);
+                    if let Some(busy_time) = &self.busy_time {
+                        busy_time.add(request_time_us);
+                    }
                 } else {
                     Stats::bump(&log.concurrency_excluded);
                 }
@@ -114,7 +120,7 @@ pub fn start(
 ) -> Result<impl std::future::Future<Output = ()>, LogPipelineError> {
     let mut options = TailerOptions::new(&config.path, state_directory);
     options.start_at = config.start_at;
-    let tailer = Tailer::open(options).map_err(|source| LogPipelineError::Tail {
+    let tailer = Tailer::open_counting(options, Arc::clone(&stats.log.tail)).map_err(|source| LogPipelineError::Tail {
         path: config.path.clone(),
         source,
     })?;
@@ -125,7 +131,9 @@ pub fn start(
     let extractor = RecordExtractor::new(&config.format, config.breakdown.as_deref())
         .map_err(|e| LogPipelineError::Signals(e.to_string()))?;
     Stats::set(&stats.log.enabled, 1);
+    let parse_now = clock.now();
     let parse = Parse {
+        clock,
         matcher: LineMatcher::new(config.format.clone()),
         extractor,
         signals,
@@ -135,78 +143,55 @@ pub fn start(
         emf: outputs.emf.filter(|_| !config.publish.is_empty()),
         publish: config.publish.clone(),
         concurrency: config.concurrency.clone(),
+        busy_time: outputs.busy_time,
+        last_period: outputs.last_period,
         quiet: QuietPeriods::new(
-            unix_ms(clock.now()) as i64,
+            unix_ms(parse_now) as i64,
             period.as_millis() as i64,
             config.settle.as_millis() as i64,
         ),
     };
-    Ok(run(tailer, parse, clock, token))
+    Ok(run(tailer, parse, token))
 }
 
-async fn run(mut tailer: Tailer, mut parse: Parse, clock: Clock, token: CancellationToken) {
-    let tail_stats = tailer.stats();
-    let mut tick = tokio::time::interval(IDLE_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failing = false;
-    loop {
-        let now_ms = unix_ms(clock.now()) as i64;
-        parse.max_end_ms = now_ms + MAX_FUTURE.as_millis() as i64;
-        let drained = tailer.drain(LINES_PER_DRAIN, &mut |line: &[u8]| parse.line(line)).await;
-        let caught_up = match drained {
-            Ok(drained) => {
-                if std::mem::take(&mut failing) {
-                    tracing::info!("reading the access log again");
-                }
-                drained.caught_up
-            }
-            Err(error) => {
-                Stats::bump(&parse.stats.log.read_errors);
-                if !std::mem::replace(&mut failing, true) {
-                    tracing::warn!("cannot read the access log: {error}");
-                }
-                true
-            }
-        };
-        let now_ms = unix_ms(clock.now()) as i64;
-        parse.signals.advance_to(now_ms);
-        let datapoints = publish_closed(&mut parse, now_ms, !failing);
-        if let Some(emf) = &parse.emf {
+async fn run(tailer: Tailer, parse: Parse, token: CancellationToken) {
+    tailer.run(token, parse).await;
+}
+
+impl Follow for Parse {
+    fn before_drain(&mut self) {
+        let now_ms = unix_ms(self.clock.now()) as i64;
+        self.max_end_ms = now_ms + MAX_FUTURE.as_millis() as i64;
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        Parse::line(self, line);
+    }
+
+    /// Close the periods the clock has passed, and send their datapoints (waiting while
+    /// delivery is behind: a catch-up closes many periods at once).
+    async fn after_drain(&mut self, readable: bool) {
+        let now_ms = unix_ms(self.clock.now()) as i64;
+        self.signals.advance_to(now_ms);
+        let datapoints = publish_closed(self, now_ms, readable);
+        if let Some(emf) = &self.emf {
             for datapoint in &datapoints {
-                let record = EmfRecord {
-                    timestamp: datapoint.timestamp,
-                    values: vec![datapoint.stats.sum],
-                    metric: datapoint.metric,
-                };
-                if emf.try_send(record).is_err() {
-                    Stats::bump(&parse.stats.emf_lines_dropped);
+                if emf.try_send(EmfRecord::of_datapoint(datapoint)).is_err() {
+                    Stats::bump(&self.stats.emf_lines_dropped);
                 }
             }
         }
-        if let Some(delivery) = &parse.delivery {
+        if let Some(delivery) = &self.delivery {
             for datapoint in datapoints {
-                // Waits if delivery is behind (a catch-up closes many periods at once).
                 if delivery.send(datapoint).await.is_err() {
                     break;
                 }
             }
         }
-        copy_tail_counters(&tail_stats, &parse.stats);
-        if caught_up {
-            tokio::select! {
-                () = token.cancelled() => break,
-                () = tailer.wait_for_change() => {},
-                _ = tick.tick() => {},
-            }
-        } else if token.is_cancelled() {
-            break;
-        } else {
-            // Many lines are waiting: let the sampler run between batches.
-            tokio::task::yield_now().await;
-        }
     }
-    if let Err(error) = tailer.checkpoint() {
-        tracing::warn!("cannot write the access-log checkpoint on shutdown: {error}");
+
+    fn idle_tick(&self) -> Option<Duration> {
+        Some(IDLE_TICK)
     }
 }
 
@@ -230,10 +215,8 @@ fn publish_closed(parse: &mut Parse, now_ms: i64, readable: bool) -> Vec<Datapoi
         Stats::add(&log.status_5xx, period.status_5xx);
         newest = Some(period);
     }
-    if let Some(period) = newest {
-        if let Ok(mut last) = log.last_period.lock() {
-            *last = Some(period);
-        }
+    if let (Some(period), Some(last)) = (newest, &parse.last_period) {
+        last.send_replace(Some(period));
     }
     let period_ms = parse.quiet.period_ms();
     for start_ms in parse.quiet.closed(now_ms, &popped, readable) {
@@ -244,12 +227,4 @@ fn publish_closed(parse: &mut Parse, now_ms: i64, readable: bool) -> Vec<Datapoi
     }
     datapoints.sort_by_key(|d| d.timestamp);
     datapoints
-}
-
-fn copy_tail_counters(tail: &crate::sources::access_log::tail::TailStats, stats: &Stats) {
-    let log = &stats.log;
-    Stats::set(&log.overlong_lines, tail.overlong_lines.load(Relaxed));
-    Stats::set(&log.rotations, tail.rotations.load(Relaxed));
-    Stats::set(&log.truncations, tail.truncations.load(Relaxed));
-    Stats::set(&log.possibly_lost_bytes, tail.possibly_lost_bytes.load(Relaxed));
 }

@@ -168,3 +168,40 @@ impl Metric {
         }
     }
 }
+
+/// Why an access-log line was skipped: a fixed set so counting needs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadLine {
+    LiteralMismatch,
+    TooFewFields,
+    TrailingData,
+    /// Longer than the line limit (`sources::access_log::MAX_LINE_BYTES`).
+    TooLong,
+    /// The time variable did not parse.
+    BadTime,
+    /// `$status` was not three digits.
+    BadStatus,
+}
+
+impl BadLine {
+    pub const COUNT: usize = 6;
+    pub const ALL: [BadLine; BadLine::COUNT] = [
+        BadLine::LiteralMismatch,
+        BadLine::TooFewFields,
+        BadLine::TrailingData,
+        BadLine::TooLong,
+        BadLine::BadTime,
+        BadLine::BadStatus,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BadLine::LiteralMismatch => "literal_mismatch",
+            BadLine::TooFewFields => "too_few_fields",
+            BadLine::TrailingData => "trailing_data",
+            BadLine::TooLong => "too_long",
+            BadLine::BadTime => "bad_time",
+            BadLine::BadStatus => "bad_status",
+        }
+    }
+}

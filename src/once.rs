@@ -58,11 +58,7 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
     if let Some(output) = &config.emf {
         let lines = emf::encode(
             &target,
-            &EmfRecord {
-                timestamp: datapoint.timestamp,
-                values,
-                metric: datapoint.metric,
-            },
+            &EmfRecord::with_values(&datapoint, values),
         );
         emf::write_lines(output, &lines).context("cannot write the EMF line")?;
     }

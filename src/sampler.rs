@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::Config;
+use crate::derive::log_window::{BusyTime, LittleWindow};
 use crate::derive::pending::{KernelDeltas, Pending, PendingDeriver, StubReading};
 use crate::derive::{Deriver, Figures};
 use crate::sources::accept_queue::{KernelReader, KernelSample};
@@ -33,11 +34,11 @@ pub struct Sampler {
     pending: PendingDeriver,
     stats: Arc<Stats>,
     last_ok: Option<Instant>,
-    /// For `log_concurrency`: when the log window was last taken, and the (busy µs, window µs)
-    /// of the last period's samples, oldest first (allocated once).
+    /// For `log_concurrency`: what the access-log task adds, when it was last taken, and the
+    /// window over the last period.
+    busy_time: BusyTime,
     log_window_since: Option<Instant>,
-    log_windows: std::collections::VecDeque<(u64, u64)>,
-    log_windows_kept: usize,
+    log_window: LittleWindow,
     stub_failing: Failing,
     kernel_failing: Failing,
     pub last_error: Option<ScrapeError>,
@@ -81,9 +82,9 @@ impl Sampler {
             pending: PendingDeriver::new(formula),
             stats,
             last_ok: None,
+            busy_time: BusyTime::default(),
             log_window_since: None,
-            log_windows: std::collections::VecDeque::with_capacity(config.cloudwatch.samples_per_period() as usize),
-            log_windows_kept: config.cloudwatch.samples_per_period() as usize,
+            log_window: LittleWindow::new(config.cloudwatch.samples_per_period() as usize),
             stub_failing: Failing::default(),
             kernel_failing: Failing::default(),
             last_error: None,
@@ -147,30 +148,20 @@ impl Sampler {
         sample
     }
 
-    /// Little's law over the last `period`: the `$request_time` of the requests logged in it,
-    /// summed, over its length. Exact for requests shorter than the period; a longer request
-    /// inflates the period it ends in, and requests still running count only when they end.
-    /// `None` before the first window or without the formula.
+    /// Where the access-log task adds the busy time this sampler's `log_concurrency` takes.
+    pub fn busy_time(&self) -> BusyTime {
+        self.busy_time.clone()
+    }
+
+    /// `log_concurrency` over the last period (see [`LittleWindow`]); `None` before the first
+    /// window or without the formula.
     fn take_log_window(&mut self, now: Instant) -> Option<u64> {
         if self.pending.formula() != crate::derive::pending::Formula::LogConcurrency {
             return None;
         }
-        let busy_us = self
-            .stats
-            .log
-            .window_request_time_us
-            .swap(0, std::sync::atomic::Ordering::Relaxed);
+        let busy_us = self.busy_time.take();
         let since = self.log_window_since.replace(now)?;
-        if self.log_windows.len() == self.log_windows_kept.max(1) {
-            self.log_windows.pop_front();
-        }
-        self.log_windows
-            .push_back((busy_us, (now - since).as_micros().max(1) as u64));
-        let (busy, window) = self
-            .log_windows
-            .iter()
-            .fold((0u64, 0u64), |(b, w), (bb, ww)| (b + bb, w + ww));
-        Some((busy + window / 2) / window)
+        Some(self.log_window.push(busy_us, (now - since).as_micros() as u64))
     }
 
     fn read_kernel(&mut self, now: Instant) -> Option<KernelSample> {

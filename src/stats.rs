@@ -4,6 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::model::BadLine;
+
 #[derive(Debug, Default)]
 pub struct Stats {
     pub samples_ok: AtomicU64,
@@ -37,33 +39,25 @@ pub struct Stats {
     pub log: LogStats,
 }
 
-/// The access-log source's health and its latest closed period.
+/// The access-log source's health and totals.
 #[derive(Debug, Default)]
 pub struct LogStats {
     pub enabled: AtomicU64,
     pub lines_parsed: AtomicU64,
-    /// Sum of `$request_time` (µs) of requests logged since the sampler last took it
-    /// (the `log_concurrency` formula swaps it to 0 every sample).
-    pub window_request_time_us: AtomicU64,
     /// Lines the `log_concurrency` window left out (access_log.concurrency_*).
     pub concurrency_excluded: AtomicU64,
     /// Skipped lines by reason, in the order of `BadLine::ALL`.
-    pub lines_rejected: [AtomicU64; 6],
+    pub lines_rejected: [AtomicU64; BadLine::COUNT],
     /// Lines whose period had already been emitted when they arrived.
     pub lines_late: AtomicU64,
-    pub overlong_lines: AtomicU64,
-    pub rotations: AtomicU64,
-    pub truncations: AtomicU64,
-    pub possibly_lost_bytes: AtomicU64,
-    pub read_errors: AtomicU64,
+    /// The tailer's own counters (rotations, truncations, overlong lines, I/O errors).
+    pub tail: std::sync::Arc<TailStats>,
     /// Totals over every closed period.
     pub completed: AtomicU64,
     /// By status class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
     pub completed_by_class: [AtomicU64; 6],
     pub status_499: AtomicU64,
     pub status_5xx: AtomicU64,
-    /// The newest closed period (periods close once no longer request can end in them).
-    pub last_period: std::sync::Mutex<Option<crate::derive::log_signals::PeriodSignals>>,
 }
 
 /// Figures of the latest successful sample, for the local outputs.
@@ -120,11 +114,47 @@ impl Stats {
 /// Labels of [`LogStats::completed_by_class`].
 pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
-impl LogStats {
-    /// `(reason label, count)` of skipped lines, for every reason.
-    pub fn rejected_by_reason(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        crate::sources::access_log::BadLine::ALL
-            .iter()
-            .map(|reason| (reason.label(), Stats::get(&self.lines_rejected[*reason as usize])))
+/// The tailer's own health, shared so it can be read while the tailer's follow loop owns the tailer.
+#[derive(Debug, Default)]
+pub struct TailStats {
+    pub lines: AtomicU64,
+    pub overlong_lines: AtomicU64,
+    pub truncations: AtomicU64,
+    pub rotations: AtomicU64,
+    pub bytes_read: AtomicU64,
+    /// Bytes that were (or may have been) in the log but will never be delivered.
+    pub possibly_lost_bytes: AtomicU64,
+    /// Checkpointed files found neither at `path` nor at `path.1` on restart.
+    pub checkpointed_files_gone: AtomicU64,
+    pub io_errors: AtomicU64,
+    pub checkpoints_written: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TailCounters {
+    pub lines: u64,
+    pub overlong_lines: u64,
+    pub truncations: u64,
+    pub rotations: u64,
+    pub bytes_read: u64,
+    pub possibly_lost_bytes: u64,
+    pub checkpointed_files_gone: u64,
+    pub io_errors: u64,
+    pub checkpoints_written: u64,
+}
+
+impl TailStats {
+    pub fn snapshot(&self) -> TailCounters {
+        TailCounters {
+            lines: Stats::get(&self.lines),
+            overlong_lines: Stats::get(&self.overlong_lines),
+            truncations: Stats::get(&self.truncations),
+            rotations: Stats::get(&self.rotations),
+            bytes_read: Stats::get(&self.bytes_read),
+            possibly_lost_bytes: Stats::get(&self.possibly_lost_bytes),
+            checkpointed_files_gone: Stats::get(&self.checkpointed_files_gone),
+            io_errors: Stats::get(&self.io_errors),
+            checkpoints_written: Stats::get(&self.checkpoints_written),
+        }
     }
 }

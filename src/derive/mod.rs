@@ -3,6 +3,7 @@
 
 pub mod log_metrics;
 pub mod log_signals;
+pub mod log_window;
 pub mod pending;
 pub mod period;
 

@@ -34,6 +34,23 @@ pub struct EmfRecord {
     pub metric: Metric,
 }
 
+impl EmfRecord {
+    /// A datapoint's period, with the values it was made of (the samples of a PendingRequests
+    /// period, for the percentiles CloudWatch computes from EMF).
+    pub fn with_values(datapoint: &crate::model::Datapoint, values: Vec<f64>) -> EmfRecord {
+        EmfRecord {
+            timestamp: datapoint.timestamp,
+            values,
+            metric: datapoint.metric,
+        }
+    }
+
+    /// A datapoint that is one value per period (the access log's metrics): its sum.
+    pub fn of_datapoint(datapoint: &crate::model::Datapoint) -> EmfRecord {
+        EmfRecord::with_values(datapoint, vec![datapoint.stats.sum])
+    }
+}
+
 /// Encode one period as EMF lines (pure).
 pub fn encode(target: &Target, record: &EmfRecord) -> Vec<String> {
     let (metric_name, unit) = target.name_and_unit(record.metric);

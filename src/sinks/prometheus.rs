@@ -18,13 +18,20 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::derive::log_signals::PeriodSignals;
+use crate::model::BadLine;
 use crate::stats::{unix_ms, Stats, STATUS_CLASSES};
 
 /// Reads [`Stats`] at every scrape; nothing is copied between scrapes.
 #[derive(Debug)]
 struct StatsCollector {
     stats: Arc<Stats>,
+    /// The access log's newest closed period (the log task sends it; latest value wins).
+    last_log_period: LastLogPeriod,
 }
+
+/// The receiving end of the access log's newest closed period.
+pub type LastLogPeriod = tokio::sync::watch::Receiver<Option<PeriodSignals>>;
 
 fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> Result<(), std::fmt::Error> {
     let metric = ConstCounter::new(value);
@@ -207,7 +214,7 @@ impl Collector for StatsCollector {
             Stats::get(&s.emf_lines_buffered) as i64,
         )?;
         if Stats::get(&s.log.enabled) == 1 {
-            encode_log(e, &s.log)?;
+            encode_log(e, &s.log, &self.last_log_period)?;
         }
         let last_publish = Stats::get(&s.last_publish_unix_ms);
         let age = if last_publish == 0 {
@@ -226,14 +233,20 @@ impl Collector for StatsCollector {
 }
 
 /// The access-log source: its health, totals, and the newest closed period's signals.
-fn encode_log(e: &mut DescriptorEncoder, log: &crate::stats::LogStats) -> Result<(), std::fmt::Error> {
+fn encode_log(
+    e: &mut DescriptorEncoder,
+    log: &crate::stats::LogStats,
+    last_period: &LastLogPeriod,
+) -> Result<(), std::fmt::Error> {
     counter(
         e,
         "log_lines_parsed",
         "access-log lines parsed",
         Stats::get(&log.lines_parsed),
     )?;
-    let rejected: Vec<(&'static str, u64)> = log.rejected_by_reason().collect();
+    let rejected = BadLine::ALL
+        .iter()
+        .map(|reason| (reason.label(), Stats::get(&log.lines_rejected[*reason as usize])));
     let mut family = e.encode_descriptor(
         "log_lines_rejected",
         "access-log lines skipped, by reason",
@@ -259,20 +272,20 @@ fn encode_log(e: &mut DescriptorEncoder, log: &crate::stats::LogStats) -> Result
         e,
         "log_overlong_lines",
         "lines longer than the cap, skipped",
-        Stats::get(&log.overlong_lines),
+        Stats::get(&log.tail.overlong_lines),
     )?;
-    counter(e, "log_rotations", "log rotations followed", Stats::get(&log.rotations))?;
+    counter(e, "log_rotations", "log rotations followed", Stats::get(&log.tail.rotations))?;
     counter(
         e,
         "log_truncations",
         "log truncations (copytruncate) followed",
-        Stats::get(&log.truncations),
+        Stats::get(&log.tail.truncations),
     )?;
     counter(
         e,
         "log_possibly_lost_bytes",
         "bytes truncated away before they could be read",
-        Stats::get(&log.possibly_lost_bytes),
+        Stats::get(&log.tail.possibly_lost_bytes),
     )?;
     let mut family = e.encode_descriptor(
         "log_requests_completed",
@@ -295,9 +308,7 @@ fn encode_log(e: &mut DescriptorEncoder, log: &crate::stats::LogStats) -> Result
         "requests answered 5xx",
         Stats::get(&log.status_5xx),
     )?;
-    let Ok(last) = log.last_period.lock() else {
-        return Ok(());
-    };
+    let last = last_period.borrow();
     let Some(period) = last.as_ref() else { return Ok(()) };
     gauge(
         e,
@@ -408,12 +419,16 @@ pub fn health(stats: &Stats, policy: &HealthPolicy, now: SystemTime) -> Result<&
 pub async fn serve(
     addr: SocketAddr,
     stats: Arc<Stats>,
+    last_log_period: LastLogPeriod,
     policy: HealthPolicy,
     token: CancellationToken,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     let mut registry = Registry::with_prefix("nginx_backlog");
-    registry.register_collector(Box::new(StatsCollector { stats: stats.clone() }));
+    registry.register_collector(Box::new(StatsCollector {
+        stats: stats.clone(),
+        last_log_period,
+    }));
     let registry = Arc::new(registry);
     tracing::info!(%addr, "serving /metrics and /healthz");
     loop {
@@ -534,7 +549,10 @@ mod tests {
         Stats::set(&stats.live.pending, 7);
         Stats::bump(&stats.samples_saturated);
         let mut registry = Registry::with_prefix("nginx_backlog");
-        registry.register_collector(Box::new(StatsCollector { stats }));
+        registry.register_collector(Box::new(StatsCollector {
+            stats,
+            last_log_period: tokio::sync::watch::channel(None).1,
+        }));
         let mut body = String::new();
         prometheus_client::encoding::text::encode(&mut body, &registry).unwrap();
         assert!(body.contains("nginx_backlog_pending_requests 7\n"), "{body}");
@@ -543,5 +561,31 @@ mod tests {
             "{body}"
         );
         assert!(body.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn the_newest_log_period_is_what_the_log_task_sent_last() {
+        let stats = Arc::new(Stats::default());
+        Stats::set(&stats.log.enabled, 1);
+        let (sender, receiver) = tokio::sync::watch::channel(None);
+        let mut registry = Registry::with_prefix("nginx_backlog");
+        registry.register_collector(Box::new(StatsCollector {
+            stats,
+            last_log_period: receiver,
+        }));
+        let scrape = |registry: &Registry| {
+            let mut body = String::new();
+            prometheus_client::encoding::text::encode(&mut body, registry).unwrap();
+            body
+        };
+        assert!(!scrape(&registry).contains("log_period_completed"), "no period closed yet");
+        for (start_ms, completed) in [(20_000, 3), (30_000, 12)] {
+            let mut period = crate::derive::log_metrics::quiet_period(start_ms, 10_000);
+            period.completed = completed;
+            sender.send_replace(Some(period));
+        }
+        let body = scrape(&registry);
+        assert!(body.contains("nginx_backlog_log_period_completed 12\n"), "{body}");
+        assert!(body.contains("nginx_backlog_log_period_start_seconds 30.0\n"), "{body}");
     }
 }

@@ -20,6 +20,8 @@ pub mod values;
 use std::io::Read;
 use std::path::PathBuf;
 
+pub use crate::model::BadLine;
+
 pub use format::{Escape, FormatError, LogFormat, COMBINED};
 pub use matcher::{Fields, LineMatcher, MatchError};
 pub use values::TimeVariable;
@@ -83,42 +85,6 @@ pub struct CompletedRequest<'l> {
     pub upstream_time_us: Option<u64>,
     /// The raw value of the breakdown variable, if one is configured.
     pub breakdown: Option<&'l [u8]>,
-}
-
-/// Why a line was skipped: a fixed set so counting needs no allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BadLine {
-    LiteralMismatch,
-    TooFewFields,
-    TrailingData,
-    /// Longer than [`MAX_LINE_BYTES`].
-    TooLong,
-    /// The time variable did not parse.
-    BadTime,
-    /// `$status` was not three digits.
-    BadStatus,
-}
-
-impl BadLine {
-    pub const ALL: [BadLine; 6] = [
-        BadLine::LiteralMismatch,
-        BadLine::TooFewFields,
-        BadLine::TrailingData,
-        BadLine::TooLong,
-        BadLine::BadTime,
-        BadLine::BadStatus,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            BadLine::LiteralMismatch => "literal_mismatch",
-            BadLine::TooFewFields => "too_few_fields",
-            BadLine::TrailingData => "trailing_data",
-            BadLine::TooLong => "too_long",
-            BadLine::BadTime => "bad_time",
-            BadLine::BadStatus => "bad_status",
-        }
-    }
 }
 
 impl From<MatchError> for BadLine {

@@ -73,7 +73,6 @@ use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,6 +82,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, FileCheckpoint, FileId, MARK_BYTES};
+pub use crate::stats::{TailCounters, TailStats};
 use crate::stats::Stats;
 
 /// Read buffer size: the most memory one read takes, whatever the file's growth.
@@ -138,51 +138,6 @@ impl TailerOptions {
             append_poll_interval: DEFAULT_APPEND_POLL_INTERVAL,
             rotated_file_grace: DEFAULT_ROTATED_FILE_GRACE,
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
-        }
-    }
-}
-
-/// The tailer's own health, shared so it can be read while [`Tailer::run`] owns the tailer.
-#[derive(Debug, Default)]
-pub struct TailStats {
-    pub lines: AtomicU64,
-    pub overlong_lines: AtomicU64,
-    pub truncations: AtomicU64,
-    pub rotations: AtomicU64,
-    pub bytes_read: AtomicU64,
-    /// Bytes that were (or may have been) in the log but will never be delivered.
-    pub possibly_lost_bytes: AtomicU64,
-    /// Checkpointed files found neither at `path` nor at `path.1` on restart.
-    pub checkpointed_files_gone: AtomicU64,
-    pub io_errors: AtomicU64,
-    pub checkpoints_written: AtomicU64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TailCounters {
-    pub lines: u64,
-    pub overlong_lines: u64,
-    pub truncations: u64,
-    pub rotations: u64,
-    pub bytes_read: u64,
-    pub possibly_lost_bytes: u64,
-    pub checkpointed_files_gone: u64,
-    pub io_errors: u64,
-    pub checkpoints_written: u64,
-}
-
-impl TailStats {
-    pub fn snapshot(&self) -> TailCounters {
-        TailCounters {
-            lines: Stats::get(&self.lines),
-            overlong_lines: Stats::get(&self.overlong_lines),
-            truncations: Stats::get(&self.truncations),
-            rotations: Stats::get(&self.rotations),
-            bytes_read: Stats::get(&self.bytes_read),
-            possibly_lost_bytes: Stats::get(&self.possibly_lost_bytes),
-            checkpointed_files_gone: Stats::get(&self.checkpointed_files_gone),
-            io_errors: Stats::get(&self.io_errors),
-            checkpoints_written: Stats::get(&self.checkpoints_written),
         }
     }
 }
@@ -431,7 +386,12 @@ impl std::fmt::Debug for Tailer {
 impl Tailer {
     /// Loads the checkpoint (if any) and opens what it names; a missing log file is not an
     /// error. Fails only when the state directory cannot be created or read.
-    pub fn open(mut options: TailerOptions) -> Result<Tailer, TailError> {
+    pub fn open(options: TailerOptions) -> Result<Tailer, TailError> {
+        Tailer::open_counting(options, Arc::default())
+    }
+
+    /// [`Tailer::open`], counting into `stats` (the daemon's, so its outputs read them).
+    pub fn open_counting(mut options: TailerOptions, stats: Arc<TailStats>) -> Result<Tailer, TailError> {
         options.max_line_bytes = options.max_line_bytes.max(1);
         let store = CheckpointStore::for_path(&options.state_dir, &options.path)?;
         let checkpoint = match store.load() {
@@ -449,7 +409,7 @@ impl Tailer {
             rotated: None,
             current: None,
             buffer: vec![0; READ_CHUNK_BYTES].into_boxed_slice(),
-            stats: Arc::new(TailStats::default()),
+            stats,
             dirty: false,
             last_checkpoint_at: None,
             wake,
@@ -856,20 +816,30 @@ impl Tailer {
         }
     }
 
-    /// Follows the file until `token` is cancelled, handing each line to `sink`, then writes
-    /// the checkpoint. I/O errors are counted, logged once per kind of failure, and retried
-    /// on the next re-check; they never end the loop.
-    pub async fn run<F: FnMut(&[u8]) + Send>(mut self, token: CancellationToken, mut sink: F) -> TailCounters {
+    /// Follows the file until `token` is cancelled, handing each line to `follow` and
+    /// letting it act after every drain, then writes the checkpoint. This is the loop the
+    /// daemon runs (`log_pipeline`), and the one the tailer tests test.
+    ///
+    /// I/O errors are counted (`io_errors`), logged once per kind of failure (again only
+    /// when the message changes), and retried on the next re-check; they never end the loop.
+    /// Between batches of [`RUN_BATCH_LINES`] the task yields, so a log that grows by a
+    /// gigabyte at once cannot stall shutdown or starve other tasks.
+    pub async fn run<F: Follow>(mut self, token: CancellationToken, mut follow: F) -> TailCounters {
         let mut failing: Option<String> = None;
+        let mut idle = follow.idle_tick().map(|every| {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick
+        });
         loop {
-            match self.drain(RUN_BATCH_LINES, &mut sink).await {
+            follow.before_drain();
+            let drained = self.drain(RUN_BATCH_LINES, &mut |line: &[u8]| follow.line(line)).await;
+            let caught_up = match &drained {
                 Ok(drained) => {
                     if let Some(error) = failing.take() {
                         tracing::info!(path = %self.options.path.display(), "tailing again after: {error}");
                     }
-                    if !drained.caught_up && !token.is_cancelled() {
-                        continue;
-                    }
+                    drained.caught_up
                 }
                 Err(error) => {
                     Stats::bump(&self.stats.io_errors);
@@ -878,12 +848,30 @@ impl Tailer {
                         tracing::warn!(kind = error.kind(), "tailer: {message}");
                         failing = Some(message);
                     }
+                    true
                 }
+            };
+            follow.after_drain(drained.is_ok()).await;
+            if token.is_cancelled() {
+                break;
+            }
+            if !caught_up {
+                // More is waiting: let other tasks run between batches.
+                tokio::task::yield_now().await;
+                continue;
             }
             tokio::select! {
                 biased;
                 _ = token.cancelled() => break,
                 _ = self.wait_for_change() => {}
+                _ = async {
+                    match idle.as_mut() {
+                        Some(tick) => {
+                            tick.tick().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                } => {}
             }
         }
         if let Err(error) = self.checkpoint() {
@@ -891,6 +879,32 @@ impl Tailer {
             tracing::warn!(kind = error.kind(), "tailer: {error}");
         }
         self.counters()
+    }
+}
+
+/// What [`Tailer::run`] hands lines to. A closure `FnMut(&[u8])` is one (it only takes
+/// lines); the daemon's access-log pipeline also closes periods after every drain.
+pub trait Follow: Send {
+    /// Just before each drain.
+    fn before_drain(&mut self) {}
+    /// One complete line, without its `\n`.
+    fn line(&mut self, line: &[u8]);
+    /// After each drain; `readable` is false when it failed. May wait (on a full channel,
+    /// say): the tailer reads nothing meanwhile, which is the backpressure.
+    fn after_drain(&mut self, readable: bool) -> impl std::future::Future<Output = ()> + Send {
+        let _ = readable;
+        std::future::ready(())
+    }
+    /// Wake up at least this often even when the file does not change (the daemon closes
+    /// idle periods by the clock).
+    fn idle_tick(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl<F: FnMut(&[u8]) + Send> Follow for F {
+    fn line(&mut self, line: &[u8]) {
+        self(line)
     }
 }
 
