@@ -123,7 +123,7 @@ def time_to_signal(endpoint, namespace, instance_id, status_url, slow_url, held,
 
 
 def bulk_tail(tail_bench, log, state_dir, source, log_format):
-    """Start tail-bench (250 ms drains) on an empty LOG, append SOURCE to it in one go, and
+    """Start tail-bench (the daemon's access-log task) on an empty LOG, append SOURCE to it in one go, and
     print the follower's user+sys CPU seconds and the lines it saw: the per-line cost of
     tailer + matcher + signals without one wake-up per write."""
     import resource
@@ -131,7 +131,7 @@ def bulk_tail(tail_bench, log, state_dir, source, log_format):
 
     open(log, "wb").close()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child = subprocess.Popen([tail_bench, log, state_dir, "4", "250", log_format], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([tail_bench, log, state_dir, "4", log_format], stdout=subprocess.PIPE, text=True)
     time.sleep(1)
     with open(source, "rb") as src, open(log, "ab") as dst:
         dst.write(src.read())
