@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use crate::derive::pending::{Formula, LogConcurrencyFilter};
 use crate::limits;
+pub use crate::sources::stub_status::{StatusTransport, StatusUrl};
 use crate::model::LogMetric;
 use crate::sources::access_log::tail::StartAt;
 use crate::sources::access_log::{compile_from_source, Escape, LogFormat, LogFormatSource, RecordExtractor};
@@ -96,42 +97,6 @@ pub enum EmfOutput {
     Tcp(String),
     /// The same over UDP: one line per datagram.
     Udp(String),
-}
-
-/// Where stub_status is read, validated: the text as configured (for messages), the URI
-/// hyper requests, and how to reach it.
-#[derive(Debug, Clone)]
-pub struct StatusUrl {
-    pub text: String,
-    /// For a unix socket: `http://localhost` + the location (nginx picks the socket's server).
-    pub uri: Uri,
-    pub transport: StatusTransport,
-}
-
-#[derive(Debug, Clone)]
-pub enum StatusTransport {
-    Http,
-    /// The TLS settings, built once from `nginx.ca_file` and `client_cert`/`client_key`.
-    Https(std::sync::Arc<rustls::ClientConfig>),
-    /// `unix:PATH:LOCATION`, the form nginx-prometheus-exporter uses.
-    Unix(PathBuf),
-}
-
-impl StatusUrl {
-    /// The TCP port the status page is served on (none for a unix socket).
-    pub fn tcp_port(&self) -> Option<u16> {
-        match self.transport {
-            StatusTransport::Unix(_) => None,
-            StatusTransport::Http => Some(self.uri.port_u16().unwrap_or(80)),
-            StatusTransport::Https(_) => Some(self.uri.port_u16().unwrap_or(443)),
-        }
-    }
-}
-
-impl std::fmt::Display for StatusUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -3,6 +3,8 @@
 //! errors for all three.
 
 pub mod parser;
+mod url;
+pub use url::{StatusTransport, StatusUrl};
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -18,7 +20,6 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use crate::config::{StatusTransport, StatusUrl};
 
 pub use parser::StubStatus;
 
