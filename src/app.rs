@@ -59,10 +59,7 @@ pub async fn publisher_and_target(config: &Config, dry_run: bool) -> anyhow::Res
 /// surviving a crash. `--dry-run` never touches the state directory.
 fn open_spool(config: &Config, target: &Target, dry_run: bool) -> anyhow::Result<Spool> {
     let cw = &config.cloudwatch;
-    let bounds = SpoolBounds {
-        max_bytes: cw.spool_max_bytes,
-        max_age: cw.spool_max_age,
-    };
+    let bounds = SpoolBounds::of(cw);
     if dry_run {
         return Ok(Spool::in_memory(bounds));
     }

@@ -34,11 +34,13 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod atomic_file;
 pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod derive;
+pub mod events;
 pub mod limits;
 pub mod log_pipeline;
 pub mod model;

@@ -69,10 +69,7 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
         // Retries of the one datapoint get three operation timeouts in all. No spool on disk:
         // `once` reports failure by its exit code and cron runs it again; it must not need a
         // writable state directory nor contend with a running daemon for it.
-        let spool = Spool::in_memory(SpoolBounds {
-            max_bytes: cw.spool_max_bytes,
-            max_age: cw.spool_max_age,
-        });
+        let spool = Spool::in_memory(SpoolBounds::of(cw));
         let report = Delivery::new(publisher, target, spool, cw.max_calls_per_second, cw.period, stats)
             .run(receiver, cw.operation_timeout * 3)
             .await;

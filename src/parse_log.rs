@@ -110,19 +110,8 @@ pub fn run(args: &LogFormatArgs, file: Option<&Path>) -> Result<(), LogCommandEr
     out.flush()
         .or_else(|error| closed_stdout_is_done(error, ()))
         .context("writing to stdout")?;
-    let bad: Vec<String> = counts
-        .bad
-        .nonzero()
-        .map(|(label, count)| format!("{label}={count}"))
-        .collect();
     // The summary goes to stderr so stdout stays one JSON object per line.
-    eprintln!(
-        "parse-log: {} lines, {} bad{}{}",
-        counts.lines,
-        counts.bad.total(),
-        if bad.is_empty() { "" } else { ": " },
-        bad.join(" ")
-    );
+    eprintln!("parse-log: {} lines, {}", counts.lines, counts.bad.summary());
     Ok(())
 }
 

@@ -104,20 +104,13 @@ pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogComma
 
 /// The one-line summary on stderr (so stdout stays a clean series).
 pub fn print_summary(command: &str, summary: &ReplaySummary, elapsed: f64) {
-    let bad: Vec<String> = summary
-        .bad
-        .nonzero()
-        .map(|(label, count)| format!("{label}={count}"))
-        .collect();
     eprintln!(
-        "{command}: {} lines in {elapsed:.3}s ({:.0} lines/s), {} periods, {} late, {} bad{}{}",
+        "{command}: {} lines in {elapsed:.3}s ({:.0} lines/s), {} periods, {} late, {}",
         summary.lines,
         summary.lines as f64 / elapsed.max(1e-9),
         summary.periods,
         summary.late,
-        summary.bad.total(),
-        if bad.is_empty() { "" } else { ": " },
-        bad.join(" ")
+        summary.bad.summary()
     );
 }
 

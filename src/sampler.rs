@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::derive::log_window::{BusyTime, LittleWindow};
 use crate::derive::pending::{KernelDeltas, Pending, PendingDeriver, StubReading};
 use crate::derive::{Deriver, Figures};
+use crate::events::FailureStreak;
 use crate::sources::accept_queue::{KernelReader, KernelSample};
 use crate::sources::stub_status::{ScrapeError, Scraper};
 use crate::stats::{unix_ms, Stats};
@@ -39,35 +40,9 @@ pub struct Sampler {
     busy_time: BusyTime,
     log_window_since: Option<Instant>,
     log_window: LittleWindow,
-    stub_failing: Failing,
-    kernel_failing: Failing,
+    stub_failing: FailureStreak,
+    kernel_failing: FailureStreak,
     pub last_error: Option<ScrapeError>,
-}
-
-/// Rate-limited logging of one kind of failure.
-#[derive(Default)]
-struct Failing {
-    count: u64,
-    last_logged: Option<Instant>,
-}
-
-impl Failing {
-    /// Count a failure; true if it should be logged now.
-    fn failed(&mut self, now: Instant) -> bool {
-        self.count += 1;
-        let due = self.last_logged.is_none_or(|t| now - t >= FAILURE_LOG_EVERY);
-        if due {
-            self.last_logged = Some(now);
-        }
-        due
-    }
-
-    /// Reset; returns how many failures there were if this ends a run of them.
-    fn recovered(&mut self) -> Option<u64> {
-        let count = std::mem::take(&mut self.count);
-        self.last_logged = None;
-        (count > 0).then_some(count)
-    }
 }
 
 impl Sampler {
@@ -85,8 +60,8 @@ impl Sampler {
             busy_time: BusyTime::default(),
             log_window_since: None,
             log_window: LittleWindow::new(config.cloudwatch.samples_per_period() as usize),
-            stub_failing: Failing::default(),
-            kernel_failing: Failing::default(),
+            stub_failing: FailureStreak::repeating_every(FAILURE_LOG_EVERY),
+            kernel_failing: FailureStreak::repeating_every(FAILURE_LOG_EVERY),
             last_error: None,
         }
     }
@@ -109,7 +84,7 @@ impl Sampler {
     pub async fn sample(&mut self, clock: &crate::clock::Clock) -> Sample {
         let scraped = self.scraper.scrape().await;
         let now = Instant::now();
-        let kernel = self.read_kernel(now);
+        let kernel = self.read_kernel();
         let figures = match scraped {
             Ok(status) => {
                 let elapsed = self.last_ok.map_or(Duration::ZERO, |t| now - t);
@@ -121,8 +96,8 @@ impl Sampler {
                 Some(self.deriver.observe(status, elapsed))
             }
             Err(error) => {
-                if self.stub_failing.failed(now) {
-                    let failures = self.stub_failing.count;
+                if self.stub_failing.failed() {
+                    let failures = self.stub_failing.count();
                     tracing::warn!(failures, kind = error.kind(), "cannot read stub_status: {error}");
                 }
                 self.last_error = Some(error);
@@ -164,7 +139,7 @@ impl Sampler {
         Some(self.log_window.push(busy_us, (now - since).as_micros() as u64))
     }
 
-    fn read_kernel(&mut self, now: Instant) -> Option<KernelSample> {
+    fn read_kernel(&mut self) -> Option<KernelSample> {
         let reader = self.kernel.as_mut()?;
         match reader.sample() {
             Ok(sample) => {
@@ -174,9 +149,9 @@ impl Sampler {
                 Some(sample)
             }
             Err(error) => {
-                if self.kernel_failing.failed(now) {
+                if self.kernel_failing.failed() {
                     tracing::warn!(
-                        failures = self.kernel_failing.count,
+                        failures = self.kernel_failing.count(),
                         "cannot read the accept queue: {error}"
                     );
                 }

@@ -21,6 +21,7 @@ use super::spool::Spool;
 use super::{FailureKind, PublishError, Publisher, Target};
 use crate::limits;
 use crate::model::{Datapoint, Metric};
+use crate::events::FailureStreak;
 use crate::stats::{unix_ms, Stats};
 
 /// Backoff after a retryable failure starts here and grows to the period (see [`Delivery::new`]).
@@ -58,7 +59,7 @@ pub struct Delivery<P> {
     drops_not_logged: u64,
     backoff: Backoff,
     not_before: Option<Instant>,
-    failing_since: Option<u32>,
+    failing: FailureStreak,
     last_error: Option<PublishError>,
     /// The newest datapoint failed and waits in the spool: send it alone before the backlog.
     newest_first: bool,
@@ -93,7 +94,7 @@ impl<P: Publisher> Delivery<P> {
             drops_not_logged: 0,
             backoff: Backoff::new(RETRY_BASE, period.max(RETRY_BASE)),
             not_before: None,
-            failing_since: None,
+            failing: FailureStreak::once(),
             last_error: None,
             newest_first: false,
             rng: rand::rngs::StdRng::from_os_rng(),
@@ -318,7 +319,7 @@ impl<P: Publisher> Delivery<P> {
                 Stats::bump(&self.stats.publish_calls_ok);
                 Stats::add(&self.stats.datapoints_sent, carried as u64);
                 Stats::set(&self.stats.last_publish_unix_ms, unix_ms(SystemTime::now()));
-                if let Some(failures) = self.failing_since.take() {
+                if let Some(failures) = self.failing.recovered() {
                     tracing::info!(failures, spooled = self.spool.len(), "publishing recovered");
                 }
                 tracing::debug!(datapoints = carried, spooled = self.spool.len(), "published");
@@ -329,9 +330,7 @@ impl<P: Publisher> Delivery<P> {
             Err(error) => {
                 self.last_error = Some(error.clone());
                 Stats::bump(&self.stats.publish_calls_failed);
-                let failures = self.failing_since.get_or_insert(0);
-                *failures += 1;
-                let first = *failures == 1;
+                let first = self.failing.failed();
                 match error.kind {
                     FailureKind::Rejected => {
                         taken(self);

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use super::emf_agent::{self, Protocol};
 use super::Target;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
+use crate::events::FailureStreak;
 use crate::model::Metric;
 use crate::stats::{unix_ms, Stats};
 
@@ -108,7 +109,7 @@ pub async fn run(
         }
         EmfOutput::Stdout | EmfOutput::File(_) => {}
     }
-    let mut failing = false;
+    let mut failing = FailureStreak::once();
     while let Some(record) = records.recv().await {
         let lines = encode(&target, &record);
         let output = output.clone();
@@ -119,13 +120,13 @@ pub async fn run(
             Ok(n) => {
                 Stats::add(&stats.emf_lines_written, n as u64);
                 Stats::set(&stats.last_publish_unix_ms, unix_ms(SystemTime::now()));
-                if std::mem::take(&mut failing) {
-                    tracing::info!("writing EMF lines again");
+                if let Some(failures) = failing.recovered() {
+                    tracing::info!(failures, "writing EMF lines again");
                 }
             }
             Err(error) => {
                 Stats::bump(&stats.emf_lines_dropped);
-                if !std::mem::replace(&mut failing, true) {
+                if failing.failed() {
                     tracing::warn!("cannot write EMF lines: {error}");
                 }
             }

@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::retry::Backoff;
+use crate::events::FailureStreak;
 use crate::stats::{unix_ms, Stats};
 
 /// Lines kept while the agent cannot be reached: a 10 s period with PendingRequests and all
@@ -95,14 +96,14 @@ pub async fn run<R>(
     let mut rng = rand::rngs::StdRng::from_os_rng();
     let mut connect_at = Instant::now();
     let mut drain_until: Option<Instant> = None;
-    let mut failing = false;
+    let mut failing = FailureStreak::once();
     loop {
         if !buffer.lines.is_empty() && connection.is_none() && Instant::now() >= connect_at {
             match Connection::open(protocol, &address).await {
                 Ok(opened) => connection = Some(opened),
                 Err(error) => {
                     connect_at = Instant::now() + backoff.next_delay(&mut rng);
-                    if !std::mem::replace(&mut failing, true) {
+                    if failing.failed_as("connect") {
                         tracing::warn!("cannot reach the EMF agent at {address}: {error}; lines wait in the buffer");
                     }
                 }
@@ -112,14 +113,14 @@ pub async fn run<R>(
             match open.send_buffered(&mut buffer).await {
                 Ok(()) => {
                     backoff.reset();
-                    if std::mem::take(&mut failing) {
-                        tracing::info!("writing EMF lines to {address} again");
+                    if let Some(failures) = failing.recovered() {
+                        tracing::info!(failures, "writing EMF lines to {address} again");
                     }
                 }
                 Err(error) => {
                     connection = None;
                     connect_at = Instant::now() + backoff.next_delay(&mut rng);
-                    if !std::mem::replace(&mut failing, true) {
+                    if failing.failed_as("send") {
                         tracing::warn!("EMF agent connection to {address} lost: {error}; reconnecting");
                     }
                 }

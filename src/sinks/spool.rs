@@ -59,6 +59,14 @@ pub struct SpoolBounds {
 }
 
 impl SpoolBounds {
+    /// `cloudwatch.spool_max_bytes` and `spool_max_age`: the daemon's and the one-shot's.
+    pub fn of(cloudwatch: &crate::config::CloudWatchConfig) -> SpoolBounds {
+        SpoolBounds {
+            max_bytes: cloudwatch.spool_max_bytes,
+            max_age: cloudwatch.spool_max_age,
+        }
+    }
+
     /// Live datapoints the spool keeps: half of `max_bytes`, the rest is log headroom.
     pub fn max_datapoints(&self) -> usize {
         usize::try_from(self.max_bytes / 2 / RECORD_BYTES)
@@ -214,14 +222,7 @@ impl Spool {
         if discarded > 0 {
             self.remove_oldest(discarded);
         }
-        let temp = dir.join(format!("{TARGET_FILE}.tmp"));
-        {
-            let mut file = File::create(&temp)?;
-            file.write_all(target.as_bytes())?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&temp, &path)?;
-        File::open(&dir)?.sync_all()?;
+        crate::atomic_file::write(&path, target.as_bytes())?;
         Ok(previous.filter(|_| discarded > 0).map(|p| (p, discarded)))
     }
 
@@ -387,14 +388,7 @@ fn write_compacted(dir: &Path, entries: &VecDeque<Entry>) -> std::io::Result<Wri
         encode_add(&mut bytes, entry);
     }
     let path = dir.join(SPOOL_FILE);
-    let temp = dir.join(format!("{SPOOL_FILE}.tmp"));
-    {
-        let mut file = File::create(&temp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temp, &path)?;
-    File::open(dir)?.sync_all()?;
+    crate::atomic_file::write(&path, &bytes)?;
     Ok(Written {
         path,
         len: bytes.len() as u64,

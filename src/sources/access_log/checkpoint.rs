@@ -1,8 +1,8 @@
 //! Where the tailer stopped, kept on disk so a restart resumes at the same byte.
 //!
 //! One small JSON file per tailed path in the state directory. It is replaced atomically:
-//! written to a temporary sibling, fsynced, renamed over the old one, and the directory is
-//! fsynced, so a crash leaves either the old or the new checkpoint, never a torn one.
+//! written by [`crate::atomic_file::write`] (temporary sibling, fsync, rename, fsync the
+//! directory), so a crash leaves either the old or the new checkpoint, never a torn one.
 //!
 //! A checkpoint lists every file the tailer still holds open (at most the file being
 //! rotated away and the current one, oldest first). Each entry says which file it is
@@ -11,8 +11,8 @@
 //! how a resumed or running tailer notices that a file with the same inode was truncated
 //! and written again past the old offset (copytruncate, or an inode reused after delete).
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -96,9 +96,7 @@ pub enum CheckpointError {
 /// The checkpoint file for one tailed path.
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
-    state_dir: PathBuf,
     file: PathBuf,
-    temporary: PathBuf,
     tailed: PathBuf,
 }
 
@@ -112,9 +110,7 @@ impl CheckpointStore {
         })?;
         let name = file_name_for(tailed);
         Ok(CheckpointStore {
-            state_dir: state_dir.to_path_buf(),
             file: state_dir.join(format!("{name}.json")),
-            temporary: state_dir.join(format!(".{name}.json.tmp")),
             tailed: tailed.to_path_buf(),
         })
     }
@@ -157,16 +153,7 @@ impl CheckpointStore {
         };
         // Serialising plain integers and byte vectors cannot fail.
         let bytes = serde_json::to_vec(checkpoint).map_err(|error| write_error(io::Error::other(error)))?;
-        let mut temporary = File::create(&self.temporary).map_err(write_error)?;
-        temporary.write_all(&bytes).map_err(write_error)?;
-        temporary.sync_all().map_err(write_error)?;
-        drop(temporary);
-        fs::rename(&self.temporary, &self.file).map_err(write_error)?;
-        // The rename is durable only once the directory entry is.
-        File::open(&self.state_dir)
-            .and_then(|directory| directory.sync_all())
-            .map_err(write_error)?;
-        Ok(())
+        crate::atomic_file::write(&self.file, &bytes).map_err(write_error)
     }
 }
 

@@ -134,6 +134,16 @@ impl BadLineCounts {
             .map(|&reason| (reason.label(), self.get(reason)))
             .filter(|&(_, count)| count > 0)
     }
+
+    /// `N bad` and, if any, `: reason=count ...`: the one-line form the log commands print.
+    pub fn summary(&self) -> String {
+        let reasons: Vec<String> = self.nonzero().map(|(label, count)| format!("{label}={count}")).collect();
+        if reasons.is_empty() {
+            format!("{} bad", self.total())
+        } else {
+            format!("{} bad: {}", self.total(), reasons.join(" "))
+        }
+    }
 }
 
 /// A format that lacks a variable the signals cannot do without.
@@ -561,6 +571,15 @@ mod tests {
     use std::path::Path;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/access_log");
+
+    #[test]
+    fn the_bad_line_summary_names_each_reason_seen() {
+        let mut counts = BadLineCounts::default();
+        assert_eq!(counts.summary(), "0 bad");
+        counts.bump(BadLine::TooLong);
+        counts.add(BadLine::LiteralMismatch, 2);
+        assert_eq!(counts.summary(), "3 bad: literal_mismatch=2 too_long=1");
+    }
 
     /// What the signals see of one line: `(end_ms, status, request_time_us, upstream_time_us)`.
     type Seen = (i64, u16, Option<u64>, Option<u64>);

@@ -83,6 +83,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, FileCheckpoint, FileId, MARK_BYTES};
 pub use crate::stats::{TailCounters, TailStats};
+use crate::events::FailureStreak;
 use crate::stats::Stats;
 
 /// Read buffer size: the most memory one read takes, whatever the file's growth.
@@ -820,12 +821,12 @@ impl Tailer {
     /// letting it act after every drain, then writes the checkpoint. This is the loop the
     /// daemon runs (`log_pipeline`), and the one the tailer tests test.
     ///
-    /// I/O errors are counted (`io_errors`), logged once per kind of failure (again only
-    /// when the message changes), and retried on the next re-check; they never end the loop.
+    /// I/O errors are counted (`io_errors`), logged once per streak and kind of failure
+    /// ([`FailureStreak`]), and retried on the next re-check; they never end the loop.
     /// Between batches of [`RUN_BATCH_LINES`] the task yields, so a log that grows by a
     /// gigabyte at once cannot stall shutdown or starve other tasks.
     pub async fn run<F: Follow>(mut self, token: CancellationToken, mut follow: F) -> TailCounters {
-        let mut failing: Option<String> = None;
+        let mut failing = FailureStreak::once();
         let mut idle = follow.idle_tick().map(|every| {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -836,17 +837,15 @@ impl Tailer {
             let drained = self.drain(RUN_BATCH_LINES, &mut |line: &[u8]| follow.line(line)).await;
             let caught_up = match &drained {
                 Ok(drained) => {
-                    if let Some(error) = failing.take() {
-                        tracing::info!(path = %self.options.path.display(), "tailing again after: {error}");
+                    if let Some(failures) = failing.recovered() {
+                        tracing::info!(path = %self.options.path.display(), failures, "reading the access log again");
                     }
                     drained.caught_up
                 }
                 Err(error) => {
                     Stats::bump(&self.stats.io_errors);
-                    let message = error.to_string();
-                    if failing.as_deref() != Some(message.as_str()) {
-                        tracing::warn!(kind = error.kind(), "tailer: {message}");
-                        failing = Some(message);
+                    if failing.failed_as(error.kind()) {
+                        tracing::warn!(kind = error.kind(), "cannot read the access log: {error}");
                     }
                     true
                 }
