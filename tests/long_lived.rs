@@ -194,3 +194,99 @@ async fn idle_websockets_hold_stub_status_up_and_log_concurrency_leaves_them_out
         stop(daemon).await;
     }
 }
+
+const STREAMS: usize = 8;
+
+/// A response's whole body, read on an HTTP/2 stream.
+async fn h2_body(response: h2::client::ResponseFuture) -> (u16, String) {
+    let response = response.await.expect("an HTTP/2 response");
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let mut text = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.expect("body data");
+        let _ = body.flow_control().release_capacity(chunk.len());
+        text.extend_from_slice(&chunk);
+    }
+    (status, String::from_utf8_lossy(&text).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiplexed_http2_streams_count_one_per_request() {
+    let upstream = SlowUpstream::start().await;
+    let h2_port = free_port();
+    // h2c with prior knowledge: nginx 1.22 speaks HTTP/2 without TLS on a `listen ... http2`.
+    let nginx = Nginx::start_with(
+        upstream.port,
+        &format!(
+            "server {{ listen 127.0.0.1:{h2_port} http2;
+                      location /slow {{ proxy_pass http://127.0.0.1:{}; proxy_read_timeout 300s; }} }}",
+            upstream.port
+        ),
+    )
+    .await;
+
+    let tcp = TcpStream::connect(("127.0.0.1", h2_port)).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake with nginx");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut client = client.ready().await.unwrap();
+    let mut responses = Vec::new();
+    for i in 0..STREAMS {
+        let request = hyper::Request::get(format!("http://127.0.0.1:{h2_port}/slow/h2-{i}"))
+            .body(())
+            .unwrap();
+        let (response, _) = client.send_request(request, true).expect("a stream");
+        responses.push(response);
+        client = client.ready().await.unwrap();
+    }
+
+    // One client connection (plus the scrape's), eight requests in Writing (plus the scrape).
+    let expected = "Active connections: 2 \nserver accepts handled requests\n";
+    let writing = format!("Reading: 0 Writing: {} ", STREAMS + 1);
+    let mut page = String::new();
+    wait_until(Duration::from_secs(10), "nginx to hold the eight streams", async || {
+        page = nginx.stub_status().await.unwrap_or_default();
+        page.contains(&writing)
+    })
+    .await;
+    assert!(page.starts_with(expected), "one HTTP/2 connection: {page}");
+    println!("eight streams held on one HTTP/2 connection:\n{page}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let text = format!(
+        "[nginx]\nstatus_url = \"{}\"\nlisten_ports = [{}, {h2_port}]\n\
+         [cloudwatch]\nnamespace = \"Test/Http2\"\ninstance_id = \"i-h2\"\nsample_interval = \"500ms\"\nperiod = \"1s\"\n\
+         [http]\nlisten = \"127.0.0.1:{http_port}\"\n",
+        nginx.status_url(),
+        nginx.port,
+    );
+    let (daemon, mut lines) = dry_run_daemon(&write_config(dir.path(), &text));
+    // Two whole periods (the first may have started before the daemon's first sample).
+    for _ in 0..3 {
+        let line = lines
+            .wait_for(Duration::from_secs(10), "a period with the streams held", |_| true)
+            .await;
+        if lines.seen.len() > 1 {
+            assert_eq!(min_max(&line), (STREAMS as f64, STREAMS as f64), "{line}");
+        }
+    }
+    assert_eq!(
+        metric(http_port, "nginx_backlog_in_flight_requests{}").await,
+        STREAMS as f64
+    );
+
+    // Released: every stream is answered on the one connection, and nothing is left in flight.
+    upstream.release();
+    for response in responses {
+        assert_eq!(h2_body(response).await, (200, "ok\n".to_owned()));
+    }
+    lines
+        .wait_for(Duration::from_secs(10), "a period with nothing in flight", |l| {
+            min_max(l) == (0.0, 0.0)
+        })
+        .await;
+    stop(daemon).await;
+}
