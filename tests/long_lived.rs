@@ -342,17 +342,29 @@ async fn check_warns_of_the_floor_open_websockets_make_and_of_the_101s_they_leav
         "{report}"
     );
     assert!(
-        report.contains(&format!("warning: in-flight floor of {WEBSOCKETS}: long-lived connections")),
+        report.contains(&format!(
+            "warning: in-flight floor of {WEBSOCKETS}: long-lived connections"
+        )),
         "{report}"
     );
-    assert!(report.contains("concurrency_max_request_time"), "points to the way out: {report}");
-    assert!(!report.contains("access log    "), "nothing in the log while they are open: {report}");
+    assert!(
+        report.contains("concurrency_max_request_time"),
+        "points to the way out: {report}"
+    );
+    assert!(
+        !report.contains("access log    "),
+        "nothing in the log while they are open: {report}"
+    );
 
     // Closed: the floor is gone, and the log now shows their 101s.
     drop(websockets);
     let log = nginx.dir.path().join("timed.log");
     wait_until(Duration::from_secs(10), "the 101s in the log", async || {
-        std::fs::read_to_string(&log).unwrap_or_default().matches("\" 101 ").count() == WEBSOCKETS
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("\" 101 ")
+            .count()
+            == WEBSOCKETS
     })
     .await;
     let (code, report) = check(dir.path(), &nginx, ws_port).await;
@@ -367,5 +379,8 @@ async fn check_warns_of_the_floor_open_websockets_make_and_of_the_101s_they_leav
         )),
         "{report}"
     );
-    assert!(report.contains("warning: long-lived requests: while open they count in stub_status"), "{report}");
+    assert!(
+        report.contains("warning: long-lived requests: while open they count in stub_status"),
+        "{report}"
+    );
 }

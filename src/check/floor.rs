@@ -132,7 +132,10 @@ pub fn scan_log(text: &[u8], format: &LogFormat, filter: &LogConcurrencyFilter, 
 
 /// Start reading stub_status over the window, if the published formula reads in-flight.
 pub fn start(config: &Config, scraper: &Scraper) -> Option<tokio::task::JoinHandle<Floor>> {
-    if !matches!(config.cloudwatch.pending, Formula::InFlight | Formula::InFlightPlusAcceptQueue) {
+    if !matches!(
+        config.cloudwatch.pending,
+        Formula::InFlight | Formula::InFlightPlusAcceptQueue
+    ) {
         return None;
     }
     let scraper = scraper.clone();
@@ -189,9 +192,7 @@ fn log_report(report: &mut String, pending: Formula, access_log: &AccessLogConfi
         return;
     };
     let filter = &access_log.concurrency;
-    let bound_us = filter
-        .max_request_time_us
-        .unwrap_or(LONG_REQUEST.as_micros() as u64);
+    let bound_us = filter.max_request_time_us.unwrap_or(LONG_REQUEST.as_micros() as u64);
     let tail = scan_log(&text, &access_log.format, filter, bound_us);
     let flagged = if pending == Formula::LogConcurrency {
         tail.still_counted
@@ -296,7 +297,11 @@ mod tests {
     }
 
     fn timed() -> LogFormat {
-        LogFormat::compile("$remote_addr [$time_local] \"$request\" $status $request_time", Escape::Default).unwrap()
+        LogFormat::compile(
+            "$remote_addr [$time_local] \"$request\" $status $request_time",
+            Escape::Default,
+        )
+        .unwrap()
     }
 
     const LOG: &str = "\
@@ -326,7 +331,10 @@ not a log line
             exclude_status: vec![],
             max_request_time_us: None,
         };
-        assert_eq!(scan_log(LOG.as_bytes(), &timed(), &nothing_left_out, 60_000_000).still_counted, 2);
+        assert_eq!(
+            scan_log(LOG.as_bytes(), &timed(), &nothing_left_out, 60_000_000).still_counted,
+            2
+        );
         let bounded = LogConcurrencyFilter {
             exclude_status: vec![101],
             max_request_time_us: Some(30_000_000),
