@@ -4,6 +4,7 @@
 
 pub mod alarms;
 mod aws;
+mod floor;
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -46,6 +47,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let _ = writeln!(report, "stub_status   FAILED: {error}");
         }
     }
+    // Read beside the AWS lookups below; reported after the pending line.
+    let floor_window = floor::start(&config, &scraper);
 
     if cw.pending.uses_kernel() {
         let mut reader = KernelReader::new(config.nginx.listen_ports.clone());
@@ -140,6 +143,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         cw.pending,
         humantime::format_duration(cw.sample_interval)
     );
+    floor::report(&mut report, &config, floor_window).await;
     if let Some(output) = &config.emf {
         let _ = writeln!(report, "emf           one line per period to {output:?}");
     }
