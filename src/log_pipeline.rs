@@ -145,11 +145,7 @@ pub fn start(
         concurrency: config.concurrency.clone(),
         busy_time: outputs.busy_time,
         last_period: outputs.last_period,
-        quiet: QuietPeriods::new(
-            unix_ms(parse_now) as i64,
-            period.as_millis() as i64,
-            config.settle.as_millis() as i64,
-        ),
+        quiet: QuietPeriods::new(unix_ms(parse_now) as i64, period.as_millis() as i64),
     };
     Ok(run(tailer, parse, token))
 }
@@ -173,7 +169,7 @@ impl Follow for Parse {
     async fn after_drain(&mut self, readable: bool) {
         let now_ms = unix_ms(self.clock.now()) as i64;
         self.signals.advance_to(now_ms);
-        let datapoints = publish_closed(self, now_ms, readable);
+        let datapoints = publish_closed(self, readable);
         if let Some(emf) = &self.emf {
             for datapoint in &datapoints {
                 if emf.try_send(EmfRecord::of_datapoint(datapoint)).is_err() {
@@ -196,7 +192,7 @@ impl Follow for Parse {
 }
 
 /// Fold closed periods into the stats; returns the datapoints of the published metrics.
-fn publish_closed(parse: &mut Parse, now_ms: i64, readable: bool) -> Vec<Datapoint> {
+fn publish_closed(parse: &mut Parse, readable: bool) -> Vec<Datapoint> {
     let log = &parse.stats.log;
     Stats::set(&log.lines_late, parse.signals.late_requests());
     let mut newest = None;
@@ -219,7 +215,7 @@ fn publish_closed(parse: &mut Parse, now_ms: i64, readable: bool) -> Vec<Datapoi
         last.send_replace(Some(period));
     }
     let period_ms = parse.quiet.period_ms();
-    for start_ms in parse.quiet.closed(now_ms, &popped, readable) {
+    for start_ms in parse.quiet.closed(parse.signals.closed_until_ms(), &popped, readable) {
         if parse.delivery.is_some() || parse.emf.is_some() {
             let quiet = log_metrics::quiet_period(start_ms, period_ms);
             datapoints.extend(log_metrics::datapoints(&quiet, &parse.publish));

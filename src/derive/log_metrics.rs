@@ -50,22 +50,21 @@ pub fn quiet_period(start_ms: i64, period_ms: i64) -> PeriodSignals {
 }
 
 /// Periods with no line at all never leave [`crate::derive::log_signals::LogSignals`]; this
-/// finds them. It mirrors LogSignals' rule (a period closes once `now - settle`, cut to the
-/// second, reaches its end), so a period is either popped there or reported here, never both.
+/// finds them. Whether a period has closed is LogSignals' decision alone
+/// ([`LogSignals::closed_until_ms`](crate::derive::log_signals::LogSignals::closed_until_ms)),
+/// so a period is either popped there or reported here, never both.
 #[derive(Debug)]
 pub struct QuietPeriods {
     period_ms: i64,
-    settle_ms: i64,
     /// The start of the next period not yet accounted for.
     next_ms: i64,
 }
 
 impl QuietPeriods {
     /// Start with the first whole period after `started_ms` (earlier ones were partly unread).
-    pub fn new(started_ms: i64, period_ms: i64, settle_ms: i64) -> Self {
+    pub fn new(started_ms: i64, period_ms: i64) -> Self {
         QuietPeriods {
             period_ms,
-            settle_ms,
             next_ms: (started_ms + period_ms - 1).div_euclid(period_ms) * period_ms,
         }
     }
@@ -74,12 +73,12 @@ impl QuietPeriods {
         self.period_ms
     }
 
-    /// Periods that closed by `now_ms` and were not among `popped` (starts, in ms). With
-    /// `readable` false (the log could not be read), they are skipped: unknown, not quiet.
-    pub fn closed(&mut self, now_ms: i64, popped: &[i64], readable: bool) -> Vec<i64> {
-        let swept = (now_ms - self.settle_ms).div_euclid(1000) * 1000;
+    /// Periods that ended by `closed_until_ms` (LogSignals' own) and were not among `popped`
+    /// (starts, in ms). With `readable` false (the log could not be read), they are skipped:
+    /// unknown, not quiet.
+    pub fn closed(&mut self, closed_until_ms: i64, popped: &[i64], readable: bool) -> Vec<i64> {
         let mut quiet = Vec::new();
-        while self.next_ms + self.period_ms <= swept {
+        while self.next_ms + self.period_ms <= closed_until_ms {
             if readable && !popped.contains(&self.next_ms) {
                 quiet.push(self.next_ms);
             }
@@ -107,7 +106,8 @@ pub fn datapoints(period: &PeriodSignals, metrics: &[LogMetric]) -> Vec<Datapoin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::derive::log_signals::Quantiles;
+    use crate::derive::log_signals::{LogSignals, Quantiles, SignalsConfig};
+    use crate::sources::access_log::CompletedRequest;
 
     fn period() -> PeriodSignals {
         PeriodSignals {
@@ -177,21 +177,66 @@ mod tests {
         assert_eq!(points[1].stats, StatisticSet::of(1.5));
     }
 
+    fn signals_settling_for(settle_s: u64) -> LogSignals {
+        let mut config = SignalsConfig::new(Duration::from_secs(10));
+        config.settle = Duration::from_secs(settle_s);
+        LogSignals::new(config).unwrap()
+    }
+
     #[test]
     fn quiet_periods_are_those_closed_without_a_popped_one() {
         // 10 s periods, settle 2 s, started at 13.5 s: the first whole period is 20..30.
-        let mut quiet = QuietPeriods::new(13_500, 10_000, 2_000);
+        let mut signals = signals_settling_for(2);
+        let mut quiet = QuietPeriods::new(13_500, 10_000);
+        let mut closed_at = |now_ms| {
+            signals.advance_to(now_ms);
+            signals.closed_until_ms()
+        };
         assert_eq!(
-            quiet.closed(31_999, &[], true),
+            quiet.closed(closed_at(31_999), &[], true),
             Vec::<i64>::new(),
             "20..30 closes at 32 s"
         );
-        assert_eq!(quiet.closed(32_000, &[], true), vec![20_000]);
+        assert_eq!(quiet.closed(closed_at(32_000), &[], true), vec![20_000]);
         // 30..40 had lines (popped by LogSignals), 40..50 did not.
-        assert_eq!(quiet.closed(52_500, &[30_000], true), vec![40_000]);
+        assert_eq!(quiet.closed(closed_at(52_500), &[30_000], true), vec![40_000]);
         // The log could not be read during 50..60: unknown, not quiet.
-        assert_eq!(quiet.closed(62_000, &[], false), Vec::<i64>::new());
-        assert_eq!(quiet.closed(72_000, &[], true), vec![60_000]);
+        assert_eq!(quiet.closed(closed_at(62_000), &[], false), Vec::<i64>::new());
+        assert_eq!(quiet.closed(closed_at(72_000), &[], true), vec![60_000]);
+    }
+
+    /// Driven as the daemon drives them: requests in some periods, the clock advanced in
+    /// small steps. Every period is either popped by LogSignals or found quiet, exactly once,
+    /// at the same moment either way.
+    #[test]
+    fn each_period_closes_once_whether_it_had_requests_or_not() {
+        let mut signals = signals_settling_for(3);
+        let mut quiet = QuietPeriods::new(0, 10_000);
+        let ends = [12_500, 15_000, 41_000, 41_999, 70_000];
+        let mut closed: Vec<(i64, i64)> = Vec::new();
+        for now_ms in (0..100_000).step_by(250) {
+            for &end_ms in ends.iter().filter(|&&end| end <= now_ms && end > now_ms - 250) {
+                signals.observe(&CompletedRequest {
+                    end_ms,
+                    status: 200,
+                    request_time_us: Some(100_000),
+                    upstream_time_us: None,
+                    breakdown: None,
+                });
+            }
+            signals.advance_to(now_ms);
+            let mut popped = Vec::new();
+            while let Some(period) = signals.pop_closed() {
+                popped.push(period.start_ms);
+                closed.push((period.start_ms, now_ms));
+            }
+            for start_ms in quiet.closed(signals.closed_until_ms(), &popped, true) {
+                closed.push((start_ms, now_ms));
+            }
+        }
+        closed.sort();
+        let expected: Vec<(i64, i64)> = (0..9).map(|p| (p * 10_000, p * 10_000 + 13_000)).collect();
+        assert_eq!(closed, expected, "(period start, when it closed)");
     }
 
     #[test]

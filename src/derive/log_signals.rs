@@ -128,6 +128,9 @@ pub struct LogSignals {
     closed: VecDeque<PeriodSignals>,
     sweep: Option<Sweep>,
     watermark_ms: i64,
+    /// Every period ending by this has closed: the one place that decides (see
+    /// [`LogSignals::closed_until_ms`]).
+    closed_until_ms: i64,
     late_requests: u64,
 }
 
@@ -146,6 +149,7 @@ impl LogSignals {
             closed: VecDeque::new(),
             sweep: None,
             watermark_ms: i64::MIN,
+            closed_until_ms: i64::MIN,
             late_requests: 0,
         })
     }
@@ -237,6 +241,7 @@ impl LogSignals {
         }
         self.watermark_ms = now_ms;
         let horizon = now_ms.saturating_sub(self.settle_ms);
+        self.closed_until_ms = self.closed_until_ms.max(horizon.div_euclid(1000) * 1000);
         // The sweep stops on whole seconds, so nothing is due until the horizon is a whole
         // second past it: most requests end within the same second as the one before and
         // skip the call (it was 2 % of `replay` in callgrind).
@@ -262,6 +267,15 @@ impl LogSignals {
         for (_, accumulator) in remaining {
             self.closed.push_back(accumulator.finish());
         }
+    }
+
+    /// Periods ending at or before this are closed, whether or not a request landed in them:
+    /// `advance_to`'s time less `settle`, cut to the second (the sweep's whole seconds). A
+    /// period with requests is popped by [`LogSignals::pop_closed`] once it is; one without
+    /// any never appears there, and [`crate::derive::log_metrics::QuietPeriods`] finds it
+    /// from this.
+    pub fn closed_until_ms(&self) -> i64 {
+        self.closed_until_ms
     }
 
     /// The next finished period, oldest first.
