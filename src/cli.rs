@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::DEFAULT_CONFIG_PATH;
+use crate::sources::access_log::{Escape, LogFormatSource};
 
 /// Publishes the NGINX request backlog (PendingRequests) to CloudWatch for EC2 Auto Scaling.
 ///
@@ -246,6 +247,34 @@ pub struct LogFormatArgs {
     /// The nginx.conf to read --log-format-name from.
     #[arg(long, requires = "log_format_name")]
     pub nginx_conf: Option<PathBuf>,
+}
+
+impl LogFormatArgs {
+    /// Whether a format is named on the command line at all (else `--config`'s, or combined).
+    pub fn given(&self) -> bool {
+        self.log_format.is_some() || self.log_format_name.is_some()
+    }
+
+    /// The format these flags name: the one form the log commands take, whether it came
+    /// from flags or from the config file's `nginx.log_format`.
+    pub fn source(&self) -> LogFormatSource {
+        let escape = match self.log_escape {
+            None | Some(LogEscape::Default) => Escape::Default,
+            Some(LogEscape::Json) => Escape::Json,
+            Some(LogEscape::None) => Escape::None,
+        };
+        match (&self.log_format, &self.log_format_name, &self.nginx_conf) {
+            (Some(format), _, _) => LogFormatSource::Inline {
+                format: format.clone(),
+                escape,
+            },
+            (None, Some(name), Some(nginx_conf)) => LogFormatSource::Named {
+                name: name.clone(),
+                nginx_conf: nginx_conf.clone(),
+            },
+            _ => LogFormatSource::Combined,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

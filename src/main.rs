@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use nginx_backlog_exporter::cli::{Cli, Command, LogFormatArgs, PolicyCommand, PolicyFormat};
+use nginx_backlog_exporter::sources::access_log::LogFormatSource;
 use nginx_backlog_exporter::telemetry::{self, LogTarget};
 use nginx_backlog_exporter::{app, check, config, once, parse_log, policy, replay, simulate};
 
@@ -61,16 +62,16 @@ fn main() -> ExitCode {
     }
 
     // The log commands read files; with --config they take the config's log format.
-    let log_format = |command: &str, flags: &LogFormatArgs| -> Result<LogFormatArgs, ExitCode> {
+    let log_format = |command: &str, flags: &LogFormatArgs| -> Result<LogFormatSource, ExitCode> {
         if !config_given {
-            return Ok(flags.clone());
+            return Ok(flags.source());
         }
-        if flags.log_format.is_some() || flags.log_format_name.is_some() {
+        if flags.given() {
             report(log_target, &parse_log::config_and_flags(command).to_string());
             return Err(ExitCode::from(EXIT_CONFIG));
         }
         match config::load(&cli.config) {
-            Ok(config) => Ok(parse_log::args_from_source(&config.nginx.log_format)),
+            Ok(config) => Ok(config.nginx.log_format),
             Err(error) => {
                 report(log_target, &format!("config error: {error}"));
                 Err(ExitCode::from(EXIT_CONFIG))
@@ -92,10 +93,8 @@ fn main() -> ExitCode {
             None
         };
         let format = match &config {
-            Some(config) if args.format.log_format.is_none() && args.format.log_format_name.is_none() => {
-                parse_log::args_from_source(&config.nginx.log_format)
-            }
-            _ => args.format.clone(),
+            Some(config) if !args.format.given() => config.nginx.log_format.clone(),
+            _ => args.format.source(),
         };
         return match simulate::run(args, &format, config.as_ref()) {
             Ok(()) => ExitCode::SUCCESS,

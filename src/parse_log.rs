@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::{LogEscape, LogFormatArgs};
 use crate::sources::access_log::{
-    self, compile_from_source, BadLineCounts, Escape, LineMatcher, LogFormat, LogFormatSource, LogFormatSourceError,
+    self, compile_from_source, BadLineCounts, LineMatcher, LogFormat, LogFormatSource, LogFormatSourceError,
     MatchError, MissingVariable,
 };
 
@@ -36,55 +35,9 @@ impl LogCommandError {
     }
 }
 
-/// The format the flags ask for; the config file is not read by these commands yet.
-pub fn log_format_source(args: &LogFormatArgs) -> LogFormatSource {
-    let escape = match args.log_escape {
-        None | Some(LogEscape::Default) => Escape::Default,
-        Some(LogEscape::Json) => Escape::Json,
-        Some(LogEscape::None) => Escape::None,
-    };
-    match (&args.log_format, &args.log_format_name, &args.nginx_conf) {
-        (Some(format), _, _) => LogFormatSource::Inline {
-            format: format.clone(),
-            escape,
-        },
-        (None, Some(name), Some(nginx_conf)) => LogFormatSource::Named {
-            name: name.clone(),
-            nginx_conf: nginx_conf.clone(),
-        },
-        _ => LogFormatSource::Combined,
-    }
-}
-
-/// Compile the format named by the flags.
-pub fn compile(args: &LogFormatArgs) -> Result<LogFormat, LogCommandError> {
-    Ok(compile_from_source(&log_format_source(args))?)
-}
-
-/// The flags equivalent to a config file's log format (for `--config`).
-pub fn args_from_source(source: &LogFormatSource) -> LogFormatArgs {
-    let mut args = LogFormatArgs {
-        log_format: None,
-        log_escape: None,
-        log_format_name: None,
-        nginx_conf: None,
-    };
-    match source {
-        LogFormatSource::Combined => {}
-        LogFormatSource::Inline { format, escape } => {
-            args.log_format = Some(format.clone());
-            args.log_escape = Some(match escape {
-                Escape::Default => LogEscape::Default,
-                Escape::Json => LogEscape::Json,
-                Escape::None => LogEscape::None,
-            });
-        }
-        LogFormatSource::Named { name, nginx_conf } => {
-            args.log_format_name = Some(name.clone());
-            args.nginx_conf = Some(nginx_conf.clone());
-        }
-    }
-    args
+/// Compile the format the flags or the config named.
+pub fn compile(source: &LogFormatSource) -> Result<LogFormat, LogCommandError> {
+    Ok(compile_from_source(source)?)
 }
 
 /// `--config` and the format flags say the same thing twice.
@@ -94,8 +47,8 @@ pub fn config_and_flags(command: &str) -> LogCommandError {
     ))
 }
 
-pub fn run(args: &LogFormatArgs, file: Option<&Path>) -> Result<(), LogCommandError> {
-    let format = compile(args)?;
+pub fn run(source: &LogFormatSource, file: Option<&Path>) -> Result<(), LogCommandError> {
+    let format = compile(source)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let counts = match file {
@@ -242,6 +195,7 @@ pub fn check_files(files: &[PathBuf]) -> Result<(), LogCommandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::access_log::Escape;
 
     fn check(format: &str, input: &str, expected: &str) {
         let compiled = LogFormat::compile(format, Escape::Default).unwrap();

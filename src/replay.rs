@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use flate2::read::MultiGzDecoder;
 
-use crate::cli::{LogFormatArgs, ReplayOutput};
+use crate::cli::ReplayOutput;
+use crate::sources::access_log::LogFormatSource;
 use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
 use crate::parse_log::{self, LogCommandError};
 use crate::plot::ReplayPlot;
@@ -62,7 +63,7 @@ pub struct ReplaySummary {
     pub periods: u64,
 }
 
-pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogCommandError> {
+pub fn run(format: &LogFormatSource, options: &ReplayOptions) -> Result<(), LogCommandError> {
     let started = Instant::now();
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -72,7 +73,7 @@ pub fn run(args: &LogFormatArgs, options: &ReplayOptions) -> Result<(), LogComma
     let output = options.output;
     let mut plot = options.plot.as_ref().map(|_| ReplayPlot::new());
     let replayed = replay_periods(
-        args,
+        format,
         &options.files,
         options.period,
         options.breakdown.as_deref(),
@@ -130,7 +131,7 @@ impl From<LogCommandError> for ReplayError {
 /// Replay `files` in order and hand each closed period to `sink`, in time order: what
 /// `replay` prints and what `simulate --log` simulates on.
 pub fn replay_periods(
-    args: &LogFormatArgs,
+    format: &LogFormatSource,
     files: &[PathBuf],
     period: Duration,
     breakdown: Option<&str>,
@@ -144,7 +145,7 @@ pub fn replay_periods(
         sink,
         periods: 0,
     };
-    let mut summary = replay_into(args, files, breakdown, threads, &mut periods)?;
+    let mut summary = replay_into(format, files, breakdown, threads, &mut periods)?;
     periods.signals.finish();
     summary.late = periods.signals.late_requests();
     periods.drain().map_err(ReplayError::Output)?;
@@ -155,7 +156,7 @@ pub fn replay_periods(
 /// Replay `files` in order and hand each request to `sink` in log order, its end time
 /// placed as the series places it: what the closed-loop `simulate` queues.
 pub fn replay_requests(
-    args: &LogFormatArgs,
+    format: &LogFormatSource,
     files: &[PathBuf],
     threads: Option<NonZeroUsize>,
     sink: &mut dyn FnMut(&CompletedRequest),
@@ -167,7 +168,7 @@ pub fn replay_requests(
             Ok(())
         }
     }
-    replay_into(args, files, None, threads, &mut Requests(sink))
+    replay_into(format, files, None, threads, &mut Requests(sink))
 }
 
 /// What the replayed requests go to, in log order. An error stops the output (a closed
@@ -201,13 +202,13 @@ impl Observer for Periods<'_> {
 }
 
 fn replay_into(
-    args: &LogFormatArgs,
+    format: &LogFormatSource,
     files: &[PathBuf],
     breakdown: Option<&str>,
     threads: Option<NonZeroUsize>,
     observer: &mut dyn Observer,
 ) -> Result<ReplaySummary, ReplayError> {
-    let format = parse_log::compile(args)?;
+    let format = parse_log::compile(format)?;
     let extractor = RecordExtractor::new(&format, breakdown).map_err(LogCommandError::from)?;
     if !extractor.has_request_time() {
         tracing::warn!("the log format has no $request_time: in-flight figures will be zero");

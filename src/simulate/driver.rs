@@ -5,7 +5,8 @@
 use std::io::{BufWriter, ErrorKind, Write};
 use std::time::{Duration, SystemTime};
 
-use crate::cli::{LogFormatArgs, SimulateArgs};
+use crate::cli::SimulateArgs;
+use crate::sources::access_log::LogFormatSource;
 use crate::config::Config;
 use crate::derive::log_signals::PeriodSignals;
 use crate::replay::{self, ReplayError};
@@ -21,7 +22,7 @@ const LOG_STATISTICS: [Statistic; 2] = [Statistic::Average, Statistic::Maximum];
 
 /// Run `simulate`. `format`: the log format (the config's when --config was given);
 /// `config`: the loaded config, needed by --from-cloudwatch.
-pub fn run(args: &SimulateArgs, format: &LogFormatArgs, config: Option<&Config>) -> Result<(), SimulateError> {
+pub fn run(args: &SimulateArgs, format: &LogFormatSource, config: Option<&Config>) -> Result<(), SimulateError> {
     let sources = Sources {
         alarms: args.alarms.as_deref(),
         policies: args.policies.as_deref(),
@@ -142,7 +143,7 @@ fn series_period_hint(args: &SimulateArgs) -> Result<Option<u32>, SimulateError>
 /// `--log`: replay's own code, each closed period fed to the engine as it closes.
 fn simulate_log(
     args: &SimulateArgs,
-    format: &LogFormatArgs,
+    format: &LogFormatSource,
     loaded: &Loaded,
     out: &mut impl Write,
 ) -> Result<(), SimulateError> {

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use crate::cli::{LogFormatArgs, SimulateArgs, SimulateOutput};
+use crate::cli::{SimulateArgs, SimulateOutput};
+use crate::sources::access_log::LogFormatSource;
 use crate::replay::{self, ReplayError};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopObserver, Quiet, Request};
 use crate::simulate::input::Loaded;
@@ -76,7 +77,7 @@ fn loop_config(args: &SimulateArgs) -> Result<LoopConfig, SimulateError> {
 }
 
 /// Every logged request with a `$request_time`, sorted by arrival.
-fn read_requests(args: &SimulateArgs, format: &LogFormatArgs) -> Result<Vec<Request>, SimulateError> {
+fn read_requests(args: &SimulateArgs, format: &LogFormatSource) -> Result<Vec<Request>, SimulateError> {
     let started = Instant::now();
     let mut requests = Vec::new();
     let mut without_time = 0u64;
@@ -114,7 +115,7 @@ fn read_requests(args: &SimulateArgs, format: &LogFormatArgs) -> Result<Vec<Requ
 
 pub(super) fn run(
     args: &SimulateArgs,
-    format: &LogFormatArgs,
+    format: &LogFormatSource,
     loaded: &Loaded,
     out: &mut impl Write,
 ) -> Result<(), SimulateError> {
