@@ -11,10 +11,7 @@ use std::time::Duration;
 use support::*;
 
 async fn metrics(port: u16) -> HashMap<String, f64> {
-    match http_get(&format!("http://127.0.0.1:{port}/metrics")).await {
-        Some((200, body)) => parse_openmetrics(&body),
-        _ => HashMap::new(),
-    }
+    support::metrics(port).await.unwrap_or_default()
 }
 
 fn value(seen: &HashMap<String, f64>, name: &str) -> f64 {

@@ -55,13 +55,6 @@ fn config(nginx: &Nginx, output: &str, http_port: u16) -> String {
     )
 }
 
-async fn metric(port: u16, name: &str) -> f64 {
-    let (_, body) = http_get(&format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .expect("/metrics");
-    parse_openmetrics(&body).get(name).copied().unwrap_or(f64::NAN)
-}
-
 fn timestamp(line: &str) -> u64 {
     let root: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("a whole JSON line: {e}: {line}"));
     assert_eq!(root["InstanceId"], "i-emf", "{line}");

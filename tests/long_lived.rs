@@ -80,11 +80,10 @@ fn min_max(line: &str) -> (f64, f64) {
     (stats["minimum"].as_f64().unwrap(), stats["maximum"].as_f64().unwrap())
 }
 
+/// A counter of `/metrics` (0 before its first increment: counters start absent).
 async fn metric(port: u16, name: &str) -> f64 {
-    let (_, body) = http_get(&format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .expect("/metrics");
-    parse_openmetrics(&body).get(name).copied().unwrap_or(0.0)
+    let seen = support::metrics(port).await.expect("/metrics answers 200");
+    seen.get(name).copied().unwrap_or(0.0)
 }
 
 /// nginx with a server on its own port (returned) proxying WebSockets to an upstream in the

@@ -3,15 +3,9 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use support::*;
-
-async fn metrics(port: u16) -> Option<HashMap<String, f64>> {
-    let (status, body) = http_get(&format!("http://127.0.0.1:{port}/metrics")).await?;
-    (status == 200).then(|| parse_openmetrics(&body))
-}
 
 /// Drive `n` quick requests through nginx.
 async fn traffic(nginx_port: u16, n: usize) {

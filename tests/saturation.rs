@@ -33,11 +33,7 @@ async fn send_request(port: u16, i: usize) -> tokio::net::TcpStream {
 }
 
 async fn metrics(port: u16) -> std::collections::HashMap<String, f64> {
-    let (status, body) = http_get(&format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .expect("/metrics answers");
-    assert_eq!(status, 200, "{body}");
-    parse_openmetrics(&body)
+    support::metrics(port).await.expect("/metrics answers 200")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

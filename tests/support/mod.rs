@@ -94,6 +94,11 @@ impl Nginx {
     }
 
     pub async fn start_full(upstream_port: u16, worker_connections: u32, extra_http: &str) -> Self {
+        Self::start_workers(upstream_port, 1, worker_connections, extra_http).await
+    }
+
+    /// With `workers` worker processes (a log rotation is reopened by each of them).
+    pub async fn start_workers(upstream_port: u16, workers: u32, worker_connections: u32, extra_http: &str) -> Self {
         assert!(
             Path::new(NGINX).exists(),
             "{NGINX} is missing: install Debian's nginx-light (scripts/test.sh does)"
@@ -105,7 +110,7 @@ impl Nginx {
             r#"
 daemon on;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 events {{ worker_connections {worker_connections}; }}
@@ -122,6 +127,7 @@ http {{
         location = /nginx_status {{ stub_status; }}
         location = /not_status {{ return 200 "<html><body>hello</body></html>\n"; }}
         location = /fast {{ return 200 "fast\n"; }}
+        location /req- {{ return 200 "ok\n"; }}
         location /slow {{
             proxy_pass http://127.0.0.1:{upstream_port};
             proxy_read_timeout 300s;
@@ -176,6 +182,11 @@ http {{
 
     pub fn status_url(&self) -> String {
         format!("http://127.0.0.1:{}/nginx_status", self.port)
+    }
+
+    /// What nginx wrote to its error log so far (for failure messages).
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 
     /// Current stub_status page, if nginx answers.
@@ -250,6 +261,59 @@ impl Drop for Nginx {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The exporter's `/metrics` on `port`, parsed ({"family{labels}": value}); `None` when it
+/// does not answer 200.
+pub async fn metrics(port: u16) -> Option<HashMap<String, f64>> {
+    let (status, body) = http_get(&format!("http://127.0.0.1:{port}/metrics")).await?;
+    (status == 200).then(|| parse_openmetrics(&body))
+}
+
+/// One value of `/metrics` (NaN when the exporter or the series is missing).
+pub async fn metric(port: u16, name: &str) -> f64 {
+    metrics(port)
+        .await
+        .and_then(|seen| seen.get(name).copied())
+        .unwrap_or(f64::NAN)
+}
+
+pub const LOGROTATE: &str = "/usr/sbin/logrotate";
+
+/// Run Debian's logrotate once (`-f`) on `log` with Debian's /etc/logrotate.d/nginx
+/// settings plus `directives`, keeping its state file in `dir`.
+pub fn logrotate(dir: &Path, log: &Path, directives: &str) {
+    assert!(
+        Path::new(LOGROTATE).exists(),
+        "{LOGROTATE} is missing: install it with `apt-get install -y logrotate` (CI does)"
+    );
+    let config = format!(
+        "{} {{
+    daily
+    missingok
+    rotate 14
+    compress
+    delaycompress
+    notifempty
+{directives}
+}}
+",
+        log.display()
+    );
+    let config_path = dir.join("logrotate.conf");
+    std::fs::write(&config_path, config).unwrap();
+    let output = Command::new(LOGROTATE)
+        .arg("-s")
+        .arg(dir.join("logrotate.state"))
+        .arg("-f")
+        .arg(&config_path)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {LOGROTATE}: {error}"));
+    assert!(
+        output.status.success(),
+        "logrotate failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A minimal HTTP/1.0 GET over a fresh connection: (status, body).
