@@ -224,3 +224,145 @@ fn publish_closed(parse: &mut Parse, readable: bool) -> Vec<Datapoint> {
     datapoints.sort_by_key(|d| d.timestamp);
     datapoints
 }
+
+#[cfg(test)]
+mod tests {
+    //! The daemon's access-log task as `app` wires it, in paused time: a log written in
+    //! advance, a clock that only moves with tokio's, and the outputs' channels read back.
+
+    use super::*;
+    use crate::model::LogMetric;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// 2026-01-01T00:00:00Z, a whole minute: periods of 10 s start on it.
+    const T0: u64 = 1_767_225_600;
+
+    /// A line of the test's format: `$msec` is seconds with milliseconds, as nginx writes it.
+    fn line(at_s: u64, status: u16, request_time: &str) -> String {
+        format!("{at_s}.000 \"GET / HTTP/1.1\" {status} {request_time}\n")
+    }
+
+    struct Wired {
+        _dir: tempfile::TempDir,
+        log: std::path::PathBuf,
+        state: std::path::PathBuf,
+        datapoints: mpsc::Receiver<Datapoint>,
+        busy_time: BusyTime,
+        last_period: watch::Receiver<Option<PeriodSignals>>,
+        stats: Arc<Stats>,
+        token: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn wire(lines: &str) -> Wired {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        std::fs::write(&log, lines).unwrap();
+        let state = dir.path().join("state");
+        let toml = format!(
+            "[nginx]\nstatus_url = \"http://127.0.0.1:9/nginx_status\"\naccess_log = {log:?}\n\
+             log_format = '$msec \"$request\" $status $request_time'\n\
+             [cloudwatch]\nnamespace = \"Test/Wiring\"\ninstance_id = \"i-wiring\"\nperiod = \"10s\"\n\
+             [access_log]\nstart_at = \"beginning\"\nsettle = \"2s\"\npublish = [\"RequestsCompleted\"]\n\
+             [daemon]\nstate_directory = {state:?}\n"
+        );
+        let config = crate::config::parse(std::path::Path::new("wiring.toml"), &toml).unwrap();
+        let access_log = config.access_log.clone().unwrap();
+        let (sender, datapoints) = mpsc::channel(64);
+        let busy_time = BusyTime::default();
+        let (last_sender, last_period) = watch::channel(None);
+        let stats = Arc::new(Stats::default());
+        let token = CancellationToken::new();
+        let task = start(
+            &access_log,
+            config.cloudwatch.period,
+            &config.daemon.state_directory,
+            stats.clone(),
+            Clock::starting_at(SystemTime::UNIX_EPOCH + Duration::from_millis(T0 * 1000 + 500)),
+            token.clone(),
+            LogOutputs {
+                delivery: Some(sender),
+                emf: None,
+                busy_time: Some(busy_time.clone()),
+                last_period: Some(last_sender),
+            },
+        )
+        .unwrap();
+        Wired {
+            _dir: dir,
+            log,
+            state,
+            datapoints,
+            busy_time,
+            last_period,
+            stats,
+            token,
+            task: tokio::spawn(task),
+        }
+    }
+
+    fn received(wired: &mut Wired) -> Vec<(u64, f64)> {
+        let mut seen = Vec::new();
+        while let Ok(datapoint) = wired.datapoints.try_recv() {
+            assert_eq!(datapoint.metric, crate::model::Metric::Log(LogMetric::RequestsCompleted));
+            let at = datapoint.timestamp.duration_since(UNIX_EPOCH).unwrap().as_secs();
+            seen.push((at - T0, datapoint.stats.sum));
+        }
+        seen
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn closed_periods_go_to_delivery_quiet_ones_as_zero_and_the_newest_to_metrics() {
+        // Three requests in 0..10 s (one a 101, left out of log_concurrency), none in 10..20,
+        // one in 20..30 (written when the clock gets there).
+        let lines = [
+            line(T0 + 1, 200, "0.250"),
+            line(T0 + 2, 101, "30.000"),
+            line(T0 + 3, 200, "0.500"),
+        ]
+        .concat();
+        let mut wired = wire(&lines);
+        // Everything read at once: the busy time is there before any period closes.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(wired.busy_time.take(), 750_000, "0.25 s + 0.5 s; the 101 left out");
+        assert_eq!(Stats::get(&wired.stats.log.concurrency_excluded), 1);
+        // 0..10 closes at 10 s + settle 2 s; nothing before it.
+        tokio::time::sleep(Duration::from_millis(11_000)).await;
+        assert_eq!(received(&mut wired), vec![]);
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert_eq!(received(&mut wired), vec![(0, 3.0)]);
+        assert_eq!(wired.last_period.borrow().as_ref().map(|p| p.completed), Some(3));
+        tokio::time::sleep(Duration::from_millis(9_000)).await;
+        let mut log = std::fs::OpenOptions::new().append(true).open(&wired.log).unwrap();
+        std::io::Write::write_all(&mut log, line(T0 + 21, 503, "0.100").as_bytes()).unwrap();
+        // By 32.5 s: 10..20 quiet (a zero, the log was readable), 20..30 with its one line.
+        tokio::time::sleep(Duration::from_millis(11_500)).await;
+        assert_eq!(received(&mut wired), vec![(10, 0.0), (20, 1.0)]);
+        assert_eq!(wired.busy_time.take(), 100_000);
+        let newest = wired.last_period.borrow().clone().unwrap();
+        assert_eq!((newest.start_ms as u64 / 1000 - T0, newest.status_5xx), (20, 1));
+        assert_eq!(Stats::get(&wired.stats.log.lines_parsed), 4);
+
+        // SIGTERM: the task ends and leaves a checkpoint at the end of what it read.
+        wired.token.cancel();
+        wired.task.await.unwrap();
+        let checkpoint = std::fs::read_dir(&wired.state).unwrap().count();
+        assert_eq!(checkpoint, 1, "one checkpoint file");
+        assert!(Stats::get(&wired.stats.log.tail.checkpoints_written) >= 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_line_from_the_future_is_a_bad_time_not_a_period() {
+        let lines = [line(T0 + 1, 200, "0.010"), line(T0 + 3600, 200, "0.010")].concat();
+        let mut wired = wire(&lines);
+        tokio::time::sleep(Duration::from_millis(13_000)).await;
+        assert_eq!(received(&mut wired), vec![(0, 1.0)]);
+        assert_eq!(
+            Stats::get(&wired.stats.log.lines_rejected[BadLine::BadTime as usize]),
+            1,
+            "an hour ahead of the clock is corrupt, not early"
+        );
+        wired.token.cancel();
+        wired.task.await.unwrap();
+    }
+}

@@ -13,7 +13,7 @@ use crate::derive::pending::{KernelDeltas, Pending, PendingDeriver, StubReading}
 use crate::derive::{Deriver, Figures};
 use crate::events::FailureStreak;
 use crate::sources::accept_queue::{KernelReader, KernelSample};
-use crate::sources::stub_status::{ScrapeError, Scraper};
+use crate::sources::stub_status::{ScrapeError, Scraper, StubStatus};
 use crate::stats::{unix_ms, Stats};
 
 /// While a failure goes on, repeat its warning at most this often.
@@ -83,6 +83,12 @@ impl Sampler {
     /// Take one sample.
     pub async fn sample(&mut self, clock: &crate::clock::Clock) -> Sample {
         let scraped = self.scraper.scrape().await;
+        self.observe(scraped, clock)
+    }
+
+    /// Everything of a sample after the scrape: the kernel's view, the derived figures and
+    /// PendingRequests, the failure streaks and the live gauges.
+    pub fn observe(&mut self, scraped: Result<StubStatus, ScrapeError>, clock: &crate::clock::Clock) -> Sample {
         let now = Instant::now();
         let kernel = self.read_kernel();
         let figures = match scraped {
@@ -199,5 +205,132 @@ impl Sampler {
         Stats::add(&live.listen_overflows, sample.deltas.listen_overflows);
         Stats::add(&live.listen_drops, sample.deltas.listen_drops);
         tracing::trace!(?sample, "sample");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The sampler as the daemon drives it, in paused time, with stub_status readings handed
+    //! in (the scrape itself is `stub_status`'s, tested against real nginx) and the kernel's
+    //! view read from files in a temp directory.
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::derive::pending::Pending;
+    use std::sync::Arc;
+
+    const NETSTAT: &str = "TcpExt: ListenOverflows ListenDrops\nTcpExt: 0 0\n";
+
+    struct Setup {
+        kernel_dir: tempfile::TempDir,
+        sampler: Sampler,
+        stats: Arc<Stats>,
+        clock: Clock,
+    }
+
+    fn setup(pending: &str) -> Setup {
+        let toml = format!(
+            "[nginx]\nstatus_url = \"http://127.0.0.1:9/nginx_status\"\nlisten_ports = [80]\n\
+             access_log = \"/nonexistent/access.log\"\nlog_format = '$msec $status $request_time'\n\
+             [cloudwatch]\nnamespace = \"Test/Sampler\"\ninstance_id = \"i-sampler\"\npending = \"{pending}\"\n\
+             period = \"4s\"\nsample_interval = \"1s\"\n"
+        );
+        let config = crate::config::parse(std::path::Path::new("sampler.toml"), &toml).unwrap();
+        let kernel_dir = tempfile::tempdir().unwrap();
+        set_accept_queue(&kernel_dir, 0);
+        let stats = Arc::new(Stats::default());
+        let sampler = Sampler::new(&config, stats.clone())
+            .with_kernel_reader(KernelReader::with_root(kernel_dir.path().to_owned(), vec![80]));
+        Setup {
+            kernel_dir,
+            sampler,
+            stats,
+            clock: Clock::starting_at(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000)),
+        }
+    }
+
+    /// A listening socket on port 80 with `depth` connections waiting to be accepted.
+    fn set_accept_queue(dir: &tempfile::TempDir, depth: u32) {
+        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+        let row = format!("   0: 00000000:0050 00000000:0000 0A 00000000:{depth:08X} 00:00000000 00000000     0        0 1");
+        std::fs::write(dir.path().join("tcp"), format!("{header}\n{row}\n")).unwrap();
+        std::fs::write(dir.path().join("netstat"), NETSTAT).unwrap();
+    }
+
+    /// stub_status with `writing` (our own scrape included) and `requests` so far.
+    fn page(writing: u64, requests: u64) -> Result<StubStatus, ScrapeError> {
+        let text = format!(
+            "Active connections: {} \nserver accepts handled requests\n {requests} {requests} {requests} \nReading: 0 Writing: {writing} Waiting: 1 \n",
+            writing + 1
+        );
+        Ok(crate::sources::stub_status::parser::parse(text.as_bytes()).unwrap())
+    }
+
+    fn unanswered() -> Result<StubStatus, ScrapeError> {
+        Err(ScrapeError::Timeout {
+            url: "http://127.0.0.1:9/nginx_status".into(),
+            timeout: Duration::from_secs(1),
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_flight_plus_accept_queue_then_saturation_then_blindness() {
+        let mut s = setup("in_flight+accept_queue");
+        set_accept_queue(&s.kernel_dir, 3);
+        let sample = s.sampler.observe(page(5, 100), &s.clock);
+        assert_eq!(sample.pending, Pending::Measured(7), "4 in flight (5 minus our scrape) + 3 queued");
+        assert_eq!(Stats::get(&s.stats.live.pending), 7);
+        assert_eq!(Stats::get(&s.stats.samples_ok), 1);
+
+        // Workers stuck: stub_status does not answer, the kernel still shows a queue.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let sample = s.sampler.observe(unanswered(), &s.clock);
+        assert_eq!(sample.pending, Pending::Saturated(7), "reported high, not missing");
+        assert_eq!(Stats::get(&s.stats.samples_saturated), 1);
+        assert_eq!(Stats::get(&s.stats.live.saturated), 1);
+
+        // nginx gone: no answer and nothing queued. Blind: nothing to publish, never a 0.
+        set_accept_queue(&s.kernel_dir, 0);
+        for _ in 0..3 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            assert_eq!(s.sampler.observe(unanswered(), &s.clock).pending, Pending::Blind);
+        }
+        assert_eq!(Stats::get(&s.stats.samples_failed), 3);
+        assert_eq!(s.sampler.stub_failing.count(), 4, "one streak: the saturated sample and three blind");
+
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(s.sampler.observe(page(1, 130), &s.clock).pending, Pending::Measured(0));
+        assert!(!s.sampler.stub_failing.is_failing(), "the streak ended");
+        assert!(s.sampler.last_error.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn log_concurrency_is_littles_law_over_the_period_from_the_busy_time_it_is_handed() {
+        let mut s = setup("log_concurrency");
+        let busy = s.sampler.busy_time();
+        // The first sample opens the window: nothing known yet.
+        assert_eq!(s.sampler.observe(page(1, 0), &s.clock).pending, Pending::Blind);
+        // 2 s of requests ending each second: 2 in flight on average.
+        for _ in 0..4 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            busy.add(2_000_000);
+            assert_eq!(s.sampler.observe(page(1, 0), &s.clock).pending, Pending::Measured(2));
+        }
+        // A quiet second: the 4-sample window (a 4 s period) averages (2 + 2 + 2 + 0) / 4.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(s.sampler.observe(page(1, 0), &s.clock).pending, Pending::Measured(2));
+        for _ in 0..3 {
+            tokio::time::advance(Duration::from_secs(1)).await;
+            s.sampler.observe(page(1, 0), &s.clock);
+        }
+        assert_eq!(Stats::get(&s.stats.live.pending), 0, "four quiet seconds: none in flight");
+        // A sample the sampler was late for takes everything added since the one before.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        busy.add(8_000_000);
+        assert_eq!(
+            s.sampler.observe(page(1, 0), &s.clock).pending,
+            Pending::Measured(2),
+            "8 s of requests over the 5 s the window now spans: 1.6, rounded"
+        );
     }
 }
