@@ -19,7 +19,7 @@ use crate::derive::pending::LogConcurrencyFilter;
 use crate::model::{Datapoint, LogMetric};
 use crate::sinks::emf::EmfRecord;
 use crate::sources::access_log::tail::{Follow, TailError, Tailer, TailerOptions};
-use crate::sources::access_log::{BadLine, LineMatcher, RecordExtractor};
+use crate::sources::access_log::{BadLine, LineParser};
 use crate::stats::{unix_ms, Stats};
 
 /// How often idle periods are closed when no line arrives.
@@ -54,8 +54,7 @@ pub enum LogPipelineError {
 
 struct Parse {
     clock: Clock,
-    matcher: LineMatcher,
-    extractor: RecordExtractor,
+    parser: LineParser,
     signals: LogSignals,
     stats: Arc<Stats>,
     max_end_ms: i64,
@@ -74,12 +73,7 @@ struct Parse {
 impl Parse {
     fn line(&mut self, line: &[u8]) {
         let log = &self.stats.log;
-        let result = self
-            .matcher
-            .match_line(line)
-            .map_err(BadLine::from)
-            .and_then(|fields| self.extractor.extract(&fields))
-            .and_then(|request| {
+        let result = self.parser.parse(line).and_then(|request| {
                 if request.end_ms > self.max_end_ms {
                     Err(BadLine::BadTime)
                 } else {
@@ -128,14 +122,13 @@ pub fn start(
     signals_config.breakdown_cap = config.breakdown_cap;
     signals_config.settle = config.settle;
     let signals = LogSignals::new(signals_config).map_err(|e| LogPipelineError::Signals(e.to_string()))?;
-    let extractor = RecordExtractor::new(&config.format, config.breakdown.as_deref())
+    let parser = LineParser::new(config.format.clone(), config.breakdown.as_deref())
         .map_err(|e| LogPipelineError::Signals(e.to_string()))?;
     Stats::set(&stats.log.enabled, 1);
     let parse_now = clock.now();
     let parse = Parse {
         clock,
-        matcher: LineMatcher::new(config.format.clone()),
-        extractor,
+        parser,
         signals,
         stats,
         max_end_ms: i64::MAX,

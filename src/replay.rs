@@ -27,7 +27,7 @@ use crate::parse_log::{self, LogCommandError};
 use crate::plot::ReplayPlot;
 use crate::sources::access_log::values::format_rfc3339;
 use crate::sources::access_log::{
-    self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineMatcher, LineRequest, RecordExtractor,
+    self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineParser, LineRequest,
 };
 
 /// What `replay` needs besides the format.
@@ -209,8 +209,8 @@ fn replay_into(
     observer: &mut dyn Observer,
 ) -> Result<ReplaySummary, ReplayError> {
     let format = parse_log::compile(format)?;
-    let extractor = RecordExtractor::new(&format, breakdown).map_err(LogCommandError::from)?;
-    if !extractor.has_request_time() {
+    let parser = LineParser::new(format, breakdown).map_err(LogCommandError::from)?;
+    if !parser.has_request_time() {
         tracing::warn!("the log format has no $request_time: in-flight figures will be zero");
     }
     parse_log::check_files(files)?;
@@ -219,8 +219,7 @@ fn replay_into(
         .map_or(1, NonZeroUsize::get)
         .min(MAX_THREADS);
     let mut replay = Replay {
-        matcher: LineMatcher::new(format),
-        extractor,
+        parser,
         summary: ReplaySummary::default(),
         threads,
         chunk_bytes: CHUNK_BYTES,
@@ -252,8 +251,9 @@ fn open(path: &Path) -> Result<Box<dyn Read>, LogCommandError> {
 }
 
 struct Replay {
-    matcher: LineMatcher,
-    extractor: RecordExtractor,
+    /// Parses every line on the main thread; with workers, a clone each parses and this one
+    /// places the lines in log order.
+    parser: LineParser,
     summary: ReplaySummary,
     /// Worker threads; 1: none, the main thread does it all.
     threads: usize,
@@ -265,18 +265,11 @@ impl Replay {
         if self.threads > 1 {
             return self.feed_in_parallel(reader, observer);
         }
-        let Replay {
-            matcher,
-            extractor,
-            summary,
-            ..
-        } = self;
+        let Replay { parser, summary, .. } = self;
         let mut write_result = Ok(());
         access_log::for_each_line(reader, |item| {
             summary.lines += 1;
-            let request = item
-                .and_then(|line| matcher.match_line(line).map_err(Into::into))
-                .and_then(|fields| extractor.extract(&fields));
+            let request = item.and_then(|line| parser.parse(line));
             match request {
                 Ok(request) if write_result.is_ok() => write_result = observer.observe(&request),
                 Ok(_) => {}
@@ -293,8 +286,7 @@ impl Replay {
     /// 1` exist, which bounds memory and keeps the per-line path free of allocation.
     fn feed_in_parallel(&mut self, reader: impl Read, observer: &mut dyn Observer) -> Result<(), FeedError> {
         let Replay {
-            matcher,
-            extractor,
+            parser,
             summary,
             threads,
             chunk_bytes,
@@ -312,11 +304,10 @@ impl Replay {
                 // leaves (done or failed) it drops its ends and the worker's loop ends.
                 let (send_chunk, chunks_to_parse) = mpsc::sync_channel::<Chunk>(in_flight);
                 let (send_parsed, parsed_chunks) = mpsc::sync_channel::<Chunk>(in_flight);
-                let mut matcher = matcher.clone();
-                let mut extractor = extractor.clone();
+                let mut worker_parser = parser.clone();
                 scope.spawn(move || {
                     for mut chunk in chunks_to_parse {
-                        chunk.parse(&mut matcher, &mut extractor);
+                        chunk.parse(&mut worker_parser);
                         if send_parsed.send(chunk).is_err() {
                             return;
                         }
@@ -355,7 +346,7 @@ impl Replay {
                 let bytes = &chunk.bytes[..chunk.len];
                 for record in &chunk.records {
                     // Every line with a time is placed, in order, as `extract` would.
-                    let end_ms = extractor.place(record.line.logged_ms);
+                    let end_ms = parser.place(record.line.logged_ms);
                     let Ok(status) = record.line.status else {
                         continue;
                     };
@@ -405,7 +396,7 @@ impl Chunk {
     }
 
     /// Match and extract every line (on a worker thread).
-    fn parse(&mut self, matcher: &mut LineMatcher, extractor: &mut RecordExtractor) {
+    fn parse(&mut self, parser: &mut LineParser) {
         let Chunk {
             bytes,
             len,
@@ -417,15 +408,11 @@ impl Chunk {
         *lines = 0;
         *bad = BadLineCounts::default();
         // A line with a bad $status still moves the spreading of whole-second times.
-        let place_bad_status = extractor.spreads();
+        let place_bad_status = parser.spreads();
         access_log::for_each_line_in(&bytes[..*len], |start, item| {
             *lines += 1;
-            let fields = match item.and_then(|line| matcher.match_line(line).map_err(BadLine::from)) {
-                Ok(fields) => fields,
-                Err(reason) => return bad.bump(reason),
-            };
-            let line = match extractor.extract_line(&fields) {
-                Ok(line) => line,
+            let (line, span) = match item.and_then(|line| parser.parse_unplaced(line)) {
+                Ok(parsed) => parsed,
                 Err(reason) => return bad.bump(reason),
             };
             if let Err(reason) = line.status {
@@ -434,9 +421,7 @@ impl Chunk {
                     return;
                 }
             }
-            let breakdown = extractor
-                .breakdown_span(&fields)
-                .map(|span| start + span.start..start + span.end);
+            let breakdown = span.map(|span| start + span.start..start + span.end);
             records.push(Record { line, breakdown });
         });
     }
@@ -628,8 +613,7 @@ mod tests {
     ) -> Replayed {
         let format = LogFormat::compile(format, Escape::Default).unwrap();
         let mut replay = Replay {
-            extractor: RecordExtractor::new(&format, Some("remote_addr")).unwrap(),
-            matcher: LineMatcher::new(format),
+            parser: LineParser::new(format, Some("remote_addr")).unwrap(),
             summary: ReplaySummary::default(),
             threads,
             chunk_bytes,

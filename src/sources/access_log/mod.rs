@@ -12,6 +12,7 @@
 
 pub mod checkpoint;
 pub mod format;
+mod line_parser;
 pub mod matcher;
 pub mod nginx_conf;
 pub mod tail;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 pub use crate::model::BadLine;
 
 pub use format::{Escape, FormatError, LogFormat, COMBINED};
+pub use line_parser::LineParser;
 pub use matcher::{Fields, LineMatcher, MatchError};
 pub use values::TimeVariable;
 
