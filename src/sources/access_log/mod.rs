@@ -13,6 +13,7 @@
 pub mod checkpoint;
 pub mod format;
 mod line_parser;
+mod lines;
 pub mod matcher;
 pub mod nginx_conf;
 pub mod tail;
@@ -25,6 +26,7 @@ pub use crate::model::BadLine;
 
 pub use format::{Escape, FormatError, LogFormat, COMBINED};
 pub use line_parser::LineParser;
+pub use lines::{for_each_line_in, Fed, LineChunks, LineItem, LineSplitter, MAX_LINE_BYTES};
 pub use matcher::{Fields, LineMatcher, MatchError};
 pub use values::TimeVariable;
 
@@ -347,223 +349,27 @@ pub struct LineRequest {
     pub upstream_time_us: Option<u64>,
 }
 
-/// Longest line handed on: longer ones are reported as [`BadLine::TooLong`] and skipped.
-/// nginx's own log buffer is far smaller; this only stops a corrupt file eating memory.
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
-
-/// How much is read per `read` call: big enough that syscalls do not show in profiles.
+/// How much [`for_each_line`] reads per `read` call: big enough that syscalls do not show in
+/// profiles.
 const READ_CHUNK_BYTES: usize = 1024 * 1024;
 
-/// A line without its `\n`, or the news that one was too long to keep.
-pub type LineItem<'a> = Result<&'a [u8], BadLine>;
-
-/// Call `on_line` for every line of `reader` (a final line without `\n` included), splitting
-/// with memchr inside one reused buffer: no allocation per line.
+/// Call `on_line` for every line of `reader` (a final line without `\n` included), split by
+/// the one [`LineSplitter`] inside one reused buffer: no allocation per line.
 #[inline(never)]
 pub fn for_each_line<R: Read>(mut reader: R, mut on_line: impl FnMut(LineItem<'_>)) -> std::io::Result<()> {
-    let mut buffer = vec![0u8; READ_CHUNK_BYTES + MAX_LINE_BYTES];
-    let newlines = NewlineFinder::new();
-    let mut filled = 0;
-    // Inside a too-long line: drop bytes until its newline.
-    let mut skipping = false;
+    let mut buffer = vec![0u8; READ_CHUNK_BYTES];
+    let mut splitter = LineSplitter::default();
     loop {
-        let read = match reader.read(&mut buffer[filled..]) {
+        let read = match reader.read(&mut buffer) {
+            Ok(0) => break,
             Ok(read) => read,
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
-        if read == 0 {
-            if filled > 0 && !skipping {
-                // `filled` never exceeds MAX_LINE_BYTES: longer tails were skipped above.
-                on_line(Ok(&buffer[..filled]));
-            }
-            return Ok(());
-        }
-        let end = filled + read;
-        let mut start = 0;
-        let mut search_from = filled;
-        while let Some(newline) = buffer
-            .get(search_from..end)
-            .and_then(|unsearched| newlines.find(unsearched))
-        {
-            let at = search_from + newline;
-            search_from = at + 1;
-            if skipping {
-                skipping = false;
-            } else if at - start > MAX_LINE_BYTES {
-                on_line(Err(BadLine::TooLong));
-            } else {
-                on_line(Ok(&buffer[start..at]));
-            }
-            start = at + 1;
-        }
-        let pending = end - start;
-        if skipping || pending > MAX_LINE_BYTES {
-            if !skipping {
-                on_line(Err(BadLine::TooLong));
-            }
-            skipping = true;
-            filled = 0;
-        } else {
-            buffer.copy_within(start..end, 0);
-            filled = pending;
-        }
+        splitter.feed(&buffer[..read], usize::MAX, &mut on_line);
     }
-}
-
-/// Reads whole lines in large pieces, for splitting elsewhere (`replay`'s worker threads):
-/// every chunk but the last ends with a `\n`, so [`for_each_line_in`] over the chunks in
-/// order sees the same lines as [`for_each_line`] over the input, except that a line that
-/// outgrows the buffer before its newline arrives is counted here as too long and skipped.
-pub struct LineChunks<R> {
-    reader: R,
-    /// Bytes of whole lines to gather before handing a chunk on.
-    chunk_bytes: usize,
-    /// The start of the line the last chunk cut off: at most [`MAX_LINE_BYTES`].
-    carry: Vec<u8>,
-    /// Inside a too-long line: drop bytes until its newline.
-    skipping: bool,
-    finished: bool,
-    newlines: NewlineFinder,
-}
-
-impl<R: Read> LineChunks<R> {
-    /// `chunk_bytes` above zero; the buffers given to [`LineChunks::next_chunk`] must hold
-    /// [`LineChunks::buffer_len`] bytes.
-    pub fn new(reader: R, chunk_bytes: usize) -> LineChunks<R> {
-        LineChunks {
-            reader,
-            chunk_bytes: chunk_bytes.max(1),
-            carry: Vec::with_capacity(MAX_LINE_BYTES),
-            skipping: false,
-            finished: false,
-            newlines: NewlineFinder::new(),
-        }
-    }
-
-    /// Room for a chunk plus the longest line that may straddle its end.
-    pub fn buffer_len(&self) -> usize {
-        self.chunk_bytes + MAX_LINE_BYTES
-    }
-
-    /// Fill the front of `buffer` with the next whole lines and return their length; `None`
-    /// at the end of input. Lines too long to keep are added to `too_long` (they are not in
-    /// any chunk). A `buffer` shorter than [`LineChunks::buffer_len`] is grown to it.
-    pub fn next_chunk(&mut self, buffer: &mut Vec<u8>, too_long: &mut u64) -> std::io::Result<Option<usize>> {
-        if self.finished {
-            return Ok(None);
-        }
-        if buffer.len() < self.buffer_len() {
-            buffer.resize(self.buffer_len(), 0);
-        }
-        let mut filled = self.carry.len();
-        buffer[..filled].copy_from_slice(&self.carry);
-        self.carry.clear();
-        // Where the search for the chunk's last newline starts: the carry has none.
-        let mut searched = filled;
-        let mut wanted = self.chunk_bytes;
-        loop {
-            while filled < wanted {
-                let read = match self.reader.read(&mut buffer[filled..]) {
-                    Ok(0) => {
-                        self.finished = true;
-                        // The last line may have no newline: it is a line all the same.
-                        return Ok((filled > 0).then_some(filled));
-                    }
-                    Ok(read) => read,
-                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(error) => return Err(error),
-                };
-                if !self.skipping {
-                    filled += read;
-                } else if let Some(newline) = self.newlines.find(&buffer[filled..filled + read]) {
-                    self.skipping = false;
-                    buffer.copy_within(filled + newline + 1..filled + read, filled);
-                    filled += read - newline - 1;
-                }
-            }
-            match memchr::memrchr(b'\n', &buffer[searched..filled]) {
-                Some(newline) => {
-                    let end = searched + newline + 1;
-                    let cut = &buffer[end..filled];
-                    if cut.len() > MAX_LINE_BYTES {
-                        *too_long += 1;
-                        self.skipping = true;
-                    } else {
-                        self.carry.extend_from_slice(cut);
-                    }
-                    return Ok(Some(end));
-                }
-                None if filled > MAX_LINE_BYTES => {
-                    // One unfinished line fills the buffer.
-                    *too_long += 1;
-                    self.skipping = true;
-                    filled = 0;
-                    searched = 0;
-                    wanted = self.chunk_bytes;
-                }
-                None => {
-                    // A line longer than a chunk but within the limit (only with small chunks):
-                    // the buffer still has room for `chunk_bytes` more.
-                    searched = filled;
-                    wanted = filled + 1;
-                }
-            }
-        }
-    }
-}
-
-/// Call `on_line(start, item)` for every line of a chunk from [`LineChunks`] (a final line
-/// without `\n` included): the same lines [`for_each_line`] gives, with where each starts.
-pub fn for_each_line_in(chunk: &[u8], mut on_line: impl FnMut(usize, LineItem<'_>)) {
-    let newlines = NewlineFinder::new();
-    let mut start = 0;
-    while let Some(newline) = chunk.get(start..).and_then(|rest| newlines.find(rest)) {
-        let end = start + newline;
-        if newline > MAX_LINE_BYTES {
-            on_line(start, Err(BadLine::TooLong));
-        } else {
-            on_line(start, Ok(&chunk[start..end]));
-        }
-        start = end + 1;
-    }
-    if start < chunk.len() {
-        let rest = chunk.len() - start;
-        on_line(
-            start,
-            if rest > MAX_LINE_BYTES {
-                Err(BadLine::TooLong)
-            } else {
-                Ok(&chunk[start..])
-            },
-        );
-    }
-}
-
-/// Finds the next `\n`: memchr's AVX2 searcher when the CPU has it (checked once here), so
-/// each line costs one call; `memchr::memchr_iter` goes through two more layers per line
-/// (a function pointer picked at run time, then the searcher's own entry point).
-struct NewlineFinder {
-    #[cfg(target_arch = "x86_64")]
-    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
-}
-
-impl NewlineFinder {
-    fn new() -> NewlineFinder {
-        NewlineFinder {
-            #[cfg(target_arch = "x86_64")]
-            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
-        }
-    }
-
-    #[inline(always)]
-    fn find(&self, haystack: &[u8]) -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(avx2) = &self.avx2 {
-            return avx2.find(haystack);
-        }
-        memchr::memchr(b'\n', haystack)
-    }
+    splitter.finish(on_line);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -81,6 +81,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::LineSplitter;
 use super::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, FileCheckpoint, FileId, MARK_BYTES};
 pub use crate::stats::{TailCounters, TailStats};
 use crate::events::FailureStreak;
@@ -88,8 +89,8 @@ use crate::stats::Stats;
 
 /// Read buffer size: the most memory one read takes, whatever the file's growth.
 pub const READ_CHUNK_BYTES: usize = 64 * 1024;
-/// nginx's own `log_format` lines are a few hundred bytes; 64 KiB leaves room for long URLs.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+/// The one line limit ([`super::MAX_LINE_BYTES`]); `max_line_bytes` differs only in tests.
+pub const DEFAULT_MAX_LINE_BYTES: usize = super::MAX_LINE_BYTES;
 pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// While the file grows, it is drained this often instead of on every write (see the module
 /// docs): 4 wake-ups a second whatever the request rate.
@@ -185,10 +186,10 @@ struct Tracked {
     read_offset: u64,
     /// First byte not delivered: the start of the line being assembled.
     line_start: u64,
-    /// Bytes of that line read so far (`read_offset - line_start` of them, unless skipping).
-    pending: Vec<u8>,
-    /// Inside a line we will not deliver (overlong, or begun before we started).
-    skipping: bool,
+    /// Splits what is read into lines; holds the line being assembled (`read_offset -
+    /// line_start` bytes of it, unless it is skipping one we will not deliver: overlong, or
+    /// begun before we started).
+    splitter: LineSplitter,
     /// Bytes `[mark_end - mark.len(), mark_end)` as we read them.
     mark: Vec<u8>,
     mark_end: u64,
@@ -196,15 +197,14 @@ struct Tracked {
 }
 
 impl Tracked {
-    fn new(file: File, id: FileId, opened_as: &Path, offset: u64) -> Self {
+    fn new(file: File, id: FileId, opened_as: &Path, offset: u64, max_line_bytes: usize) -> Self {
         Tracked {
             file,
             id,
             opened_as: opened_as.to_path_buf(),
             read_offset: offset,
             line_start: offset,
-            pending: Vec::new(),
-            skipping: false,
+            splitter: LineSplitter::new(max_line_bytes),
             mark: Vec::new(),
             mark_end: 0,
             last_data_at: Instant::now(),
@@ -221,8 +221,7 @@ impl Tracked {
     fn restart_at_zero(&mut self) {
         self.read_offset = 0;
         self.line_start = 0;
-        self.pending.clear();
-        self.skipping = false;
+        self.splitter.reset(false);
         self.mark.clear();
         self.mark_end = 0;
     }
@@ -232,54 +231,23 @@ impl Tracked {
     fn consume(
         &mut self,
         chunk: &[u8],
-        max_line_bytes: usize,
         lines_left: &mut usize,
         sink: &mut (dyn FnMut(&[u8]) + Send),
         stats: &TailStats,
     ) {
-        let base = self.read_offset;
-        let mut consumed = 0;
-        while *lines_left > 0 && consumed < chunk.len() {
-            let rest = &chunk[consumed..];
-            match rest.iter().position(|&byte| byte == b'\n') {
-                Some(newline) => {
-                    let segment = &rest[..newline];
-                    if self.skipping {
-                        self.skipping = false;
-                    } else if self.pending.len() + segment.len() > max_line_bytes {
-                        Stats::bump(&stats.overlong_lines);
-                        self.pending.clear();
-                    } else {
-                        if self.pending.is_empty() {
-                            sink(segment);
-                        } else {
-                            self.pending.extend_from_slice(segment);
-                            sink(&self.pending);
-                            self.pending.clear();
-                        }
-                        Stats::bump(&stats.lines);
-                        *lines_left -= 1;
-                    }
-                    consumed += newline + 1;
-                    self.line_start = base + consumed as u64;
-                }
-                None => {
-                    if !self.skipping {
-                        if self.pending.len() + rest.len() > max_line_bytes {
-                            // Bounded memory: forget the prefix, skip to the newline.
-                            Stats::bump(&stats.overlong_lines);
-                            self.pending.clear();
-                            self.skipping = true;
-                        } else {
-                            self.pending.extend_from_slice(rest);
-                        }
-                    }
-                    consumed = chunk.len();
-                }
-            }
+        let fed = self.splitter.feed(chunk, *lines_left, |item| match item {
+            Ok(line) => sink(line),
+            Err(_) => Stats::bump(&stats.overlong_lines),
+        });
+        *lines_left -= fed.lines;
+        Stats::add(&stats.lines, fed.lines as u64);
+        // The first undelivered byte: just after the last newline used (a line held, or one
+        // being skipped, starts there and is read again from there after a restart).
+        if let Some(newline) = memchr::memrchr(b'\n', &chunk[..fed.consumed]) {
+            self.line_start = self.read_offset + newline as u64 + 1;
         }
-        self.read_offset = base + consumed as u64;
-        Stats::add(&stats.bytes_read, consumed as u64);
+        self.read_offset += fed.consumed as u64;
+        Stats::add(&stats.bytes_read, fed.consumed as u64);
     }
 
     /// Remembers the bytes before `line_start`, to recognise this content later.
@@ -471,7 +439,7 @@ impl Tailer {
                 Stats::bump(&self.stats.checkpointed_files_gone);
                 continue;
             }
-            let mut tracked = Tracked::new(file, entry.id, opened_as, entry.offset);
+            let mut tracked = Tracked::new(file, entry.id, opened_as, entry.offset, self.options.max_line_bytes);
             tracked.mark = entry.mark;
             tracked.mark_end = entry.offset;
             match slot {
@@ -496,7 +464,7 @@ impl Tailer {
             path: path.clone(),
             source,
         };
-        let mut tracked = Tracked::new(file, FileId::of(&metadata), &path, 0);
+        let mut tracked = Tracked::new(file, FileId::of(&metadata), &path, 0, self.options.max_line_bytes);
         if start_at == StartAt::End && metadata.len() > 0 {
             // Begin at the start of the last line, so a line being written now is whole.
             let size = metadata.len();
@@ -509,7 +477,7 @@ impl Tailer {
                 None if window == size => 0,
                 None => {
                     // A last line longer than the window: not ours to deliver.
-                    tracked.skipping = true;
+                    tracked.splitter.reset(true);
                     size
                 }
             };
@@ -648,7 +616,6 @@ impl Tailer {
         lines_left: &mut usize,
         sink: &mut (dyn FnMut(&[u8]) + Send),
     ) -> Result<bool, TailError> {
-        let max_line_bytes = self.options.max_line_bytes;
         loop {
             let tracked = match slot {
                 Slot::Rotated => self.rotated.as_mut(),
@@ -669,7 +636,7 @@ impl Tailer {
             }
             tracked.last_data_at = Instant::now();
             self.growing = true;
-            tracked.consume(&self.buffer[..read], max_line_bytes, lines_left, sink, &self.stats);
+            tracked.consume(&self.buffer[..read], lines_left, sink, &self.stats);
             self.dirty = true;
             // A big burst is read in many chunks; let other tasks run between them.
             tokio::task::yield_now().await;
@@ -1002,7 +969,7 @@ mod tests {
         f.append(b"before\n");
         f.append(&vec![b'x'; 10 * 1024 * 1024]);
         check(drain(&mut tailer).await, &["before"]);
-        let held = tailer.current.as_ref().unwrap().pending.capacity();
+        let held = tailer.current.as_ref().unwrap().splitter.held_capacity();
         assert!(held <= 2 * 1024, "buffered {held} bytes of an overlong line");
         f.append(b"\nafter\n");
         f.append(&[b'y'; 1025]);
