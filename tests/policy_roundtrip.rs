@@ -521,3 +521,85 @@ async fn the_rendered_metric_math_target_tracking_deployed_to_moto_simulates_the
     assert_eq!(activities(&from_toml), ["web-per-task"], "{from_toml}");
     assert_eq!(from_aws, from_toml);
 }
+
+/// The DAEMON fixture (a step policy on the cluster's own Auto Scaling group): the group is
+/// created first with the fixture's sizes and DefaultInstanceWarmup, the script deployed,
+/// and the read-back JSON gives the TOML's timeline.
+#[tokio::test]
+async fn the_rendered_daemon_script_deployed_to_moto_simulates_the_same_as_the_toml() {
+    const DAEMON: &str = "tests/fixtures/policy-ecs-daemon-asg.toml";
+    let aws = Aws::start().await;
+    aws.call(&[
+        "ec2",
+        "create-launch-template",
+        "--launch-template-name",
+        "ecs-daemon",
+        "--launch-template-data",
+        r#"{"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}"#,
+    ]);
+    aws.call(&[
+        "autoscaling",
+        "create-auto-scaling-group",
+        "--auto-scaling-group-name",
+        "ecs-daemon-asg",
+        "--launch-template",
+        "LaunchTemplateName=ecs-daemon",
+        "--min-size",
+        "2",
+        "--max-size",
+        "10",
+        "--desired-capacity",
+        "2",
+        "--default-instance-warmup",
+        "240",
+        "--availability-zones",
+        "us-east-1a",
+    ]);
+    aws.deploy(DAEMON);
+
+    let alarms = aws.save("alarms.json", &["cloudwatch", "describe-alarms"]);
+    let policies = aws.save(
+        "policies.json",
+        &[
+            "autoscaling",
+            "describe-policies",
+            "--auto-scaling-group-name",
+            "ecs-daemon-asg",
+        ],
+    );
+    let groups = aws.save(
+        "groups.json",
+        &[
+            "autoscaling",
+            "describe-auto-scaling-groups",
+            "--auto-scaling-group-names",
+            "ecs-daemon-asg",
+        ],
+    );
+    assert_alarm_actions(
+        &alarms,
+        &policies,
+        &[
+            ("daemon-pending-high", "daemon-scale-out"),
+            ("daemon-pending-low", "daemon-scale-in"),
+        ],
+    );
+    assert_deployed_as_printed(&aws, DAEMON, &alarms, &policies);
+
+    let series = replay_csv(aws.dir.path(), 1_764_547_200, &load_test());
+    let from_toml = simulate(&["--policy", DAEMON, "--series", path_str(&series)]);
+    let from_aws = simulate(&[
+        "--alarms",
+        path_str(&alarms),
+        "--policies",
+        path_str(&policies),
+        "--group",
+        path_str(&groups),
+        "--series",
+        path_str(&series),
+    ]);
+    let scaled = activities(&from_toml);
+    assert!(scaled.contains(&"daemon-scale-out".to_owned()), "{from_toml}");
+    assert!(scaled.contains(&"daemon-scale-in".to_owned()), "{from_toml}");
+    assert_eq!(from_aws, from_toml);
+}
