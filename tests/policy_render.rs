@@ -105,6 +105,7 @@ fn cfn_lint_refuses_a_property_the_resource_does_not_have() {
 ///   alarm_description, datapoints_to_alarm, dimensions, insufficient_data_actions,
 ///   ok_actions, unit, extended_statistic, treat_missing_data,
 ///   evaluate_low_sample_count_percentiles, tags (threshold_metric_id is a later version's).
+///
 /// The allow-list below keeps only those; Terraform itself (`terraform validate` with the
 /// provider's schema) is not run: it needs the provider binary from the Terraform registry.
 const TERRAFORM_ARGUMENTS: &str = r#"{
