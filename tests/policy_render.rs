@@ -497,4 +497,34 @@ fn lint_checks_the_per_task_series_and_sample_interval_against_the_exporter_conf
          policy \"web-per-task\" takes the sample interval as 1 s, the exporter samples every 2 s"
     );
     assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
+
+    // One proxy's series: allowed (it is the total while that proxy is alone), with a warning.
+    let policy = dir.path().join("per-instance.toml");
+    let fixture = std::fs::read_to_string(repo(ECS_PER_TASK)).unwrap();
+    let per_task = fixture.rfind("dimensions = ").unwrap();
+    let mut edited = fixture.clone();
+    edited.replace_range(
+        per_task..,
+        &fixture[per_task..].replacen(
+            "{ name = \"AutoScalingGroupName\", value = \"web-proxies\" }",
+            "{ name = \"InstanceId\", value = \"i-0123456789abcdef0\" }",
+            1,
+        ),
+    );
+    std::fs::write(&policy, edited).unwrap();
+    let config = exporter_config(dir.path(), None, fleet);
+    let output = exporter(&[
+        "--config",
+        config.to_str().unwrap(),
+        "policy",
+        "lint",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(
+        stdout.contains("backlog_per_task.dimensions: policy \"web-per-task\" divides one proxy's series"),
+        "{stdout}"
+    );
 }

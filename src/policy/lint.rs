@@ -140,11 +140,11 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
         let Some(at) = loaded.per_task_location(index) else {
             continue;
         };
-        for (field, message) in per_task_findings(&policy.name, per_task, cloudwatch) {
+        for (severity, field, message) in per_task_findings(&policy.name, per_task, cloudwatch) {
             let mut location = at.clone();
             location.key = format!("{}.{field}", at.key);
             findings.push(Finding {
-                severity: Severity::Error,
+                severity,
                 location,
                 message,
             });
@@ -160,10 +160,11 @@ fn per_task_findings(
     policy: &str,
     per_task: &BacklogPerTask,
     cloudwatch: &CloudWatchConfig,
-) -> Vec<(&'static str, String)> {
+) -> Vec<(Severity, &'static str, String)> {
     let mut out = Vec::new();
     if per_task.namespace != cloudwatch.namespace {
         out.push((
+            Severity::Error,
             "namespace",
             format!(
                 "policy {policy:?} divides namespace {:?}, the exporter publishes to {:?} (cloudwatch.namespace)",
@@ -173,6 +174,7 @@ fn per_task_findings(
     }
     if per_task.metric_name != cloudwatch.metric_name {
         out.push((
+            Severity::Error,
             "metric_name",
             format!(
                 "policy {policy:?} divides metric {:?}, the exporter publishes {:?} (cloudwatch.metric_name)",
@@ -180,8 +182,20 @@ fn per_task_findings(
             ),
         ));
     }
-    if series_of(&per_task.dimensions, cloudwatch).is_none() {
+    let series = series_of(&per_task.dimensions, cloudwatch);
+    if series == Some(Series::Instance) {
         out.push((
+            Severity::Warning,
+            "dimensions",
+            format!(
+                "policy {policy:?} divides one proxy's series ({{{INSTANCE_DIMENSION}}}): that is the fleet total only \
+                 while this proxy is the only one; with several, use the fleet series (cloudwatch.fleet_dimensions)"
+            ),
+        ));
+    }
+    if series.is_none() {
+        out.push((
+            Severity::Error,
             "dimensions",
             format!(
                 "policy {policy:?} divides the dimension set {}: the exporter publishes {{{INSTANCE_DIMENSION}}} per \
@@ -194,6 +208,7 @@ fn per_task_findings(
     let exporter_interval = cloudwatch.sample_interval.as_secs_f64();
     if (per_task.sample_interval_s - exporter_interval).abs() > 1e-9 {
         out.push((
+            Severity::Error,
             "sample_interval",
             format!(
                 "policy {policy:?} takes the sample interval as {} s, the exporter samples every {exporter_interval} s \
