@@ -20,6 +20,8 @@ fn venv(tool: &str) -> PathBuf {
 const ECS: &str = "config/scaling-policy.toml";
 const ECS_TARGET_TRACKING: &str = "tests/fixtures/policy-ecs-target-tracking.toml";
 const EC2: &str = "tests/fixtures/policy-ec2-asg.toml";
+const ECS_DAEMON: &str = "tests/fixtures/policy-ecs-daemon-asg.toml";
+const ECS_PER_TASK: &str = "tests/fixtures/policy-ecs-backlog-per-task.toml";
 
 fn exporter(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"))
@@ -55,7 +57,7 @@ fn cfn_lint(template: &str) -> Output {
 
 #[test]
 fn cfn_lint_accepts_every_rendered_template() {
-    for policy in [ECS, ECS_TARGET_TRACKING, EC2] {
+    for policy in [ECS, ECS_TARGET_TRACKING, ECS_PER_TASK, EC2, ECS_DAEMON] {
         let template = render(policy, "cloudformation");
         let output = cfn_lint(&template);
         assert!(
@@ -76,6 +78,36 @@ fn cfn_lint_refuses_a_property_the_resource_does_not_have() {
 
 /// Argument names per resource type, from the hashicorp/aws provider's documentation: a
 /// string is an argument, a nested object a block with its own arguments.
+///
+/// Confirmed against the provider's own pages, website/docs/r/NAME.html.markdown of
+/// hashicorp/terraform-provider-aws (stored copies, read 2026-12-03), for every name the render
+/// writes:
+/// - appautoscaling_policy (the version with `region` and identity import): name, policy_type,
+///   resource_id, scalable_dimension, service_namespace; step_scaling_policy_configuration
+///   {adjustment_type, cooldown, metric_aggregation_type, min_adjustment_magnitude,
+///   step_adjustment {metric_interval_lower_bound, metric_interval_upper_bound,
+///   scaling_adjustment}}; target_tracking_scaling_policy_configuration {target_value,
+///   disable_scale_in, scale_in_cooldown, scale_out_cooldown, customized_metric_specification
+///   {dimensions {name, value}, metric_name, namespace, statistic, unit, metrics {expression, id,
+///   label, return_data, metric_stat {stat, unit, metric {metric_name, namespace, dimensions
+///   {name, value}}}}}} (its "Create target tracking scaling policy using metric math" example
+///   is ECS RunningTaskCount, as rendered here); attribute `arn`.
+/// - autoscaling_policy (6c6ae512): name, autoscaling_group_name, adjustment_type, policy_type,
+///   estimated_instance_warmup, enabled, min_adjustment_magnitude, cooldown,
+///   scaling_adjustment, metric_aggregation_type, step_adjustment {...},
+///   target_tracking_configuration {target_value, disable_scale_in,
+///   customized_metric_specification {metric_dimension {name, value}, metric_name, namespace,
+///   statistic, unit, metrics}}; attribute `arn`.
+/// - appautoscaling_target: max_capacity, min_capacity, resource_id, role_arn,
+///   scalable_dimension, service_namespace, tags.
+/// - cloudwatch_metric_alarm (0248d0de): alarm_name, comparison_operator, evaluation_periods,
+///   metric_name, namespace, period, statistic, threshold, actions_enabled, alarm_actions,
+///   alarm_description, datapoints_to_alarm, dimensions, insufficient_data_actions,
+///   ok_actions, unit, extended_statistic, treat_missing_data,
+///   evaluate_low_sample_count_percentiles, tags (threshold_metric_id is a later version's).
+///
+/// The allow-list below keeps only those; Terraform itself (`terraform validate` with the
+/// provider's schema) is not run: it needs the provider binary from the Terraform registry.
 const TERRAFORM_ARGUMENTS: &str = r#"{
   "aws_cloudwatch_metric_alarm": {
     "alarm_name": 0, "comparison_operator": 0, "evaluation_periods": 0, "metric_name": 0,
@@ -112,7 +144,14 @@ const TERRAFORM_ARGUMENTS: &str = r#"{
       "target_value": 0, "disable_scale_in": 0, "scale_in_cooldown": 0, "scale_out_cooldown": 0,
       "customized_metric_specification": {
         "metric_name": 0, "namespace": 0, "statistic": 0, "unit": 0,
-        "dimensions": {"name": 0, "value": 0}
+        "dimensions": {"name": 0, "value": 0},
+        "metrics": {
+          "id": 0, "label": 0, "expression": 0, "return_data": 0,
+          "metric_stat": {
+            "stat": 0, "unit": 0,
+            "metric": {"metric_name": 0, "namespace": 0, "dimensions": {"name": 0, "value": 0}}
+          }
+        }
       }
     }
   }
@@ -202,7 +241,19 @@ fn terraform_parses_and_names_only_the_four_resource_types_and_their_arguments()
                 "aws_cloudwatch_metric_alarm",
             ],
         ),
+        (
+            ECS_PER_TASK,
+            vec![
+                "aws_appautoscaling_policy",
+                "aws_appautoscaling_target",
+                "aws_cloudwatch_metric_alarm",
+            ],
+        ),
         (EC2, vec!["aws_autoscaling_policy", "aws_cloudwatch_metric_alarm"]),
+        (
+            ECS_DAEMON,
+            vec!["aws_autoscaling_policy", "aws_cloudwatch_metric_alarm"],
+        ),
     ] {
         let terraform = render(policy, "terraform");
         let (types, errors) = terraform_check(&terraform);
@@ -386,6 +437,94 @@ fn lint_refuses_a_dimension_set_the_exporter_does_not_publish() {
     assert_eq!(output.status.code(), Some(2), "{stdout}");
     assert!(
         stdout.contains("alarm[0].dimensions: alarm \"web-pending-high\" has the dimension set {AutoScalingGroupName}"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cfn_lint_and_the_terraform_check_refuse_a_misspelt_metric_math_field() {
+    // The per-task Metrics list is checked field by field: one wrong name inside it fails.
+    let template = render(ECS_PER_TASK, "cloudformation").replace("\"ReturnData\"", "\"ReturnDatum\"");
+    assert!(!cfn_lint(&template).status.success());
+    let terraform = render(ECS_PER_TASK, "terraform").replacen("return_data", "return_datum", 1);
+    let (_, errors) = terraform_check(&terraform);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.ends_with("customized_metric_specification.metrics.return_datum")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn lint_checks_the_per_task_series_and_sample_interval_against_the_exporter_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = "[cloudwatch.fleet_dimensions]\nAutoScalingGroupName = \"web-proxies\"\n";
+    // Publishing the fixture's fleet series at its 1 s interval: nothing to report but the
+    // one-minute warning of validation.
+    let config = exporter_config(dir.path(), None, fleet);
+    let args = |config: &Path| {
+        exporter(&[
+            "--config",
+            config.to_str().unwrap(),
+            "policy",
+            "lint",
+            "--policy",
+            ECS_PER_TASK,
+        ])
+    };
+    let output = args(&config);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(!stdout.contains("backlog_per_task"), "{stdout}");
+
+    // Sampling every 2 s: Sum × 1 s / period would be half the fleet total.
+    let config = exporter_config(
+        dir.path(),
+        Some(("sample_interval = \"1s\"", "sample_interval = \"2s\"")),
+        fleet,
+    );
+    let output = args(&config);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let line = line_of(
+        ECS_PER_TASK,
+        "[policy.target_tracking_configuration.backlog_per_task]",
+        0,
+    );
+    let expected = format!(
+        "error: {ECS_PER_TASK}:{line}: policy[1].target_tracking_configuration.backlog_per_task.sample_interval: \
+         policy \"web-per-task\" takes the sample interval as 1 s, the exporter samples every 2 s"
+    );
+    assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
+
+    // One proxy's series: allowed (it is the total while that proxy is alone), with a warning.
+    let policy = dir.path().join("per-instance.toml");
+    let fixture = std::fs::read_to_string(repo(ECS_PER_TASK)).unwrap();
+    let per_task = fixture.rfind("dimensions = ").unwrap();
+    let mut edited = fixture.clone();
+    edited.replace_range(
+        per_task..,
+        &fixture[per_task..].replacen(
+            "{ name = \"AutoScalingGroupName\", value = \"web-proxies\" }",
+            "{ name = \"InstanceId\", value = \"i-0123456789abcdef0\" }",
+            1,
+        ),
+    );
+    std::fs::write(&policy, edited).unwrap();
+    let config = exporter_config(dir.path(), None, fleet);
+    let output = exporter(&[
+        "--config",
+        config.to_str().unwrap(),
+        "policy",
+        "lint",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(
+        stdout.contains("backlog_per_task.dimensions: policy \"web-per-task\" divides one proxy's series"),
         "{stdout}"
     );
 }

@@ -431,3 +431,175 @@ async fn the_rendered_ec2_script_deployed_to_moto_simulates_the_same_as_the_toml
     assert_eq!(activities(&from_toml), ["web-track"; 3], "{from_toml}");
     assert_eq!(from_aws, from_toml);
 }
+
+/// Target tracking on metric math (backlog per task): moto stores the Metrics list as the
+/// script gave it, describe-scaling-policies reads it back field for field as `--print-aws`
+/// prints it, and `simulate` on that JSON gives the TOML's timeline. describe-alarms is asked
+/// for the fixture's alarm by name: AWS (and moto) add alarms of their own for a target
+/// tracking policy (TargetTracking-...), which are not the policy file's.
+#[tokio::test]
+async fn the_rendered_metric_math_target_tracking_deployed_to_moto_simulates_the_same_as_the_toml() {
+    const PER_TASK: &str = "tests/fixtures/policy-ecs-backlog-per-task.toml";
+    let aws = Aws::start().await;
+    aws.call(&["ecs", "create-cluster", "--cluster-name", "demo-cluster"]);
+    aws.call(&[
+        "ecs",
+        "register-task-definition",
+        "--family",
+        "web",
+        "--container-definitions",
+        r#"[{"name": "web", "image": "nginx", "memory": 128}]"#,
+    ]);
+    aws.call(&[
+        "ecs",
+        "create-service",
+        "--cluster",
+        "demo-cluster",
+        "--service-name",
+        "web",
+        "--task-definition",
+        "web",
+        "--desired-count",
+        "2",
+    ]);
+    aws.deploy(PER_TASK);
+
+    let alarms = aws.save(
+        "alarms.json",
+        &["cloudwatch", "describe-alarms", "--alarm-names", "web-pending-high"],
+    );
+    let policies = aws.save(
+        "policies.json",
+        &[
+            "application-autoscaling",
+            "describe-scaling-policies",
+            "--service-namespace",
+            "ecs",
+        ],
+    );
+    let targets = aws.save(
+        "targets.json",
+        &[
+            "application-autoscaling",
+            "describe-scalable-targets",
+            "--service-namespace",
+            "ecs",
+        ],
+    );
+    assert_alarm_actions(&alarms, &policies, &[("web-pending-high", "web-scale-out")]);
+    assert_deployed_as_printed(&aws, PER_TASK, &alarms, &policies);
+    let stored = read_json(&policies);
+    let tracking = stored["ScalingPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["PolicyName"] == "web-per-task")
+        .expect("web-per-task read back");
+    let metrics = &tracking["TargetTrackingScalingPolicyConfiguration"]["CustomizedMetricSpecification"]["Metrics"];
+    assert_eq!(metrics[2]["Expression"], "m1 / PERIOD(m1) / m2", "{metrics}");
+    assert_eq!(
+        metrics[1]["MetricStat"]["Metric"]["MetricName"], "RunningTaskCount",
+        "{metrics}"
+    );
+
+    let series = replay_csv(aws.dir.path(), 1_764_547_200, &load_test());
+    let from_toml = simulate(&["--policy", PER_TASK, "--series", path_str(&series)]);
+    let from_aws = simulate(&[
+        "--alarms",
+        path_str(&alarms),
+        "--policies",
+        path_str(&policies),
+        "--group",
+        path_str(&targets),
+        "--capacity",
+        "2",
+        "--series",
+        path_str(&series),
+    ]);
+    // A backlog of 50 at 2 tasks is 25 per task: one scale-out to ceil(2 × 25 / 10) = 5 tasks
+    // at the end of the third minute above 10 per task; the burst guard at 60 never fires.
+    assert_eq!(activities(&from_toml), ["web-per-task"], "{from_toml}");
+    assert_eq!(from_aws, from_toml);
+}
+
+/// The DAEMON fixture (a step policy on the cluster's own Auto Scaling group): the group is
+/// created first with the fixture's sizes and DefaultInstanceWarmup, the script deployed,
+/// and the read-back JSON gives the TOML's timeline.
+#[tokio::test]
+async fn the_rendered_daemon_script_deployed_to_moto_simulates_the_same_as_the_toml() {
+    const DAEMON: &str = "tests/fixtures/policy-ecs-daemon-asg.toml";
+    let aws = Aws::start().await;
+    aws.call(&[
+        "ec2",
+        "create-launch-template",
+        "--launch-template-name",
+        "ecs-daemon",
+        "--launch-template-data",
+        r#"{"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}"#,
+    ]);
+    aws.call(&[
+        "autoscaling",
+        "create-auto-scaling-group",
+        "--auto-scaling-group-name",
+        "ecs-daemon-asg",
+        "--launch-template",
+        "LaunchTemplateName=ecs-daemon",
+        "--min-size",
+        "2",
+        "--max-size",
+        "10",
+        "--desired-capacity",
+        "2",
+        "--default-instance-warmup",
+        "240",
+        "--availability-zones",
+        "us-east-1a",
+    ]);
+    aws.deploy(DAEMON);
+
+    let alarms = aws.save("alarms.json", &["cloudwatch", "describe-alarms"]);
+    let policies = aws.save(
+        "policies.json",
+        &[
+            "autoscaling",
+            "describe-policies",
+            "--auto-scaling-group-name",
+            "ecs-daemon-asg",
+        ],
+    );
+    let groups = aws.save(
+        "groups.json",
+        &[
+            "autoscaling",
+            "describe-auto-scaling-groups",
+            "--auto-scaling-group-names",
+            "ecs-daemon-asg",
+        ],
+    );
+    assert_alarm_actions(
+        &alarms,
+        &policies,
+        &[
+            ("daemon-pending-high", "daemon-scale-out"),
+            ("daemon-pending-low", "daemon-scale-in"),
+        ],
+    );
+    assert_deployed_as_printed(&aws, DAEMON, &alarms, &policies);
+
+    let series = replay_csv(aws.dir.path(), 1_764_547_200, &load_test());
+    let from_toml = simulate(&["--policy", DAEMON, "--series", path_str(&series)]);
+    let from_aws = simulate(&[
+        "--alarms",
+        path_str(&alarms),
+        "--policies",
+        path_str(&policies),
+        "--group",
+        path_str(&groups),
+        "--series",
+        path_str(&series),
+    ]);
+    let scaled = activities(&from_toml);
+    assert!(scaled.contains(&"daemon-scale-out".to_owned()), "{from_toml}");
+    assert!(scaled.contains(&"daemon-scale-in".to_owned()), "{from_toml}");
+    assert_eq!(from_aws, from_toml);
+}

@@ -13,7 +13,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::alarms::{policy_ref, PolicyRead, PolicyRef, PublishedSeries, ReadAlarm, ReadFailure, SeriesAlarms};
 use crate::simulate::model::{
-    AdjustmentType, Alarm, Comparison, MetricAggregation, Policy, PolicyKind, Statistic, StepAdjustment,
+    AdjustmentType, Alarm, Comparison, MetricAggregation, Policy, PolicyKind, Statistic, StepAdjustment, TrackedMetric,
     TreatMissingData,
 };
 
@@ -328,6 +328,8 @@ fn ec2_policy(policy: &aws_sdk_autoscaling::types::ScalingPolicy, arn: &str) -> 
                 scale_out_cooldown: non_negative(policy.estimated_instance_warmup()),
                 scale_in_cooldown: None,
                 metric_period: 60,
+                // `check` describes the policy's target, not its metric.
+                metric: TrackedMetric::AlarmSeries,
             }
         }
         _ => return unchecked(),
@@ -420,6 +422,8 @@ fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPol
                 scale_out_cooldown: non_negative(tracking.scale_out_cooldown()),
                 scale_in_cooldown: non_negative(tracking.scale_in_cooldown()),
                 metric_period: 60,
+                // `check` describes the policy's target, not its metric.
+                metric: TrackedMetric::AlarmSeries,
             }
         }
         _ => return unchecked(),

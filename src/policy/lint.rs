@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::config::{CloudWatchConfig, INSTANCE_DIMENSION};
 use crate::simulate::input::{Loaded, Location};
-use crate::simulate::model::{Alarm, Statistic};
+use crate::simulate::model::{BacklogPerTask, PolicyKind, Statistic, TrackedMetric};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -48,13 +48,12 @@ fn dimension_names(dimensions: &[(String, String)]) -> String {
 
 /// The exporter publishes `{InstanceId=<id>}` per instance and, when configured, exactly
 /// `fleet_dimensions` for the fleet. Compared as sets: CloudWatch ignores the order.
-fn series_of(alarm: &Alarm, cloudwatch: &CloudWatchConfig) -> Option<Series> {
-    let alarm_set: BTreeSet<(&str, &str)> = alarm
-        .dimensions
+fn series_of(dimensions: &[(String, String)], cloudwatch: &CloudWatchConfig) -> Option<Series> {
+    let alarm_set: BTreeSet<(&str, &str)> = dimensions
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
-    if alarm.dimensions.len() == 1 && alarm.dimensions[0].0 == INSTANCE_DIMENSION {
+    if dimensions.len() == 1 && dimensions[0].0 == INSTANCE_DIMENSION {
         return Some(Series::Instance);
     }
     let fleet_set: BTreeSet<(&str, &str)> = cloudwatch
@@ -102,7 +101,7 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
                 ),
             );
         }
-        let series = series_of(alarm, cloudwatch);
+        let series = series_of(&alarm.dimensions, cloudwatch);
         if series.is_none() {
             let fleet = if cloudwatch.fleet_dimensions.is_empty() {
                 String::from(", and no fleet series (cloudwatch.fleet_dimensions is empty)")
@@ -130,7 +129,95 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
             report(Severity::Warning, "statistic", fleet_sum_warning(cloudwatch));
         }
     }
+    for (index, policy) in loaded.scenario.policies.iter().enumerate() {
+        let PolicyKind::TargetTracking {
+            metric: TrackedMetric::BacklogPerTask(per_task),
+            ..
+        } = &policy.kind
+        else {
+            continue;
+        };
+        let Some(at) = loaded.per_task_location(index) else {
+            continue;
+        };
+        for (severity, field, message) in per_task_findings(&policy.name, per_task, cloudwatch) {
+            let mut location = at.clone();
+            location.key = format!("{}.{field}", at.key);
+            findings.push(Finding {
+                severity,
+                location,
+                message,
+            });
+        }
+    }
     findings
+}
+
+/// backlog_per_task's m1 must be a published series, and its sample interval the exporter's:
+/// Sum × sample_interval / period is the fleet total only with the interval the samples were
+/// taken at.
+fn per_task_findings(
+    policy: &str,
+    per_task: &BacklogPerTask,
+    cloudwatch: &CloudWatchConfig,
+) -> Vec<(Severity, &'static str, String)> {
+    let mut out = Vec::new();
+    if per_task.namespace != cloudwatch.namespace {
+        out.push((
+            Severity::Error,
+            "namespace",
+            format!(
+                "policy {policy:?} divides namespace {:?}, the exporter publishes to {:?} (cloudwatch.namespace)",
+                per_task.namespace, cloudwatch.namespace
+            ),
+        ));
+    }
+    if per_task.metric_name != cloudwatch.metric_name {
+        out.push((
+            Severity::Error,
+            "metric_name",
+            format!(
+                "policy {policy:?} divides metric {:?}, the exporter publishes {:?} (cloudwatch.metric_name)",
+                per_task.metric_name, cloudwatch.metric_name
+            ),
+        ));
+    }
+    let series = series_of(&per_task.dimensions, cloudwatch);
+    if series == Some(Series::Instance) {
+        out.push((
+            Severity::Warning,
+            "dimensions",
+            format!(
+                "policy {policy:?} divides one proxy's series ({{{INSTANCE_DIMENSION}}}): that is the fleet total only \
+                 while this proxy is the only one; with several, use the fleet series (cloudwatch.fleet_dimensions)"
+            ),
+        ));
+    }
+    if series.is_none() {
+        out.push((
+            Severity::Error,
+            "dimensions",
+            format!(
+                "policy {policy:?} divides the dimension set {}: the exporter publishes {{{INSTANCE_DIMENSION}}} per \
+                 instance and {} for the fleet (cloudwatch.fleet_dimensions); a different set is a different metric",
+                dimension_names(&per_task.dimensions),
+                dimension_names(&cloudwatch.fleet_dimensions)
+            ),
+        ));
+    }
+    let exporter_interval = cloudwatch.sample_interval.as_secs_f64();
+    if (per_task.sample_interval_s - exporter_interval).abs() > 1e-9 {
+        out.push((
+            Severity::Error,
+            "sample_interval",
+            format!(
+                "policy {policy:?} takes the sample interval as {} s, the exporter samples every {exporter_interval} s \
+                 (cloudwatch.sample_interval): the fleet total would be off by their ratio",
+                per_task.sample_interval_s
+            ),
+        ));
+    }
+    out
 }
 
 /// Whether an alarm period (seconds) can be filled by the series the exporter publishes:

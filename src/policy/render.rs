@@ -17,8 +17,10 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value};
 
-use crate::simulate::input::steps_json;
-use crate::simulate::model::{Alarm, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment};
+use crate::simulate::input::{per_task_metrics_json, steps_json};
+use crate::simulate::model::{
+    Alarm, BacklogPerTask, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment, TrackedMetric,
+};
 
 /// The output formats of `policy render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +35,11 @@ pub enum Format {
 /// evaluates metrics at one-minute granularity).
 pub const ECS_TARGET_TRACKING_NOTE: &str = "Application Auto Scaling evaluates target tracking on one-minute \
      data, so this policy cannot react within a minute; the 10 s step alarms can";
+
+/// Said wherever a backlog-per-task policy is rendered: m2 exists only with Container Insights.
+pub const PER_TASK_NOTE: &str = "Backlog per task = fleet total / RunningTaskCount (metric math); \
+     RunningTaskCount is published by Container Insights: turn it on for the cluster, or the \
+     policy has no data and never scales";
 
 /// ECS: the one scalable dimension this tool renders.
 const ECS_SCALABLE_DIMENSION: &str = "ecs:service:DesiredCount";
@@ -61,7 +68,14 @@ pub fn render(scenario: &Scenario, format: Format) -> Result<String, RenderError
 fn tracked_metric(scenario: &Scenario) -> Result<Option<&Alarm>, RenderError> {
     let first = scenario.alarms.first();
     for policy in &scenario.policies {
-        if matches!(policy.kind, PolicyKind::TargetTracking { .. }) && first.is_none() {
+        let on_alarm_series = matches!(
+            policy.kind,
+            PolicyKind::TargetTracking {
+                metric: TrackedMetric::AlarmSeries,
+                ..
+            }
+        );
+        if on_alarm_series && first.is_none() {
             return Err(RenderError::NoMetricForTargetTracking {
                 policy: policy.name.clone(),
             });
@@ -206,6 +220,8 @@ fn ec2_policy_fields(policy: &Policy, tracked: Option<&Alarm>) -> (&'static str,
             scale_out_cooldown,
             scale_in_cooldown: _,
             metric_period,
+            // Validation refuses backlog_per_task for EC2 Auto Scaling.
+            metric: _,
         } => {
             if let Some(warmup) = scale_out_cooldown {
                 out.insert("EstimatedInstanceWarmup".into(), json!(warmup));
@@ -285,14 +301,24 @@ fn ecs_policy_config(policy: &Policy, tracked: Option<&Alarm>) -> (&'static str,
             scale_out_cooldown,
             scale_in_cooldown,
             metric_period: _,
+            metric,
         } => {
             let mut config = Map::new();
-            if let Some(metric) = tracked {
-                // No Period: Application Auto Scaling tracks one-minute data only.
-                config.insert(
-                    "CustomizedMetricSpecification".into(),
-                    customized_metric(metric, statistic.name(), None),
-                );
+            match (metric, tracked) {
+                (TrackedMetric::BacklogPerTask(per_task), _) => {
+                    config.insert(
+                        "CustomizedMetricSpecification".into(),
+                        json!({ "Metrics": per_task_metrics_json(per_task) }),
+                    );
+                }
+                (TrackedMetric::AlarmSeries, Some(metric)) => {
+                    // No Period: Application Auto Scaling tracks one-minute data only.
+                    config.insert(
+                        "CustomizedMetricSpecification".into(),
+                        customized_metric(metric, statistic.name(), None),
+                    );
+                }
+                (TrackedMetric::AlarmSeries, None) => {}
             }
             config.insert("TargetValue".into(), json!(target_value));
             config.insert("DisableScaleIn".into(), json!(disable_scale_in));
@@ -309,6 +335,26 @@ fn ecs_policy_config(policy: &Policy, tracked: Option<&Alarm>) -> (&'static str,
             )
         }
     }
+}
+
+fn per_task(policy: &Policy) -> Option<&BacklogPerTask> {
+    match &policy.kind {
+        PolicyKind::TargetTracking {
+            metric: TrackedMetric::BacklogPerTask(per_task),
+            ..
+        } => Some(per_task),
+        _ => None,
+    }
+}
+
+/// What a target tracking policy's comment says: the one-minute limitation and, for
+/// backlog per task, where RunningTaskCount comes from.
+fn tracking_notes(policy: &Policy) -> Vec<&'static str> {
+    let mut notes = vec![ECS_TARGET_TRACKING_NOTE];
+    if per_task(policy).is_some() {
+        notes.push(PER_TASK_NOTE);
+    }
+    notes
 }
 
 fn has_ecs_target_tracking(scenario: &Scenario) -> bool {
@@ -349,7 +395,10 @@ fn cloudformation(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
             resource.insert("Type".into(), json!("AWS::ApplicationAutoScaling::ScalingPolicy"));
             if policy_type == "TargetTrackingScaling" {
                 // The resource has no description property; Metadata is where a template keeps one.
-                resource.insert("Metadata".into(), json!({ "Comment": ECS_TARGET_TRACKING_NOTE }));
+                resource.insert(
+                    "Metadata".into(),
+                    json!({ "Comment": tracking_notes(policy).join(". ") }),
+                );
             }
             resource.insert("Properties".into(), Value::Object(properties));
             Value::Object(resource)
@@ -478,6 +527,45 @@ fn tf_customized_metric(out: &mut String, indent: &str, metric: &Alarm, statisti
     let _ = writeln!(out, "{indent}}}");
 }
 
+/// `customized_metric_specification { metrics { ... } }` from the AWS-spelled JSON of
+/// [`per_task_metrics_json`] (hashicorp/aws: aws_appautoscaling_policy,
+/// target_tracking_scaling_policy_configuration.customized_metric_specification.metrics).
+fn tf_metrics(out: &mut String, indent: &str, queries: &Value) {
+    let text = |value: &Value| hcl_string(value.as_str().unwrap_or_default());
+    let _ = writeln!(out, "{indent}customized_metric_specification {{");
+    for query in queries.as_array().into_iter().flatten() {
+        let _ = writeln!(out, "{indent}  metrics {{");
+        let _ = writeln!(out, "{indent}    id          = {}", text(&query["Id"]));
+        let _ = writeln!(out, "{indent}    label       = {}", text(&query["Label"]));
+        if let Some(expression) = query.get("Expression") {
+            let _ = writeln!(out, "{indent}    expression  = {}", text(expression));
+        }
+        if let Some(stat) = query.get("MetricStat") {
+            let metric = &stat["Metric"];
+            let _ = writeln!(out, "{indent}    metric_stat {{");
+            let _ = writeln!(out, "{indent}      metric {{");
+            let _ = writeln!(out, "{indent}        namespace   = {}", text(&metric["Namespace"]));
+            let _ = writeln!(out, "{indent}        metric_name = {}", text(&metric["MetricName"]));
+            for dimension in metric["Dimensions"].as_array().into_iter().flatten() {
+                let _ = writeln!(out, "{indent}        dimensions {{");
+                let _ = writeln!(out, "{indent}          name  = {}", text(&dimension["Name"]));
+                let _ = writeln!(out, "{indent}          value = {}", text(&dimension["Value"]));
+                let _ = writeln!(out, "{indent}        }}");
+            }
+            let _ = writeln!(out, "{indent}      }}");
+            let _ = writeln!(out, "{indent}      stat = {}", text(&stat["Stat"]));
+            let _ = writeln!(out, "{indent}    }}");
+        }
+        let _ = writeln!(
+            out,
+            "{indent}    return_data = {}",
+            query["ReturnData"].as_bool().unwrap_or(true)
+        );
+        let _ = writeln!(out, "{indent}  }}");
+    }
+    let _ = writeln!(out, "{indent}}}");
+}
+
 fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -500,7 +588,9 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
         if ecs {
             let _ = writeln!(out);
             if matches!(policy.kind, PolicyKind::TargetTracking { .. }) {
-                let _ = writeln!(out, "# {ECS_TARGET_TRACKING_NOTE}.");
+                for note in tracking_notes(policy) {
+                    let _ = writeln!(out, "# {note}.");
+                }
             }
             let _ = writeln!(out, "resource \"aws_appautoscaling_policy\" \"{name}\" {{");
             let _ = writeln!(out, "  name               = {}", hcl_string(&policy.name));
@@ -536,7 +626,9 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
                     if let Some(cooldown) = scale_out_cooldown {
                         let _ = writeln!(out, "    scale_out_cooldown = {cooldown}");
                     }
-                    if let Some(metric) = tracked {
+                    if let Some(per_task) = per_task(policy) {
+                        tf_metrics(&mut out, "    ", &per_task_metrics_json(per_task));
+                    } else if let Some(metric) = tracked {
                         tf_customized_metric(&mut out, "    ", metric, statistic.name(), "dimensions");
                     }
                     let _ = writeln!(out, "  }}");
@@ -716,7 +808,9 @@ fn cli(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
         if ecs {
             let (policy_type, key, config) = ecs_policy_config(policy, tracked);
             if policy_type == "TargetTrackingScaling" {
-                let _ = writeln!(out, "# {ECS_TARGET_TRACKING_NOTE}.");
+                for note in tracking_notes(policy) {
+                    let _ = writeln!(out, "# {note}.");
+                }
             }
             let flag = if key == "StepScalingPolicyConfiguration" {
                 "--step-scaling-policy-configuration"

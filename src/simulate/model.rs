@@ -269,7 +269,36 @@ pub enum PolicyKind {
         /// The metric's period in seconds: EC2 accepts 10, 30 or 60 for customized metrics;
         /// Application Auto Scaling has none (one minute).
         metric_period: u32,
+        /// What the policy tracks.
+        metric: TrackedMetric,
     },
+}
+
+/// The metric a target tracking policy follows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrackedMetric {
+    /// The series of the scenario's first alarm, with the policy's statistic.
+    AlarmSeries,
+    /// Metric math: the fleet total of PendingRequests divided by the service's running tasks
+    /// (ECS only).
+    BacklogPerTask(BacklogPerTask),
+}
+
+/// `e1 = (m1 × sample_interval / PERIOD(m1)) / m2`: m1 the Sum of the exporter's series (all
+/// proxies' samples in the period), so m1 × sample_interval / PERIOD(m1) is the fleet total
+/// (the guide's "Reading a statistic set"); m2 ECS/ContainerInsights RunningTaskCount
+/// (Average) of the service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacklogPerTask {
+    pub namespace: String,
+    pub metric_name: String,
+    /// The dimension set of the series, exactly as the exporter publishes it.
+    pub dimensions: Vec<(String, String)>,
+    /// The exporter's cloudwatch.sample_interval, seconds.
+    pub sample_interval_s: f64,
+    /// ClusterName and ServiceName of RunningTaskCount, from the ResourceId service/CLUSTER/SERVICE.
+    pub cluster: String,
+    pub service: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

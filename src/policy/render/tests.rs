@@ -140,6 +140,7 @@ fn ecs_with_target_tracking() -> Scenario {
             scale_out_cooldown: Some(60),
             scale_in_cooldown: Some(300),
             metric_period: 60,
+            metric: crate::simulate::model::TrackedMetric::AlarmSeries,
         },
     });
     scenario

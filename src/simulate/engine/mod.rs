@@ -20,7 +20,9 @@
 //!   difference;
 //! - target tracking: the alarms AWS creates for it are modelled as 3 of 3 metric periods
 //!   above the target (scale out) and 15 of 15 below 90 % of it (scale in); the new capacity
-//!   is ceil(capacity × metric / target).
+//!   is ceil(capacity × metric / target). Backlog per task (metric math) tracks the series'
+//!   Sum × sample_interval / period (the fleet total: the series is taken as the fleet's)
+//!   divided by the tasks in service when each datapoint arrives (RunningTaskCount).
 
 pub mod alarm;
 pub mod steps;
@@ -29,7 +31,7 @@ use std::collections::VecDeque;
 
 use crate::simulate::model::{
     Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, MetricAggregation,
-    PolicyKind, ScalingService, Scenario, SeriesPoint, TreatMissingData,
+    PolicyKind, ScalingService, Scenario, SeriesPoint, SeriesStats, Statistic, TrackedMetric, TreatMissingData,
 };
 use alarm::AlarmTracker;
 
@@ -46,6 +48,8 @@ struct Tracking {
     policy: usize,
     target: f64,
     disable_scale_in: bool,
+    /// Backlog per task: the exporter's sample interval, seconds.
+    per_task: Option<f64>,
     high: AlarmTracker,
     low: AlarmTracker,
     high_value: Option<f64>,
@@ -138,14 +142,20 @@ impl<'s> Engine<'s> {
                     statistic,
                     disable_scale_in,
                     metric_period,
+                    metric,
                     ..
                 } => {
+                    let per_task = match metric {
+                        TrackedMetric::AlarmSeries => None,
+                        TrackedMetric::BacklogPerTask(per_task) => Some(per_task.sample_interval_s),
+                    };
                     let synthetic = |datapoints, threshold, comparison| Alarm {
                         name: policy.name.clone(),
                         namespace: String::new(),
                         metric_name: String::new(),
                         dimensions: Vec::new(),
-                        statistic: *statistic,
+                        // Per task, the scaled sums of push add up to the period's value.
+                        statistic: if per_task.is_some() { Statistic::Sum } else { *statistic },
                         period: *metric_period,
                         evaluation_periods: datapoints,
                         datapoints_to_alarm: datapoints,
@@ -158,6 +168,7 @@ impl<'s> Engine<'s> {
                         policy: index,
                         target: *target_value,
                         disable_scale_in: *disable_scale_in,
+                        per_task,
                         high: AlarmTracker::new(
                             &synthetic(
                                 TRACKING_HIGH_DATAPOINTS,
@@ -241,9 +252,20 @@ impl<'s> Engine<'s> {
         for tracker in &mut self.alarms {
             tracker.add(point.start_ms, &point.stats);
         }
+        let in_service = self.capacity.in_service();
         for tracking in &mut self.tracking {
-            tracking.high.add(point.start_ms, &point.stats);
-            tracking.low.add(point.start_ms, &point.stats);
+            let stats = match tracking.per_task {
+                None => point.stats,
+                Some(interval_s) => per_task_stats(
+                    &point.stats,
+                    interval_s,
+                    self.series_period_ms,
+                    tracking.high.period_ms,
+                    in_service,
+                ),
+            };
+            tracking.high.add(point.start_ms, &stats);
+            tracking.low.add(point.start_ms, &stats);
         }
         self.last_end_ms = self.last_end_ms.max(point.start_ms + self.series_period_ms);
     }
@@ -338,7 +360,7 @@ impl<'s> Engine<'s> {
                     if let Some(metric) = value {
                         let capacity = &self.capacity;
                         let base = scale_out_base(capacity);
-                        let wanted = (f64::from(base) * metric / tracking.target).ceil() as i64;
+                        let wanted = ceil_capacity(f64::from(base) * metric / tracking.target);
                         let target = steps::clamp(wanted, capacity.min, capacity.max);
                         if target > capacity.desired {
                             self.candidates.push(Candidate {
@@ -367,7 +389,7 @@ impl<'s> Engine<'s> {
             }
             if let Some(metric) = tracking.low_value {
                 let desired = self.capacity.desired;
-                let wanted = (f64::from(desired) * metric / tracking.target).ceil() as i64;
+                let wanted = ceil_capacity(f64::from(desired) * metric / tracking.target);
                 let target = steps::clamp(wanted, self.capacity.min, self.capacity.max);
                 // The largest capacity wins among the policies that scale in.
                 if scale_in.as_ref().is_none_or(|c| target > c.target) {
@@ -446,6 +468,38 @@ impl<'s> Engine<'s> {
         });
         let _ = winner.base;
     }
+}
+
+/// One datapoint's share of `(Sum × sample_interval / period) / running tasks`: the shares of
+/// a period's datapoints add up to the fleet total per task. Sum × sample_interval is the
+/// datum's samples times the time each stands for; a series with only an average (replay's)
+/// stands for its whole datapoint period. No task in service gives no value (CloudWatch's
+/// division by zero), as does a datapoint without a value.
+fn per_task_stats(
+    stats: &SeriesStats,
+    interval_s: f64,
+    series_period_ms: i64,
+    period_ms: i64,
+    in_service: u32,
+) -> SeriesStats {
+    let sample_seconds = stats
+        .sum
+        .map(|sum| sum * interval_s)
+        .or_else(|| stats.average.map(|average| average * series_period_ms as f64 / 1000.0));
+    let share = sample_seconds
+        .filter(|_| in_service > 0)
+        .map(|seconds| seconds * 1000.0 / period_ms as f64 / f64::from(in_service));
+    SeriesStats {
+        sample_count: share.map(|_| stats.sample_count.unwrap_or(1.0)),
+        sum: share,
+        ..SeriesStats::default()
+    }
+}
+
+/// ceil(capacity × metric / target), blind to the last bits of float error: a metric summed
+/// from shares (backlog per task) may land a hair above a whole number it equals.
+fn ceil_capacity(wanted: f64) -> i64 {
+    ((wanted * 1e9).round() / 1e9).ceil() as i64
 }
 
 fn align_up(time_ms: i64, step_ms: i64) -> i64 {

@@ -355,6 +355,7 @@ fn tracking(name: &str, target: f64, disable_scale_in: bool) -> Policy {
             scale_out_cooldown: Some(0),
             scale_in_cooldown: Some(0),
             metric_period: 60,
+            metric: crate::simulate::model::TrackedMetric::AlarmSeries,
         },
     }
 }
@@ -537,4 +538,88 @@ proptest! {
         prop_assert!(activities(&evaluations).is_empty());
         prop_assert!(evaluations.iter().all(|e| e.desired_capacity == scenario.group.desired_capacity));
     }
+}
+
+fn per_task_tracking(target: f64, sample_interval_s: f64) -> Policy {
+    let mut policy = tracking("per-task", target, false);
+    if let PolicyKind::TargetTracking { metric, .. } = &mut policy.kind {
+        *metric = crate::simulate::model::TrackedMetric::BacklogPerTask(crate::simulate::model::BacklogPerTask {
+            namespace: "MyApp".into(),
+            metric_name: "PendingRequests".into(),
+            dimensions: vec![("Service".into(), "nginx".into())],
+            sample_interval_s,
+            cluster: "c".into(),
+            service: "s".into(),
+        });
+    }
+    policy
+}
+
+/// Backlog per task (application-auto-scaling-target-tracking-metric-math): the fleet's
+/// Sum × sample_interval / period is the fleet total; divided by the tasks in service it is
+/// tracked like any metric, and once the tasks are added the same total is less per task.
+#[test]
+fn backlog_per_task_divides_the_fleet_total_by_the_tasks_in_service() {
+    for sample_interval_s in [1.0, 2.0] {
+        let scenario = Scenario {
+            group: group(ScalingService::ApplicationAutoScaling, 1, 100, 4),
+            alarms: vec![],
+            policies: vec![per_task_tracking(10.0, sample_interval_s)],
+        };
+        // A fleet total of 100 held all along: each one-minute statistic set holds
+        // 60 / sample_interval samples per proxy, summing to 100 each time.
+        let samples = 60.0 / sample_interval_s;
+        let mut engine = Engine::new(&scenario, 60);
+        let mut out = Vec::new();
+        for minute in 0..8 {
+            let stats = SeriesStats {
+                sample_count: Some(2.0 * samples),
+                sum: Some(100.0 * samples),
+                ..SeriesStats::default()
+            };
+            engine.push(
+                &SeriesPoint {
+                    start_ms: minute * MINUTE,
+                    stats,
+                },
+                &mut |e| out.push(e.clone()),
+            );
+        }
+        engine.finish(&mut |e| out.push(e.clone()));
+        // 100 / 4 = 25 per task for 3 minutes: ceil(4 × 25 / 10) = 10 tasks; then 100 / 10 = 10,
+        // not above the target: nothing more.
+        assert_eq!(
+            activities(&out),
+            vec![(180, 0, 4, 10)],
+            "sample interval {sample_interval_s}"
+        );
+    }
+}
+
+/// A series with only an average (replay's CSV) is that total over its whole period.
+#[test]
+fn backlog_per_task_takes_an_average_only_series_as_the_total() {
+    let scenario = Scenario {
+        group: group(ScalingService::ApplicationAutoScaling, 1, 100, 2),
+        alarms: vec![],
+        policies: vec![per_task_tracking(10.0, 1.0)],
+    };
+    let mut engine = Engine::new(&scenario, 10);
+    let mut out = Vec::new();
+    for i in 0..24 {
+        let stats = SeriesStats {
+            average: Some(50.0),
+            ..SeriesStats::default()
+        };
+        engine.push(
+            &SeriesPoint {
+                start_ms: i * 10_000,
+                stats,
+            },
+            &mut |e| out.push(e.clone()),
+        );
+    }
+    engine.finish(&mut |e| out.push(e.clone()));
+    // 50 / 2 = 25 per task: ceil(2 × 25 / 10) = 5 (exactly: no float residue rounds it to 6).
+    assert_eq!(activities(&out), vec![(180, 0, 2, 5)]);
 }

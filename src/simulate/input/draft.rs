@@ -68,6 +68,19 @@ pub struct TargetDraft {
     pub scale_out_cooldown: Option<At<i64>>,
     pub scale_in_cooldown: Option<At<i64>>,
     pub period: Option<At<i64>>,
+    /// Metric math instead of the first alarm's series.
+    pub per_task: Option<PerTaskDraft>,
+}
+
+/// `backlog_per_task` in the TOML, or the Metrics of describe-scaling-policies in the form
+/// `policy render` writes.
+#[derive(Debug, Clone)]
+pub struct PerTaskDraft {
+    pub at: Location,
+    pub namespace: At<String>,
+    pub metric_name: String,
+    pub dimensions: Vec<(String, String)>,
+    pub sample_interval: At<f64>,
 }
 
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::draft::{
-    ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft, TargetDraft, DEFAULT_ACCOUNT_ID,
-    DEFAULT_REGION,
+    ActionRef, AlarmDraft, At, Drafts, GroupDraft, PerTaskDraft, PolicyDraft, StepDraft, TargetDraft,
+    DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
 };
 use super::{InputError, Location};
 use crate::simulate::model::ScalingService;
@@ -67,6 +67,102 @@ struct RawStep {
 struct RawCustomizedMetric {
     statistic: Option<String>,
     period: Option<i64>,
+    metrics: Option<Vec<RawQuery>>,
+}
+
+/// TargetTrackingMetricDataQuery.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawQuery {
+    id: String,
+    expression: Option<String>,
+    metric_stat: Option<RawMetricStat>,
+    return_data: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawMetricStat {
+    metric: RawQueryMetric,
+    stat: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawQueryMetric {
+    namespace: String,
+    metric_name: String,
+    #[serde(default)]
+    dimensions: Vec<RawDimension>,
+}
+
+/// The Metrics of a target tracking policy, if they are the backlog-per-task form that
+/// `policy render` writes (m1 the Sum of a series, m2 the service's RunningTaskCount, e1 the
+/// expression of `per_task_expression`): the one metric math this tool models.
+fn per_task_of(queries: Vec<RawQuery>, at: Location, service_name: &str) -> Result<PerTaskDraft, InputError> {
+    let refuse = |what: &str| {
+        at.error(format!(
+            "metric math {what}: only the backlog-per-task form of `policy render` (m1 = Sum of the \
+             series, m2 = {} RunningTaskCount of the service, e1 = {:?}) can be simulated",
+            super::write_aws::RUNNING_TASKS_NAMESPACE,
+            "m1 / PERIOD(m1) / m2"
+        ))
+    };
+    let find = |id: &str| queries.iter().find(|q| q.id == id);
+    let (Some(m1), Some(m2), Some(e1)) = (find("m1"), find("m2"), find("e1")) else {
+        return Err(refuse("without the queries m1, m2 and e1"));
+    };
+    if queries.len() != 3 {
+        return Err(refuse("with queries other than m1, m2 and e1"));
+    }
+    let Some(series) = m1.metric_stat.as_ref().filter(|s| s.stat == "Sum") else {
+        return Err(refuse("whose m1 is not the Sum of a metric"));
+    };
+    let running = m2.metric_stat.as_ref().filter(|s| {
+        s.metric.namespace == super::write_aws::RUNNING_TASKS_NAMESPACE
+            && s.metric.metric_name == super::write_aws::RUNNING_TASKS_METRIC
+    });
+    let Some(running) = running else {
+        return Err(refuse("whose m2 is not RunningTaskCount"));
+    };
+    let mut parts = service_name.split('/').skip(1);
+    let (cluster, service) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let dimension = |name: &str| {
+        running
+            .metric
+            .dimensions
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.value.as_str())
+    };
+    if dimension("ClusterName") != Some(cluster) || dimension("ServiceName") != Some(service) {
+        return Err(refuse(&format!(
+            "whose m2 counts the tasks of another service than {service_name}"
+        )));
+    }
+    let interval = e1
+        .expression
+        .as_deref()
+        .filter(|_| e1.return_data != Some(false))
+        .and_then(super::write_aws::per_task_sample_interval);
+    let Some(interval) = interval else {
+        return Err(refuse("with another expression"));
+    };
+    Ok(PerTaskDraft {
+        at: at.clone(),
+        namespace: At {
+            value: series.metric.namespace.clone(),
+            at: at.clone(),
+        },
+        metric_name: series.metric.metric_name.clone(),
+        dimensions: series
+            .metric
+            .dimensions
+            .iter()
+            .map(|d| (d.name.clone(), d.value.clone()))
+            .collect(),
+        sample_interval: At { value: interval, at },
+    })
 }
 
 #[derive(Deserialize)]
@@ -289,9 +385,18 @@ pub fn parse(alarms: (&str, &str), policies: (&str, &str), group: Option<(&str, 
                 })
                 .collect(),
         };
-        let target_of = |t: RawTarget, tkey: String| {
-            let spec = t.customized_metric_specification;
-            TargetDraft {
+        let resource = p.resource_id.clone().unwrap_or_default();
+        let target_of = |t: RawTarget, tkey: String| -> Result<TargetDraft, InputError> {
+            let mut spec = t.customized_metric_specification;
+            let per_task = match spec.as_mut().and_then(|s| s.metrics.take()) {
+                Some(queries) => Some(per_task_of(
+                    queries,
+                    policy_doc.loc(&format!("{tkey}.CustomizedMetricSpecification.Metrics")),
+                    &resource,
+                )?),
+                None => None,
+            };
+            Ok(TargetDraft {
                 target_value: policy_doc.at(format!("{tkey}.TargetValue"), t.target_value),
                 statistic: policy_doc.opt(
                     format!("{tkey}.CustomizedMetricSpecification.Statistic"),
@@ -304,7 +409,8 @@ pub fn parse(alarms: (&str, &str), policies: (&str, &str), group: Option<(&str, 
                     format!("{tkey}.CustomizedMetricSpecification.Period"),
                     spec.as_ref().and_then(|s| s.period),
                 ),
-            }
+                per_task,
+            })
         };
         let draft = match p.step_scaling_policy_configuration {
             Some(c) => {
@@ -341,8 +447,8 @@ pub fn parse(alarms: (&str, &str), policies: (&str, &str), group: Option<(&str, 
                     p.target_tracking_configuration,
                     p.target_tracking_scaling_policy_configuration,
                 ) {
-                    (Some(t), _) => Some(target_of(t, key("TargetTrackingConfiguration"))),
-                    (None, Some(t)) => Some(target_of(t, key("TargetTrackingScalingPolicyConfiguration"))),
+                    (Some(t), _) => Some(target_of(t, key("TargetTrackingConfiguration"))?),
+                    (None, Some(t)) => Some(target_of(t, key("TargetTrackingScalingPolicyConfiguration"))?),
                     (None, None) => None,
                 },
             },

@@ -24,8 +24,8 @@ use crate::simulate::model::Scenario;
 
 pub(crate) use json::json_path_line;
 pub(crate) use validate::{scale_in_missing_data_warning, scales_in};
-pub(crate) use write_aws::steps_json;
 pub use write_aws::write_aws;
+pub(crate) use write_aws::{per_task_metrics_json, steps_json};
 
 /// Where the scenario comes from: `--policy FILE.toml` alone, or `--alarms` + `--policies`
 /// (+ `--group`; `--capacity` gives or overrides the desired capacity).
@@ -48,6 +48,8 @@ pub struct Loaded {
     alarm_periods: Vec<Location>,
     /// Where each alarm was given (`alarm[1]`, `MetricAlarms[1]`), in `scenario.alarms` order.
     alarm_locations: Vec<Location>,
+    /// Where each policy's backlog_per_task was given, in `scenario.policies` order.
+    per_task_locations: Vec<Option<Location>>,
 }
 
 impl Loaded {
@@ -55,6 +57,11 @@ impl Loaded {
     /// validation (`policy lint`'s cross-check against the exporter's config).
     pub fn alarm_location(&self, index: usize) -> Option<&Location> {
         self.alarm_locations.get(index)
+    }
+
+    /// Where the backlog_per_task of the policy at `index` of `scenario.policies` was given.
+    pub fn per_task_location(&self, index: usize) -> Option<&Location> {
+        self.per_task_locations.get(index).and_then(Option::as_ref)
     }
 }
 

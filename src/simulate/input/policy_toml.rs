@@ -11,8 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::draft::{
-    ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft, TargetDraft, DEFAULT_ACCOUNT_ID,
-    DEFAULT_REGION,
+    ActionRef, AlarmDraft, At, Drafts, GroupDraft, PerTaskDraft, PolicyDraft, StepDraft, TargetDraft,
+    DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
 };
 use super::{InputError, Location};
 use crate::config::DEFAULT_METRIC_NAME;
@@ -88,6 +88,19 @@ struct RawTarget {
     scale_out_cooldown: Option<Spanned<i64>>,
     scale_in_cooldown: Option<Spanned<i64>>,
     period: Option<Spanned<i64>>,
+    backlog_per_task: Option<Spanned<RawPerTask>>,
+}
+
+/// `[policy.target_tracking_configuration.backlog_per_task]`: the exporter's series to divide
+/// by the service's running tasks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPerTask {
+    namespace: Spanned<String>,
+    metric_name: Option<String>,
+    #[serde(default)]
+    dimensions: Vec<RawDimension>,
+    sample_interval: Spanned<f64>,
 }
 
 #[derive(Deserialize)]
@@ -253,6 +266,24 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
                         scale_out_cooldown: spans.opt(tkey("scale_out_cooldown"), &c.scale_out_cooldown),
                         scale_in_cooldown: spans.opt(tkey("scale_in_cooldown"), &c.scale_in_cooldown),
                         period: spans.opt(tkey("period"), &c.period),
+                        per_task: c.backlog_per_task.as_ref().map(|b| {
+                            let bkey = |field: &str| tkey(&format!("backlog_per_task.{field}"));
+                            let raw = b.get_ref();
+                            PerTaskDraft {
+                                at: spans.loc(tkey("backlog_per_task"), b.span()),
+                                namespace: spans.at(bkey("namespace"), &raw.namespace),
+                                metric_name: raw
+                                    .metric_name
+                                    .clone()
+                                    .unwrap_or_else(|| DEFAULT_METRIC_NAME.to_owned()),
+                                dimensions: raw
+                                    .dimensions
+                                    .iter()
+                                    .map(|d| (d.name.clone(), d.value.clone()))
+                                    .collect(),
+                                sample_interval: spans.at(bkey("sample_interval"), &raw.sample_interval),
+                            }
+                        }),
                     }
                 }),
             }

@@ -885,3 +885,101 @@ fn an_alarm_action_that_is_not_an_arn_is_refused() {
     assert!(error.contains("AlarmActions[0]"), "{error}");
     assert!(error.contains("not an ARN: \"None\""), "{error}");
 }
+
+// --- target tracking on metric math: backlog per task ---
+
+fn ecs_per_task(per_task: &str) -> String {
+    BASE.replace(r#"kind = "ec2-asg""#, r#"kind = "ecs-service""#)
+        .replace(r#"name = "web""#, r#"name = "service/c/web""#)
+        + "\n[[policy]]\npolicy_name = \"per-task\"\npolicy_type = \"TargetTrackingScaling\"\n\
+           [policy.target_tracking_configuration]\ntarget_value = 10.0\n\
+           [policy.target_tracking_configuration.backlog_per_task]\n"
+        + per_task
+}
+
+const PER_TASK: &str =
+    "namespace = \"MyApp\"\ndimensions = [{ name = \"Service\", value = \"nginx\" }]\nsample_interval = 1\n";
+
+#[test]
+fn backlog_per_task_takes_the_service_from_the_resource_id() {
+    let loaded = load_toml(&ecs_per_task(PER_TASK)).unwrap();
+    let PolicyKind::TargetTracking {
+        metric: crate::simulate::model::TrackedMetric::BacklogPerTask(per_task),
+        ..
+    } = &loaded.scenario.policies[2].kind
+    else {
+        panic!("{:?}", loaded.scenario.policies[2].kind)
+    };
+    assert_eq!(
+        (
+            per_task.cluster.as_str(),
+            per_task.service.as_str(),
+            per_task.metric_name.as_str()
+        ),
+        ("c", "web", "PendingRequests")
+    );
+    assert_eq!(per_task.dimensions, [("Service".to_owned(), "nginx".to_owned())]);
+    assert_eq!(per_task.sample_interval_s, 1.0);
+}
+
+#[test]
+fn backlog_per_task_is_refused_on_ec2_with_a_statistic_or_a_bad_interval() {
+    let on_ec2 = ecs_per_task(PER_TASK)
+        .replace(r#"kind = "ecs-service""#, r#"kind = "ec2-asg""#)
+        .replace(r#"name = "service/c/web""#, r#"name = "web""#);
+    check_toml_error(
+        &on_ec2,
+        "[policy.target_tracking_configuration.backlog_per_task]",
+        "policy[2].target_tracking_configuration.backlog_per_task",
+        "ecs-service\" only",
+    );
+    let with_statistic =
+        ecs_per_task(PER_TASK).replace("target_value = 10.0\n", "target_value = 10.0\nstatistic = \"Sum\"\n");
+    check_toml_error(
+        &with_statistic,
+        "statistic = \"Sum\"",
+        "policy[2].target_tracking_configuration.statistic",
+        "leave it out",
+    );
+    let interval = ecs_per_task(&PER_TASK.replace("sample_interval = 1", "sample_interval = 0"));
+    check_toml_error(
+        &interval,
+        "sample_interval = 0",
+        "policy[2].target_tracking_configuration.backlog_per_task.sample_interval",
+        "from 0.1 to 60",
+    );
+}
+
+#[test]
+fn round_trip_backlog_per_task() {
+    round_trip(
+        &ecs_per_task(&PER_TASK.replace("sample_interval = 1", "sample_interval = 0.5")),
+        Some(2),
+    );
+}
+
+#[test]
+fn other_metric_math_in_a_target_tracking_policy_is_refused_where_it_is() {
+    let scenario = load_toml(&ecs_per_task(PER_TASK)).unwrap().scenario;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_aws(&scenario, dir.path()).unwrap();
+    let policies = std::fs::read_to_string(&paths[1]).unwrap();
+    let edited = policies.replace("m1 / PERIOD(m1) / m2", "m1 / m2");
+    assert_ne!(edited, policies);
+    std::fs::write(&paths[1], edited).unwrap();
+    let result = load(&Sources {
+        alarms: Some(&paths[0]),
+        policies: Some(&paths[1]),
+        group: Some(&paths[2]),
+        policy_toml: None,
+        capacity: Some(2),
+    });
+    let message = result.expect_err("refused").to_string();
+    assert!(
+        message.contains(
+            "ScalingPolicies[2].TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification.Metrics: \
+             metric math with another expression"
+        ),
+        "{message}"
+    );
+}

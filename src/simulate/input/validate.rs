@@ -4,8 +4,8 @@
 use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft};
 use super::{InputError, Loaded, Location, Warning};
 use crate::simulate::model::{
-    AdjustmentType, Alarm, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService, Scenario,
-    Statistic, StepAdjustment, TreatMissingData,
+    AdjustmentType, Alarm, BacklogPerTask, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService,
+    Scenario, Statistic, StepAdjustment, TrackedMetric, TreatMissingData,
 };
 
 /// Period × EvaluationPeriods may not exceed one day (CloudWatch PutMetricAlarm).
@@ -40,6 +40,17 @@ pub fn scenario(drafts: Drafts, capacity: Option<u32>) -> Result<Loaded, InputEr
         warnings,
         alarm_periods,
         alarm_locations,
+        per_task_locations: drafts
+            .policies
+            .iter()
+            .map(|draft| {
+                draft
+                    .target
+                    .as_ref()
+                    .and_then(|t| t.per_task.as_ref())
+                    .map(|p| p.at.clone())
+            })
+            .collect(),
     })
 }
 
@@ -325,6 +336,43 @@ fn policy(
             if target_value <= 0.0 {
                 return Err(target.target_value.at.error("the target value must be above 0"));
             }
+            let metric = match &target.per_task {
+                None => TrackedMetric::AlarmSeries,
+                Some(per_task) => {
+                    if service != ScalingService::ApplicationAutoScaling {
+                        return Err(per_task.at.error(
+                            "backlog_per_task divides by the ECS service's RunningTaskCount: it is for \
+                             kind = \"ecs-service\" only",
+                        ));
+                    }
+                    if let Some(statistic) = &target.statistic {
+                        return Err(statistic.at.error(
+                            "with backlog_per_task the statistic is fixed (Sum of the series, divided by the \
+                             samples in the period and by the running tasks): leave it out",
+                        ));
+                    }
+                    if per_task.namespace.value.is_empty() {
+                        return Err(per_task.namespace.at.error("the namespace is empty"));
+                    }
+                    let interval = finite(&per_task.sample_interval, "the sample interval")?;
+                    if !(0.1..=60.0).contains(&interval) {
+                        return Err(per_task.sample_interval.at.error(format!(
+                            "sample interval {interval} s: the exporter's cloudwatch.sample_interval, in seconds \
+                             (from 0.1 to 60)"
+                        )));
+                    }
+                    // Validated when read: service/CLUSTER/SERVICE.
+                    let mut parts = group.name.split('/').skip(1);
+                    TrackedMetric::BacklogPerTask(BacklogPerTask {
+                        namespace: per_task.namespace.value.clone(),
+                        metric_name: per_task.metric_name.clone(),
+                        dimensions: per_task.dimensions.clone(),
+                        sample_interval_s: interval,
+                        cluster: parts.next().unwrap_or_default().to_owned(),
+                        service: parts.next().unwrap_or_default().to_owned(),
+                    })
+                }
+            };
             let statistic = match &target.statistic {
                 Some(value) => named(
                     value,
@@ -376,6 +424,7 @@ fn policy(
                 },
                 scale_in_cooldown: optional(&target.scale_in_cooldown, "the cooldown")?,
                 metric_period,
+                metric,
             }
         }
         other => {

@@ -9,7 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::draft::{DEFAULT_ACCOUNT_ID, DEFAULT_REGION};
 use super::InputError;
-use crate::simulate::model::{Group, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment};
+use crate::simulate::model::{
+    BacklogPerTask, Group, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment, TrackedMetric,
+};
 
 /// The UUID of a synthesized ARN: stable for a (group, policy) pair.
 fn policy_uuid(group: &str, policy: &str) -> uuid::Uuid {
@@ -70,6 +72,88 @@ pub(crate) fn steps_json(steps: &[StepAdjustment]) -> Value {
             })
             .collect(),
     )
+}
+
+/// The one-minute limitation of Application Auto Scaling's target tracking, carried in the
+/// Label of the expression so that it travels with the policy in every format.
+pub(crate) const PER_TASK_LABEL: &str =
+    "PendingRequests per running task (one-minute data: reacts in minutes, not seconds)";
+
+/// RunningTaskCount: Container Insights publishes it per service (ClusterName, ServiceName).
+pub(crate) const RUNNING_TASKS_NAMESPACE: &str = "ECS/ContainerInsights";
+pub(crate) const RUNNING_TASKS_METRIC: &str = "RunningTaskCount";
+
+/// `m1 × sample_interval / PERIOD(m1)` is the fleet total; divided by m2, per task.
+pub(crate) fn per_task_expression(per_task: &BacklogPerTask) -> String {
+    if per_task.sample_interval_s == 1.0 {
+        "m1 / PERIOD(m1) / m2".to_owned()
+    } else {
+        format!("m1 * {} / PERIOD(m1) / m2", per_task.sample_interval_s)
+    }
+}
+
+/// The sample interval an expression of [`per_task_expression`] holds; `None` for any other
+/// expression.
+pub(crate) fn per_task_sample_interval(expression: &str) -> Option<f64> {
+    if expression == "m1 / PERIOD(m1) / m2" {
+        return Some(1.0);
+    }
+    let interval: f64 = expression
+        .strip_prefix("m1 * ")?
+        .strip_suffix(" / PERIOD(m1) / m2")?
+        .parse()
+        .ok()?;
+    (interval.is_finite() && interval > 0.0).then_some(interval)
+}
+
+/// CustomizedMetricSpecification.Metrics (TargetTrackingMetricDataQuery) as AWS's JSON
+/// spells it: describe-scaling-policies, CloudFormation and the CLI alike.
+pub(crate) fn per_task_metrics_json(per_task: &BacklogPerTask) -> Value {
+    let dimensions = |pairs: &[(&str, &str)]| -> Value {
+        Value::Array(pairs.iter().map(|(n, v)| json!({"Name": n, "Value": v})).collect())
+    };
+    let fleet: Vec<(&str, &str)> = per_task
+        .dimensions
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    json!([
+        {
+            "Id": "m1",
+            "Label": "PendingRequests, every sample of every proxy (Sum)",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": per_task.namespace,
+                    "MetricName": per_task.metric_name,
+                    "Dimensions": dimensions(&fleet),
+                },
+                "Stat": "Sum",
+            },
+            "ReturnData": false,
+        },
+        {
+            "Id": "m2",
+            "Label": "Running tasks of the service",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": RUNNING_TASKS_NAMESPACE,
+                    "MetricName": RUNNING_TASKS_METRIC,
+                    "Dimensions": dimensions(&[
+                        ("ClusterName", per_task.cluster.as_str()),
+                        ("ServiceName", per_task.service.as_str()),
+                    ]),
+                },
+                "Stat": "Average",
+            },
+            "ReturnData": false,
+        },
+        {
+            "Id": "e1",
+            "Label": PER_TASK_LABEL,
+            "Expression": per_task_expression(per_task),
+            "ReturnData": true,
+        },
+    ])
 }
 
 /// Inserts `key: value` when there is a value (AWS leaves unset fields out).
@@ -151,14 +235,18 @@ fn policy_json(scenario: &Scenario, policy: &Policy) -> Value {
             scale_out_cooldown,
             scale_in_cooldown,
             metric_period,
+            metric,
         } => {
             out.insert("PolicyType".into(), json!("TargetTrackingScaling"));
             let mut config = Map::new();
             config.insert("TargetValue".into(), json!(target_value));
-            config.insert(
-                "CustomizedMetricSpecification".into(),
-                customized_metric(scenario, statistic.name(), ec2.then_some(*metric_period)),
-            );
+            let spec = match metric {
+                TrackedMetric::AlarmSeries => {
+                    customized_metric(scenario, statistic.name(), ec2.then_some(*metric_period))
+                }
+                TrackedMetric::BacklogPerTask(per_task) => json!({ "Metrics": per_task_metrics_json(per_task) }),
+            };
+            config.insert("CustomizedMetricSpecification".into(), spec);
             config.insert("DisableScaleIn".into(), json!(disable_scale_in));
             if ec2 {
                 put(&mut out, "EstimatedInstanceWarmup", *scale_out_cooldown);
