@@ -13,12 +13,18 @@ use aws_credential_types::provider::ProvideCredentials;
 use crate::config::{Config, INSTANCE_DIMENSION};
 use crate::derive::in_flight;
 use crate::limits;
+use crate::sinks::cloudwatch::credentials;
 use crate::sinks::{cloudwatch, spool, Target};
 use crate::sources::accept_queue::{KernelReader, QueueSourceKind};
 use crate::sources::stub_status::Scraper;
 
 const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The headline of a possibly multi-line message (the per-provider lines follow separately).
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
 
 /// Runs every check, prints the report to stdout, and fails if anything needed is missing.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -107,8 +113,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 None => Err("no credentials provider".to_owned()),
                 Some(provider) => {
                     match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
-                        Err(_) => Err("timed out".to_owned()),
-                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(format!(
+                            "timed out after {}",
+                            humantime::format_duration(CREDENTIALS_TIMEOUT)
+                        )),
+                        Ok(Err(e)) => Err(credentials::describe(&e)),
                         Ok(Ok(c)) => Ok(c),
                     }
                 }
@@ -118,13 +127,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                     let _ = writeln!(
                         report,
                         "credentials   ok (access key {}...)",
-                        &c.access_key_id()[..4.min(c.access_key_id().len())]
+                        credentials::key_prefix(&c)
                     );
                     sdk_config = Some(identity.sdk_config.clone());
                 }
                 Err(e) => {
                     problems += 1;
-                    let _ = writeln!(report, "credentials   FAILED: {e}");
+                    let _ = writeln!(report, "credentials   FAILED: {}", first_line(&e));
+                    // Each provider asked again on its own: which were tried, what each said
+                    // (the chain's own error names no provider when one of them failed).
+                    let outcomes =
+                        tokio::time::timeout(CREDENTIALS_TIMEOUT, cloudwatch::probe_credentials(cw, &identity.region))
+                            .await;
+                    for line in outcomes.as_deref().map(credentials::outcome_lines).unwrap_or_default() {
+                        let _ = writeln!(report, "              {line}");
+                    }
                 }
             }
         }
@@ -136,7 +153,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let _ = writeln!(
         report,
-        "pending       {:?} every {}",
+        "pending       {} every {}",
         cw.pending,
         humantime::format_duration(cw.sample_interval)
     );
