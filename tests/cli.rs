@@ -43,6 +43,24 @@ async fn unknown_key() {
 }
 
 #[tokio::test]
+async fn unknown_key_names_its_section_and_the_near_one() {
+    check_rejected(
+        "[cloudwatch]\nnamespace = \"x\"\nsample_intervall = \"1s\"\n",
+        &["/config.toml:3: cloudwatch.sample_intervall: unknown key; did you mean `sample_interval`?"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_type_names_its_section() {
+    check_rejected(
+        "[cloudwatch]\nnamespace = \"x\"\n\n[daemon]\nshutdown_grace = 5\n",
+        &["/config.toml:5: daemon.shutdown_grace: invalid type: integer `5`, expected a string"],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn bad_url() {
     check_rejected(
         "[nginx]\nstatus_url = \"127.0.0.1/nginx_status\"\n[cloudwatch]\nnamespace = \"x\"\n",

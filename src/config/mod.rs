@@ -197,12 +197,84 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Validate `text` as if read from `path` (pure: used by tests and fuzzing).
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let raw: raw::RawConfig = toml::from_str(text).map_err(|error| ConfigError::Syntax {
+    let syntax = |key: &str, error: &toml::de::Error| ConfigError::Syntax {
         path: path.to_owned(),
         line: error.span().map_or(1, |span| line_of(text, span.start)),
-        message: error.message().trim_end().to_owned(),
-    })?;
+        message: serde_message(key, error.message().trim_end()),
+    };
+    let document = toml::Deserializer::parse(text).map_err(|error| syntax("", &error))?;
+    // The path (`cloudwatch.period`) of a wrong type or an unknown key: serde's own message
+    // names only the field, not its section.
+    let raw: raw::RawConfig =
+        serde_path_to_error::deserialize(document).map_err(|error| syntax(&key_path(error.path()), error.inner()))?;
     Validator { path, text }.config(raw)
+}
+
+/// `section.key[index]`, as the file spells it, without the fields toml's `Spanned` wraps
+/// each value in.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut text = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key } if key.starts_with("$__serde_spanned") => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(key);
+            }
+            Segment::Seq { index } => text.push_str(&format!("[{index}]")),
+            Segment::Unknown => {}
+        }
+    }
+    text
+}
+
+/// serde's message with the key's `section.key` in front; an unknown key gets the known key
+/// nearest to it, if one is near, instead of the list of every key of its section.
+fn serde_message(key: &str, message: &str) -> String {
+    if key.is_empty() {
+        return message.to_owned();
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return format!("{key}.{field}: is required");
+    }
+    if let Some((_, expected)) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once("`, "))
+    {
+        let unknown = key.rsplit('.').next().unwrap_or(key);
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        return match nearest(unknown, &known) {
+            Some(near) => format!("{key}: unknown key; did you mean `{near}`?"),
+            None if known.is_empty() => format!("{key}: unknown key; this table has no keys"),
+            None => format!(
+                "{key}: unknown key; the keys here are {}",
+                expected
+                    .trim_start_matches("expected one of ")
+                    .trim_start_matches("expected ")
+            ),
+        };
+    }
+    format!("{key}: {message}")
+}
+
+/// The known key an unknown one was most likely meant to be (a typo away), if any.
+fn nearest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
+    /// Jaro-Winkler similarity from which a key counts as a typo of another: a swapped, doubled
+    /// or missing letter scores above 0.95 (`peroid`, `sample_intervall`), unrelated keys far
+    /// below (`timeout` and `region` about 0.5).
+    const TYPO: f64 = 0.85;
+    known
+        .iter()
+        .map(|&k| (strsim::jaro_winkler(unknown, k), k))
+        .filter(|&(similarity, _)| similarity >= TYPO)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// Bytes from an integer or a string like "16MiB" (a number, then B, KB, KiB, MB, MiB, GB or GiB).
@@ -1181,6 +1253,60 @@ mod tests {
         );
         check_error("[cloudwatch\n", 1, "");
         check_error("[cloudwatch]\nnamespace = 5\n", 2, "string");
+    }
+
+    #[test]
+    fn serde_errors_name_the_section_and_an_unknown_key_the_near_one() {
+        let cw = "[cloudwatch]\nnamespace = \"x\"\n";
+        for (text, line, expected) in [
+            (
+                format!("{cw}sample_intervall = \"1s\"\n"),
+                3,
+                "cloudwatch.sample_intervall: unknown key; did you mean `sample_interval`?",
+            ),
+            (
+                format!("{cw}peroid = \"10s\"\n"),
+                3,
+                "cloudwatch.peroid: unknown key; did you mean `period`?",
+            ),
+            (
+                format!("[nginxx]\n{cw}"),
+                1,
+                "nginxx: unknown key; did you mean `nginx`?",
+            ),
+            (
+                format!("[access_log]\nstrat_at = \"end\"\n{cw}"),
+                2,
+                "access_log.strat_at: unknown key; did you mean `start_at`?",
+            ),
+            (
+                format!("{cw}bogus = 1\n"),
+                3,
+                "cloudwatch.bogus: unknown key; the keys here are `namespace`, `metric_name`,",
+            ),
+            (
+                format!("{cw}period = 5\n"),
+                3,
+                "cloudwatch.period: invalid type: integer `5`, expected a string",
+            ),
+            (
+                format!("{cw}[cloudwatch.fleet_dimensions]\nService = 5\n"),
+                4,
+                "cloudwatch.fleet_dimensions.Service: invalid type: integer `5`",
+            ),
+            (
+                format!("[nginx]\nlisten_ports = [80, \"a\"]\n{cw}"),
+                2,
+                "nginx.listen_ports[1]: invalid type: string \"a\"",
+            ),
+            (
+                "[daemon]\nshutdown_grace = \"5s\"\n[cloudwatch]\nperiod = \"10s\"\n".to_owned(),
+                3,
+                "cloudwatch.namespace: is required",
+            ),
+        ] {
+            check_error(&text, line, expected);
+        }
     }
 
     #[test]
