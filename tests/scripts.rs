@@ -34,7 +34,9 @@ fn code(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 fn target_dir_with(env: &[(&str, &str)]) -> String {
     let mut command = Command::new(root().join("scripts/cargo-target-dir.sh"));
-    command.env_remove("CARGO_TARGET_DIR").env_remove("CARGO_BUILD_TARGET_DIR");
+    command
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR");
     for (name, value) in env {
         command.env(name, value);
     }
@@ -45,9 +47,15 @@ fn target_dir_with(env: &[(&str, &str)]) -> String {
 
 #[test]
 fn cargo_target_dir_is_where_cargo_builds() {
-    assert_eq!(target_dir_with(&[("CARGO_TARGET_DIR", "/tmp/elsewhere")]), "/tmp/elsewhere");
+    assert_eq!(
+        target_dir_with(&[("CARGO_TARGET_DIR", "/tmp/elsewhere")]),
+        "/tmp/elsewhere"
+    );
     // What build.target-dir in a .cargo/config.toml sets, in its environment form.
-    assert_eq!(target_dir_with(&[("CARGO_BUILD_TARGET_DIR", "/tmp/configured")]), "/tmp/configured");
+    assert_eq!(
+        target_dir_with(&[("CARGO_BUILD_TARGET_DIR", "/tmp/configured")]),
+        "/tmp/configured"
+    );
     let default = target_dir_with(&[]);
     assert!(Path::new(&default).is_absolute(), "{default}");
 }
@@ -65,7 +73,12 @@ fn no_script_guesses_where_the_binary_is() {
             if line.contains("export CARGO_TARGET_DIR=") {
                 continue;
             }
-            for guess in ["target/debug", "target/release", "${CARGO_TARGET_DIR:-", "$CARGO_TARGET_DIR/"] {
+            for guess in [
+                "target/debug",
+                "target/release",
+                "${CARGO_TARGET_DIR:-",
+                "$CARGO_TARGET_DIR/",
+            ] {
                 if sets_it && guess == "$CARGO_TARGET_DIR/" {
                     continue;
                 }
@@ -93,14 +106,26 @@ fn every_script_that_runs_the_daemon_keeps_its_state_in_its_temp_dir() {
     assert!(text_of("demo-lib.sh").contains("state_directory = \"$work/state\""));
     let mut daemons = 0;
     for (name, text) in &scripts {
-        let runs: Vec<usize> = code(text).filter(|(_, l)| starts_the_daemon(l)).map(|(n, _)| n).collect();
+        let runs: Vec<usize> = code(text)
+            .filter(|(_, l)| starts_the_daemon(l))
+            .map(|(n, _)| n)
+            .collect();
         if runs.is_empty() {
             continue;
         }
         daemons += runs.len();
-        let sourced = ["scripts/bench-lib.sh", "scripts/demo-lib.sh", "/bench-lib.sh", "/demo-lib.sh"]
-            .iter()
-            .any(|lib| code(text).any(|(_, l)| (l.trim_start().starts_with("source ") || l.trim_start().starts_with(". ")) && l.contains(lib)));
+        let sourced = [
+            "scripts/bench-lib.sh",
+            "scripts/demo-lib.sh",
+            "/bench-lib.sh",
+            "/demo-lib.sh",
+        ]
+        .iter()
+        .any(|lib| {
+            code(text).any(|(_, l)| {
+                (l.trim_start().starts_with("source ") || l.trim_start().starts_with(". ")) && l.contains(lib)
+            })
+        });
         assert!(
             sourced,
             "scripts/{name}:{runs:?} runs the daemon without bench-lib.sh or demo-lib.sh: it would write /var/lib/nginx-backlog-exporter"
