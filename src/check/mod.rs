@@ -21,11 +21,6 @@ use crate::sources::stub_status::Scraper;
 const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The headline of a possibly multi-line message (the per-provider lines follow separately).
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
-}
-
 /// Runs every check, prints the report to stdout, and fails if anything needed is missing.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut report = String::new();
@@ -133,14 +128,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 }
                 Err(e) => {
                     problems += 1;
-                    let _ = writeln!(report, "credentials   FAILED: {}", first_line(&e));
-                    // Each provider asked again on its own: which were tried, what each said
-                    // (the chain's own error names no provider when one of them failed).
-                    let outcomes =
-                        tokio::time::timeout(CREDENTIALS_TIMEOUT, cloudwatch::probe_credentials(cw, &identity.region))
-                            .await;
-                    for line in outcomes.as_deref().map(credentials::outcome_lines).unwrap_or_default() {
-                        let _ = writeln!(report, "              {line}");
+                    // The headline, then what each provider said, one line each.
+                    let mut lines = e.lines();
+                    let _ = writeln!(report, "credentials   FAILED: {}", lines.next().unwrap_or_default());
+                    for line in lines {
+                        let _ = writeln!(report, "              {}", line.trim_start());
                     }
                 }
             }

@@ -3,100 +3,142 @@
 //! "an error occurred while loading credentials" and a Debug dump of the HTTP response.
 //!
 //! The providers and their order are the SDK's default chain (`DefaultCredentialsChain`):
-//! environment, profile, web identity token, ECS container, EC2 instance metadata. The chain
-//! goes on past a provider that has nothing configured and stops at the first that fails.
+//! environment, profile, web identity token, ECS container, EC2 instance metadata. As there,
+//! the chain goes on past a provider that has nothing configured (CredentialsNotLoaded) and
+//! stops at the first that fails otherwise; unlike there, the error it returns then still
+//! names every provider asked and what each said ([`ChainError`]).
+
+use std::fmt;
 
 use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::imds;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
-use aws_config::meta::credentials::CredentialsProviderChain;
-use aws_config::meta::ProviderChainError;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::{future, ProvideCredentials};
 use aws_credential_types::Credentials;
 
 /// The default chain's providers, in its order, under the names it gives them.
-fn providers(conf: &ProviderConfig, imds: &imds::Client) -> Vec<(&'static str, SharedCredentialsProvider)> {
-    vec![
-        (
-            "Environment",
-            SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()),
-        ),
-        (
-            "Profile",
-            SharedCredentialsProvider::new(ProfileFileCredentialsProvider::builder().configure(conf).build()),
-        ),
-        (
-            "WebIdentityToken",
-            SharedCredentialsProvider::new(WebIdentityTokenCredentialsProvider::builder().configure(conf).build()),
-        ),
-        (
-            "EcsContainer",
-            SharedCredentialsProvider::new(EcsCredentialsProvider::builder().configure(conf).build()),
-        ),
-        (
-            "Ec2InstanceMetadata",
-            SharedCredentialsProvider::new(
-                ImdsCredentialsProvider::builder()
-                    .configure(conf)
-                    .imds_client(imds.clone())
-                    .build(),
-            ),
-        ),
-    ]
+#[derive(Debug)]
+pub struct Chain {
+    providers: Vec<(&'static str, Box<dyn ProvideCredentials>)>,
 }
 
 /// The chain the CloudWatch client signs with (`conf` carries the region, for STS).
-pub(super) fn chain(conf: &ProviderConfig, imds: &imds::Client) -> CredentialsProviderChain {
-    let mut providers = providers(conf, imds).into_iter();
-    let (name, first) = providers.next().expect("the chain has providers");
-    providers.fold(
-        CredentialsProviderChain::first_try(name, first),
-        |chain, (name, provider)| chain.or_else(name, provider),
-    )
-}
-
-/// What one provider answered when asked on its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProviderOutcome {
-    /// It has credentials: the first four characters of the access key id.
-    Credentials { key_prefix: String },
-    /// Nothing configured for it: the chain goes on to the next.
-    NotConfigured(String),
-    /// It is configured but failed: the chain stops here.
-    Failed(String),
-    /// The chain stopped before it (an earlier provider had credentials or failed).
-    NotTried,
-}
-
-/// Asks each provider of the chain in turn, as the chain does, and says what each answered
-/// (for `check`, after the chain failed).
-pub(super) async fn probe(conf: &ProviderConfig, imds: &imds::Client) -> Vec<(&'static str, ProviderOutcome)> {
-    let mut outcomes = Vec::new();
-    let mut stopped = false;
-    for (name, provider) in providers(conf, imds) {
-        if stopped {
-            outcomes.push((name, ProviderOutcome::NotTried));
-            continue;
-        }
-        let outcome = match provider.provide_credentials().await {
-            Ok(credentials) => ProviderOutcome::Credentials {
-                key_prefix: key_prefix(&credentials),
-            },
-            Err(error @ CredentialsError::CredentialsNotLoaded(_)) => {
-                ProviderOutcome::NotConfigured(what_it_said(&error))
-            }
-            Err(error) => ProviderOutcome::Failed(what_it_said(&error)),
-        };
-        stopped = !matches!(outcome, ProviderOutcome::NotConfigured(_));
-        outcomes.push((name, outcome));
+pub(super) fn chain(conf: &ProviderConfig, imds: &imds::Client) -> Chain {
+    Chain {
+        providers: vec![
+            ("Environment", Box::new(EnvironmentVariableCredentialsProvider::new())),
+            (
+                "Profile",
+                Box::new(ProfileFileCredentialsProvider::builder().configure(conf).build()),
+            ),
+            (
+                "WebIdentityToken",
+                Box::new(WebIdentityTokenCredentialsProvider::builder().configure(conf).build()),
+            ),
+            (
+                "EcsContainer",
+                Box::new(EcsCredentialsProvider::builder().configure(conf).build()),
+            ),
+            (
+                "Ec2InstanceMetadata",
+                Box::new(
+                    ImdsCredentialsProvider::builder()
+                        .configure(conf)
+                        .imds_client(imds.clone())
+                        .build(),
+                ),
+            ),
+        ],
     }
-    outcomes
 }
+
+impl Chain {
+    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        let mut attempts = Vec::with_capacity(self.providers.len());
+        for (name, provider) in &self.providers {
+            match provider.provide_credentials().await {
+                Ok(credentials) => return Ok(credentials),
+                Err(error @ CredentialsError::CredentialsNotLoaded(_)) => attempts.push((*name, what_it_said(&error))),
+                Err(error) => {
+                    let said = what_it_said(&error);
+                    let chain = ChainError {
+                        attempts,
+                        failed: Some((name, said)),
+                    };
+                    // The variant kept where it can carry the cause (a timeout cannot).
+                    return Err(match error {
+                        CredentialsError::InvalidConfiguration(_) => CredentialsError::invalid_configuration(chain),
+                        CredentialsError::Unhandled(_) => CredentialsError::unhandled(chain),
+                        _ => CredentialsError::provider_error(chain),
+                    });
+                }
+            }
+        }
+        Err(CredentialsError::not_loaded(ChainError { attempts, failed: None }))
+    }
+}
+
+impl ProvideCredentials for Chain {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.credentials())
+    }
+
+    fn fallback_on_interrupt(&self) -> Option<Credentials> {
+        self.providers
+            .iter()
+            .find_map(|(_, provider)| provider.fallback_on_interrupt())
+    }
+}
+
+/// Why the chain gave no credentials: the providers that had nothing configured, and the one
+/// that failed (where the chain stopped), each with what it said.
+#[derive(Debug)]
+pub struct ChainError {
+    attempts: Vec<(&'static str, String)>,
+    failed: Option<(&'static str, String)>,
+}
+
+impl ChainError {
+    /// One line per provider asked, in order: `Name: what it said`.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .attempts
+            .iter()
+            .map(|(name, said)| format!("{name}: {said}"))
+            .collect();
+        if let Some((name, said)) = &self.failed {
+            lines.push(format!("{name}: FAILED, the chain stops here: {said}"));
+        }
+        lines
+    }
+
+    fn headline(&self) -> String {
+        match &self.failed {
+            None => "no AWS credentials; the chain tried".to_owned(),
+            Some((name, _)) => format!("AWS credentials failed at {name}; the chain tried"),
+        }
+    }
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.headline())?;
+        for line in self.lines() {
+            write!(f, "\n  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ChainError {}
 
 /// The first four characters (not bytes: a key id from the environment may be anything) of
 /// the access key id, enough to tell two keys apart without printing one.
@@ -104,32 +146,14 @@ pub fn key_prefix(credentials: &Credentials) -> String {
     credentials.access_key_id().chars().take(4).collect()
 }
 
-/// One line per provider, `Name: what it said`, for a failed chain.
-pub fn outcome_lines(outcomes: &[(&'static str, ProviderOutcome)]) -> Vec<String> {
-    outcomes
-        .iter()
-        .map(|(name, outcome)| match outcome {
-            ProviderOutcome::Credentials { key_prefix } => {
-                format!("{name}: has credentials (access key {key_prefix}...)")
-            }
-            ProviderOutcome::NotConfigured(said) => format!("{name}: {said}"),
-            ProviderOutcome::Failed(said) => format!("{name}: FAILED, the chain stops here: {said}"),
-            ProviderOutcome::NotTried => format!("{name}: not tried"),
-        })
-        .collect()
-}
-
-/// What a credentials error says, without the variant's generic sentence when there is more
-/// ("the credential provider was not enabled", "an error occurred while loading
-/// credentials"), on one line. A failed chain lists its providers, one line each.
+/// What a credentials error says: from this chain, a headline then one line per provider
+/// (indented by two spaces); otherwise its causes on one line, without the variant's generic
+/// sentence ("the credential provider was not enabled", "an error occurred while loading
+/// credentials") when there is more.
 pub fn describe(error: &CredentialsError) -> String {
     let source = std::error::Error::source(error);
-    if let Some(chain) = source.and_then(|s| s.downcast_ref::<ProviderChainError<CredentialsError>>()) {
-        let mut text = String::from("no AWS credentials; the chain tried");
-        for attempt in chain.attempts() {
-            text.push_str(&format!("\n  {}: {}", attempt.name(), what_it_said(attempt.error())));
-        }
-        return text;
+    if let Some(chain) = source.and_then(|s| s.downcast_ref::<ChainError>()) {
+        return chain.to_string();
     }
     match error {
         CredentialsError::CredentialsNotLoaded(_) => format!("no AWS credentials: {}", what_it_said(error)),
@@ -174,6 +198,78 @@ mod tests {
             let credentials = Credentials::new(key, "secret", None, None, "test");
             assert_eq!(key_prefix(&credentials), prefix, "{key:?}");
         }
+    }
+
+    /// A chain of stand-in providers: `Ok` for credentials, else the error to return.
+    fn chain_of(answers: Vec<(&'static str, fn() -> Result<Credentials, CredentialsError>)>) -> Chain {
+        Chain {
+            providers: answers
+                .into_iter()
+                .map(|(name, answer)| {
+                    let provider: Box<dyn ProvideCredentials> = Box::new(
+                        aws_credential_types::credential_fn::provide_credentials_fn(move || async move { answer() }),
+                    );
+                    (name, provider)
+                })
+                .collect(),
+        }
+    }
+
+    fn ask(chain: &Chain) -> Result<Credentials, CredentialsError> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(chain.provide_credentials())
+    }
+
+    #[test]
+    fn the_chain_goes_past_what_is_not_configured_and_names_every_provider_asked() {
+        let error = ask(&chain_of(vec![
+            ("Environment", || {
+                Err(CredentialsError::not_loaded("environment variable not set"))
+            }),
+            ("Profile", || Err(CredentialsError::not_loaded_no_source())),
+        ]))
+        .unwrap_err();
+        assert!(matches!(error, CredentialsError::CredentialsNotLoaded(_)), "{error:?}");
+        assert_eq!(
+            describe(&error),
+            "no AWS credentials; the chain tried\n  Environment: environment variable not set\n  Profile: not configured"
+        );
+
+        let found = ask(&chain_of(vec![
+            ("Environment", || {
+                Err(CredentialsError::not_loaded("environment variable not set"))
+            }),
+            ("Profile", || {
+                Ok(Credentials::new("AKIDPROFILE", "secret", None, None, "test"))
+            }),
+            ("Never", || panic!("asked after credentials were found")),
+        ]))
+        .unwrap();
+        assert_eq!(found.access_key_id(), "AKIDPROFILE");
+    }
+
+    #[test]
+    fn the_chain_stops_at_a_failure_and_says_where() {
+        let error = ask(&chain_of(vec![
+            ("Environment", || {
+                Err(CredentialsError::not_loaded("environment variable not set"))
+            }),
+            ("Ec2InstanceMetadata", || {
+                Err(CredentialsError::provider_error(std::io::Error::other(
+                    "failed to load IMDS session token",
+                )))
+            }),
+            ("Never", || panic!("asked after a provider failed")),
+        ]))
+        .unwrap_err();
+        assert!(matches!(error, CredentialsError::ProviderError(_)), "{error:?}");
+        assert_eq!(
+            describe(&error),
+            "AWS credentials failed at Ec2InstanceMetadata; the chain tried\n  Environment: environment variable not set\n  \
+             Ec2InstanceMetadata: FAILED, the chain stops here: failed to load IMDS session token"
+        );
     }
 
     #[test]

@@ -93,17 +93,6 @@ fn credentials_config(http: &SharedHttpClient, region: &str) -> ProviderConfig {
     provider_config(http).with_region(Some(Region::new(region.to_owned())))
 }
 
-/// Asks each credential provider of the chain on its own, in the chain's order (for `check`,
-/// to say which were tried and what each said).
-pub async fn probe_credentials(
-    config: &CloudWatchConfig,
-    region: &str,
-) -> Vec<(&'static str, credentials::ProviderOutcome)> {
-    let http = https_client();
-    let imds = imds_client(&http, config.imds_timeout);
-    credentials::probe(&credentials_config(&http, region), &imds).await
-}
-
 /// An IMDSv2 client that fails fast off EC2 instead of costing seconds per lookup.
 fn imds_client(http: &SharedHttpClient, timeout: Duration) -> imds::Client {
     imds::Client::builder()
