@@ -200,8 +200,11 @@ mod tests {
         }
     }
 
-    /// A chain of stand-in providers: `Ok` for credentials, else the error to return.
-    fn chain_of(answers: Vec<(&'static str, fn() -> Result<Credentials, CredentialsError>)>) -> Chain {
+    /// What a stand-in provider answers.
+    type Answer = fn() -> Result<Credentials, CredentialsError>;
+
+    /// A chain of stand-in providers, each named, answering as given.
+    fn chain_of(answers: Vec<(&'static str, Answer)>) -> Chain {
         Chain {
             providers: answers
                 .into_iter()
