@@ -2,7 +2,8 @@
 # Every started process is remembered by pid and only those are stopped.
 
 bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-target_dir="${CARGO_TARGET_DIR:-$bench_root/target}"
+# Where cargo builds: CARGO_TARGET_DIR or build.target-dir count, not only ./target.
+target_dir="$("$bench_root/scripts/cargo-target-dir.sh")"
 binary="${BENCH_BINARY:-$target_dir/release/nginx-backlog-exporter}"
 venv_python="$bench_root/.venv/bin/python"
 ministack_bin="${MINISTACK_BIN:-$bench_root/.venv/bin/ministack}"
@@ -70,4 +71,7 @@ CONF
 }
 
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+# An exporter whose config names no state directory keeps its spool and checkpoints here,
+# never in /var/lib/nginx-backlog-exporter (as root that is the default without this).
+export STATE_DIRECTORY="$work/state-default"
 unset AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE

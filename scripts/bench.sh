@@ -8,7 +8,9 @@
 # Takes about 5 minutes without the cold build, 12-13 with it. Prints the table as Markdown for BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+# Where cargo builds (CARGO_TARGET_DIR or build.target-dir), pinned for the bench-*.sh it runs.
+CARGO_TARGET_DIR="$(scripts/cargo-target-dir.sh)"
+export CARGO_TARGET_DIR
 
 if [[ "${1:-}" == --install ]]; then
     apt-get update -qq

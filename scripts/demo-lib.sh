@@ -6,7 +6,7 @@
 scripts/setup.sh
 cargo build --quiet --bin nginx-backlog-exporter
 # Where cargo put it: CARGO_TARGET_DIR or the config's build.target-dir count, not ./target.
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(scripts/cargo-target-dir.sh)
 exporter="$target_dir/debug/nginx-backlog-exporter"
 
 work=$(mktemp -d)

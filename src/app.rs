@@ -193,7 +193,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         url = %config.nginx.status_url,
         namespace = %cw.namespace,
         metric = %cw.metric_name,
-        pending = ?cw.pending,
+        pending = %cw.pending,
         listen_ports = ?config.nginx.listen_ports,
         period = %humantime::format_duration(cw.period),
         sample_interval = %humantime::format_duration(cw.sample_interval),

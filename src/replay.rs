@@ -439,7 +439,8 @@ enum FeedError {
     Output(std::io::Error),
 }
 
-pub const CSV_HEADER: &str = "time,completed,in_flight_average,in_flight_peak,status_499,status_5xx,request_time_p50,request_time_p90,request_time_p99,upstream_response_time_p99";
+/// The 2xx and 4xx counts came last, after the first ten columns, which keep their places.
+pub const CSV_HEADER: &str = "time,completed,in_flight_average,in_flight_peak,status_499,status_5xx,request_time_p50,request_time_p90,request_time_p99,upstream_response_time_p99,status_2xx,status_4xx";
 
 fn seconds(value: Option<f64>) -> String {
     value.map_or_else(String::new, |s| format!("{s:.3}"))
@@ -451,7 +452,7 @@ pub fn write_period(out: &mut impl Write, output: ReplayOutput, period: &PeriodS
     match output {
         ReplayOutput::Csv => writeln!(
             out,
-            "{time},{},{:.3},{},{},{},{},{},{},{}",
+            "{time},{},{:.3},{},{},{},{},{},{},{},{},{}",
             period.completed,
             period.in_flight_average,
             period.in_flight_peak,
@@ -461,6 +462,8 @@ pub fn write_period(out: &mut impl Write, output: ReplayOutput, period: &PeriodS
             seconds(period.request_time.p90),
             seconds(period.request_time.p99),
             seconds(period.upstream_response_time.p99),
+            period.by_class[1],
+            period.by_class[3],
         ),
         ReplayOutput::Json => {
             let quantiles = |q: &crate::derive::log_signals::Quantiles| serde_json::json!({"p50": q.p50, "p90": q.p90, "p99": q.p99});

@@ -12,6 +12,9 @@ pub enum LogTarget {
 
 /// Our own crate's target, the only one logged below warn level.
 const OWN_TARGET: &str = "nginx_backlog_exporter";
+/// The SDK's credential chain warns with the error's Debug form (hundreds of characters of
+/// HTTP response); our own message names each provider and its cause (sinks/cloudwatch/credentials.rs).
+const CREDENTIAL_CHAIN_TARGET: &str = "aws_config::meta::credentials::chain";
 
 pub fn init(level: Level) -> LogTarget {
     if systemd_journal_logger::connected_to_journal() {
@@ -29,7 +32,8 @@ pub fn init(level: Level) -> LogTarget {
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(Level::WARN)
-        .with_target(OWN_TARGET, level);
+        .with_target(OWN_TARGET, level)
+        .with_target(CREDENTIAL_CHAIN_TARGET, Level::ERROR);
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -59,8 +63,14 @@ struct OwnCrateFirst<L> {
 
 impl<L: log::Log> log::Log for OwnCrateFirst<L> {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        (metadata.target().starts_with(OWN_TARGET) || metadata.level() <= log::Level::Warn)
-            && self.inner.enabled(metadata)
+        let wanted = if metadata.target().starts_with(OWN_TARGET) {
+            true
+        } else if metadata.target().starts_with(CREDENTIAL_CHAIN_TARGET) {
+            metadata.level() <= log::Level::Error
+        } else {
+            metadata.level() <= log::Level::Warn
+        };
+        wanted && self.inner.enabled(metadata)
     }
 
     fn log(&self, record: &log::Record) {

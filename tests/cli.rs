@@ -43,6 +43,24 @@ async fn unknown_key() {
 }
 
 #[tokio::test]
+async fn unknown_key_names_its_section_and_the_near_one() {
+    check_rejected(
+        "[cloudwatch]\nnamespace = \"x\"\nsample_intervall = \"1s\"\n",
+        &["/config.toml:3: cloudwatch.sample_intervall: unknown key; did you mean `sample_interval`?"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_type_names_its_section() {
+    check_rejected(
+        "[cloudwatch]\nnamespace = \"x\"\n\n[daemon]\nshutdown_grace = 5\n",
+        &["/config.toml:5: daemon.shutdown_grace: invalid type: integer `5`, expected a string"],
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn bad_url() {
     check_rejected(
         "[nginx]\nstatus_url = \"127.0.0.1/nginx_status\"\n[cloudwatch]\nnamespace = \"x\"\n",
@@ -152,4 +170,135 @@ async fn replay_threads_print_the_same() {
     }
     assert_eq!(printed[0].1, "replay: 14 lines, 1 periods, 0 late, 0 bad");
     assert_eq!(printed[0], printed[1]);
+}
+
+/// A config `check` can read without nginx: identity from the file, nothing at the status URL.
+const OFF_AWS: &str = "[nginx]\nstatus_url = \"http://127.0.0.1:9/s\"\n[cloudwatch]\nnamespace = \"x\"\ninstance_id = \"i-1\"\nregion = \"eu-west-1\"\npending = \"in_flight\"\n";
+
+/// `check` with `env` on top of the support environment (AWS_ACCESS_KEY_ID etc. removed
+/// unless given again); returns exit code, stdout and stderr.
+async fn check_with(env: &[(&str, &str)]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), OFF_AWS);
+    let mut command = exporter();
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    run_exporter(command.arg("--config").arg(&path).arg("check")).await
+}
+
+/// A loopback "metadata service" that answers every request 403 with an HTML body, as a
+/// non-AWS service at the IMDS address would: IMDS credentials fail (not "not configured").
+async fn not_imds() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer).await;
+            let body = "<html><body><h1>403 Forbidden</h1>".repeat(20);
+            let response = format!(
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    (endpoint, task)
+}
+
+/// The credentials line and the provider lines under it.
+fn credential_lines(stdout: &str) -> Vec<&str> {
+    let mut lines = stdout.lines().skip_while(|l| !l.starts_with("credentials"));
+    let head = lines.next().into_iter();
+    head.chain(lines.take_while(|l| l.starts_with("              ")))
+        .collect()
+}
+
+const PROVIDERS: [&str; 5] = [
+    "Environment",
+    "Profile",
+    "WebIdentityToken",
+    "EcsContainer",
+    "Ec2InstanceMetadata",
+];
+
+#[tokio::test]
+async fn check_without_credentials_says_what_each_provider_said() {
+    // The support environment's IMDS is a closed port: every provider has nothing.
+    let (code, stdout, stderr) = check_with(&[]).await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let lines = credential_lines(&stdout);
+    assert_eq!(
+        lines[0], "credentials   FAILED: no AWS credentials; the chain tried",
+        "{stdout}"
+    );
+    assert_eq!(lines.len(), 1 + PROVIDERS.len(), "{stdout}");
+    for (line, provider) in lines[1..].iter().zip(PROVIDERS) {
+        assert!(
+            line.trim_start().starts_with(&format!("{provider}: ")),
+            "{provider}: {line}"
+        );
+    }
+    assert!(
+        lines[1].ends_with("Environment: environment variable not set"),
+        "{stdout}"
+    );
+    assert!(
+        lines[3].contains("$AWS_WEB_IDENTITY_TOKEN_FILE was not set"),
+        "{stdout}"
+    );
+    assert!(
+        lines[5].contains("could not communicate with IMDS") && lines[5].contains("Connection refused"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}
+
+#[tokio::test]
+async fn check_names_the_provider_that_failed_without_a_debug_dump() {
+    let (endpoint, server) = not_imds().await;
+    let (code, stdout, stderr) = check_with(&[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)]).await;
+    server.abort();
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let lines = credential_lines(&stdout);
+    assert_eq!(
+        lines[0], "credentials   FAILED: AWS credentials failed at Ec2InstanceMetadata; the chain tried",
+        "{stdout}"
+    );
+    assert_eq!(lines.len(), 1 + PROVIDERS.len(), "{stdout}");
+    assert!(
+        lines[5]
+            .trim_start()
+            .starts_with("Ec2InstanceMetadata: FAILED, the chain stops here: failed to load IMDS session token"),
+        "{stdout}"
+    );
+    // The SDK's own warning carries the Debug form of the response, body and all: not shown.
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        ["nginx-backlog-exporter: check found 2 problem(s)"],
+        "{stderr}"
+    );
+    for line in &lines {
+        assert!(line.len() < 200, "one short line per provider: {line}");
+        assert!(
+            !line.contains("SdkBody") && !line.contains("403 Forbidden</h1>"),
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn check_prints_a_non_ascii_access_key_and_the_formula_as_configured() {
+    // A key id is only four characters of the key, not four bytes: no panic mid-character.
+    let (_, stdout, stderr) = check_with(&[("AWS_ACCESS_KEY_ID", "日本語キー"), ("AWS_SECRET_ACCESS_KEY", "x")]).await;
+    assert!(
+        stdout.contains("credentials   ok (access key 日本語キ...)"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("pending       in_flight every 1s"), "{stdout}");
 }

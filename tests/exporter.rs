@@ -412,3 +412,60 @@ async fn check_reports_the_plan_or_what_is_missing() {
     );
     assert!(stderr.contains("check found 2 problem"), "{stderr}");
 }
+
+/// `once` without credentials says what each provider of the chain said, one line each, and
+/// no SDK Debug dump; it publishes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_without_credentials_says_what_each_provider_said() {
+    let upstream = SlowUpstream::start().await;
+    let nginx = Nginx::start(upstream.port).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        &config(
+            &nginx.status_url(),
+            "instance_id = \"i-nocreds\"\nregion = \"us-east-1\"",
+        ),
+    );
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = run_exporter(
+        exporter()
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            // Nothing listens here either: the publish fails before anything is sent.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .arg("--config")
+            .arg(&path)
+            .args(["once", "--window", "1s"]),
+    )
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(stdout, "");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "nginx-backlog-exporter: publishing to CloudWatch failed: no AWS credentials; the chain tried",
+        "{stderr} (after {:?})",
+        started.elapsed()
+    );
+    let providers: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.trim_start().split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        providers,
+        [
+            "Environment",
+            "Profile",
+            "WebIdentityToken",
+            "EcsContainer",
+            "Ec2InstanceMetadata"
+        ],
+        "{stderr}"
+    );
+    assert!(lines[1].ends_with("environment variable not set"), "{stderr}");
+    assert!(
+        !stderr.contains("DispatchFailure(") && !stderr.contains("the credential provider was not enabled"),
+        "{stderr}"
+    );
+}

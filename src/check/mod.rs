@@ -14,6 +14,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use crate::config::{Config, INSTANCE_DIMENSION};
 use crate::derive::in_flight;
 use crate::limits;
+use crate::sinks::cloudwatch::credentials;
 use crate::sinks::{cloudwatch, spool, Target};
 use crate::sources::accept_queue::{KernelReader, QueueSourceKind};
 use crate::sources::stub_status::Scraper;
@@ -110,8 +111,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 None => Err("no credentials provider".to_owned()),
                 Some(provider) => {
                     match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
-                        Err(_) => Err("timed out".to_owned()),
-                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(format!(
+                            "timed out after {}",
+                            humantime::format_duration(CREDENTIALS_TIMEOUT)
+                        )),
+                        Ok(Err(e)) => Err(credentials::describe(&e)),
                         Ok(Ok(c)) => Ok(c),
                     }
                 }
@@ -121,13 +125,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                     let _ = writeln!(
                         report,
                         "credentials   ok (access key {}...)",
-                        &c.access_key_id()[..4.min(c.access_key_id().len())]
+                        credentials::key_prefix(&c)
                     );
                     sdk_config = Some(identity.sdk_config.clone());
                 }
                 Err(e) => {
                     problems += 1;
-                    let _ = writeln!(report, "credentials   FAILED: {e}");
+                    // The headline, then what each provider said, one line each.
+                    let mut lines = e.lines();
+                    let _ = writeln!(report, "credentials   FAILED: {}", lines.next().unwrap_or_default());
+                    for line in lines {
+                        let _ = writeln!(report, "              {}", line.trim_start());
+                    }
                 }
             }
         }
@@ -139,7 +148,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let _ = writeln!(
         report,
-        "pending       {:?} every {}",
+        "pending       {} every {}",
         cw.pending,
         humantime::format_duration(cw.sample_interval)
     );

@@ -162,12 +162,84 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Validate `text` as if read from `path` (pure: used by tests and fuzzing).
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let raw: raw::RawConfig = toml::from_str(text).map_err(|error| ConfigError::Syntax {
+    let syntax = |key: &str, error: &toml::de::Error| ConfigError::Syntax {
         path: path.to_owned(),
         line: error.span().map_or(1, |span| line_of(text, span.start)),
-        message: error.message().trim_end().to_owned(),
-    })?;
+        message: serde_message(key, error.message().trim_end()),
+    };
+    let document = toml::Deserializer::parse(text).map_err(|error| syntax("", &error))?;
+    // The path (`cloudwatch.period`) of a wrong type or an unknown key: serde's own message
+    // names only the field, not its section.
+    let raw: raw::RawConfig =
+        serde_path_to_error::deserialize(document).map_err(|error| syntax(&key_path(error.path()), error.inner()))?;
     Validator { path, text }.config(raw)
+}
+
+/// `section.key[index]`, as the file spells it, without the fields toml's `Spanned` wraps
+/// each value in.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut text = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key } if key.starts_with("$__serde_spanned") => {}
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(key);
+            }
+            Segment::Seq { index } => text.push_str(&format!("[{index}]")),
+            Segment::Unknown => {}
+        }
+    }
+    text
+}
+
+/// serde's message with the key's `section.key` in front; an unknown key gets the known key
+/// nearest to it, if one is near, instead of the list of every key of its section.
+fn serde_message(key: &str, message: &str) -> String {
+    if key.is_empty() {
+        return message.to_owned();
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        return format!("{key}.{field}: is required");
+    }
+    if let Some((_, expected)) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once("`, "))
+    {
+        let unknown = key.rsplit('.').next().unwrap_or(key);
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        return match nearest(unknown, &known) {
+            Some(near) => format!("{key}: unknown key; did you mean `{near}`?"),
+            None if known.is_empty() => format!("{key}: unknown key; this table has no keys"),
+            None => format!(
+                "{key}: unknown key; the keys here are {}",
+                expected
+                    .trim_start_matches("expected one of ")
+                    .trim_start_matches("expected ")
+            ),
+        };
+    }
+    format!("{key}: {message}")
+}
+
+/// The known key an unknown one was most likely meant to be (a typo away), if any.
+fn nearest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
+    /// Jaro-Winkler similarity from which a key counts as a typo of another: a swapped, doubled
+    /// or missing letter scores above 0.95 (`peroid`, `sample_intervall`), unrelated keys far
+    /// below (`timeout` and `region` about 0.5).
+    const TYPO: f64 = 0.85;
+    known
+        .iter()
+        .map(|&k| (strsim::jaro_winkler(unknown, k), k))
+        .filter(|&(similarity, _)| similarity >= TYPO)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 /// Bytes from an integer or a string like "16MiB" (a number, then B, KB, KiB, MB, MiB, GB or GiB).
@@ -199,6 +271,13 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// A config key and where its value is.
 type KeyAt = (&'static str, std::ops::Range<usize>);
+
+/// Where `[cloudwatch]`'s keys that other sections are checked against are (the table's
+/// header when the key is left out).
+struct CloudWatchSpans {
+    pending: std::ops::Range<usize>,
+    put_metric_data: std::ops::Range<usize>,
+}
 
 struct Validator<'a> {
     path: &'a Path,
@@ -638,13 +717,121 @@ impl Validator<'_> {
         }
     }
 
+    /// The whole file: each section in turn, then the checks that span sections.
     fn config(&self, raw: raw::RawConfig) -> Result<Config, ConfigError> {
         let mut raw = raw;
         let (log_format_source, access_log, concurrency_key) =
             self.access_log(&mut raw.nginx, std::mem::take(&mut raw.access_log))?;
-        let cloudwatch_span = raw.cloudwatch.span();
-        let cw = raw.cloudwatch.into_inner();
+        let (cloudwatch, cloudwatch_spans) = self.cloudwatch(raw.cloudwatch)?;
+        let daemon = self.daemon(raw.daemon)?;
+        let emf = self.emf(raw.emf)?;
+        if !cloudwatch.put_metric_data && emf.is_none() {
+            return self.invalid(
+                "cloudwatch.put_metric_data",
+                cloudwatch_spans.put_metric_data,
+                "is false and [emf] is not enabled: nothing would be published".into(),
+            );
+        }
+        let http_listen = self.http(raw.http)?;
+        let nginx = self.nginx(raw.nginx, log_format_source, &cloudwatch)?;
+        self.log_concurrency(
+            &cloudwatch,
+            cloudwatch_spans.pending,
+            access_log.as_ref(),
+            concurrency_key,
+        )?;
+        Ok(Config {
+            path: self.path.to_owned(),
+            nginx,
+            cloudwatch,
+            daemon,
+            emf,
+            http_listen,
+            access_log,
+        })
+    }
 
+    /// `[cloudwatch]`: what is published, how often, and how unsent datapoints are kept.
+    fn cloudwatch(&self, raw: Spanned<raw::RawCloudWatch>) -> Result<(CloudWatchConfig, CloudWatchSpans), ConfigError> {
+        let cloudwatch_span = raw.span();
+        let mut cw = raw.into_inner();
+        let (sample_interval, period) = self.period(&mut cw, &cloudwatch_span)?;
+        let storage_resolution = self.storage_resolution(cw.storage_resolution.take())?;
+        let namespace = self.namespace(cw.namespace)?;
+        let metric_name = match cw.metric_name {
+            Some(name) => self.name("cloudwatch.metric_name", name, limits::MAX_NAME_LEN)?,
+            None => DEFAULT_METRIC_NAME.to_owned(),
+        };
+        let instance_id = cw
+            .instance_id
+            .map(|id| self.name("cloudwatch.instance_id", id, limits::MAX_DIMENSION_VALUE_LEN))
+            .transpose()?;
+        let region = cw.region.map(|region| self.region(region)).transpose()?;
+        let fleet_dimensions = match cw.fleet_dimensions {
+            Some(dims) => self.fleet_dimensions(dims)?,
+            None => Vec::new(),
+        };
+        let spool_max_bytes = self.spool_max_bytes(cw.spool_max_bytes)?;
+        let spool_max_age_span = cw.spool_max_age.as_ref().map_or(cloudwatch_span.clone(), |s| s.span());
+        let spool_max_age = self.duration("cloudwatch.spool_max_age", cw.spool_max_age, limits::MAX_DATAPOINT_AGE)?;
+        if spool_max_age > limits::MAX_DATAPOINT_AGE {
+            return self.invalid(
+                "cloudwatch.spool_max_age",
+                spool_max_age_span,
+                "must be at most 14d: CloudWatch refuses older datapoints".into(),
+            );
+        }
+        let max_calls_per_second = match cw.max_calls_per_second {
+            None => 5,
+            Some(value) if MAX_CALLS_PER_SECOND_RANGE.contains(value.get_ref()) => *value.get_ref() as u32,
+            Some(value) => {
+                return self.invalid(
+                    "cloudwatch.max_calls_per_second",
+                    value.span(),
+                    "must be between 1 and 100".into(),
+                )
+            }
+        };
+        let spans = CloudWatchSpans {
+            pending: cw.pending.as_ref().map_or(cloudwatch_span.clone(), |p| p.span()),
+            put_metric_data: cw
+                .put_metric_data
+                .as_ref()
+                .map_or(cloudwatch_span.clone(), |p| p.span()),
+        };
+        let pending = self.pending(cw.pending)?;
+        let put_metric_data = cw.put_metric_data.is_none_or(|p| p.into_inner());
+        let config = CloudWatchConfig {
+            namespace,
+            metric_name,
+            instance_id,
+            region,
+            storage_resolution,
+            period,
+            sample_interval,
+            connect_timeout: self.duration("cloudwatch.connect_timeout", cw.connect_timeout, Duration::from_secs(2))?,
+            operation_timeout: self.duration(
+                "cloudwatch.operation_timeout",
+                cw.operation_timeout,
+                Duration::from_secs(5),
+            )?,
+            imds_timeout: self.duration("cloudwatch.imds_timeout", cw.imds_timeout, Duration::from_millis(500))?,
+            spool_max_bytes,
+            spool_max_age,
+            max_calls_per_second,
+            fleet_dimensions,
+            pending,
+            put_metric_data,
+        };
+        Ok((config, spans))
+    }
+
+    /// `cloudwatch.sample_interval` and `cloudwatch.period`, which must be a whole multiple of it.
+    fn period(
+        &self,
+        cw: &mut raw::RawCloudWatch,
+        cloudwatch_span: &std::ops::Range<usize>,
+    ) -> Result<(Duration, Duration), ConfigError> {
         let sample_interval = self.duration(
             "cloudwatch.sample_interval",
             cw.sample_interval.clone(),
@@ -658,7 +845,7 @@ impl Validator<'_> {
             return self.invalid("cloudwatch.sample_interval", span, "must be at least 100ms".into());
         }
         let period_span = cw.period.as_ref().map_or(cloudwatch_span.clone(), |s| s.span());
-        let period = self.duration("cloudwatch.period", cw.period, Duration::from_secs(10))?;
+        let period = self.duration("cloudwatch.period", cw.period.take(), Duration::from_secs(10))?;
         if period.subsec_nanos() != 0 {
             return self.invalid(
                 "cloudwatch.period",
@@ -680,26 +867,26 @@ impl Validator<'_> {
         if period > Duration::from_secs(3600) {
             return self.invalid("cloudwatch.period", period_span, "must be at most 1h".into());
         }
+        Ok((sample_interval, period))
+    }
 
-        let storage_resolution = match cw.storage_resolution {
-            None => 1,
-            Some(value) => {
-                let span = value.span();
-                match i32::try_from(*value.get_ref()) {
-                    Ok(r) if limits::STORAGE_RESOLUTIONS.contains(&r) => r,
-                    _ => {
-                        return self.invalid(
-                            "cloudwatch.storage_resolution",
-                            span,
-                            format!("must be 1 (high resolution) or 60, got {}", value.get_ref()),
-                        )
-                    }
-                }
-            }
+    fn storage_resolution(&self, value: Option<Spanned<i64>>) -> Result<i32, ConfigError> {
+        let Some(value) = value else {
+            return Ok(1);
         };
+        match i32::try_from(*value.get_ref()) {
+            Ok(r) if limits::STORAGE_RESOLUTIONS.contains(&r) => Ok(r),
+            _ => self.invalid(
+                "cloudwatch.storage_resolution",
+                value.span(),
+                format!("must be 1 (high resolution) or 60, got {}", value.get_ref()),
+            ),
+        }
+    }
 
-        let namespace_span = cw.namespace.span();
-        let namespace = self.name("cloudwatch.namespace", cw.namespace, limits::MAX_NAME_LEN)?;
+    fn namespace(&self, value: Spanned<String>) -> Result<String, ConfigError> {
+        let namespace_span = value.span();
+        let namespace = self.name("cloudwatch.namespace", value, limits::MAX_NAME_LEN)?;
         if namespace.starts_with("AWS/") {
             return self.invalid(
                 "cloudwatch.namespace",
@@ -717,111 +904,100 @@ impl Validator<'_> {
                 "may hold only letters, digits and . - _ / # : space".into(),
             );
         }
-        let metric_name = match cw.metric_name {
-            Some(name) => self.name("cloudwatch.metric_name", name, limits::MAX_NAME_LEN)?,
-            None => DEFAULT_METRIC_NAME.to_owned(),
-        };
-        let instance_id = cw
-            .instance_id
-            .map(|id| self.name("cloudwatch.instance_id", id, limits::MAX_DIMENSION_VALUE_LEN))
-            .transpose()?;
-        let region = match cw.region {
-            None => None,
-            Some(region) => {
-                let span = region.span();
-                let region = self.name("cloudwatch.region", region, 64)?;
-                if !region
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                {
-                    return self.invalid(
-                        "cloudwatch.region",
-                        span,
-                        format!("{region:?} is not a region name like \"us-east-1\""),
-                    );
-                }
-                Some(region)
-            }
-        };
+        Ok(namespace)
+    }
 
-        let mut fleet_dimensions = Vec::new();
-        if let Some(dims) = cw.fleet_dimensions {
-            let span = dims.span();
-            let dims = dims.into_inner();
-            if dims.len() > limits::MAX_DIMENSIONS {
-                return self.invalid(
-                    "cloudwatch.fleet_dimensions",
-                    span,
-                    format!(
-                        "{} dimensions, CloudWatch allows at most {}",
-                        dims.len(),
-                        limits::MAX_DIMENSIONS
-                    ),
-                );
-            }
-            for (name, value) in dims {
-                let value_span = value.span();
-                if name.is_empty() || name.len() > limits::MAX_NAME_LEN || name == INSTANCE_DIMENSION {
-                    return self.invalid(
-                        "cloudwatch.fleet_dimensions",
-                        value_span,
-                        format!("dimension name {name:?} must be 1-255 characters and not {INSTANCE_DIMENSION}"),
-                    );
-                }
-                let value = self.name("cloudwatch.fleet_dimensions", value, limits::MAX_DIMENSION_VALUE_LEN)?;
-                fleet_dimensions.push((name, value));
-            }
-        }
-
-        let spool_max_bytes = match cw.spool_max_bytes {
-            None => DEFAULT_SPOOL_MAX_BYTES,
-            Some(value) => {
-                let span = value.span();
-                match parse_size(value.get_ref()) {
-                    Some(n) if SPOOL_MAX_BYTES_RANGE.contains(&n) => n,
-                    Some(_) => {
-                        return self.invalid(
-                            "cloudwatch.spool_max_bytes",
-                            span,
-                            "must be between 1KiB and 1GiB".into(),
-                        )
-                    }
-                    None => {
-                        return self.invalid(
-                            "cloudwatch.spool_max_bytes",
-                            span,
-                            "not a size like 16777216 or \"16MiB\" (units B, KB, KiB, MB, MiB, GB, GiB)".into(),
-                        )
-                    }
-                }
-            }
-        };
-        let spool_max_age_span = cw.spool_max_age.as_ref().map_or(cloudwatch_span.clone(), |s| s.span());
-        let spool_max_age = self.duration("cloudwatch.spool_max_age", cw.spool_max_age, limits::MAX_DATAPOINT_AGE)?;
-        if spool_max_age > limits::MAX_DATAPOINT_AGE {
+    fn region(&self, value: Spanned<String>) -> Result<String, ConfigError> {
+        let span = value.span();
+        let region = self.name("cloudwatch.region", value, 64)?;
+        if !region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return self.invalid(
-                "cloudwatch.spool_max_age",
-                spool_max_age_span,
-                "must be at most 14d: CloudWatch refuses older datapoints".into(),
+                "cloudwatch.region",
+                span,
+                format!("{region:?} is not a region name like \"us-east-1\""),
             );
         }
-        let max_calls_per_second = match cw.max_calls_per_second {
-            None => 5,
-            Some(value) if MAX_CALLS_PER_SECOND_RANGE.contains(value.get_ref()) => *value.get_ref() as u32,
-            Some(value) => {
+        Ok(region)
+    }
+
+    fn fleet_dimensions(
+        &self,
+        dims: Spanned<std::collections::BTreeMap<String, Spanned<String>>>,
+    ) -> Result<Vec<(String, String)>, ConfigError> {
+        let span = dims.span();
+        let dims = dims.into_inner();
+        if dims.len() > limits::MAX_DIMENSIONS {
+            return self.invalid(
+                "cloudwatch.fleet_dimensions",
+                span,
+                format!(
+                    "{} dimensions, CloudWatch allows at most {}",
+                    dims.len(),
+                    limits::MAX_DIMENSIONS
+                ),
+            );
+        }
+        let mut fleet_dimensions = Vec::new();
+        for (name, value) in dims {
+            let value_span = value.span();
+            if name.is_empty() || name.len() > limits::MAX_NAME_LEN || name == INSTANCE_DIMENSION {
                 return self.invalid(
-                    "cloudwatch.max_calls_per_second",
-                    value.span(),
-                    "must be between 1 and 100".into(),
-                )
+                    "cloudwatch.fleet_dimensions",
+                    value_span,
+                    format!("dimension name {name:?} must be 1-255 characters and not {INSTANCE_DIMENSION}"),
+                );
             }
+            let value = self.name("cloudwatch.fleet_dimensions", value, limits::MAX_DIMENSION_VALUE_LEN)?;
+            fleet_dimensions.push((name, value));
+        }
+        Ok(fleet_dimensions)
+    }
+
+    fn spool_max_bytes(&self, value: Option<Spanned<raw::RawSize>>) -> Result<u64, ConfigError> {
+        let Some(value) = value else {
+            return Ok(DEFAULT_SPOOL_MAX_BYTES);
         };
-        let state_directory = match raw.daemon.state_directory.clone() {
+        let span = value.span();
+        match parse_size(value.get_ref()) {
+            Some(n) if SPOOL_MAX_BYTES_RANGE.contains(&n) => Ok(n),
+            Some(_) => self.invalid(
+                "cloudwatch.spool_max_bytes",
+                span,
+                "must be between 1KiB and 1GiB".into(),
+            ),
+            None => self.invalid(
+                "cloudwatch.spool_max_bytes",
+                span,
+                "not a size like 16777216 or \"16MiB\" (units B, KB, KiB, MB, MiB, GB, GiB)".into(),
+            ),
+        }
+    }
+
+    fn pending(&self, value: Option<Spanned<String>>) -> Result<Formula, ConfigError> {
+        let Some(name) = value else {
+            return Ok(Formula::InFlightPlusAcceptQueue);
+        };
+        match Formula::parse(name.get_ref()) {
+            Some(formula) => Ok(formula),
+            None => self.invalid(
+                "cloudwatch.pending",
+                name.span(),
+                format!("{:?} is not one of {}", name.get_ref(), Formula::NAMES.join(", ")),
+            ),
+        }
+    }
+
+    /// `[daemon]`.
+    fn daemon(&self, raw: raw::RawDaemon) -> Result<DaemonConfig, ConfigError> {
+        let state_directory = match raw.state_directory {
             None => std::env::var_os("STATE_DIRECTORY")
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute())
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIRECTORY)),
-            Some(value) if Path::new(value.get_ref()).is_absolute() => PathBuf::from(value.get_ref()),
+            Some(value) if Path::new(value.get_ref()).is_absolute() => PathBuf::from(value.into_inner()),
             Some(value) => {
                 return self.invalid(
                     "daemon.state_directory",
@@ -830,28 +1006,15 @@ impl Validator<'_> {
                 )
             }
         };
+        Ok(DaemonConfig {
+            shutdown_grace: self.duration("daemon.shutdown_grace", raw.shutdown_grace, Duration::from_secs(5))?,
+            state_directory,
+        })
+    }
 
-        let pending_span = cw.pending.as_ref().map_or(cloudwatch_span.clone(), |p| p.span());
-        let pending = match cw.pending {
-            None => Formula::InFlightPlusAcceptQueue,
-            Some(name) => match Formula::parse(name.get_ref()) {
-                Some(formula) => formula,
-                None => {
-                    return self.invalid(
-                        "cloudwatch.pending",
-                        name.span(),
-                        format!("{:?} is not one of {}", name.get_ref(), Formula::NAMES.join(", ")),
-                    )
-                }
-            },
-        };
-        let put_metric_data_span = cw
-            .put_metric_data
-            .as_ref()
-            .map_or(cloudwatch_span.clone(), |p| p.span());
-        let put_metric_data = cw.put_metric_data.is_none_or(|p| p.into_inner());
-
-        let emf = match (raw.emf.enabled.unwrap_or(false), raw.emf.output) {
+    /// `[emf]`: `None` when not enabled.
+    fn emf(&self, raw: raw::RawEmf) -> Result<Option<EmfOutput>, ConfigError> {
+        Ok(match (raw.enabled.unwrap_or(false), raw.output) {
             (false, _) => None,
             (true, None) => Some(EmfOutput::Stdout),
             (true, Some(output)) if output.get_ref() == "stdout" || output.get_ref() == "-" => Some(EmfOutput::Stdout),
@@ -885,40 +1048,42 @@ impl Validator<'_> {
                     "must be \"stdout\", an absolute file path, tcp://HOST:PORT or udp://HOST:PORT".into(),
                 )
             }
+        })
+    }
+
+    /// `[http]`: where /metrics and /healthz are served, loopback only.
+    fn http(&self, raw: raw::RawHttp) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let Some(listen) = raw.listen else {
+            return Ok(None);
         };
-        if !put_metric_data && emf.is_none() {
-            return self.invalid(
-                "cloudwatch.put_metric_data",
-                put_metric_data_span,
-                "is false and [emf] is not enabled: nothing would be published".into(),
-            );
+        match listen.get_ref().parse::<std::net::SocketAddr>() {
+            Ok(addr) if addr.ip().is_loopback() => Ok(Some(addr)),
+            Ok(_) => self.invalid(
+                "http.listen",
+                listen.span(),
+                "must be a loopback address (127.0.0.1 or [::1]): /metrics is not for the network".into(),
+            ),
+            Err(_) => self.invalid(
+                "http.listen",
+                listen.span(),
+                "not an address like \"127.0.0.1:9145\"".into(),
+            ),
         }
+    }
 
-        let http_listen = match raw.http.listen {
-            None => None,
-            Some(listen) => match listen.get_ref().parse::<std::net::SocketAddr>() {
-                Ok(addr) if addr.ip().is_loopback() => Some(addr),
-                Ok(_) => {
-                    return self.invalid(
-                        "http.listen",
-                        listen.span(),
-                        "must be a loopback address (127.0.0.1 or [::1]): /metrics is not for the network".into(),
-                    )
-                }
-                Err(_) => {
-                    return self.invalid(
-                        "http.listen",
-                        listen.span(),
-                        "not an address like \"127.0.0.1:9145\"".into(),
-                    )
-                }
-            },
-        };
-
-        let status_url = self.status_url(&mut raw.nginx)?;
-        let timeout_span = raw.nginx.timeout.as_ref().map(|t| t.span());
+    /// `[nginx]`'s status page and listen ports (its access-log keys are read by
+    /// [`Self::access_log`]); the timeout and the ports depend on `[cloudwatch]`.
+    fn nginx(
+        &self,
+        mut raw: raw::RawNginx,
+        log_format: LogFormatSource,
+        cloudwatch: &CloudWatchConfig,
+    ) -> Result<NginxConfig, ConfigError> {
+        let sample_interval = cloudwatch.sample_interval;
+        let status_url = self.status_url(&mut raw)?;
+        let timeout_span = raw.timeout.as_ref().map(|t| t.span());
         let default_timeout = sample_interval.min(Duration::from_secs(1));
-        let timeout = self.duration("nginx.timeout", raw.nginx.timeout, default_timeout)?;
+        let timeout = self.duration("nginx.timeout", raw.timeout, default_timeout)?;
         if timeout > sample_interval {
             return self.invalid(
                 "nginx.timeout",
@@ -929,60 +1094,8 @@ impl Validator<'_> {
                 ),
             );
         }
-
-        if let Some((key, span)) = concurrency_key.filter(|_| pending != Formula::LogConcurrency) {
-            return self.invalid(
-                key,
-                span,
-                "only used with cloudwatch.pending = \"log_concurrency\" (stub_status cannot tell a WebSocket from a request)".into(),
-            );
-        }
-        if pending == Formula::LogConcurrency {
-            let span = pending_span;
-            match &access_log {
-                None => {
-                    return self.invalid(
-                        "cloudwatch.pending",
-                        span,
-                        "log_concurrency needs nginx.access_log".into(),
-                    )
-                }
-                Some(log) if log.format.position("request_time").is_none() => {
-                    return self.invalid(
-                        "cloudwatch.pending",
-                        span,
-                        "log_concurrency needs $request_time in the log format".into(),
-                    )
-                }
-                Some(_) => {}
-            }
-        }
-
-        let listen_ports = match raw.nginx.listen_ports {
-            Some(ports) => {
-                let span = ports.span();
-                let mut parsed = Vec::new();
-                for port in ports.into_inner() {
-                    match u16::try_from(*port.get_ref()) {
-                        Ok(p) if p > 0 => parsed.push(p),
-                        _ => {
-                            return self.invalid(
-                                "nginx.listen_ports",
-                                port.span(),
-                                format!("{} is not a TCP port", port.get_ref()),
-                            )
-                        }
-                    }
-                }
-                if parsed.is_empty() && pending.uses_kernel() {
-                    return self.invalid(
-                        "nginx.listen_ports",
-                        span,
-                        "is empty, but cloudwatch.pending uses the accept queue".into(),
-                    );
-                }
-                parsed
-            }
+        let listen_ports = match raw.listen_ports {
+            Some(ports) => self.listen_ports(ports, cloudwatch.pending)?,
             // The status port, plus 80 and 443: a port nothing listens on contributes nothing.
             // A unix-socket status URL has no port: 80 and 443 only.
             None => {
@@ -992,53 +1105,76 @@ impl Validator<'_> {
                 ports
             }
         };
-
-        Ok(Config {
-            path: self.path.to_owned(),
-            nginx: crate::config::NginxConfig {
-                status_url,
-                timeout,
-                listen_ports,
-                log_format: log_format_source,
-            },
-            cloudwatch: CloudWatchConfig {
-                namespace,
-                metric_name,
-                instance_id,
-                region,
-                storage_resolution,
-                period,
-                sample_interval,
-                connect_timeout: self.duration(
-                    "cloudwatch.connect_timeout",
-                    cw.connect_timeout,
-                    Duration::from_secs(2),
-                )?,
-                operation_timeout: self.duration(
-                    "cloudwatch.operation_timeout",
-                    cw.operation_timeout,
-                    Duration::from_secs(5),
-                )?,
-                imds_timeout: self.duration("cloudwatch.imds_timeout", cw.imds_timeout, Duration::from_millis(500))?,
-                spool_max_bytes,
-                spool_max_age,
-                max_calls_per_second,
-                fleet_dimensions,
-                pending,
-                put_metric_data,
-            },
-            daemon: DaemonConfig {
-                shutdown_grace: self.duration(
-                    "daemon.shutdown_grace",
-                    raw.daemon.shutdown_grace,
-                    Duration::from_secs(5),
-                )?,
-                state_directory,
-            },
-            emf,
-            http_listen,
-            access_log,
+        Ok(NginxConfig {
+            status_url,
+            timeout,
+            listen_ports,
+            log_format,
         })
+    }
+
+    fn listen_ports(&self, ports: Spanned<Vec<Spanned<i64>>>, pending: Formula) -> Result<Vec<u16>, ConfigError> {
+        let span = ports.span();
+        let mut parsed = Vec::new();
+        for port in ports.into_inner() {
+            match u16::try_from(*port.get_ref()) {
+                Ok(p) if p > 0 => parsed.push(p),
+                _ => {
+                    return self.invalid(
+                        "nginx.listen_ports",
+                        port.span(),
+                        format!("{} is not a TCP port", port.get_ref()),
+                    )
+                }
+            }
+        }
+        if parsed.is_empty() && pending.uses_kernel() {
+            return self.invalid(
+                "nginx.listen_ports",
+                span,
+                "is empty, but cloudwatch.pending uses the accept queue".into(),
+            );
+        }
+        Ok(parsed)
+    }
+
+    /// `cloudwatch.pending = "log_concurrency"` and the `access_log.concurrency_*` keys go
+    /// together, and need an access log with `$request_time`.
+    fn log_concurrency(
+        &self,
+        cloudwatch: &CloudWatchConfig,
+        pending_span: std::ops::Range<usize>,
+        access_log: Option<&AccessLogConfig>,
+        concurrency_key: Option<KeyAt>,
+    ) -> Result<(), ConfigError> {
+        let pending = cloudwatch.pending;
+        if let Some((key, span)) = concurrency_key.filter(|_| pending != Formula::LogConcurrency) {
+            return self.invalid(
+                key,
+                span,
+                "only used with cloudwatch.pending = \"log_concurrency\" (stub_status cannot tell a WebSocket from a request)".into(),
+            );
+        }
+        if pending == Formula::LogConcurrency {
+            match access_log {
+                None => {
+                    return self.invalid(
+                        "cloudwatch.pending",
+                        pending_span,
+                        "log_concurrency needs nginx.access_log".into(),
+                    )
+                }
+                Some(log) if log.format.position("request_time").is_none() => {
+                    return self.invalid(
+                        "cloudwatch.pending",
+                        pending_span,
+                        "log_concurrency needs $request_time in the log format".into(),
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -1146,6 +1282,60 @@ mod tests {
         );
         check_error("[cloudwatch\n", 1, "");
         check_error("[cloudwatch]\nnamespace = 5\n", 2, "string");
+    }
+
+    #[test]
+    fn serde_errors_name_the_section_and_an_unknown_key_the_near_one() {
+        let cw = "[cloudwatch]\nnamespace = \"x\"\n";
+        for (text, line, expected) in [
+            (
+                format!("{cw}sample_intervall = \"1s\"\n"),
+                3,
+                "cloudwatch.sample_intervall: unknown key; did you mean `sample_interval`?",
+            ),
+            (
+                format!("{cw}peroid = \"10s\"\n"),
+                3,
+                "cloudwatch.peroid: unknown key; did you mean `period`?",
+            ),
+            (
+                format!("[nginxx]\n{cw}"),
+                1,
+                "nginxx: unknown key; did you mean `nginx`?",
+            ),
+            (
+                format!("[access_log]\nstrat_at = \"end\"\n{cw}"),
+                2,
+                "access_log.strat_at: unknown key; did you mean `start_at`?",
+            ),
+            (
+                format!("{cw}bogus = 1\n"),
+                3,
+                "cloudwatch.bogus: unknown key; the keys here are `namespace`, `metric_name`,",
+            ),
+            (
+                format!("{cw}period = 5\n"),
+                3,
+                "cloudwatch.period: invalid type: integer `5`, expected a string",
+            ),
+            (
+                format!("{cw}[cloudwatch.fleet_dimensions]\nService = 5\n"),
+                4,
+                "cloudwatch.fleet_dimensions.Service: invalid type: integer `5`",
+            ),
+            (
+                format!("[nginx]\nlisten_ports = [80, \"a\"]\n{cw}"),
+                2,
+                "nginx.listen_ports[1]: invalid type: string \"a\"",
+            ),
+            (
+                "[daemon]\nshutdown_grace = \"5s\"\n[cloudwatch]\nperiod = \"10s\"\n".to_owned(),
+                3,
+                "cloudwatch.namespace: is required",
+            ),
+        ] {
+            check_error(&text, line, expected);
+        }
     }
 
     #[test]

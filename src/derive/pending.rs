@@ -33,6 +33,16 @@ pub enum Formula {
 impl Formula {
     pub const NAMES: [&'static str; 4] = ["in_flight+accept_queue", "in_flight", "accept_queue", "log_concurrency"];
 
+    /// The name the config spells this formula with (`cloudwatch.pending`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Formula::InFlightPlusAcceptQueue => Self::NAMES[0],
+            Formula::InFlight => Self::NAMES[1],
+            Formula::AcceptQueue => Self::NAMES[2],
+            Formula::LogConcurrency => Self::NAMES[3],
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Formula> {
         match name {
             "in_flight+accept_queue" => Some(Formula::InFlightPlusAcceptQueue),
@@ -46,6 +56,13 @@ impl Formula {
     /// Whether the accept queue is read (also the evidence of saturation).
     pub fn uses_kernel(self) -> bool {
         self != Formula::InFlight
+    }
+}
+
+/// Shown as the config spells it, so `check` and the logs print what the user can type.
+impl std::fmt::Display for Formula {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -189,6 +206,19 @@ impl PendingDeriver {
 mod tests {
     use super::*;
     use crate::sources::accept_queue::AcceptQueue;
+
+    #[test]
+    fn formulas_print_as_the_config_spells_them() {
+        for (formula, name) in [
+            (Formula::InFlightPlusAcceptQueue, "in_flight+accept_queue"),
+            (Formula::InFlight, "in_flight"),
+            (Formula::AcceptQueue, "accept_queue"),
+            (Formula::LogConcurrency, "log_concurrency"),
+        ] {
+            assert_eq!(formula.to_string(), name);
+            assert_eq!(Formula::parse(name), Some(formula));
+        }
+    }
 
     fn figures(in_flight: u64, dropped: u64) -> Figures {
         Figures {

@@ -599,21 +599,25 @@ mod tests {
     #[test]
     fn replay_csv() {
         let input = format!(
-            "{}\n2025-12-02T00:00:00Z,3,1.500,4,0,0,,,,\n2025-12-02T00:00:10Z,5,6.000,9,0,0,0.100,0.200,0.300,0.300\n",
+            "{}\n2025-12-02T00:00:00Z,3,1.500,4,0,0,,,,,3,0\n2025-12-02T00:00:10Z,5,6.000,9,0,0,0.100,0.200,0.300,0.300,4,1\n",
             crate::replay::CSV_HEADER
         );
-        check(
-            &input,
-            SeriesRead {
-                series: Series {
-                    period: 10,
-                    points: vec![point(0, avg_max(1.5, 4.0)), point(10, avg_max(6.0, 9.0))],
-                },
-                merged_duplicates: 0,
-                reordered: false,
-                statistics: vec![Statistic::Average, Statistic::Maximum],
+        let expected = SeriesRead {
+            series: Series {
+                period: 10,
+                points: vec![point(0, avg_max(1.5, 4.0)), point(10, avg_max(6.0, 9.0))],
             },
+            merged_duplicates: 0,
+            reordered: false,
+            statistics: vec![Statistic::Average, Statistic::Maximum],
+        };
+        // A CSV saved before replay added status_2xx and status_4xx reads the same.
+        check(
+            "time,completed,in_flight_average,in_flight_peak,status_499,status_5xx,request_time_p50,request_time_p90,request_time_p99,upstream_response_time_p99\n\
+             2025-12-02T00:00:00Z,3,1.500,4,0,0,,,,\n2025-12-02T00:00:10Z,5,6.000,9,0,0,0.100,0.200,0.300,0.300\n",
+            expected.clone(),
         );
+        check(&input, expected);
     }
 
     #[test]

@@ -794,7 +794,7 @@ pub fn replay_csv(dir: &Path, start: u64, averages: &[f64]) -> PathBuf {
         let time =
             humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(start + 10 * i as u64));
         text.push_str(&format!(
-            "{time},10,{average:.3},{},0,0,0.100,0.100,0.100,0.100\n",
+            "{time},10,{average:.3},{},0,0,0.100,0.100,0.100,0.100,10,0\n",
             average.ceil() as u64
         ));
     }

@@ -1,11 +1,11 @@
 //! The CloudWatch sink: AWS identity (region, instance id, credentials) and a
 //! PutMetricData client with explicit timeouts and the SDK's retries turned off.
 
+pub mod credentials;
 pub mod encode;
 
 use std::time::Duration;
 
-use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::imds;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
@@ -88,6 +88,11 @@ fn provider_config(http: &SharedHttpClient) -> ProviderConfig {
     ProviderConfig::without_region().with_http_client(http.clone())
 }
 
+/// What the credential providers are built with: the region too (web identity asks STS).
+fn credentials_config(http: &SharedHttpClient, region: &str) -> ProviderConfig {
+    provider_config(http).with_region(Some(Region::new(region.to_owned())))
+}
+
 /// An IMDSv2 client that fails fast off EC2 instead of costing seconds per lookup.
 fn imds_client(http: &SharedHttpClient, timeout: Duration) -> imds::Client {
     imds::Client::builder()
@@ -139,12 +144,7 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
     let (instance_id, instance_id_source) = instance_id?;
     let (region, region_source) = region?;
 
-    let credentials = DefaultCredentialsChain::builder()
-        .configure(provider_config(&http))
-        .region(Region::new(region.clone()))
-        .imds_client(imds.clone())
-        .build()
-        .await;
+    let credentials = credentials::chain(&credentials_config(&http, &region), &imds);
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
         .region(Region::new(region.clone()))
@@ -224,10 +224,15 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
 ) -> PublishError {
     let (kind, message) = match error {
         SdkError::TimeoutError(_) => (FailureKind::Retryable, "timed out".to_owned()),
-        SdkError::DispatchFailure(_) => (
-            FailureKind::Retryable,
-            format!("cannot reach CloudWatch: {}", chain(error)),
-        ),
+        SdkError::DispatchFailure(_) => match credentials_error(error) {
+            // Signing needs credentials before anything is sent: the chain's failure, said
+            // per provider, and retried (an instance role's credentials can come later).
+            Some(credentials) => (FailureKind::Retryable, credentials::describe(credentials)),
+            None => (
+                FailureKind::Retryable,
+                format!("cannot reach CloudWatch: {}", chain(error)),
+            ),
+        },
         SdkError::ResponseError(_) => (FailureKind::Retryable, format!("unreadable response: {}", chain(error))),
         SdkError::ServiceError(e) => {
             let status = e.raw().status().as_u16();
@@ -265,6 +270,20 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
         ),
     };
     PublishError { kind, message }
+}
+
+/// The credentials error among `error`'s causes, if that is why the call failed.
+fn credentials_error<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a aws_credential_types::provider::error::CredentialsError> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<aws_credential_types::provider::error::CredentialsError>() {
+            return Some(found);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 fn chain(error: &dyn std::error::Error) -> String {

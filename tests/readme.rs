@@ -1,0 +1,97 @@
+//! README's Configuration table and build paragraph agree with the code: every key the config
+//! accepts has one row, the formulas and defaults are the code's, the Rust version Cargo.toml's.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use nginx_backlog_exporter::config;
+use nginx_backlog_exporter::derive::pending::Formula;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
+/// The Configuration table: each row's first cell's `section.key`s -> the whole row.
+fn config_rows(readme: &str) -> BTreeMap<String, Vec<String>> {
+    let table = readme
+        .split("## Configuration")
+        .nth(1)
+        .expect("a Configuration section");
+    let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in table.lines().skip_while(|l| !l.starts_with("| key |")).skip(2) {
+        if !line.starts_with('|') {
+            break;
+        }
+        let first_cell = line.split('|').nth(1).unwrap();
+        for key in first_cell.split('`').skip(1).step_by(2) {
+            rows.entry(key.to_owned()).or_default().push(line.to_owned());
+        }
+    }
+    rows
+}
+
+/// What the config accepts in `section`, as its unknown-key error lists them.
+fn accepted_keys(section: &str) -> Vec<String> {
+    let text = format!("[{section}]\nzzzqqqxxx = 1\n[cloudwatch]\nnamespace = \"x\"\n");
+    let text = if section == "cloudwatch" {
+        "[cloudwatch]\nnamespace = \"x\"\nzzzqqqxxx = 1\n".to_owned()
+    } else {
+        text
+    };
+    let error = config::parse(Path::new("c.toml"), &text).unwrap_err().to_string();
+    let (_, list) = error
+        .split_once("the keys here are ")
+        .unwrap_or_else(|| panic!("{error}"));
+    list.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|key| format!("{section}.{key}"))
+        .collect()
+}
+
+#[test]
+fn every_config_key_has_exactly_one_row() {
+    let rows = config_rows(&readme());
+    for (key, lines) in &rows {
+        assert_eq!(
+            lines.len(),
+            1,
+            "{key} is listed {} times:\n{}",
+            lines.len(),
+            lines.join("\n")
+        );
+    }
+    for section in ["nginx", "cloudwatch", "daemon", "emf", "http", "access_log"] {
+        for key in accepted_keys(section) {
+            assert!(
+                rows.contains_key(&key),
+                "README's Configuration table has no row for {key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_pending_and_state_directory_rows_say_what_the_code_does() {
+    let rows = config_rows(&readme());
+    let pending = &rows["cloudwatch.pending"][0];
+    for name in Formula::NAMES {
+        assert!(pending.contains(&format!("`{name}`")), "{name} missing from {pending}");
+    }
+    let state = &rows["daemon.state_directory"][0];
+    assert!(
+        state.contains("$STATE_DIRECTORY") && state.contains(config::DEFAULT_STATE_DIRECTORY),
+        "{state}"
+    );
+}
+
+#[test]
+fn the_rust_version_is_cargo_tomls() {
+    let readme = readme();
+    let version = env!("CARGO_PKG_RUST_VERSION");
+    assert!(
+        readme.contains(&format!("needs Rust {version} or later")),
+        "README names another Rust than {version}"
+    );
+    assert!(readme.contains("rustup"));
+}
