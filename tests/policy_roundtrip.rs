@@ -143,6 +143,45 @@ impl Aws {
     }
 
     /// `policy render --format cli` for `policy`, run as the user would: `bash script.sh`.
+    /// What render does not create and moto's RegisterScalableTarget wants: the cluster and
+    /// service of the fixtures' ResourceId, service/demo-cluster/web, with 2 tasks.
+    fn create_ecs_service(&self) {
+        self.call(&["ecs", "create-cluster", "--cluster-name", "demo-cluster"]);
+        self.call(&[
+            "ecs",
+            "register-task-definition",
+            "--family",
+            "web",
+            "--container-definitions",
+            r#"[{"name": "web", "image": "nginx", "memory": 128}]"#,
+        ]);
+        self.call(&[
+            "ecs",
+            "create-service",
+            "--cluster",
+            "demo-cluster",
+            "--service-name",
+            "web",
+            "--task-definition",
+            "web",
+            "--desired-count",
+            "2",
+        ]);
+    }
+
+    /// describe-scaling-policies and describe-scalable-targets for ECS, saved for simulate.
+    fn save_ecs_policies_and_targets(&self) -> (PathBuf, PathBuf) {
+        let policies = self.save(
+            "policies.json",
+            &["application-autoscaling", "describe-scaling-policies", "--service-namespace", "ecs"],
+        );
+        let targets = self.save(
+            "targets.json",
+            &["application-autoscaling", "describe-scalable-targets", "--service-namespace", "ecs"],
+        );
+        (policies, targets)
+    }
+
     fn deploy(&self, policy: &str) {
         let render = Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"))
             .args(["policy", "render", "--policy", policy, "--format", "cli"])
@@ -271,50 +310,11 @@ fn assert_alarm_actions(alarms: &Path, policies: &Path, expected: &[(&str, &str)
 #[tokio::test]
 async fn the_rendered_ecs_script_deployed_to_moto_simulates_the_same_as_the_toml() {
     let aws = Aws::start().await;
-    // render does not create the service it scales, and moto's RegisterScalableTarget wants it:
-    // the cluster and service of the policy's ResourceId, service/demo-cluster/web.
-    aws.call(&["ecs", "create-cluster", "--cluster-name", "demo-cluster"]);
-    aws.call(&[
-        "ecs",
-        "register-task-definition",
-        "--family",
-        "web",
-        "--container-definitions",
-        r#"[{"name": "web", "image": "nginx", "memory": 128}]"#,
-    ]);
-    aws.call(&[
-        "ecs",
-        "create-service",
-        "--cluster",
-        "demo-cluster",
-        "--service-name",
-        "web",
-        "--task-definition",
-        "web",
-        "--desired-count",
-        "2",
-    ]);
+    aws.create_ecs_service();
     aws.deploy(ECS);
 
     let alarms = aws.save("alarms.json", &["cloudwatch", "describe-alarms"]);
-    let policies = aws.save(
-        "policies.json",
-        &[
-            "application-autoscaling",
-            "describe-scaling-policies",
-            "--service-namespace",
-            "ecs",
-        ],
-    );
-    let targets = aws.save(
-        "targets.json",
-        &[
-            "application-autoscaling",
-            "describe-scalable-targets",
-            "--service-namespace",
-            "ecs",
-        ],
-    );
+    let (policies, targets) = aws.save_ecs_policies_and_targets();
     assert_alarm_actions(
         &alarms,
         &policies,
@@ -441,51 +441,14 @@ async fn the_rendered_ec2_script_deployed_to_moto_simulates_the_same_as_the_toml
 async fn the_rendered_metric_math_target_tracking_deployed_to_moto_simulates_the_same_as_the_toml() {
     const PER_TASK: &str = "tests/fixtures/policy-ecs-backlog-per-task.toml";
     let aws = Aws::start().await;
-    aws.call(&["ecs", "create-cluster", "--cluster-name", "demo-cluster"]);
-    aws.call(&[
-        "ecs",
-        "register-task-definition",
-        "--family",
-        "web",
-        "--container-definitions",
-        r#"[{"name": "web", "image": "nginx", "memory": 128}]"#,
-    ]);
-    aws.call(&[
-        "ecs",
-        "create-service",
-        "--cluster",
-        "demo-cluster",
-        "--service-name",
-        "web",
-        "--task-definition",
-        "web",
-        "--desired-count",
-        "2",
-    ]);
+    aws.create_ecs_service();
     aws.deploy(PER_TASK);
 
     let alarms = aws.save(
         "alarms.json",
         &["cloudwatch", "describe-alarms", "--alarm-names", "web-pending-high"],
     );
-    let policies = aws.save(
-        "policies.json",
-        &[
-            "application-autoscaling",
-            "describe-scaling-policies",
-            "--service-namespace",
-            "ecs",
-        ],
-    );
-    let targets = aws.save(
-        "targets.json",
-        &[
-            "application-autoscaling",
-            "describe-scalable-targets",
-            "--service-namespace",
-            "ecs",
-        ],
-    );
+    let (policies, targets) = aws.save_ecs_policies_and_targets();
     assert_alarm_actions(&alarms, &policies, &[("web-pending-high", "web-scale-out")]);
     assert_deployed_as_printed(&aws, PER_TASK, &alarms, &policies);
     let stored = read_json(&policies);
