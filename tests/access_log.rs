@@ -2,7 +2,7 @@
 //! counted into periods, bad lines counted by reason, a restart resumes from the checkpoint,
 //! and parse-log/replay read the same format through --config.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -6,7 +6,7 @@
 //! server holds the ECS service and its policies, and `check` reaches it through the SDK's
 //! per-service endpoint variable, as it would a VPC endpoint.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::process::Stdio;
 

@@ -1,6 +1,6 @@
 //! CLI contract: every config error exits 2 with the key and the line, before anything starts.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use support::{exporter, run_exporter, write_config};
 

@@ -2,7 +2,7 @@
 //! daemon writes newline-delimited EMF to; the TCP agent restarts mid-run and every
 //! period's line must arrive exactly once. Real nginx on loopback.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

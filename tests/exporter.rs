@@ -1,7 +1,7 @@
 //! Black-box tests of the exporter binary against real nginx, ministack and an IMDSv2
 //! emulation, all on loopback.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::time::{Duration, SystemTime};
 

@@ -5,7 +5,7 @@
 //! GetMetricStatistics at 1 s granularity: a period that arrived twice shows a doubled
 //! SampleCount. Run with --nocapture to see the figures.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! WebSocket; `log_concurrency` leaves out status 101 by default, so their closing does not
 //! pour hours of `$request_time` into one period.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::time::Duration;
 

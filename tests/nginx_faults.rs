@@ -1,7 +1,7 @@
 //! nginx restarts, reloads, binary upgrades and outages: no negative or spiking rates, no
 //! datapoint of 0 while nginx is away, and sampling resumes by itself.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 //! config, credentials and HOME live in the test's temp dir, and every call goes to
 //! AWS_ENDPOINT_URL on 127.0.0.1.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

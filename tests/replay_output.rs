@@ -1,6 +1,6 @@
 //! `replay`'s output as a user reads it: the CSV's columns, and how close its quantiles are.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use support::{exporter, run_exporter};
 

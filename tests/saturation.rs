@@ -1,7 +1,7 @@
 //! PendingRequests stays true when nginx is saturated (stub_status unanswered), and the
 //! local outputs (/metrics, /healthz, EMF) say what happened. Real nginx on loopback.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! log, on the series read back from a CloudWatch API, the AWS CLI JSON it prints read back,
 //! and bad input refused with the file, key and line.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

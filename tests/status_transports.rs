@@ -1,7 +1,7 @@
 //! stub_status where production proxies put it: on a unix socket, and behind TLS (with and
 //! without a client certificate). Real nginx on loopback, certificates made by the test.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

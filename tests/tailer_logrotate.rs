@@ -4,7 +4,7 @@
 //! Needs Debian's `nginx-light` (or any nginx at /usr/sbin/nginx) and `logrotate`; CI
 //! installs both. A missing binary fails the test with a message saying so.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;

@@ -1,7 +1,6 @@
 //! Test support: real components on loopback. Debian's nginx with a test-owned prefix,
 //! a slow upstream the test holds and releases, the ministack CloudWatch-API server, and
 //! an IMDSv2 emulation. Every process is killed when its guard drops.
-#![allow(dead_code)]
 
 pub mod fault_proxy;
 
@@ -349,7 +348,7 @@ pub fn ministack_bin() -> PathBuf {
     if let Ok(path) = std::env::var("MINISTACK_BIN") {
         return PathBuf::from(path);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/ministack")
+    project_root().join(".venv/bin/ministack")
 }
 
 impl Ministack {
@@ -492,7 +491,7 @@ pub fn moto_bin() -> PathBuf {
     if let Ok(path) = std::env::var("MOTO_SERVER_BIN") {
         return PathBuf::from(path);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+    project_root().join(".venv/bin/moto_server")
 }
 
 impl Moto {
@@ -630,8 +629,31 @@ impl Imds {
 }
 
 /// The exporter binary, with an environment that cannot reach real AWS.
+/// The checkout this crate is part of (it lives in `tests/support`).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The exporter binary cargo built for the running test: the test binary is
+/// `TARGET/PROFILE/deps/NAME-HASH`, the exporter `TARGET/PROFILE/nginx-backlog-exporter` (what
+/// `CARGO_BIN_EXE_*` names, which only the test crate itself is given).
+pub fn exporter_binary() -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in TARGET/PROFILE/deps");
+    let binary = profile_dir.join("nginx-backlog-exporter");
+    assert!(
+        binary.exists(),
+        "{} is missing: cargo builds it for the integration tests",
+        binary.display()
+    );
+    binary
+}
+
 pub fn exporter() -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_nginx-backlog-exporter"));
+    let mut command = tokio::process::Command::new(exporter_binary());
     for variable in [
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
