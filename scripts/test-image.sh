@@ -15,6 +15,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export IMAGE_PROFILE=${IMAGE_PROFILE:-dev}
+# A fresh Debian machine (CI) has no podman: install it, as nspawn-test.sh installs its tools.
+if ! command -v podman >/dev/null; then
+    echo "test-image: installing podman" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null
+fi
 . scripts/demo-lib.sh   # $work, cleanup, free ports, start_aws, start_nginx
 
 storage=$work/storage
