@@ -8,7 +8,7 @@
 # full state directory (a small tmpfs: needs root) are injected at random times from a seed
 # it prints. It ends with one line of figures ("soak seed=...") and exits non-zero on any
 # loss or duplicate beyond the documented crash windows. N minutes of faults (default 30),
-# plus about 30 s of setup and draining. `cargo test` runs a 150 s variant (`soak_short`).
+# plus about 30 s of setup and draining. `cargo test` runs a 120 s variant (`soak_short`).
 # Needs what scripts/test.sh installs (nginx-light, logrotate, ministack in .venv) and wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
