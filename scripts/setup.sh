@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a Debian 12 machine (idempotent):
 # Debian's nginx-light and logrotate, and ministack (+ cbor2, boto3), cfn-lint, python-hcl2,
-# moto's server and the AWS CLI (v1) in .venv; npm (with nodejs) for scripts/check-cdk.sh.
+# moto's server and the AWS CLI (v1) in .venv; wrk for the soak; npm (with nodejs) for
+# scripts/check-cdk.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ missing=()
 command -v logrotate >/dev/null || [ -x /usr/sbin/logrotate ] || missing+=(logrotate)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# wrk: the load of tests/soak.rs (its short run is part of cargo test).
+command -v wrk >/dev/null || missing+=(wrk)
 # node and npm for scripts/check-cdk.sh (the guide's CDK snippets, type-checked).
 command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -28,7 +28,7 @@
 //! `scripts/soak.sh --minutes N`. Timing is real, so a seed replays the same sequence of
 //! faults and pauses, not the same interleaving with the daemon.
 
-mod support;
+use nginx_backlog_exporter_test_support as support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -359,24 +359,11 @@ state_directory = "{state}"
         assert!(status.success(), "kill -{signal} {pid}");
     }
 
+    /// Every rotated copy kept, uncompressed, so every line can still be counted at the end.
     async fn logrotate(&self, directives: &str) {
-        let d = self.nginx.dir.path().display();
-        let config = format!("{d}/access.log {{\n    rotate 100000\n    missingok\n    nocompress\n{directives}\n}}\n");
-        let path = self.dir.path().join("logrotate.conf");
-        std::fs::write(&path, config).unwrap();
-        let output = tokio::process::Command::new("/usr/sbin/logrotate")
-            .arg("-s")
-            .arg(self.dir.path().join("logrotate.state"))
-            .arg("-f")
-            .arg(&path)
-            .output()
-            .await
-            .expect("run logrotate (Debian's logrotate package)");
-        assert!(
-            output.status.success(),
-            "logrotate: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let log = self.nginx.dir.path().join("access.log");
+        let directives = format!("    rotate 100000\n    missingok\n    nocompress\n{directives}");
+        support::logrotate(self.dir.path(), &log, &directives);
     }
 
     async fn inject(&mut self, kind: Kind) {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nginx_backlog_exporter::sources::access_log::tail::{StartAt, TailCounters, Tailer, TailerOptions};
-use support::{http_get, logrotate, Nginx, SlowUpstream};
+use support::{http_get, logrotate, Nginx, SlowUpstream, DEBIAN_NGINX_LOGROTATE};
 use tokio_util::sync::CancellationToken;
 
 const BEFORE_ROTATION: usize = 60;
@@ -80,7 +80,8 @@ async fn rotate_under_load(directives: &str, wait_before_rotating: bool) -> Tail
         wait_for_lines(&seen, BEFORE_ROTATION).await;
     }
     let d = dir.display();
-    logrotate(dir, &log, &directives.replace("{d}", &d.to_string()));
+    let directives = directives.replace("{d}", &d.to_string());
+    logrotate(dir, &log, &format!("{DEBIAN_NGINX_LOGROTATE}{directives}"));
     for number in BEFORE_ROTATION..BEFORE_ROTATION + AFTER_ROTATION {
         request(&nginx, number).await;
     }

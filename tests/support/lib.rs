@@ -279,26 +279,23 @@ pub async fn metric(port: u16, name: &str) -> f64 {
 
 pub const LOGROTATE: &str = "/usr/sbin/logrotate";
 
-/// Run Debian's logrotate once (`-f`) on `log` with Debian's /etc/logrotate.d/nginx
-/// settings plus `directives`, keeping its state file in `dir`.
-pub fn logrotate(dir: &Path, log: &Path, directives: &str) {
-    assert!(
-        Path::new(LOGROTATE).exists(),
-        "{LOGROTATE} is missing: install it with `apt-get install -y logrotate` (CI does)"
-    );
-    let config = format!(
-        "{} {{
-    daily
+/// What Debian's /etc/logrotate.d/nginx says, for [`logrotate`] (plus the test's own lines).
+pub const DEBIAN_NGINX_LOGROTATE: &str = "    daily
     missingok
     rotate 14
     compress
     delaycompress
     notifempty
-{directives}
-}}
-",
-        log.display()
+";
+
+/// Run logrotate once (`-f`) on `log` with `directives` (e.g. [`DEBIAN_NGINX_LOGROTATE`] and
+/// a postrotate), keeping its config and state file in `dir`.
+pub fn logrotate(dir: &Path, log: &Path, directives: &str) {
+    assert!(
+        Path::new(LOGROTATE).exists(),
+        "{LOGROTATE} is missing: install it with `apt-get install -y logrotate` (CI does)"
     );
+    let config = format!("{} {{\n{directives}\n}}\n", log.display());
     let config_path = dir.join("logrotate.conf");
     std::fs::write(&config_path, config).unwrap();
     let output = Command::new(LOGROTATE)
