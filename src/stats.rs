@@ -128,6 +128,8 @@ pub struct TailStats {
     pub checkpointed_files_gone: AtomicU64,
     pub io_errors: AtomicU64,
     pub checkpoints_written: AtomicU64,
+    /// Checkpoint writes that failed (a full or read-only state directory); reading goes on.
+    pub checkpoint_failures: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,6 +143,7 @@ pub struct TailCounters {
     pub checkpointed_files_gone: u64,
     pub io_errors: u64,
     pub checkpoints_written: u64,
+    pub checkpoint_failures: u64,
 }
 
 impl TailStats {
@@ -155,6 +158,7 @@ impl TailStats {
             checkpointed_files_gone: Stats::get(&self.checkpointed_files_gone),
             io_errors: Stats::get(&self.io_errors),
             checkpoints_written: Stats::get(&self.checkpoints_written),
+            checkpoint_failures: Stats::get(&self.checkpoint_failures),
         }
     }
 }

@@ -283,6 +283,12 @@ fn encode_log(
     )?;
     counter(
         e,
+        "log_checkpoint_failures",
+        "access-log checkpoint writes that failed (full or read-only state directory); reading went on",
+        Stats::get(&log.tail.checkpoint_failures),
+    )?;
+    counter(
+        e,
         "log_possibly_lost_bytes",
         "bytes truncated away before they could be read",
         Stats::get(&log.tail.possibly_lost_bytes),

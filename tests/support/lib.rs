@@ -649,6 +649,18 @@ pub fn exporter_binary() -> PathBuf {
     binary
 }
 
+/// A fresh directory under `TARGET/tmp/exporter-state` that is not removed on drop.
+fn scratch_state_directory() -> PathBuf {
+    let profile_dir = exporter_binary().parent().map(Path::to_path_buf).expect("TARGET/PROFILE");
+    let root = profile_dir
+        .parent()
+        .expect("TARGET")
+        .join("tmp")
+        .join("exporter-state");
+    std::fs::create_dir_all(&root).expect("create TARGET/tmp/exporter-state");
+    tempfile::tempdir_in(&root).expect("a state directory").keep()
+}
+
 pub fn exporter() -> tokio::process::Command {
     let mut command = tokio::process::Command::new(exporter_binary());
     for variable in [
@@ -671,8 +683,10 @@ pub fn exporter() -> tokio::process::Command {
         // Nothing listens here: an IMDS lookup the test did not arrange fails at once.
         .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
         // Each run its own state directory (the config's state_directory still wins), so
-        // no test touches /var/lib or contends for another's spool.
-        .env("STATE_DIRECTORY", tempfile::tempdir().expect("tempdir").keep())
+        // no test touches /var/lib or contends for another's spool. It must outlive this
+        // function, so it is kept under cargo's own scratch directory for tests (TARGET/tmp,
+        // what CARGO_TARGET_TMPDIR names), not left in /tmp.
+        .env("STATE_DIRECTORY", scratch_state_directory())
         .stdin(Stdio::null())
         .kill_on_drop(true);
     command

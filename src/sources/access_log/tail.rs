@@ -340,6 +340,7 @@ pub struct Tailer {
     watching: bool,
     /// The last drain read something: wait on the poll timer, not on notify.
     growing: bool,
+    checkpoint_failing: FailureStreak,
 }
 
 impl std::fmt::Debug for Tailer {
@@ -385,6 +386,7 @@ impl Tailer {
             watcher: None,
             watching: false,
             growing: false,
+            checkpoint_failing: FailureStreak::once(),
         };
         tailer.start_watching();
         match checkpoint {
@@ -584,7 +586,7 @@ impl Tailer {
             self.close_quiet_rotated();
         }
         if self.dirty && self.checkpoint_due() {
-            self.checkpoint()?;
+            self.try_checkpoint();
         }
         Ok(Drained {
             lines: max_lines - lines_left,
@@ -741,6 +743,30 @@ impl Tailer {
         current.restart_at_zero();
         self.dirty = true;
         Ok(())
+    }
+
+    /// A checkpoint due while lines flow. Failing to write it (a full or read-only state
+    /// directory) is not failing to read: the lines were delivered and reading goes on; it
+    /// is counted, logged once a streak, and tried again a `checkpoint_interval` later. What
+    /// it costs is only after a crash: lines since the last checkpoint written are read again.
+    fn try_checkpoint(&mut self) {
+        match self.checkpoint() {
+            Ok(()) => {
+                if let Some(failures) = self.checkpoint_failing.recovered() {
+                    tracing::info!(failures, "writing the access-log checkpoint again");
+                }
+            }
+            Err(error) => {
+                Stats::bump(&self.stats.checkpoint_failures);
+                self.last_checkpoint_at = Some(Instant::now());
+                if self.checkpoint_failing.failed_as(error.kind()) {
+                    tracing::warn!(
+                        kind = error.kind(),
+                        "cannot write the access-log checkpoint (reading goes on; after a crash, lines since the last one written are read again): {error}"
+                    );
+                }
+            }
+        }
     }
 
     fn checkpoint_due(&self) -> bool {
@@ -1103,6 +1129,27 @@ mod tests {
         f.append(b"first\n");
         check(drain(&mut tailer).await, &["first"]);
         assert_eq!(tailer.counters().io_errors, 0);
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_that_cannot_be_written_does_not_stop_the_reading() {
+        let f = fixture();
+        let mut tailer = f.tailer();
+        let store = CheckpointStore::for_path(&f.state, &f.log).unwrap();
+        // Something in the way of the checkpoint's temporary file: its writes fail.
+        let blocker = crate::atomic_file::temporary_for(store.file());
+        fs::create_dir_all(&blocker).unwrap();
+        f.append(b"one\ntwo\n");
+        check(drain(&mut tailer).await, &["one", "two"]);
+        f.append(b"three\n");
+        check(drain(&mut tailer).await, &["three"]);
+        let counters = tailer.counters();
+        assert_eq!(counters.io_errors, 0, "a read error it is not");
+        assert!(counters.checkpoint_failures >= 1, "{counters:?}");
+        fs::remove_dir(&blocker).unwrap();
+        f.append(b"four\n");
+        check(drain(&mut tailer).await, &["four"]);
+        assert_eq!(store.load().unwrap().unwrap().files[0].offset, 19, "written again, at the end");
     }
 
     #[tokio::test(start_paused = true)]
