@@ -68,6 +68,8 @@ struct Parse {
     concurrency: LogConcurrencyFilter,
     busy_time: Option<BusyTime>,
     last_period: Option<watch::Sender<Option<PeriodSignals>>>,
+    /// Periods before this are partial (reading began inside them): not published.
+    first_complete_ms: Option<i64>,
 }
 
 impl Parse {
@@ -83,6 +85,13 @@ impl Parse {
         match result {
             Ok(request) => {
                 Stats::bump(&log.lines_parsed);
+                if self.first_complete_ms.is_none() {
+                    self.first_complete_ms = Some(log_metrics::first_complete_period(
+                        request.end_ms,
+                        self.quiet.period_ms(),
+                        self.quiet.first_whole_ms(),
+                    ));
+                }
                 let request_time_us = request.request_time_us.unwrap_or(0);
                 if self.concurrency.counts(request.status, request_time_us) {
                     if let Some(busy_time) = &self.busy_time {
@@ -138,6 +147,7 @@ pub fn start(
         concurrency: config.concurrency.clone(),
         busy_time: outputs.busy_time,
         last_period: outputs.last_period,
+        first_complete_ms: None,
         quiet: QuietPeriods::new(unix_ms(parse_now) as i64, period.as_millis() as i64),
     };
     Ok(run(tailer, parse, token))
@@ -192,16 +202,22 @@ fn publish_closed(parse: &mut Parse, readable: bool) -> Vec<Datapoint> {
     let mut datapoints = Vec::new();
     let mut popped = Vec::new();
     while let Some(period) = parse.signals.pop_closed() {
-        if parse.delivery.is_some() || parse.emf.is_some() {
-            datapoints.extend(log_metrics::datapoints(&period, &parse.publish));
-        }
         popped.push(period.start_ms);
+        // The totals count every line read; only a whole period is published.
         Stats::add(&log.completed, period.completed);
         for (total, count) in log.completed_by_class.iter().zip(period.by_class) {
             Stats::add(total, count);
         }
         Stats::add(&log.status_499, period.status_499);
         Stats::add(&log.status_5xx, period.status_5xx);
+        if parse.first_complete_ms.is_none_or(|first| period.start_ms < first) {
+            // Partial: reading began inside it (see log_metrics::first_complete_period).
+            Stats::bump(&log.periods_partial);
+            continue;
+        }
+        if parse.delivery.is_some() || parse.emf.is_some() {
+            datapoints.extend(log_metrics::datapoints(&period, &parse.publish));
+        }
         newest = Some(period);
     }
     if let (Some(period), Some(last)) = (newest, &parse.last_period) {
@@ -304,37 +320,60 @@ mod tests {
         seen
     }
 
+    /// Wait (in paused time, a few seconds at most) until `lines` lines have been parsed: the
+    /// tailer reads on its idle tick or on inotify's wake-up, which comes in real time.
+    async fn read(wired: &Wired, lines: u64) {
+        for _ in 0..50 {
+            if Stats::get(&wired.stats.log.lines_parsed) >= lines {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{lines} lines not read in 5 s: {}", Stats::get(&wired.stats.log.lines_parsed));
+    }
+
+    fn append(wired: &Wired, lines: &[String]) {
+        let mut log = std::fs::OpenOptions::new().append(true).open(&wired.log).unwrap();
+        std::io::Write::write_all(&mut log, lines.concat().as_bytes()).unwrap();
+    }
+
     #[tokio::test(start_paused = true)]
     async fn closed_periods_go_to_delivery_quiet_ones_as_zero_and_the_newest_to_metrics() {
-        // Three requests in 0..10 s (one a 101, left out of log_concurrency), none in 10..20,
-        // one in 20..30 (written when the clock gets there).
-        let lines = [
-            line(T0 + 1, 200, "0.250"),
-            line(T0 + 2, 101, "30.000"),
-            line(T0 + 3, 200, "0.500"),
-        ]
-        .concat();
-        let mut wired = wire(&lines);
-        // Everything read at once: the busy time is there before any period closes.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Reading begins at T0 + 0.5 s inside period 0..10, whose earlier lines (if any) are
+        // not ours: that period is partial and is not published. Times below are from T0.
+        let started = tokio::time::Instant::now() - Duration::from_millis(500);
+        let at = |ms: u64| tokio::time::sleep_until(started + Duration::from_millis(ms));
+        let mut wired = wire(&line(T0 + 1, 200, "0.050"));
+        read(&wired, 1).await;
+        assert_eq!(wired.busy_time.take(), 50_000);
+        // Three requests in 10..20 s (one a 101, left out of log_concurrency), written as
+        // the clock gets there.
+        at(12_600).await;
+        append(
+            &wired,
+            &[line(T0 + 11, 200, "0.250"), line(T0 + 12, 101, "1.000"), line(T0 + 12, 200, "0.500")],
+        );
+        read(&wired, 4).await;
         assert_eq!(wired.busy_time.take(), 750_000, "0.25 s + 0.5 s; the 101 left out");
         assert_eq!(Stats::get(&wired.stats.log.concurrency_excluded), 1);
-        // 0..10 closes at 10 s + settle 2 s; nothing before it.
-        tokio::time::sleep(Duration::from_millis(11_000)).await;
-        assert_eq!(received(&mut wired), vec![]);
-        tokio::time::sleep(Duration::from_millis(1_000)).await;
-        assert_eq!(received(&mut wired), vec![(0, 3.0)]);
+        assert_eq!(received(&mut wired), vec![], "0..10 closed at 12 s, but it is partial");
+        assert_eq!(Stats::get(&wired.stats.log.periods_partial), 1);
+        assert!(wired.last_period.borrow().is_none());
+        // 10..20 closes at 20 s + settle 2 s: by the next idle tick (a second).
+        at(21_900).await;
+        assert_eq!(received(&mut wired), vec![], "not before it closes");
+        at(23_100).await;
+        assert_eq!(received(&mut wired), vec![(10, 3.0)]);
         assert_eq!(wired.last_period.borrow().as_ref().map(|p| p.completed), Some(3));
-        tokio::time::sleep(Duration::from_millis(9_000)).await;
-        let mut log = std::fs::OpenOptions::new().append(true).open(&wired.log).unwrap();
-        std::io::Write::write_all(&mut log, line(T0 + 21, 503, "0.100").as_bytes()).unwrap();
-        // By 32.5 s: 10..20 quiet (a zero, the log was readable), 20..30 with its one line.
-        tokio::time::sleep(Duration::from_millis(11_500)).await;
-        assert_eq!(received(&mut wired), vec![(10, 0.0), (20, 1.0)]);
+        // 20..30 quiet (a zero: the log was readable), 30..40 with one line.
+        at(31_600).await;
+        append(&wired, &[line(T0 + 31, 503, "0.100")]);
+        read(&wired, 5).await;
+        at(43_100).await;
+        assert_eq!(received(&mut wired), vec![(20, 0.0), (30, 1.0)]);
         assert_eq!(wired.busy_time.take(), 100_000);
         let newest = wired.last_period.borrow().clone().unwrap();
-        assert_eq!((newest.start_ms as u64 / 1000 - T0, newest.status_5xx), (20, 1));
-        assert_eq!(Stats::get(&wired.stats.log.lines_parsed), 4);
+        assert_eq!((newest.start_ms as u64 / 1000 - T0, newest.status_5xx), (30, 1));
 
         // SIGTERM: the task ends and leaves a checkpoint at the end of what it read.
         wired.token.cancel();
@@ -346,10 +385,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_line_from_the_future_is_a_bad_time_not_a_period() {
-        let lines = [line(T0 + 1, 200, "0.010"), line(T0 + 3600, 200, "0.010")].concat();
+        let lines = [line(T0, 200, "0.010"), line(T0 + 3600, 200, "0.010")].concat();
         let mut wired = wire(&lines);
-        tokio::time::sleep(Duration::from_millis(13_000)).await;
-        assert_eq!(received(&mut wired), vec![(0, 1.0)]);
+        tokio::time::sleep(Duration::from_millis(11_000)).await;
+        append(&wired, &[line(T0 + 11, 200, "0.010")]);
+        tokio::time::sleep(Duration::from_millis(12_000)).await;
+        assert_eq!(received(&mut wired), vec![(10, 1.0)], "0..10 partial, 10..20 with its line");
         assert_eq!(
             Stats::get(&wired.stats.log.lines_rejected[BadLine::BadTime as usize]),
             1,

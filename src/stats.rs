@@ -50,6 +50,8 @@ pub struct LogStats {
     pub lines_rejected: [AtomicU64; BadLine::COUNT],
     /// Lines whose period had already been emitted when they arrived.
     pub lines_late: AtomicU64,
+    /// Closed periods not published because reading began inside them (start-up, restart).
+    pub periods_partial: AtomicU64,
     /// The tailer's own counters (rotations, truncations, overlong lines, I/O errors).
     pub tail: std::sync::Arc<TailStats>,
     /// Totals over every closed period.

@@ -49,6 +49,19 @@ pub fn quiet_period(start_ms: i64, period_ms: i64) -> PeriodSignals {
     }
 }
 
+/// The first period whose lines were all read. Reading begins mid-log (at a checkpoint,
+/// at the end of the file, after a restart), and the lines before that point were read by an
+/// earlier process or not at all, so a period that has lines on both sides of it is partial
+/// and is not published (a low count would be a lie). nginx logs a line when its request
+/// ends, so the lines before the point all ended before the task started and before the
+/// first line read (`first_end_ms`): a period starting at or after `first_whole_ms` (the
+/// first whole period after the task started), or after the first line's own period, has
+/// none of them.
+pub fn first_complete_period(first_end_ms: i64, period_ms: i64, first_whole_ms: i64) -> i64 {
+    let after_first_line = first_end_ms.div_euclid(period_ms) * period_ms + period_ms;
+    after_first_line.min(first_whole_ms)
+}
+
 /// Periods with no line at all never leave [`crate::derive::log_signals::LogSignals`]; this
 /// finds them. Whether a period has closed is LogSignals' decision alone
 /// ([`LogSignals::closed_until_ms`](crate::derive::log_signals::LogSignals::closed_until_ms)),
@@ -56,6 +69,7 @@ pub fn quiet_period(start_ms: i64, period_ms: i64) -> PeriodSignals {
 #[derive(Debug)]
 pub struct QuietPeriods {
     period_ms: i64,
+    first_whole_ms: i64,
     /// The start of the next period not yet accounted for.
     next_ms: i64,
 }
@@ -63,14 +77,21 @@ pub struct QuietPeriods {
 impl QuietPeriods {
     /// Start with the first whole period after `started_ms` (earlier ones were partly unread).
     pub fn new(started_ms: i64, period_ms: i64) -> Self {
+        let first_whole_ms = (started_ms + period_ms - 1).div_euclid(period_ms) * period_ms;
         QuietPeriods {
             period_ms,
-            next_ms: (started_ms + period_ms - 1).div_euclid(period_ms) * period_ms,
+            first_whole_ms,
+            next_ms: first_whole_ms,
         }
     }
 
     pub fn period_ms(&self) -> i64 {
         self.period_ms
+    }
+
+    /// The first whole period after the task started.
+    pub fn first_whole_ms(&self) -> i64 {
+        self.first_whole_ms
     }
 
     /// Periods that ended by `closed_until_ms` (LogSignals' own) and were not among `popped`
@@ -175,6 +196,19 @@ mod tests {
             .iter()
             .all(|d| d.timestamp == UNIX_EPOCH + Duration::from_secs(1_800_000_010)));
         assert_eq!(points[1].stats, StatisticSet::of(1.5));
+    }
+
+    #[test]
+    fn the_first_complete_period_is_the_first_with_no_line_before_reading_began() {
+        // 10 s periods, the task started at 105.5 s (first whole period: 110).
+        for (first_end_ms, expected, why) in [
+            (105_600, 110_000, "live: the period being written when reading began is partial"),
+            (118_000, 110_000, "a quiet start: 110.. began after the task did"),
+            (42_000, 50_000, "a catch-up from an old checkpoint: 40.. is partial, 50.. on are whole"),
+            (40_000, 50_000, "a line on a period's first millisecond still shares it"),
+        ] {
+            assert_eq!(first_complete_period(first_end_ms, 10_000, 110_000), expected, "{why}");
+        }
     }
 
     fn signals_settling_for(settle_s: u64) -> LogSignals {

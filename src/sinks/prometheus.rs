@@ -283,6 +283,12 @@ fn encode_log(
     )?;
     counter(
         e,
+        "log_periods_partial",
+        "log periods not published because reading began inside them (start-up, restart)",
+        Stats::get(&log.periods_partial),
+    )?;
+    counter(
+        e,
         "log_checkpoint_failures",
         "access-log checkpoint writes that failed (full or read-only state directory); reading went on",
         Stats::get(&log.tail.checkpoint_failures),
