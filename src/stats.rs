@@ -48,7 +48,7 @@ pub struct LogStats {
     /// Lines the `log_concurrency` window left out (access_log.concurrency_*).
     pub concurrency_excluded: AtomicU64,
     /// Skipped lines by reason, in the order of `BadLine::ALL`.
-    pub lines_rejected: [AtomicU64; 6],
+    pub lines_rejected: [AtomicU64; crate::sources::access_log::BadLine::ALL.len()],
     /// Lines whose period had already been emitted when they arrived.
     pub lines_late: AtomicU64,
     pub overlong_lines: AtomicU64,

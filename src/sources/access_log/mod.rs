@@ -97,16 +97,20 @@ pub enum BadLine {
     BadTime,
     /// `$status` was not three digits.
     BadStatus,
+    /// `$request_time` was neither a number of seconds nor `-` (nginx always writes a
+    /// number: anything else is a corrupt line, not a request of unknown length).
+    BadRequestTime,
 }
 
 impl BadLine {
-    pub const ALL: [BadLine; 6] = [
+    pub const ALL: [BadLine; 7] = [
         BadLine::LiteralMismatch,
         BadLine::TooFewFields,
         BadLine::TrailingData,
         BadLine::TooLong,
         BadLine::BadTime,
         BadLine::BadStatus,
+        BadLine::BadRequestTime,
     ];
 
     pub fn label(self) -> &'static str {
@@ -117,6 +121,7 @@ impl BadLine {
             BadLine::TooLong => "too_long",
             BadLine::BadTime => "bad_time",
             BadLine::BadStatus => "bad_status",
+            BadLine::BadRequestTime => "bad_request_time",
         }
     }
 }
@@ -281,7 +286,7 @@ impl RecordExtractor {
         let end_ms = self.logged_ms(fields)?;
         let end_ms = self.place(end_ms);
         let status = self.status(fields)?;
-        let (request_time_us, upstream_time_us) = self.durations(fields);
+        let (request_time_us, upstream_time_us) = self.durations(fields)?;
         Ok(CompletedRequest {
             end_ms,
             status,
@@ -293,11 +298,16 @@ impl RecordExtractor {
 
     /// The part of [`RecordExtractor::extract`] that needs only this line, so lines can be
     /// extracted in parallel and then [`placed`](RecordExtractor::place) in order. `Err` only
-    /// for a time that does not parse: a line with a bad `$status` still moves the spreading.
+    /// for a time that does not parse: a line with a bad `$status` or `$request_time` still
+    /// moves the spreading (as in [`RecordExtractor::extract`]), so that comes back as the
+    /// [`LineRequest::status`] error.
     pub fn extract_line(&mut self, fields: &Fields<'_, '_>) -> Result<LineRequest, BadLine> {
         let logged_ms = self.logged_ms(fields)?;
         let status = self.status(fields);
-        let (request_time_us, upstream_time_us) = self.durations(fields);
+        let (status, (request_time_us, upstream_time_us)) = match (status, self.durations(fields)) {
+            (Ok(status), Ok(durations)) => (Ok(status), durations),
+            (Err(reason), _) | (Ok(_), Err(reason)) => (Err(reason), (None, None)),
+        };
         Ok(LineRequest {
             logged_ms,
             status,
@@ -322,18 +332,25 @@ impl RecordExtractor {
             .ok_or(BadLine::BadStatus)
     }
 
-    /// `$request_time` and `$upstream_response_time` in microseconds.
+    /// `$request_time` and `$upstream_response_time` in microseconds. A `$request_time`
+    /// that is neither a number nor `-` is a bad line; a bad `$upstream_response_time` only
+    /// leaves that value out (`-` and odd lists are common there, see
+    /// [`values::parse_upstream_sum_micros`]).
     #[inline(always)]
-    fn durations(&self, fields: &Fields<'_, '_>) -> (Option<u64>, Option<u64>) {
-        let request_time_us = self
-            .request_time
-            .and_then(|at| fields.get(at))
-            .and_then(values::parse_seconds_as_micros);
+    fn durations(&self, fields: &Fields<'_, '_>) -> Result<(Option<u64>, Option<u64>), BadLine> {
+        let request_time_us = match self.request_time.and_then(|at| fields.get(at)) {
+            Some(raw) => match values::parse_seconds_as_micros(raw) {
+                Some(micros) => Some(micros),
+                None if raw == b"-" => None,
+                None => return Err(BadLine::BadRequestTime),
+            },
+            None => None,
+        };
         let upstream_time_us = self
             .upstream_response_time
             .and_then(|at| fields.get(at))
             .and_then(values::parse_upstream_sum_micros);
-        (request_time_us, upstream_time_us)
+        Ok((request_time_us, upstream_time_us))
     }
 
     /// The end time of a line with a parsed time, spread within its second for whole-second
@@ -364,6 +381,8 @@ impl RecordExtractor {
 pub struct LineRequest {
     /// The time as logged, before spreading within its second.
     pub logged_ms: i64,
+    /// `$status`, or why the line is skipped although its time counts in the spreading: a
+    /// bad `$status` or a bad `$request_time` (then both durations are `None`).
     pub status: Result<u16, BadLine>,
     pub request_time_us: Option<u64>,
     pub upstream_time_us: Option<u64>,
@@ -755,6 +774,58 @@ mod tests {
                 ("bad_status", 1)
             ]
         );
+    }
+
+    /// Issue 15: a `$request_time` that is not a number was taken as "no request time" and
+    /// the line kept; it is a bad line, on the single-threaded path and the parallel one
+    /// alike, while `-` (unset) and a bad `$upstream_response_time` still only lose a value.
+    #[test]
+    fn a_request_time_that_is_not_a_number_is_a_bad_line() {
+        let format = LogFormat::compile(
+            "$remote_addr [$time_local] $status $request_time $upstream_response_time",
+            Escape::Default,
+        )
+        .unwrap();
+        let mut matcher = LineMatcher::new(format.clone());
+        let line = |request_time: &str, upstream: &str| {
+            format!("10.0.0.1 [22/Nov/2026:19:49:22 +0000] 200 {request_time} {upstream}").into_bytes()
+        };
+        let cases: &[(&str, &str, Result<(Option<u64>, Option<u64>), BadLine>)] = &[
+            ("0.003", "0.002", Ok((Some(3_000), Some(2_000)))),
+            ("12.5", "-", Ok((Some(12_500_000), None))),
+            ("-", "0.002", Ok((None, Some(2_000)))),
+            ("0.003", "abc", Ok((Some(3_000), None))),
+            ("abc", "0.002", Err(BadLine::BadRequestTime)),
+            ("1.2.3", "0.002", Err(BadLine::BadRequestTime)),
+            ("0.00x", "0.002", Err(BadLine::BadRequestTime)),
+            ("--", "0.002", Err(BadLine::BadRequestTime)),
+        ];
+        for (request_time, upstream, want) in cases {
+            let text = line(request_time, upstream);
+            let fields = matcher.match_line(&text).unwrap();
+            let mut extractor = RecordExtractor::new(&format, None).unwrap();
+            let got = extractor
+                .extract(&fields)
+                .map(|request| (request.request_time_us, request.upstream_time_us));
+            assert_eq!(&got, want, "extract: request_time {request_time:?} upstream {upstream:?}");
+            // The parallel path keeps the line's time (it still counts in the spreading) and
+            // says why it is skipped where a bad $status would be.
+            let mut extractor = RecordExtractor::new(&format, None).unwrap();
+            let parallel = extractor.extract_line(&fields).unwrap();
+            assert_eq!(parallel.logged_ms, 1_795_376_962_000);
+            let got = parallel
+                .status
+                .map(|status| (status, parallel.request_time_us, parallel.upstream_time_us));
+            let want = want.map(|(request_time_us, upstream_time_us)| (200, request_time_us, upstream_time_us));
+            assert_eq!(got, want, "extract_line: request_time {request_time:?} upstream {upstream:?}");
+        }
+        // A bad $status is reported before a bad $request_time, on both paths.
+        let text = b"10.0.0.1 [22/Nov/2026:19:49:22 +0000] 2x0 abc 0.002";
+        let fields = matcher.match_line(text).unwrap();
+        let mut extractor = RecordExtractor::new(&format, None).unwrap();
+        assert_eq!(extractor.extract(&fields).map(|_| ()), Err(BadLine::BadStatus));
+        assert_eq!(extractor.extract_line(&fields).unwrap().status, Err(BadLine::BadStatus));
+        assert_eq!(BadLine::BadRequestTime.label(), "bad_request_time");
     }
 
     /// Hands out input a read at a time, cycling through `sizes`: 0 is an `Interrupted`
