@@ -341,8 +341,7 @@ impl RecordExtractor {
         let request_time_us = match self.request_time.and_then(|at| fields.get(at)) {
             Some(raw) => match values::parse_seconds_as_micros(raw) {
                 Some(micros) => Some(micros),
-                None if raw == b"-" => None,
-                None => return Err(BadLine::BadRequestTime),
+                None => unset_or_bad_request_time(raw)?,
             },
             None => None,
         };
@@ -372,6 +371,19 @@ impl RecordExtractor {
     /// Where the breakdown value lies in the line (see [`Fields::span`]).
     pub fn breakdown_span(&self, fields: &Fields<'_, '_>) -> Option<std::ops::Range<usize>> {
         self.breakdown.and_then(|at| fields.span(at))
+    }
+}
+
+/// A `$request_time` that did not parse: `-` is unset, anything else a bad line. Cold and
+/// out of line so the common path stays as it was before this check (+7 instructions per
+/// line inline, in callgrind).
+#[cold]
+#[inline(never)]
+fn unset_or_bad_request_time(raw: &[u8]) -> Result<Option<u64>, BadLine> {
+    if raw == b"-" {
+        Ok(None)
+    } else {
+        Err(BadLine::BadRequestTime)
     }
 }
 
