@@ -840,6 +840,47 @@ mod tests {
         assert_eq!(BadLine::BadRequestTime.label(), "bad_request_time");
     }
 
+    proptest! {
+        /// `extract` (single-threaded replay, the daemon) and `extract_line` + `place` (the
+        /// parallel replay) agree on every line: the same verdict and the same values, with
+        /// times, statuses and durations drawn from good and bad shapes alike.
+        #[test]
+        fn extract_and_extract_line_agree(
+            lines in proptest::collection::vec(
+                (
+                    prop_oneof![Just("22/Nov/2026:19:49:22 +0000"), Just("22/Nov/2026:19:49:23 +0000"), Just("bad time")],
+                    prop_oneof![Just("200"), Just("499"), Just("2x0"), Just("-")],
+                    prop_oneof![Just("0.003"), Just("12.5"), Just("-"), Just("abc"), Just(""), Just("1.2.3"), Just("7")],
+                    prop_oneof![Just("0.002"), Just("-"), Just("0.000, 0.003"), Just("junk")],
+                ),
+                1..40,
+            ),
+        ) {
+            let format = LogFormat::compile(
+                "[$time_local] $status $request_time $upstream_response_time",
+                Escape::Default,
+            )
+            .unwrap();
+            let mut matcher = LineMatcher::new(format.clone());
+            let mut whole = RecordExtractor::new(&format, None).unwrap();
+            let mut per_line = RecordExtractor::new(&format, None).unwrap();
+            for (time, status, request_time, upstream) in lines {
+                let text = format!("[{time}] {status} {request_time} {upstream}");
+                let fields = matcher.match_line(text.as_bytes()).unwrap();
+                let want = whole.extract(&fields).map(|request| {
+                    (request.end_ms, request.status, request.request_time_us, request.upstream_time_us)
+                });
+                let got = per_line.extract_line(&fields).and_then(|line| {
+                    // Placed whenever the time parsed, as replay's main thread does.
+                    let end_ms = per_line.place(line.logged_ms);
+                    line.status
+                        .map(|status| (end_ms, status, line.request_time_us, line.upstream_time_us))
+                });
+                prop_assert_eq!(got, want, "line {:?}", text);
+            }
+        }
+    }
+
     /// Hands out input a read at a time, cycling through `sizes`: 0 is an `Interrupted`
     /// error, anything else at most that many bytes (a pipe, the gzip decoder).
     struct Trickle<'a> {
