@@ -802,7 +802,8 @@ mod tests {
         let line = |request_time: &str, upstream: &str| {
             format!("10.0.0.1 [22/Nov/2026:19:49:22 +0000] 200 {request_time} {upstream}").into_bytes()
         };
-        let cases: &[(&str, &str, Result<(Option<u64>, Option<u64>), BadLine>)] = &[
+        type Durations = Result<(Option<u64>, Option<u64>), BadLine>;
+        let cases: &[(&str, &str, Durations)] = &[
             ("0.003", "0.002", Ok((Some(3_000), Some(2_000)))),
             ("12.5", "-", Ok((Some(12_500_000), None))),
             ("-", "0.002", Ok((None, Some(2_000)))),
