@@ -820,7 +820,10 @@ mod tests {
             let got = extractor
                 .extract(&fields)
                 .map(|request| (request.request_time_us, request.upstream_time_us));
-            assert_eq!(&got, want, "extract: request_time {request_time:?} upstream {upstream:?}");
+            assert_eq!(
+                &got, want,
+                "extract: request_time {request_time:?} upstream {upstream:?}"
+            );
             // The parallel path keeps the line's time (it still counts in the spreading) and
             // says why it is skipped where a bad $status would be.
             let mut extractor = RecordExtractor::new(&format, None).unwrap();
@@ -830,7 +833,10 @@ mod tests {
                 .status
                 .map(|status| (status, parallel.request_time_us, parallel.upstream_time_us));
             let want = want.map(|(request_time_us, upstream_time_us)| (200, request_time_us, upstream_time_us));
-            assert_eq!(got, want, "extract_line: request_time {request_time:?} upstream {upstream:?}");
+            assert_eq!(
+                got, want,
+                "extract_line: request_time {request_time:?} upstream {upstream:?}"
+            );
         }
         // A bad $status is reported before a bad $request_time, on both paths.
         let text = b"10.0.0.1 [22/Nov/2026:19:49:22 +0000] 2x0 abc 0.002";
