@@ -181,10 +181,13 @@ pub enum BadLine {
     BadTime,
     /// `$status` was not three digits.
     BadStatus,
+    /// `$request_time` was neither a number of seconds nor `-` (nginx always writes a
+    /// number: anything else is a corrupt line, not a request of unknown length).
+    BadRequestTime,
 }
 
 impl BadLine {
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 7;
     pub const ALL: [BadLine; BadLine::COUNT] = [
         BadLine::LiteralMismatch,
         BadLine::TooFewFields,
@@ -192,6 +195,7 @@ impl BadLine {
         BadLine::TooLong,
         BadLine::BadTime,
         BadLine::BadStatus,
+        BadLine::BadRequestTime,
     ];
 
     pub fn label(self) -> &'static str {
@@ -202,6 +206,7 @@ impl BadLine {
             BadLine::TooLong => "too_long",
             BadLine::BadTime => "bad_time",
             BadLine::BadStatus => "bad_status",
+            BadLine::BadRequestTime => "bad_request_time",
         }
     }
 }

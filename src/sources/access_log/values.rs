@@ -1,6 +1,7 @@
 //! Value converters for the few variables the signals need. Each takes the raw bytes the
 //! matcher returned and never allocates. `-` (nginx's "unset") and anything malformed give
-//! `None`: one odd field never costs the whole line.
+//! `None`; the caller tells them apart where it matters (a malformed `$request_time` is a bad
+//! line, see `RecordExtractor`).
 
 use std::borrow::Cow;
 
