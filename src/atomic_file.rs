@@ -22,7 +22,9 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// The temporary sibling [`write`] uses: hidden, next to `path`, so the rename stays on one
 /// file system.
 pub fn temporary_for(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or_else(Default::default, |name| name.to_string_lossy());
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |name| name.to_string_lossy());
     path.with_file_name(format!(".{name}.tmp"))
 }
 
@@ -44,7 +46,10 @@ mod tests {
         write(&path, b"old").unwrap();
         write(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("state.json")]);
     }
 

@@ -76,12 +76,12 @@ impl Parse {
     fn line(&mut self, line: &[u8]) {
         let log = &self.stats.log;
         let result = self.parser.parse(line).and_then(|request| {
-                if request.end_ms > self.max_end_ms {
-                    Err(BadLine::BadTime)
-                } else {
-                    Ok(request)
-                }
-            });
+            if request.end_ms > self.max_end_ms {
+                Err(BadLine::BadTime)
+            } else {
+                Ok(request)
+            }
+        });
         match result {
             Ok(request) => {
                 Stats::bump(&log.lines_parsed);
@@ -123,10 +123,11 @@ pub fn start(
 ) -> Result<impl std::future::Future<Output = ()>, LogPipelineError> {
     let mut options = TailerOptions::new(&config.path, state_directory);
     options.start_at = config.start_at;
-    let tailer = Tailer::open_counting(options, Arc::clone(&stats.log.tail)).map_err(|source| LogPipelineError::Tail {
-        path: config.path.clone(),
-        source,
-    })?;
+    let tailer =
+        Tailer::open_counting(options, Arc::clone(&stats.log.tail)).map_err(|source| LogPipelineError::Tail {
+            path: config.path.clone(),
+            source,
+        })?;
     let mut signals_config = SignalsConfig::new(period);
     signals_config.breakdown_cap = config.breakdown_cap;
     signals_config.settle = config.settle;
@@ -313,7 +314,10 @@ mod tests {
     fn received(wired: &mut Wired) -> Vec<(u64, f64)> {
         let mut seen = Vec::new();
         while let Ok(datapoint) = wired.datapoints.try_recv() {
-            assert_eq!(datapoint.metric, crate::model::Metric::Log(LogMetric::RequestsCompleted));
+            assert_eq!(
+                datapoint.metric,
+                crate::model::Metric::Log(LogMetric::RequestsCompleted)
+            );
             let at = datapoint.timestamp.duration_since(UNIX_EPOCH).unwrap().as_secs();
             seen.push((at - T0, datapoint.stats.sum));
         }
@@ -329,7 +333,10 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{lines} lines not read in 5 s: {}", Stats::get(&wired.stats.log.lines_parsed));
+        panic!(
+            "{lines} lines not read in 5 s: {}",
+            Stats::get(&wired.stats.log.lines_parsed)
+        );
     }
 
     fn append(wired: &Wired, lines: &[String]) {
@@ -351,7 +358,11 @@ mod tests {
         at(12_600).await;
         append(
             &wired,
-            &[line(T0 + 11, 200, "0.250"), line(T0 + 12, 101, "1.000"), line(T0 + 12, 200, "0.500")],
+            &[
+                line(T0 + 11, 200, "0.250"),
+                line(T0 + 12, 101, "1.000"),
+                line(T0 + 12, 200, "0.500"),
+            ],
         );
         read(&wired, 4).await;
         assert_eq!(wired.busy_time.take(), 750_000, "0.25 s + 0.5 s; the 101 left out");
@@ -390,7 +401,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(11_000)).await;
         append(&wired, &[line(T0 + 11, 200, "0.010")]);
         tokio::time::sleep(Duration::from_millis(12_000)).await;
-        assert_eq!(received(&mut wired), vec![(10, 1.0)], "0..10 partial, 10..20 with its line");
+        assert_eq!(
+            received(&mut wired),
+            vec![(10, 1.0)],
+            "0..10 partial, 10..20 with its line"
+        );
         assert_eq!(
             Stats::get(&wired.stats.log.lines_rejected[BadLine::BadTime as usize]),
             1,

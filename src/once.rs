@@ -56,10 +56,7 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
         stats_set,
     );
     if let Some(output) = &config.emf {
-        let lines = emf::encode(
-            &target,
-            &EmfRecord::with_values(&datapoint, values),
-        );
+        let lines = emf::encode(&target, &EmfRecord::with_values(&datapoint, values));
         emf::write_lines(output, &lines).context("cannot write the EMF line")?;
     }
     if let Some(publisher) = publisher {

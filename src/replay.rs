@@ -21,14 +21,12 @@ use anyhow::Context;
 use flate2::read::MultiGzDecoder;
 
 use crate::cli::ReplayOutput;
-use crate::sources::access_log::LogFormatSource;
 use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
 use crate::parse_log::{self, LogCommandError};
 use crate::plot::ReplayPlot;
 use crate::sources::access_log::values::format_rfc3339;
-use crate::sources::access_log::{
-    self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineParser, LineRequest,
-};
+use crate::sources::access_log::LogFormatSource;
+use crate::sources::access_log::{self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineParser, LineRequest};
 
 /// What `replay` needs besides the format.
 #[derive(Debug, Clone)]

@@ -252,7 +252,8 @@ mod tests {
     /// A listening socket on port 80 with `depth` connections waiting to be accepted.
     fn set_accept_queue(dir: &tempfile::TempDir, depth: u32) {
         let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
-        let row = format!("   0: 00000000:0050 00000000:0000 0A 00000000:{depth:08X} 00:00000000 00000000     0        0 1");
+        let row =
+            format!("   0: 00000000:0050 00000000:0000 0A 00000000:{depth:08X} 00:00000000 00000000     0        0 1");
         std::fs::write(dir.path().join("tcp"), format!("{header}\n{row}\n")).unwrap();
         std::fs::write(dir.path().join("netstat"), NETSTAT).unwrap();
     }
@@ -278,7 +279,11 @@ mod tests {
         let mut s = setup("in_flight+accept_queue");
         set_accept_queue(&s.kernel_dir, 3);
         let sample = s.sampler.observe(page(5, 100), &s.clock);
-        assert_eq!(sample.pending, Pending::Measured(7), "4 in flight (5 minus our scrape) + 3 queued");
+        assert_eq!(
+            sample.pending,
+            Pending::Measured(7),
+            "4 in flight (5 minus our scrape) + 3 queued"
+        );
         assert_eq!(Stats::get(&s.stats.live.pending), 7);
         assert_eq!(Stats::get(&s.stats.samples_ok), 1);
 
@@ -296,7 +301,11 @@ mod tests {
             assert_eq!(s.sampler.observe(unanswered(), &s.clock).pending, Pending::Blind);
         }
         assert_eq!(Stats::get(&s.stats.samples_failed), 3);
-        assert_eq!(s.sampler.stub_failing.count(), 4, "one streak: the saturated sample and three blind");
+        assert_eq!(
+            s.sampler.stub_failing.count(),
+            4,
+            "one streak: the saturated sample and three blind"
+        );
 
         tokio::time::advance(Duration::from_secs(1)).await;
         assert_eq!(s.sampler.observe(page(1, 130), &s.clock).pending, Pending::Measured(0));
@@ -323,7 +332,11 @@ mod tests {
             tokio::time::advance(Duration::from_secs(1)).await;
             s.sampler.observe(page(1, 0), &s.clock);
         }
-        assert_eq!(Stats::get(&s.stats.live.pending), 0, "four quiet seconds: none in flight");
+        assert_eq!(
+            Stats::get(&s.stats.live.pending),
+            0,
+            "four quiet seconds: none in flight"
+        );
         // A sample the sampler was late for takes everything added since the one before.
         tokio::time::advance(Duration::from_secs(2)).await;
         busy.add(8_000_000);

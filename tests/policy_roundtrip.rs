@@ -173,11 +173,21 @@ impl Aws {
     fn save_ecs_policies_and_targets(&self) -> (PathBuf, PathBuf) {
         let policies = self.save(
             "policies.json",
-            &["application-autoscaling", "describe-scaling-policies", "--service-namespace", "ecs"],
+            &[
+                "application-autoscaling",
+                "describe-scaling-policies",
+                "--service-namespace",
+                "ecs",
+            ],
         );
         let targets = self.save(
             "targets.json",
-            &["application-autoscaling", "describe-scalable-targets", "--service-namespace", "ecs"],
+            &[
+                "application-autoscaling",
+                "describe-scalable-targets",
+                "--service-namespace",
+                "ecs",
+            ],
         );
         (policies, targets)
     }

@@ -12,10 +12,10 @@ use toml::Spanned;
 
 use crate::derive::pending::{Formula, LogConcurrencyFilter};
 use crate::limits;
-pub use crate::sources::stub_status::{StatusTransport, StatusUrl};
 use crate::model::LogMetric;
 use crate::sources::access_log::tail::StartAt;
 use crate::sources::access_log::{compile_from_source, Escape, LogFormat, LogFormatSource, RecordExtractor};
+pub use crate::sources::stub_status::{StatusTransport, StatusUrl};
 
 /// Where the packages install the config file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/nginx-backlog-exporter/config.toml";

@@ -202,9 +202,17 @@ mod tests {
     fn the_first_complete_period_is_the_first_with_no_line_before_reading_began() {
         // 10 s periods, the task started at 105.5 s (first whole period: 110).
         for (first_end_ms, expected, why) in [
-            (105_600, 110_000, "live: the period being written when reading began is partial"),
+            (
+                105_600,
+                110_000,
+                "live: the period being written when reading began is partial",
+            ),
             (118_000, 110_000, "a quiet start: 110.. began after the task did"),
-            (42_000, 50_000, "a catch-up from an old checkpoint: 40.. is partial, 50.. on are whole"),
+            (
+                42_000,
+                50_000,
+                "a catch-up from an old checkpoint: 40.. is partial, 50.. on are whole",
+            ),
             (40_000, 50_000, "a line on a period's first millisecond still shares it"),
         ] {
             assert_eq!(first_complete_period(first_end_ms, 10_000, 110_000), expected, "{why}");

@@ -6,7 +6,6 @@ use std::io::{BufWriter, ErrorKind, Write};
 use std::time::{Duration, SystemTime};
 
 use crate::cli::SimulateArgs;
-use crate::sources::access_log::LogFormatSource;
 use crate::config::Config;
 use crate::derive::log_signals::PeriodSignals;
 use crate::replay::{self, ReplayError};
@@ -16,6 +15,7 @@ use crate::simulate::model::{Scenario, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
 use crate::simulate::watchers::Watchers;
 use crate::simulate::{cloudwatch, series};
+use crate::sources::access_log::LogFormatSource;
 
 /// The statistics `--log` gives: the sweep's in-flight average and peak.
 const LOG_STATISTICS: [Statistic; 2] = [Statistic::Average, Statistic::Maximum];

@@ -7,7 +7,6 @@ use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use crate::cli::{SimulateArgs, SimulateOutput};
-use crate::sources::access_log::LogFormatSource;
 use crate::replay::{self, ReplayError};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopObserver, Quiet, Request};
 use crate::simulate::input::Loaded;
@@ -16,6 +15,7 @@ use crate::simulate::model::{Evaluation, Scenario, SeriesPoint, Statistic};
 use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
 use crate::simulate::sweep::Sweep;
 use crate::simulate::watchers::Watchers;
+use crate::sources::access_log::LogFormatSource;
 
 /// The closed loop's watchers: the open loop's summary, rows and plot.
 struct Watching<'a, W: Write> {

@@ -19,9 +19,9 @@ use super::cloudwatch::encode::encode;
 use super::retry::Backoff;
 use super::spool::Spool;
 use super::{FailureKind, PublishError, Publisher, Target};
+use crate::events::FailureStreak;
 use crate::limits;
 use crate::model::{Datapoint, Metric};
-use crate::events::FailureStreak;
 use crate::stats::{unix_ms, Stats};
 
 /// Backoff after a retryable failure starts here and grows to the period (see [`Delivery::new`]).

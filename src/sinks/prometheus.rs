@@ -274,7 +274,12 @@ fn encode_log(
         "lines longer than the cap, skipped",
         Stats::get(&log.tail.overlong_lines),
     )?;
-    counter(e, "log_rotations", "log rotations followed", Stats::get(&log.tail.rotations))?;
+    counter(
+        e,
+        "log_rotations",
+        "log rotations followed",
+        Stats::get(&log.tail.rotations),
+    )?;
     counter(
         e,
         "log_truncations",
@@ -590,7 +595,10 @@ mod tests {
             prometheus_client::encoding::text::encode(&mut body, registry).unwrap();
             body
         };
-        assert!(!scrape(&registry).contains("log_period_completed"), "no period closed yet");
+        assert!(
+            !scrape(&registry).contains("log_period_completed"),
+            "no period closed yet"
+        );
         for (start_ms, completed) in [(20_000, 3), (30_000, 12)] {
             let mut period = crate::derive::log_metrics::quiet_period(start_ms, 10_000);
             period.completed = completed;

@@ -651,12 +651,11 @@ pub fn exporter_binary() -> PathBuf {
 
 /// A fresh directory under `TARGET/tmp/exporter-state` that is not removed on drop.
 fn scratch_state_directory() -> PathBuf {
-    let profile_dir = exporter_binary().parent().map(Path::to_path_buf).expect("TARGET/PROFILE");
-    let root = profile_dir
+    let profile_dir = exporter_binary()
         .parent()
-        .expect("TARGET")
-        .join("tmp")
-        .join("exporter-state");
+        .map(Path::to_path_buf)
+        .expect("TARGET/PROFILE");
+    let root = profile_dir.parent().expect("TARGET").join("tmp").join("exporter-state");
     std::fs::create_dir_all(&root).expect("create TARGET/tmp/exporter-state");
     tempfile::tempdir_in(&root).expect("a state directory").keep()
 }

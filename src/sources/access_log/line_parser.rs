@@ -65,7 +65,8 @@ mod tests {
     use super::*;
     use crate::sources::access_log::{Escape, COMBINED};
 
-    const LINE: &[u8] = br#"10.0.0.1 - - [22/Nov/2026:19:49:22 +0000] "GET /login HTTP/1.1" 503 12 "-" "curl/8.5" 0.250 0.200"#;
+    const LINE: &[u8] =
+        br#"10.0.0.1 - - [22/Nov/2026:19:49:22 +0000] "GET /login HTTP/1.1" 503 12 "-" "curl/8.5" 0.250 0.200"#;
 
     fn parser(breakdown: Option<&str>) -> LineParser {
         let format = format!("{COMBINED} $request_time $upstream_response_time");

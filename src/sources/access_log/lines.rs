@@ -302,7 +302,13 @@ mod tests {
         }
         lines
             .into_iter()
-            .map(|line| if line.len() > max { Err(BadLine::TooLong) } else { Ok(line.to_vec()) })
+            .map(|line| {
+                if line.len() > max {
+                    Err(BadLine::TooLong)
+                } else {
+                    Ok(line.to_vec())
+                }
+            })
             .collect()
     }
 
@@ -327,7 +333,11 @@ mod tests {
     }
 
     fn check(input: &[u8], cuts: &[usize], max: usize, batch: usize) {
-        assert_eq!(split(input, cuts, max, batch), model(input, max), "{input:?} cut at {cuts:?}");
+        assert_eq!(
+            split(input, cuts, max, batch),
+            model(input, max),
+            "{input:?} cut at {cuts:?}"
+        );
     }
 
     #[test]
@@ -357,8 +367,12 @@ mod tests {
         let chunk = b"ab\n\ncde\nf";
         let mut seen = Vec::new();
         for_each_line_in(chunk, |start, item| seen.push((start, item.unwrap().to_vec())));
-        let expected: Vec<(usize, Vec<u8>)> =
-            vec![(0, b"ab".to_vec()), (3, b"".to_vec()), (4, b"cde".to_vec()), (8, b"f".to_vec())];
+        let expected: Vec<(usize, Vec<u8>)> = vec![
+            (0, b"ab".to_vec()),
+            (3, b"".to_vec()),
+            (4, b"cde".to_vec()),
+            (8, b"f".to_vec()),
+        ];
         assert_eq!(seen, expected);
     }
 

@@ -141,7 +141,10 @@ impl BadLineCounts {
 
     /// `N bad` and, if any, `: reason=count ...`: the one-line form the log commands print.
     pub fn summary(&self) -> String {
-        let reasons: Vec<String> = self.nonzero().map(|(label, count)| format!("{label}={count}")).collect();
+        let reasons: Vec<String> = self
+            .nonzero()
+            .map(|(label, count)| format!("{label}={count}"))
+            .collect();
         if reasons.is_empty() {
             format!("{} bad", self.total())
         } else {

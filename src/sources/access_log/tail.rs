@@ -81,11 +81,11 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::LineSplitter;
 use super::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, FileCheckpoint, FileId, MARK_BYTES};
-pub use crate::stats::{TailCounters, TailStats};
+use super::LineSplitter;
 use crate::events::FailureStreak;
 use crate::stats::Stats;
+pub use crate::stats::{TailCounters, TailStats};
 
 /// Read buffer size: the most memory one read takes, whatever the file's growth.
 pub const READ_CHUNK_BYTES: usize = 64 * 1024;
@@ -1149,7 +1149,11 @@ mod tests {
         fs::remove_dir(&blocker).unwrap();
         f.append(b"four\n");
         check(drain(&mut tailer).await, &["four"]);
-        assert_eq!(store.load().unwrap().unwrap().files[0].offset, 19, "written again, at the end");
+        assert_eq!(
+            store.load().unwrap().unwrap().files[0].offset,
+            19,
+            "written again, at the end"
+        );
     }
 
     #[tokio::test(start_paused = true)]

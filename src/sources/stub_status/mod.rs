@@ -20,7 +20,6 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-
 pub use parser::StubStatus;
 
 /// A stub_status page is about 100 bytes; anything past this is not one.
