@@ -33,7 +33,7 @@ command -v podman >/dev/null || { echo "build-image: podman is missing (apt-get 
 
 PROFILE=${IMAGE_PROFILE:-dist}
 case "$PROFILE" in dev) PROFILE_DIR=debug ;; release) PROFILE_DIR=release ;; *) PROFILE_DIR=$PROFILE ;; esac
-TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
+TARGET_DIR=$("$REPO/scripts/cargo-target-dir.sh")
 say "building the binary (profile $PROFILE)"
 cargo build --locked --quiet --profile "$PROFILE" --bin nginx-backlog-exporter
 BINARY=$TARGET_DIR/$PROFILE_DIR/nginx-backlog-exporter
