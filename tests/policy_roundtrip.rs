@@ -169,6 +169,56 @@ impl Aws {
         ]);
     }
 
+    /// A launch template `template` and a group `group` of 2 (2..10) using it, with
+    /// `warmup_s` as DefaultInstanceWarmup: what render's EC2 policies attach to.
+    fn create_asg(&self, template: &str, group: &str, warmup_s: &str) {
+        self.call(&[
+            "ec2",
+            "create-launch-template",
+            "--launch-template-name",
+            template,
+            "--launch-template-data",
+            r#"{"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}"#,
+        ]);
+        let template = format!("LaunchTemplateName={template}");
+        self.call(&[
+            "autoscaling",
+            "create-auto-scaling-group",
+            "--auto-scaling-group-name",
+            group,
+            "--launch-template",
+            &template,
+            "--min-size",
+            "2",
+            "--max-size",
+            "10",
+            "--desired-capacity",
+            "2",
+            "--default-instance-warmup",
+            warmup_s,
+            "--availability-zones",
+            "us-east-1a",
+        ]);
+    }
+
+    /// describe-policies and describe-auto-scaling-groups for `group`, saved for simulate.
+    fn save_ec2_policies_and_groups(&self, group: &str) -> (PathBuf, PathBuf) {
+        let policies = self.save(
+            "policies.json",
+            &["autoscaling", "describe-policies", "--auto-scaling-group-name", group],
+        );
+        let groups = self.save(
+            "groups.json",
+            &[
+                "autoscaling",
+                "describe-auto-scaling-groups",
+                "--auto-scaling-group-names",
+                group,
+            ],
+        );
+        (policies, groups)
+    }
+
     /// describe-scaling-policies and describe-scalable-targets for ECS, saved for simulate.
     fn save_ecs_policies_and_targets(&self) -> (PathBuf, PathBuf) {
         let policies = self.save(
@@ -367,53 +417,11 @@ async fn the_rendered_ec2_script_deployed_to_moto_simulates_the_same_as_the_toml
     // render does not create the group: web-asg with the fixture's [group] sizes. moto keeps no
     // DefaultInstanceWarmup (5.2.5 drops it), which this fixture's timeline does not use: every
     // policy that adds instances has its own EstimatedInstanceWarmup.
-    aws.call(&[
-        "ec2",
-        "create-launch-template",
-        "--launch-template-name",
-        "web",
-        "--launch-template-data",
-        r#"{"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}"#,
-    ]);
-    aws.call(&[
-        "autoscaling",
-        "create-auto-scaling-group",
-        "--auto-scaling-group-name",
-        "web-asg",
-        "--launch-template",
-        "LaunchTemplateName=web",
-        "--min-size",
-        "2",
-        "--max-size",
-        "10",
-        "--desired-capacity",
-        "2",
-        "--default-instance-warmup",
-        "120",
-        "--availability-zones",
-        "us-east-1a",
-    ]);
+    aws.create_asg("web", "web-asg", "120");
     aws.deploy(EC2);
 
     let alarms = aws.save("alarms.json", &["cloudwatch", "describe-alarms"]);
-    let policies = aws.save(
-        "policies.json",
-        &[
-            "autoscaling",
-            "describe-policies",
-            "--auto-scaling-group-name",
-            "web-asg",
-        ],
-    );
-    let groups = aws.save(
-        "groups.json",
-        &[
-            "autoscaling",
-            "describe-auto-scaling-groups",
-            "--auto-scaling-group-names",
-            "web-asg",
-        ],
-    );
+    let (policies, groups) = aws.save_ec2_policies_and_groups("web-asg");
     assert_alarm_actions(
         &alarms,
         &policies,
@@ -502,53 +510,11 @@ async fn the_rendered_metric_math_target_tracking_deployed_to_moto_simulates_the
 async fn the_rendered_daemon_script_deployed_to_moto_simulates_the_same_as_the_toml() {
     const DAEMON: &str = "tests/fixtures/policy-ecs-daemon-asg.toml";
     let aws = Aws::start().await;
-    aws.call(&[
-        "ec2",
-        "create-launch-template",
-        "--launch-template-name",
-        "ecs-daemon",
-        "--launch-template-data",
-        r#"{"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}"#,
-    ]);
-    aws.call(&[
-        "autoscaling",
-        "create-auto-scaling-group",
-        "--auto-scaling-group-name",
-        "ecs-daemon-asg",
-        "--launch-template",
-        "LaunchTemplateName=ecs-daemon",
-        "--min-size",
-        "2",
-        "--max-size",
-        "10",
-        "--desired-capacity",
-        "2",
-        "--default-instance-warmup",
-        "240",
-        "--availability-zones",
-        "us-east-1a",
-    ]);
+    aws.create_asg("ecs-daemon", "ecs-daemon-asg", "240");
     aws.deploy(DAEMON);
 
     let alarms = aws.save("alarms.json", &["cloudwatch", "describe-alarms"]);
-    let policies = aws.save(
-        "policies.json",
-        &[
-            "autoscaling",
-            "describe-policies",
-            "--auto-scaling-group-name",
-            "ecs-daemon-asg",
-        ],
-    );
-    let groups = aws.save(
-        "groups.json",
-        &[
-            "autoscaling",
-            "describe-auto-scaling-groups",
-            "--auto-scaling-group-names",
-            "ecs-daemon-asg",
-        ],
-    );
+    let (policies, groups) = aws.save_ec2_policies_and_groups("ecs-daemon-asg");
     assert_alarm_actions(
         &alarms,
         &policies,

@@ -24,6 +24,19 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// A finding about `field` of the table at `at` (its key becomes `TABLE.field`).
+    fn at_field(at: &Location, field: &str, severity: Severity, message: String) -> Finding {
+        let mut location = at.clone();
+        location.key = format!("{}.{field}", at.key);
+        Finding {
+            severity,
+            location,
+            message,
+        }
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let severity = match self.severity {
@@ -72,13 +85,7 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
             continue;
         };
         let mut report = |severity: Severity, field: &str, message: String| {
-            let mut location = at.clone();
-            location.key = format!("{}.{field}", at.key);
-            findings.push(Finding {
-                severity,
-                location,
-                message,
-            });
+            findings.push(Finding::at_field(at, field, severity, message));
         };
         if alarm.namespace != cloudwatch.namespace {
             report(
@@ -141,13 +148,7 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
             continue;
         };
         for (severity, field, message) in per_task_findings(&policy.name, per_task, cloudwatch) {
-            let mut location = at.clone();
-            location.key = format!("{}.{field}", at.key);
-            findings.push(Finding {
-                severity,
-                location,
-                message,
-            });
+            findings.push(Finding::at_field(at, field, severity, message));
         }
     }
     findings
