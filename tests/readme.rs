@@ -1,5 +1,6 @@
-//! README's Configuration table and build paragraph agree with the code: every key the config
-//! accepts has one row, the formulas and defaults are the code's, the Rust version Cargo.toml's.
+//! The docs agree with the code: docs/configuration.md's table has one row for every key the config
+//! accepts, its formulas and defaults are the code's, and README's build paragraph names
+//! Cargo.toml's Rust version.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,16 +8,21 @@ use std::path::Path;
 use nginx_backlog_exporter::config;
 use nginx_backlog_exporter::derive::pending::Formula;
 
+fn read(path: &str) -> String {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
 fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+    read("README.md")
+}
+
+fn configuration() -> String {
+    read("docs/configuration.md")
 }
 
 /// The Configuration table: each row's first cell's `section.key`s -> the whole row.
-fn config_rows(readme: &str) -> BTreeMap<String, Vec<String>> {
-    let table = readme
-        .split("## Configuration")
-        .nth(1)
-        .expect("a Configuration section");
+fn config_rows(table: &str) -> BTreeMap<String, Vec<String>> {
     let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for line in table.lines().skip_while(|l| !l.starts_with("| key |")).skip(2) {
         if !line.starts_with('|') {
@@ -51,7 +57,7 @@ fn accepted_keys(section: &str) -> Vec<String> {
 
 #[test]
 fn every_config_key_has_exactly_one_row() {
-    let rows = config_rows(&readme());
+    let rows = config_rows(&configuration());
     for (key, lines) in &rows {
         assert_eq!(
             lines.len(),
@@ -65,7 +71,7 @@ fn every_config_key_has_exactly_one_row() {
         for key in accepted_keys(section) {
             assert!(
                 rows.contains_key(&key),
-                "README's Configuration table has no row for {key}"
+                "docs/configuration.md's table has no row for {key}"
             );
         }
     }
@@ -73,7 +79,7 @@ fn every_config_key_has_exactly_one_row() {
 
 #[test]
 fn the_pending_and_state_directory_rows_say_what_the_code_does() {
-    let rows = config_rows(&readme());
+    let rows = config_rows(&configuration());
     let pending = &rows["cloudwatch.pending"][0];
     for name in Formula::NAMES {
         assert!(pending.contains(&format!("`{name}`")), "{name} missing from {pending}");
