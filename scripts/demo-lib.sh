@@ -3,6 +3,8 @@
 # and the ministack CloudWatch-API server, nginx proxying to an upstream port, and the
 # exporter's config. Everything the demos write stays in $work.
 
+# cargo, cc and curl first: they are not installed here, and a missing one is named with its fix.
+scripts/prerequisites.sh "scripts/$(basename "$0")"
 scripts/setup.sh
 cargo build --quiet --bin nginx-backlog-exporter
 # Where cargo put it: CARGO_TARGET_DIR or the config's build.target-dir count, not ./target.

@@ -27,6 +27,7 @@ while [ $# -gt 0 ]; do
 done
 case "$REVISION" in (*[!0-9]*|'') echo "package.sh: --revision must be a number" >&2; exit 2 ;; esac
 
+"$REPO/scripts/prerequisites.sh" scripts/package.sh
 TARGET_DIR=$("$REPO/scripts/cargo-target-dir.sh")   # CARGO_TARGET_DIR or build.target-dir
 GENERATED=$REPO/target/generated   # fixed: Cargo.toml's asset paths name it
 DIST=$REPO/target/packages

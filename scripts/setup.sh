@@ -17,6 +17,11 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v wrk >/dev/null || missing+=(wrk)
 # node and npm for scripts/check-cdk.sh (the guide's CDK snippets, type-checked).
 command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+    echo "setup: ${missing[*]} must be installed, and this is neither root nor has sudo. As root, run:" >&2
+    echo "  apt-get install -y ${missing[*]}" >&2
+    exit 2
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2
     sudo_if_needed apt-get update -qq

@@ -4,6 +4,7 @@
 # type-checks the guide's CDK snippets (scripts/check-cdk.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/prerequisites.sh scripts/test.sh
 scripts/setup.sh
 cargo fmt --all -- --check
 cargo test --locked "$@"

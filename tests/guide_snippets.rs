@@ -354,3 +354,105 @@ fn args_split_as_a_shell_splits_them() {
     );
     assert_eq!(split_args("a '' b"), ["a", "", "b"]);
 }
+
+/// The nginx configurations of the guide, with what their marker says of them: `<!-- nginx -t -->`
+/// (nginx 1.22 accepts it) or `<!-- nginx 1.27.3+ ... -->` (needs a newer nginx).
+struct NginxBlock {
+    line: usize,
+    needs_1_27_3: bool,
+    text: String,
+}
+
+fn nginx_blocks(text: &str) -> Vec<NginxBlock> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim_end() != "```nginx" {
+            continue;
+        }
+        let marker = if i > 0 { lines[i - 1].trim() } else { "" };
+        let needs_1_27_3 = if marker == "<!-- nginx -t -->" {
+            false
+        } else if marker.starts_with("<!-- nginx 1.27.3+") && marker.ends_with("-->") {
+            true
+        } else {
+            panic!(
+                "{GUIDE}:{}: an nginx block must follow `<!-- nginx -t -->` (checked with nginx -t) or `<!-- nginx 1.27.3+ ... -->`, not {marker:?}",
+                i + 1
+            );
+        };
+        let body: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|l| l.trim_end() != "```")
+            .copied()
+            .collect();
+        found.push(NginxBlock {
+            line: i + 1,
+            needs_1_27_3,
+            text: body.join("\n") + "\n",
+        });
+    }
+    found
+}
+
+/// `nginx -t` on a block as the content of `http { }`: (accepted, what nginx said).
+fn nginx_t(block: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("guide.conf"), block).unwrap();
+    let conf = format!(
+        "pid {dir}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n    include {dir}/guide.conf;\n}}\n",
+        dir = dir.path().display()
+    );
+    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+    let output = Command::new(support::NGINX)
+        .arg("-t")
+        .arg("-e")
+        .arg("stderr")
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .output()
+        .expect("run nginx -t");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The installed nginx's version, from `nginx -v` ("nginx version: nginx/1.22.1").
+fn nginx_version() -> (u32, u32, u32) {
+    let output = Command::new(support::NGINX).arg("-v").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    let version = text.trim().rsplit('/').next().unwrap();
+    let parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();
+    (parts[0], parts[1], parts[2])
+}
+
+/// Section 1.9's configurations are ones nginx takes: each block marked for `nginx -t` passes
+/// it here; each marked 1.27.3+ is refused by an older nginx for the parameter it needs (so
+/// the marker is true), and passes on a newer one.
+#[test]
+fn the_guides_nginx_configurations_pass_nginx_t() {
+    let text = std::fs::read_to_string(root().join(GUIDE)).unwrap();
+    let blocks = nginx_blocks(&text);
+    let checked = blocks.iter().filter(|b| !b.needs_1_27_3).count();
+    assert!(
+        checked >= 2 && blocks.len() > checked,
+        "1.9's load balancer and Cloud Map configurations, and the 1.27.3 one: {} found",
+        blocks.len()
+    );
+    let old_nginx = nginx_version() < (1, 27, 3);
+    for block in &blocks {
+        let (accepted, said) = nginx_t(&block.text);
+        if block.needs_1_27_3 && old_nginx {
+            assert!(
+                !accepted && said.contains("invalid parameter \"resolve\""),
+                "{GUIDE}:{}: marked 1.27.3+, but this nginx says:\n{said}",
+                block.line
+            );
+        } else {
+            assert!(accepted, "{GUIDE}:{}: nginx -t refuses it:\n{said}", block.line);
+        }
+    }
+}
