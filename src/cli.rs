@@ -100,7 +100,8 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// Replay a PendingRequests series through CloudWatch alarm and Auto Scaling rules and show
-    /// every alarm transition and capacity change (see README, "simulate").
+    /// every alarm transition and capacity change (docs/simulate.md, "Simulating a scaling
+    /// policy").
     ///
     /// The policy: --policy FILE.toml, or the JSON the AWS CLI prints (--alarms, --policies,
     /// --group). The series: --series, --log or --from-cloudwatch.
@@ -193,12 +194,14 @@ pub struct SimulateArgs {
     pub sample_interval: Duration,
     /// Closed loop: run once per value of KEY (alarm.NAME.threshold,
     /// alarm.NAME.evaluation_periods, alarm.NAME.datapoints_to_alarm,
-    /// policy.NAME.step.I.adjustment|lower_bound|upper_bound, launch_time, unit_concurrency),
+    /// policy.NAME.step.I.adjustment, policy.NAME.step.I.lower_bound,
+    /// policy.NAME.step.I.upper_bound, policy.NAME.cooldown, launch_time, unit_concurrency),
     /// FROM to TO by STEP, on all cores; one summary row per value.
     #[arg(long, value_name = "KEY=FROM..TO:STEP", requires = "unit_concurrency")]
     pub sweep: Option<String>,
-    /// Change one key of the policy before simulating (the keys of --sweep, and
-    /// policy.NAME.cooldown), e.g. --set alarm.web-pending-high.threshold=30; repeatable.
+    /// Change one key of the policy before simulating (the policy's keys of --sweep; the
+    /// pool's have their own flags), e.g. --set alarm.web-pending-high.threshold=30;
+    /// repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }
@@ -218,6 +221,8 @@ pub enum PolicyCommand {
         /// The policy TOML (config/scaling-policy.toml is the annotated example).
         #[arg(long)]
         policy: PathBuf,
+        /// What to print: a CloudFormation template (JSON), Terraform (HCL), or a bash script
+        /// of AWS CLI calls.
         #[arg(long, value_enum)]
         format: PolicyFormat,
     },
@@ -294,4 +299,52 @@ pub enum LogEscape {
 pub enum ReplayOutput {
     Csv,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every subcommand, recursively, with its path ("policy render").
+    fn commands(command: &clap::Command, path: String, found: &mut Vec<(String, clap::Command)>) {
+        for sub in command.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name()).trim().to_owned();
+            found.push((path.clone(), sub.clone()));
+            commands(sub, path, found);
+        }
+    }
+
+    /// `--help` describes every flag and argument of every command.
+    #[test]
+    fn every_argument_has_a_description() {
+        let mut found = vec![(String::new(), Cli::command())];
+        commands(&Cli::command(), String::new(), &mut found);
+        let mut bare = Vec::new();
+        for (path, command) in &found {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" || arg.is_hide_set() {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    bare.push(format!("{path}: --{id}"));
+                }
+            }
+        }
+        assert!(bare.is_empty(), "arguments without a description: {bare:?}");
+    }
+
+    /// `--sweep`'s help lists every key form the sweep takes.
+    #[test]
+    fn sweeps_help_lists_every_key() {
+        let command = Cli::command();
+        let simulate = command.find_subcommand("simulate").unwrap();
+        let sweep = simulate.get_arguments().find(|arg| arg.get_id() == "sweep").unwrap();
+        let help = sweep.get_help().unwrap().to_string();
+        for form in crate::simulate::sweep::KEY_FORMS {
+            assert!(help.contains(form), "--sweep's help omits {form}: {help}");
+        }
+    }
 }

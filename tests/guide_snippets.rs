@@ -23,6 +23,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use nginx_backlog_exporter_test_support::NGINX;
+
 const GUIDE: &str = "docs/asg-guide.md";
 const BURST_LOG: &str = "tests/fixtures/burst-access.log";
 
@@ -404,7 +406,7 @@ fn nginx_t(block: &str) -> (bool, String) {
         dir = dir.path().display()
     );
     std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-    let output = Command::new(support::NGINX)
+    let output = Command::new(NGINX)
         .arg("-t")
         .arg("-e")
         .arg("stderr")
@@ -422,7 +424,7 @@ fn nginx_t(block: &str) -> (bool, String) {
 
 /// The installed nginx's version, from `nginx -v` ("nginx version: nginx/1.22.1").
 fn nginx_version() -> (u32, u32, u32) {
-    let output = Command::new(support::NGINX).arg("-v").output().unwrap();
+    let output = Command::new(NGINX).arg("-v").output().unwrap();
     let text = String::from_utf8_lossy(&output.stderr);
     let version = text.trim().rsplit('/').next().unwrap();
     let parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();

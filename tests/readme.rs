@@ -207,3 +207,119 @@ fn anchors_are_githubs() {
         "long-lived-connections-websockets-server-sent-events-long-polls"
     );
 }
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// Joins comment lines (`///`, `//!`, `//`, `#`) into one text, so a pointer a comment wraps
+/// reads as it prints (clap joins a doc comment's lines the same way).
+fn unwrap_comments(text: &str) -> String {
+    let mut joined = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let comment = ["//!", "///", "//", "#"]
+            .iter()
+            .find_map(|marker| trimmed.strip_prefix(marker));
+        match comment {
+            Some(rest) => {
+                joined.push(' ');
+                joined.push_str(rest.trim());
+            }
+            None => {
+                joined.push('\n');
+                joined.push_str(line);
+            }
+        }
+    }
+    joined
+}
+
+/// The pointers into the docs a text makes: `README, "Heading"`, `docs/x.md "Heading"` (the
+/// comma optional, the quotes escaped or not) -> (file, heading).
+fn doc_pointers(text: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("README").chain(text.match_indices("docs/")) {
+        let rest = &text[at..];
+        let (file, named) = if rest.starts_with("README") {
+            ("README.md".to_owned(), "README".len())
+        } else {
+            let Some(end) = rest.find(".md") else { continue };
+            if rest[..end].contains(|c: char| !(c.is_alphanumeric() || "/-_".contains(c))) {
+                continue;
+            }
+            (rest[..end + 3].to_owned(), end + 3)
+        };
+        let after = rest[named..]
+            .trim_start_matches("'s")
+            .trim_start_matches(',')
+            .trim_start_matches(' ')
+            .trim_start_matches('\\');
+        let Some(quoted) = after.strip_prefix('"') else {
+            continue;
+        };
+        let Some(end) = quoted.find('"') else { continue };
+        let heading = quoted[..end].trim_end_matches('\\');
+        found.push((file, heading.to_owned()));
+    }
+    found
+}
+
+/// What the code prints or its --help shows that points into the docs (`see docs/simulate.md,
+/// "Closing the loop"`) names a file that exists and a heading in it (a heading may go on
+/// after the words quoted): a user who follows it finds the section.
+#[test]
+fn every_pointer_from_the_code_into_the_docs_names_a_real_file_and_heading() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files.push(root.join("config/nginx-backlog-exporter.toml"));
+    files.push(root.join("config/scaling-policy.toml"));
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = unwrap_comments(&std::fs::read_to_string(file).unwrap());
+        for (doc, heading) in doc_pointers(&text) {
+            checked += 1;
+            let shown = format!("{}: {doc} \"{heading}\"", file.strip_prefix(root).unwrap().display());
+            let Ok(doc_text) = std::fs::read_to_string(root.join(&doc)) else {
+                broken.push(format!("{shown}: no such file"));
+                continue;
+            };
+            let headings: Vec<&str> = doc_text
+                .lines()
+                .filter(|l| l.starts_with('#'))
+                .map(|l| l.trim_start_matches('#').trim())
+                .collect();
+            if !headings.iter().any(|h| h.starts_with(&heading)) {
+                broken.push(format!("{shown}: no such heading"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "pointers to nowhere:\n{}", broken.join("\n"));
+    assert!(
+        checked >= 3,
+        "the help and messages point into the docs: {checked} found"
+    );
+}
+
+#[test]
+fn doc_pointers_are_read_as_written() {
+    assert_eq!(
+        doc_pointers(r#"see docs/measuring.md \"Long-lived connections\": pending"#),
+        [("docs/measuring.md".to_owned(), "Long-lived connections".to_owned())]
+    );
+    assert_eq!(
+        doc_pointers(&unwrap_comments("    /// change (see README, \"simulate\").\n")),
+        [("README.md".to_owned(), "simulate".to_owned())]
+    );
+    assert!(doc_pointers("the README's Tests section").is_empty());
+}

@@ -426,6 +426,13 @@ async fn the_closed_loop_scales_out_on_a_burst_and_waits_less_than_the_fixed_poo
         stdout.contains("closed loop: 9840 requests into 2 unit(s) × K 10 = 20 slots"),
         "{stdout}"
     );
+    // What was read says requests (120 × 10 + 180 × 40 + 720 × 2 lines), not a count of
+    // periods the closed loop never makes from the log.
+    assert!(
+        stderr.contains("simulate: 9840 lines in") && stderr.contains(", 9840 requests, "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(" periods,"), "{stderr}");
     let (scaled, fixed) = table_row(&stdout, "queueing delay p99");
     assert!(secs(&scaled) * 3.0 < secs(&fixed), "p99 {scaled} vs {fixed}");
     let (scaled_hours, fixed_hours) = table_row(&stdout, "capacity-hours");

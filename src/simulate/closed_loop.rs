@@ -3,7 +3,7 @@
 //! alarms and the policy ([`Engine`]), and each scaling activity resizing the pool after the
 //! launch time. Pure: time is the requests' own, nothing here reads a clock or does I/O.
 //!
-//! What the model assumes (also in the README's "Closing the loop"):
+//! What the model assumes (also in docs/simulate.md, "Closing the loop"):
 //! - a request arrives at its logged end minus `$request_time` and needs one slot for its
 //!   service time (`$upstream_response_time`, the sum of a multi-valued field's parts, else
 //!   `$request_time`); service times are independent of the load and of each other;

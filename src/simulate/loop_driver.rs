@@ -95,7 +95,15 @@ fn read_requests(args: &SimulateArgs, format: &LogFormatSource) -> Result<Vec<Re
         Err(ReplayError::Command(error)) => return Err(error.into()),
         Err(ReplayError::Output(error)) => return Err(anyhow::Error::new(error).into()),
     };
-    replay::print_summary("simulate", &summary, started.elapsed().as_secs_f64());
+    // The closed loop reads requests, not periods (the pool makes its own): say how many.
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!(
+        "simulate: {} lines in {elapsed:.3}s ({:.0} lines/s), {} requests, {}",
+        summary.lines,
+        summary.lines as f64 / elapsed.max(1e-9),
+        requests.len(),
+        summary.bad.summary()
+    );
     if requests.is_empty() {
         return Err(SimulateError::Usage(if without_time > 0 {
             format!(

@@ -6,11 +6,17 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::plot::{
-    alarm_colour, draw_error, Buckets, PlotError, AVERAGE_COLOUR, BAND_OPACITY, COUNT_COLOUR, FLAG_ALARM,
-    FLAG_INSUFFICIENT, HEIGHT, MAXIMUM_COLOUR, MINIMUM_COLOUR, SUM_COLOUR, WIDTH,
+    alarm_colour, draw_error, draw_legend, number_label, whole_ticks, Buckets, LegendEntry, PlotError, Ticked,
+    TimeAxis, AVERAGE_COLOUR, BAND_OPACITY, COUNT_COLOUR, FLAG_ALARM, FLAG_INSUFFICIENT, HEIGHT, LEGEND_WIDTH,
+    MAXIMUM_COLOUR, MINIMUM_COLOUR, SUM_COLOUR, WIDTH,
 };
 use crate::simulate::model::{AlarmState, Evaluation, Scenario, SeriesPoint, Statistic};
-use crate::sources::access_log::values::format_rfc3339;
+
+/// The in-service capacity: a wide pale line under the desired capacity's thin black one, so
+/// it shows where the two are equal as well as where they part.
+pub const IN_SERVICE_COLOUR: RGBColor = RGBColor(44, 160, 44);
+const IN_SERVICE_OPACITY: f64 = 0.45;
+const IN_SERVICE_WIDTH: u32 = 7;
 
 pub fn series_colour(statistic: Statistic) -> RGBColor {
     match statistic {
@@ -92,29 +98,40 @@ impl SimulationPlot {
             * 1.1;
         let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (chart_area, legend_area) = root.split_horizontally(WIDTH - LEGEND_WIDTH);
+        let axis = TimeAxis::new(origin, x_end);
+        let capacity_top = self.max_capacity + 1;
+        let mut chart = ChartBuilder::on(&chart_area)
             .caption(&self.title, ("sans-serif", 22))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .right_y_label_area_size(60)
-            .build_cartesian_2d(0.0..x_end, 0.0..top)
+            .build_cartesian_2d(
+                Ticked::new(0.0..x_end, axis.ticks.clone(), axis.minor.clone()),
+                0.0..top,
+            )
             .map_err(draw_error)?
-            .set_secondary_coord(0.0..x_end, 0.0..f64::from(self.max_capacity + 1));
-        let label = move |x: &f64| format_rfc3339(origin + (*x * 1000.0) as i64);
+            .set_secondary_coord(
+                0.0..x_end,
+                Ticked::new(0.0..f64::from(capacity_top), whole_ticks(capacity_top, 12), Vec::new()),
+            );
+        let label = |x: &f64| axis.label(*x);
         chart
             .configure_mesh()
-            .x_desc(format!("time (UTC, from {})", format_rfc3339(origin)))
+            .x_desc(axis.description())
             .y_desc("PendingRequests")
             .x_label_formatter(&label)
-            .x_labels(6)
+            .y_label_formatter(&number_label)
             .draw()
             .map_err(draw_error)?;
         chart
             .configure_secondary_axes()
             .y_desc("capacity")
+            .y_label_formatter(&number_label)
             .draw()
             .map_err(draw_error)?;
+        let mut legend = Vec::new();
         // Bands first, under the lines: one rectangle per run of ALARM buckets.
         for set in 0..self.thresholds.len() {
             let colour = alarm_colour(set);
@@ -148,9 +165,11 @@ impl SimulationPlot {
             });
             chart
                 .draw_series(LineSeries::new(points, colour.stroke_width(1)))
-                .map_err(draw_error)?
-                .label(format!("PendingRequests {}", statistic.name()))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                .map_err(draw_error)?;
+            legend.push(LegendEntry::new(
+                format!("PendingRequests {}", statistic.name()),
+                colour.stroke_width(2),
+            ));
         }
         for (set, (name, threshold)) in self.thresholds.iter().enumerate() {
             let colour = alarm_colour(set);
@@ -161,14 +180,21 @@ impl SimulationPlot {
                     4,
                     colour.stroke_width(2),
                 ))
-                .map_err(draw_error)?
-                .label(format!("{name}: threshold {threshold}, ALARM shaded"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+                .map_err(draw_error)?;
+            legend.push(LegendEntry::new(
+                format!("{name}: threshold {}, ALARM shaded", number_label(threshold)),
+                colour.stroke_width(2),
+            ));
         }
         let capacity = self.statistics.len();
-        for (channel, name, colour) in [
-            (capacity, "desired capacity", BLACK),
-            (capacity + 1, "in service", RGBColor(90, 90, 90)),
+        // In service first, wide and pale, so the desired capacity's line runs on top of it.
+        for (channel, name, style) in [
+            (
+                capacity + 1,
+                "in service",
+                IN_SERVICE_COLOUR.mix(IN_SERVICE_OPACITY).stroke_width(IN_SERVICE_WIDTH),
+            ),
+            (capacity, "desired capacity", BLACK.stroke_width(2)),
         ] {
             let mut steps = Vec::with_capacity(2 * buckets.len);
             let mut previous: Option<f64> = None;
@@ -189,20 +215,12 @@ impl SimulationPlot {
             if let Some(p) = previous {
                 steps.push((x_end, p));
             }
-            let width = if channel == capacity { 2 } else { 1 };
             chart
-                .draw_secondary_series(LineSeries::new(steps, colour.stroke_width(width)))
-                .map_err(draw_error)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(width)));
+                .draw_secondary_series(LineSeries::new(steps, style))
+                .map_err(draw_error)?;
+            legend.push(LegendEntry::new(name, style));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_error)?;
+        draw_legend(&legend_area, &legend)?;
         root.present().map_err(draw_error)
     }
 }

@@ -15,6 +15,20 @@ use std::sync::Mutex;
 use crate::simulate::closed_loop::{self, LoopConfig, LoopOutcome, Quiet, Request};
 use crate::simulate::model::{PolicyKind, Scenario};
 
+/// The form of every key (NAME: an alarm's or a policy's name; I: a step's index), as
+/// `--sweep`'s help lists them.
+pub const KEY_FORMS: [&str; 9] = [
+    "alarm.NAME.threshold",
+    "alarm.NAME.evaluation_periods",
+    "alarm.NAME.datapoints_to_alarm",
+    "policy.NAME.step.I.adjustment",
+    "policy.NAME.step.I.lower_bound",
+    "policy.NAME.step.I.upper_bound",
+    "policy.NAME.cooldown",
+    "launch_time",
+    "unit_concurrency",
+];
+
 /// Most values one sweep runs.
 pub const MAX_VALUES: usize = 1000;
 
@@ -500,6 +514,34 @@ mod tests {
         assert!(parse_range("5..1:1", false).unwrap_err().contains("below FROM"));
         assert!(parse_range("1..5:0", false).unwrap_err().contains("above 0"));
         assert!(parse_range("1..5000:1", false).unwrap_err().contains("at most"));
+    }
+
+    /// KEY_FORMS (what the help lists) are the keys a scenario has, with names and indexes
+    /// left out: a new knob fails here until the help lists it.
+    #[test]
+    fn key_forms_are_the_keys_a_scenario_has() {
+        let s = scenario();
+        let mut forms: Vec<String> = known_keys(&s)
+            .into_iter()
+            .map(|key| {
+                let mut key = key;
+                for alarm in &s.alarms {
+                    key = key.replace(&format!("alarm.{}.", alarm.name), "alarm.NAME.");
+                }
+                for policy in &s.policies {
+                    key = key.replace(&format!("policy.{}.", policy.name), "policy.NAME.");
+                }
+                for index in 0..10 {
+                    key = key.replace(&format!(".step.{index}."), ".step.I.");
+                }
+                key
+            })
+            .collect();
+        forms.sort();
+        forms.dedup();
+        let mut want: Vec<String> = KEY_FORMS.iter().map(|f| f.to_string()).collect();
+        want.sort();
+        assert_eq!(forms, want);
     }
 
     #[test]

@@ -189,3 +189,86 @@ fn a_hundred_thousand_periods_stay_small_and_keep_their_spikes() {
     ];
     assert_eq!(count(&svg, "rect", &band), 20, "one band per 5,000 periods");
 }
+
+/// The text of every `<text>` element of an SVG.
+fn texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|element| {
+            let (_, rest) = element.split_once('>')?;
+            let (text, _) = rest.split_once("</text>")?;
+            Some(text.trim().to_owned())
+        })
+        .collect()
+}
+
+/// 300 periods from 05:33:20 UTC, an origin that is no multiple of a round step: the time
+/// axis is labelled at round times all the same (every 10 minutes, the step that gives at
+/// most 10 ticks over 50 minutes), the capacity axis in whole units, and the legend sits
+/// right of the chart, clear of the data.
+#[test]
+fn ticks_are_round_times_and_whole_capacities_and_the_legend_is_outside() {
+    let origin_ms = (5 * 3600 + 33 * 60 + 20) * 1000;
+    let scenario = scenario();
+    let mut plot = SimulationPlot::new(&scenario);
+    for i in 0..300 {
+        let mut point = point(i, if (100..150).contains(&i) { 30.0 } else { 5.0 });
+        point.start_ms += origin_ms;
+        plot.observe_point(&point);
+        let mut evaluation = evaluation(i, AlarmState::Ok, if (110..200).contains(&i) { 4 } else { 2 });
+        evaluation.time_ms += origin_ms;
+        plot.observe(&evaluation);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plot.svg");
+    plot.write_svg(&path).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let texts = texts(&svg);
+    let times: Vec<&str> = texts
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.len() == 5 && t.as_bytes()[2] == b':')
+        .collect();
+    assert_eq!(times, ["05:40", "05:50", "06:00", "06:10", "06:20"], "{texts:?}");
+    assert!(
+        texts.contains(&"time (UTC), from 1970-01-01T05:33:20Z".to_owned()),
+        "{texts:?}"
+    );
+    // Capacity 0 to max + 1 = 7, one label a unit, none with a decimal point.
+    for capacity in 0..=7 {
+        assert!(texts.contains(&capacity.to_string()), "capacity {capacity}: {texts:?}");
+    }
+    assert!(!texts.iter().any(|t| t.ends_with(".0")), "{texts:?}");
+    // The legend's labels start right of the plotting area (which ends before WIDTH - LEGEND_WIDTH).
+    let legend_x = svg
+        .split("<text")
+        .find(|element| element.contains(">\nin service\n</text>") || element.contains(">in service</text>"))
+        .and_then(|element| element.split("x=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|x| x.parse::<u32>().ok())
+        .expect("the in-service legend entry");
+    assert!(legend_x > WIDTH - LEGEND_WIDTH, "legend at x = {legend_x}");
+}
+
+/// In service and desired capacity are both visible where they are equal: in service is a
+/// wide, pale line under the thin black desired line.
+#[test]
+fn in_service_shows_under_an_equal_desired_capacity() {
+    let svg = three_alarm_intervals();
+    let under = [
+        format!("stroke=\"{}\"", hex(IN_SERVICE_COLOUR)),
+        format!("stroke-width=\"{IN_SERVICE_WIDTH}\""),
+    ];
+    // The line and its legend sample.
+    assert_eq!(count(&svg, "polyline", &under), 2);
+    let desired = ["stroke=\"#000000\"".to_owned(), "stroke-width=\"2\"".to_owned()];
+    let position = |needles: &[String]| {
+        svg.split('<')
+            .position(|e| e.starts_with("polyline") && needles.iter().all(|n| e.contains(n.as_str())))
+            .unwrap()
+    };
+    assert!(
+        position(&under) < position(&desired),
+        "in service is drawn first, under desired"
+    );
+}
