@@ -48,7 +48,14 @@ cat > "$WORK/deb.expected" <<LIST
 /usr/lib/systemd/system/$NAME.service
 /usr/share/bash-completion/completions/$NAME
 /usr/share/doc/$NAME/README.md
-/usr/share/doc/$NAME/asg-guide.md
+/usr/share/doc/$NAME/docs/access-log.md
+/usr/share/doc/$NAME/docs/architecture.md
+/usr/share/doc/$NAME/docs/asg-guide.md
+/usr/share/doc/$NAME/docs/configuration.md
+/usr/share/doc/$NAME/docs/measuring.md
+/usr/share/doc/$NAME/docs/operations.md
+/usr/share/doc/$NAME/docs/simulate.md
+/usr/share/doc/$NAME/docs/tests.md
 /usr/share/doc/$NAME/copyright
 /usr/share/doc/$NAME/scaling-policy.toml
 /usr/share/fish/vendor_completions.d/$NAME.fish
