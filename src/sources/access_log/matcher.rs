@@ -11,6 +11,14 @@
 //! occurrence preceded by an odd number of backslashes is part of the value (`\"`) and is
 //! skipped. Errors are a small `Copy` enum so the caller can count bad lines by
 //! [`MatchError::reason`].
+//!
+//! **nginx writes several `$upstream_*` variables as lists** ([`UPSTREAM_LISTS`]): `, `
+//! between the servers tried in turn, ` : ` across an internal redirect (`0.000, 0.001 :
+//! 0.003`). When such a value is followed by a literal that starts with a space, a comma or
+//! a colon, an occurrence of the literal inside a separator is part of the list and is
+//! skipped; one where a separator starts is still the literal if the literal starts with
+//! that whole separator (`$upstream_status : $status` stays as before, ambiguous). These
+//! fields take the general search, out of line; every other field keeps the fast path.
 
 use super::format::{Escape, LogFormat};
 
@@ -55,6 +63,24 @@ impl std::fmt::Display for MatchError {
 
 impl std::error::Error for MatchError {}
 
+/// The variables nginx writes as a list, one entry per upstream state: the `*_variable`
+/// functions of `ngx_http_upstream.c` join entries with `, ` and start a new group after an
+/// internal redirect with ` : ` (`$upstream_cache_status` and the `$upstream_http_*` headers
+/// are single values).
+pub const UPSTREAM_LISTS: &[&str] = &[
+    "upstream_addr",
+    "upstream_status",
+    "upstream_connect_time",
+    "upstream_header_time",
+    "upstream_response_time",
+    "upstream_response_length",
+    "upstream_bytes_received",
+    "upstream_bytes_sent",
+];
+
+/// The separators of an [`UPSTREAM_LISTS`] value.
+const LIST_SEPARATORS: [&[u8]; 2] = [b", ", b" : "];
+
 /// Matches lines against one format, reusing its span table.
 #[derive(Debug, Clone)]
 pub struct LineMatcher {
@@ -82,6 +108,10 @@ struct Step {
     rest: Box<[u8]>,
     /// Whole literal length; 0 only for a last variable, which runs to the end of the line.
     len: usize,
+    /// The value is an [`UPSTREAM_LISTS`] list whose separators can hold the literal's first
+    /// byte: [`find_literal`] skips occurrences inside a separator. Such a step's
+    /// `literal_word` never matches, so the fast path hands it over.
+    list: bool,
 }
 
 /// The values of one matched line, by variable position (see [`LogFormat::position`]).
@@ -130,8 +160,11 @@ impl LineMatcher {
             .map(|field| {
                 let literal = &*field.terminator;
                 let first = literal.first().copied().unwrap_or(0);
+                let list = UPSTREAM_LISTS.contains(&&*field.name)
+                    && LIST_SEPARATORS.iter().any(|separator| separator.contains(&first));
                 let mut word = [0u8; 8];
                 let (literal_word, literal_mask) = match literal.len() {
+                    _ if list => (u64::from(!first), 0xff),
                     0 | 1 => (0, 0),
                     len if len <= word.len() => {
                         word[..len].copy_from_slice(literal);
@@ -145,6 +178,7 @@ impl LineMatcher {
                     literal_mask,
                     rest: literal.get(1..).unwrap_or_default().into(),
                     len: literal.len(),
+                    list,
                 }
             })
             .collect();
@@ -370,8 +404,8 @@ fn first_zero_byte(zeroed: u64) -> Option<usize> {
 
 /// First occurrence of the step's literal in `line[search_from..]` (the value began at
 /// `from`), as an absolute offset. With `skip_escaped`, an occurrence right after an odd run
-/// of backslashes is escaped. Out of line: long values and odd cases only (see
-/// [`find_literal_short`]).
+/// of backslashes is escaped; in a list, one inside a separator is skipped. Out of line:
+/// long values and odd cases only (see [`find_literal_short`]).
 #[inline(never)]
 fn find_literal(line: &[u8], from: usize, search_from: usize, step: &Step, skip_escaped: bool) -> Option<usize> {
     let mut search_from = search_from;
@@ -381,7 +415,10 @@ fn find_literal(line: &[u8], from: usize, search_from: usize, step: &Step, skip_
         let rest = &*step.rest;
         // A plain loop still beats a memcmp call for a few bytes (seen in perf).
         let rest_matches = rest.len() <= after.len() && rest.iter().zip(after).all(|(want, got)| want == got);
-        if rest_matches && !(skip_escaped && escaped(line, from, at)) {
+        if rest_matches
+            && !(skip_escaped && escaped(line, from, at))
+            && !(step.list && in_list_separator(line, from, at, step))
+        {
             return Some(at);
         }
         search_from = at + 1;
@@ -405,6 +442,19 @@ fn find_byte(needle_repeated: u64, line: &[u8], from: usize) -> Option<usize> {
         return Some(from + index);
     }
     memchr::memchr(needle_repeated as u8, long).map(|index| from + short.len() + index)
+}
+
+/// Is the literal found at `line[at]` part of a list separator of the value that began at
+/// `from`? Not when the separator starts at `at` and the literal starts with all of it: then
+/// the line is read as the format says, as before lists were known.
+fn in_list_separator(line: &[u8], from: usize, at: usize, step: &Step) -> bool {
+    LIST_SEPARATORS.iter().any(|separator| {
+        let literal_is_separator = step.len > separator.len() - 1 && step.rest.starts_with(&separator[1..]);
+        (at.saturating_sub(separator.len() - 1).max(from)..=at).any(|start| {
+            line.get(start..).is_some_and(|after| after.starts_with(separator))
+                && !(start == at && literal_is_separator)
+        })
+    })
 }
 
 /// Is `line[at]` escaped, i.e. preceded (within the value starting at `from`) by an odd
@@ -489,6 +539,80 @@ mod tests {
                 b"0.004",
                 b"0.000, 0.003 : -",
             ]),
+        );
+    }
+
+    /// Lists followed by a space: the formats of Discourse (`$upstream_response_time
+    /// $request_time`), ingress-nginx's `upstreaminfo` (`$upstream_addr
+    /// $upstream_response_length $upstream_response_time $upstream_status $req_id`) and Nginx
+    /// Proxy Manager (`$upstream_cache_status $upstream_status $status`), on values nginx
+    /// writes for a retry (`, `) and an internal redirect (` : `).
+    #[test]
+    fn upstream_lists_followed_by_a_space() {
+        check(
+            "$status $upstream_response_time $request_time",
+            Escape::Default,
+            b"502 0.000, 0.001 : 0.003 0.005",
+            Ok(&[b"502", b"0.000, 0.001 : 0.003", b"0.005"]),
+        );
+        check(
+            "$upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id",
+            Escape::Default,
+            b"127.0.0.1:1, 127.0.0.1:2 : unix:/run/b.sock 0, 15 : 3 0.000, 0.001 : - 502, 200 : 404 7f3a",
+            Ok(&[
+                b"127.0.0.1:1, 127.0.0.1:2 : unix:/run/b.sock",
+                b"0, 15 : 3",
+                b"0.000, 0.001 : -",
+                b"502, 200 : 404",
+                b"7f3a",
+            ]),
+        );
+        check(
+            "[$time_local] $upstream_cache_status $upstream_status $status - $host",
+            Escape::Default,
+            b"[22/Nov/2026:19:49:22 +0000] - 502, 502 : 200 200 - example.com",
+            Ok(&[
+                b"22/Nov/2026:19:49:22 +0000",
+                b"-",
+                b"502, 502 : 200",
+                b"200",
+                b"example.com",
+            ]),
+        );
+        // `[::1]:80` and a single value or `-` are lists of one.
+        check(
+            "$upstream_addr $status",
+            Escape::Default,
+            b"[::1]:8080, 127.0.0.1:8080 200",
+            Ok(&[b"[::1]:8080, 127.0.0.1:8080", b"200"]),
+        );
+        check(
+            "$upstream_status $status",
+            Escape::Default,
+            b"- 200",
+            Ok(&[b"-", b"200"]),
+        );
+        // A list separator is also a list separator when the literal starts with a comma.
+        check(
+            "$upstream_status,$status",
+            Escape::Default,
+            b"502, 200,200",
+            Ok(&[b"502, 200", b"200"]),
+        );
+        // The literal is a whole separator: read as the format says (the list cannot be told
+        // from the literal), as before lists were known.
+        check(
+            "$upstream_status : $status",
+            Escape::Default,
+            b"502 : 200",
+            Ok(&[b"502", b"200"]),
+        );
+        // Other variables keep the first-occurrence rule.
+        check(
+            "$upstream_cache_status $status",
+            Escape::Default,
+            b"HIT, MISS 200",
+            Ok(&[b"HIT,", b"MISS 200"]),
         );
     }
 
@@ -597,7 +721,9 @@ mod tests {
 
     /// The matcher's contract in the plainest code: each variable ends at the first
     /// occurrence of the literal after it (skipping, under json escaping, occurrences after
-    /// an odd run of backslashes). The word-at-a-time scan must agree on every line.
+    /// an odd run of backslashes; in an upstream list, occurrences that overlap a `, ` or
+    /// ` : ` within the value, unless the literal starts with that whole separator right
+    /// there). The word-at-a-time scan must agree on every line.
     fn reference_split(format: &LogFormat, line: &[u8]) -> Result<Vec<(usize, usize)>, MatchError> {
         if !line.starts_with(&format.prefix) {
             return Err(MatchError::LiteralMismatch);
@@ -612,8 +738,21 @@ mod tests {
                 position = line.len();
                 continue;
             }
+            let is_list = UPSTREAM_LISTS.contains(&&*field.name);
+            let inside_separator = |at: usize| {
+                is_list
+                    && [&b", "[..], b" : "].iter().any(|separator| {
+                        (position..=at).any(|start| {
+                            line[start..].starts_with(separator)
+                                && start + separator.len() > at
+                                && !(start == at && literal.starts_with(separator))
+                        })
+                    })
+            };
             let at = (position..line.len())
-                .find(|&at| line[at..].starts_with(literal) && !(json && escaped(line, position, at)))
+                .find(|&at| {
+                    line[at..].starts_with(literal) && !(json && escaped(line, position, at)) && !inside_separator(at)
+                })
                 .ok_or(MatchError::TooFewFields { field: index })?;
             spans.push((position, at));
             position = at + literal.len();
@@ -626,7 +765,21 @@ mod tests {
 
     /// Literals of every length class the scan treats differently: one byte, up to a word,
     /// longer than a word; with bytes that trip a naive zero-byte test.
-    const SCAN_LITERALS: &[&str] = &[" ", "\"", "] \"", "\" \"", " - ", "\x01", "\" | very long |", "ab"];
+    const SCAN_LITERALS: &[&str] = &[
+        " ",
+        "\"",
+        "] \"",
+        "\" \"",
+        " - ",
+        "\x01",
+        "\" | very long |",
+        "ab",
+        ", ",
+        " : ",
+        ",",
+        ":",
+        " :",
+    ];
 
     proptest! {
         /// Random lines (short and long values, literals' bytes, backslashes) against random
@@ -634,20 +787,25 @@ mod tests {
         #[test]
         fn the_scan_agrees_with_the_plain_reference(
             prefix in proptest::option::of(0..SCAN_LITERALS.len()),
-            literals in proptest::collection::vec(0..SCAN_LITERALS.len(), 1..6),
+            literals in proptest::collection::vec((0..SCAN_LITERALS.len(), any::<bool>()), 1..6),
             ends_with_variable in any::<bool>(),
             json in any::<bool>(),
             line in proptest::collection::vec(
                 prop_oneof![
                     Just(b' '), Just(b'"'), Just(b']'), Just(b'-'), Just(b'\\'), Just(0x01u8), Just(b'a'), Just(b'|'),
-                    Just(0x00u8), Just(0x80u8), Just(0xffu8), Just(b'!')
+                    Just(0x00u8), Just(0x80u8), Just(0xffu8), Just(b'!'), Just(b','), Just(b':'), Just(b' ')
                 ],
                 0..120,
             ),
         ) {
             let mut format = prefix.map_or(String::new(), |index| SCAN_LITERALS[index].to_string());
-            for (index, &literal) in literals.iter().enumerate() {
-                format.push_str(&format!("${{v{index}}}"));
+            for (index, &(literal, is_list)) in literals.iter().enumerate() {
+                // An upstream list (lists repeat: the variables are told apart by position).
+                if is_list {
+                    format.push_str(&format!("${{{}}}", UPSTREAM_LISTS[index % UPSTREAM_LISTS.len()]));
+                } else {
+                    format.push_str(&format!("${{v{index}}}"));
+                }
                 if index + 1 < literals.len() || !ends_with_variable {
                     format.push_str(SCAN_LITERALS[literal]);
                 }

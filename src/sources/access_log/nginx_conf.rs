@@ -8,6 +8,14 @@
 //! its strings are concatenated with nothing between them, which is how multi-line formats
 //! are written. Relative `include` paths resolve against the directory of the main
 //! nginx.conf (nginx's conf prefix), not of the including file.
+//!
+//! **Only `http {}`'s formats count**: nginx keeps one list of formats for `http {}` and
+//! another for `stream {}` (`ngx_http_log_module` and `ngx_stream_log_module` each own theirs),
+//! and an access log is an http log. Each directive carries the blocks it sits in, through
+//! includes. **OpenResty's `*_by_lua_block { ... }` hold Lua**, which is skipped the way
+//! OpenResty's own reader does (`ngx_http_lua_conf_read_lua_token`): braces are counted
+//! outside Lua strings (`"..."`, `'...'` on one line), comments (`--` to the end of the
+//! line, `--[[ ]]`) and long brackets (`[[ ]]`, `[=[ ]=]`).
 
 use std::path::{Path, PathBuf};
 
@@ -16,12 +24,14 @@ use super::format::Escape;
 /// nginx itself has no include depth limit but a loop would never end; real configs nest 2-3.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
 
-/// One directive: its name, its arguments (escapes resolved) and the line it starts on.
+/// One directive: its name, its arguments (escapes resolved), the line it starts on and
+/// the blocks it sits in within its file, outermost first (`["http", "server"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
     pub name: String,
     pub args: Vec<String>,
     pub line: usize,
+    pub blocks: Vec<String>,
 }
 
 /// A `log_format` found in the configuration.
@@ -46,8 +56,34 @@ pub enum NginxConfError {
     },
     #[error("{}: includes nest deeper than {MAX_INCLUDE_DEPTH} (an include loop?)", path.display())]
     TooDeep { path: PathBuf },
-    #[error("log_format {name:?} not found in {}", searched_list(.searched))]
-    NotFound { name: String, searched: Vec<PathBuf> },
+    #[error("log_format {name:?} not found in http {{}} of {}{}", searched_list(.searched), elsewhere_note(.elsewhere))]
+    NotFound {
+        name: String,
+        searched: Vec<PathBuf>,
+        /// A `log_format` of that name outside `http {}` (in `stream {}`), which was skipped.
+        elsewhere: Option<Elsewhere>,
+    },
+}
+
+/// Where a `log_format` that does not apply to the access log was seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elsewhere {
+    pub file: PathBuf,
+    pub line: usize,
+    /// The blocks it sits in, e.g. `stream`.
+    pub blocks: String,
+}
+
+fn elsewhere_note(elsewhere: &Option<Elsewhere>) -> String {
+    match elsewhere {
+        Some(seen) => format!(
+            " (the one at {}:{} is in {} {{}}, and the access log is an http log)",
+            seen.file.display(),
+            seen.line,
+            seen.blocks
+        ),
+        None => String::new(),
+    }
 }
 
 fn searched_list(searched: &[PathBuf]) -> String {
@@ -62,23 +98,14 @@ pub struct TokenError {
     pub message: String,
 }
 
-/// Split a configuration file's text into directives, flattening blocks.
+/// Split a configuration file's text into directives, each with the blocks it sits in.
 pub fn directives(text: &[u8]) -> Result<Vec<Directive>, TokenError> {
     let mut out = Vec::new();
     let mut words: Vec<String> = Vec::new();
+    let mut blocks: Vec<String> = Vec::new();
     let mut directive_line = 1;
     let mut line = 1;
     let mut i = 0;
-    let finish = |words: &mut Vec<String>, out: &mut Vec<Directive>, at_line: usize| {
-        let mut drained = std::mem::take(words).into_iter();
-        if let Some(name) = drained.next() {
-            out.push(Directive {
-                name,
-                args: drained.collect(),
-                line: at_line,
-            });
-        }
-    };
     while i < text.len() {
         let byte = text[i];
         match byte {
@@ -93,14 +120,29 @@ pub fn directives(text: &[u8]) -> Result<Vec<Directive>, TokenError> {
                 }
             }
             b';' | b'{' => {
-                if words.is_empty() {
+                let mut drained = std::mem::take(&mut words).into_iter();
+                let Some(name) = drained.next() else {
                     return Err(TokenError {
                         line,
                         message: format!("unexpected {:?}", char::from(byte)),
                     });
-                }
-                finish(&mut words, &mut out, directive_line);
+                };
                 i += 1;
+                // The directive sits in the blocks around it, not in the one it opens.
+                let enclosing = blocks.clone();
+                if byte == b'{' {
+                    if name.ends_with(LUA_BLOCK_SUFFIX) {
+                        i = skip_lua_block(text, i, &mut line, directive_line)?;
+                    } else {
+                        blocks.push(name.clone());
+                    }
+                }
+                out.push(Directive {
+                    name,
+                    args: drained.collect(),
+                    line: directive_line,
+                    blocks: enclosing,
+                });
             }
             b'}' => {
                 if !words.is_empty() {
@@ -109,6 +151,7 @@ pub fn directives(text: &[u8]) -> Result<Vec<Directive>, TokenError> {
                         message: "unexpected \"}\"".into(),
                     });
                 }
+                blocks.pop();
                 i += 1;
             }
             b'"' | b'\'' => {
@@ -171,6 +214,104 @@ pub fn directives(text: &[u8]) -> Result<Vec<Directive>, TokenError> {
     Ok(out)
 }
 
+/// OpenResty's directives whose block is Lua code (`init_by_lua_block`,
+/// `content_by_lua_block`, `set_by_lua_block $var`, ...), in http and stream alike.
+const LUA_BLOCK_SUFFIX: &str = "_by_lua_block";
+
+/// Skip the Lua code of a `*_by_lua_block` from just after its `{`; returns the index just
+/// after the `}` that closes it. The tokens are those of OpenResty's lexer: `{` and `}`
+/// count, and nothing inside a string, a comment or a long bracket does.
+fn skip_lua_block(text: &[u8], start: usize, line: &mut usize, directive_line: usize) -> Result<usize, TokenError> {
+    let mut depth = 1usize;
+    let mut i = start;
+    while let Some(&byte) = text.get(i) {
+        match byte {
+            b'\n' => *line += 1,
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            b'-' if text.get(i + 1) == Some(&b'-') => {
+                let after_dashes = i + 2;
+                i = match long_bracket_end(text, after_dashes, line) {
+                    // `--[[ ... ]]`, `--[==[ ... ]==]`: a long comment.
+                    Some(end) => end?,
+                    // `-- ...`: a comment to the end of the line (the newline is counted above).
+                    None => memchr::memchr(b'\n', &text[after_dashes..]).map_or(text.len(), |at| after_dashes + at),
+                };
+                continue;
+            }
+            b'[' => {
+                if let Some(end) = long_bracket_end(text, i, line) {
+                    i = end?;
+                    continue;
+                }
+            }
+            b'"' | b'\'' => {
+                // A string ends on its own line; a quote that opens none is just a byte.
+                if let Some(end) = lua_string_end(text, i) {
+                    i = end;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(TokenError {
+        line: directive_line,
+        message: "unexpected end of file in a *_by_lua_block: the Lua code's \"}\" is missing".into(),
+    })
+}
+
+/// If a Lua long bracket (`[[`, `[=[`, `[==[`, ...) opens at `open`, the index just after
+/// the one that closes it (`]]`, `]=]`, ...; counting lines), or an error when it never does.
+fn long_bracket_end(text: &[u8], open: usize, line: &mut usize) -> Option<Result<usize, TokenError>> {
+    let rest = text.get(open..)?;
+    let level = rest.iter().skip(1).take_while(|&&b| b == b'=').count();
+    if rest.first() != Some(&b'[') || rest.get(level + 1) != Some(&b'[') {
+        return None;
+    }
+    let mut close = Vec::with_capacity(level + 2);
+    close.push(b']');
+    close.extend(std::iter::repeat_n(b'=', level));
+    close.push(b']');
+    let body_start = open + level + 2;
+    let body = &text[body_start..];
+    Some(match memchr::memmem::find(body, &close) {
+        Some(at) => {
+            *line += memchr::memchr_iter(b'\n', &body[..at]).count();
+            Ok(body_start + at + close.len())
+        }
+        None => Err(TokenError {
+            line: *line,
+            message: format!(
+                "a Lua long bracket in a *_by_lua_block is never closed: no {:?}",
+                String::from_utf8_lossy(&close)
+            ),
+        }),
+    })
+}
+
+/// The index just after a Lua string that opens at `open` (with `\` escaping the next byte),
+/// if it closes on the same line.
+fn lua_string_end(text: &[u8], open: usize) -> Option<usize> {
+    let quote = *text.get(open)?;
+    let mut i = open + 1;
+    loop {
+        match *text.get(i)? {
+            b'\n' => return None,
+            b'\\' if text.get(i + 1).is_some_and(|&next| next != b'\n') => i += 2,
+            b'\\' => return None,
+            c if c == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
 /// Resolve one backslash escape at the start of `rest`; returns the bytes consumed.
 fn push_escape(rest: &[u8], word: &mut Vec<u8>) -> usize {
     match rest.get(1) {
@@ -202,11 +343,22 @@ fn push_escape(rest: &[u8], word: &mut Vec<u8>) -> usize {
     }
 }
 
-/// Read `log_format NAME` from the directives of one file, if there.
+/// Whether a `log_format` inside `blocks` is one of `http {}`'s. nginx takes `log_format`
+/// only at the top of `http {}` (or of `stream {}`); one outside any block is taken too, for
+/// a file that is included inside `http {}`.
+fn at_http_level(blocks: &[String]) -> bool {
+    match blocks {
+        [] => true,
+        [only] => only == "http",
+        _ => false,
+    }
+}
+
+/// Read `http {}`'s `log_format NAME` from the directives of one file, if there.
 pub fn log_format_in(directives: &[Directive], name: &str) -> Option<Result<(String, Escape, usize), TokenError>> {
-    let found = directives
-        .iter()
-        .find(|d| d.name == "log_format" && d.args.first().map(String::as_str) == Some(name))?;
+    let found = directives.iter().find(|d| {
+        d.name == "log_format" && d.args.first().map(String::as_str) == Some(name) && at_http_level(&d.blocks)
+    })?;
     let mut parts = found.args.iter().skip(1).peekable();
     let mut escape = Escape::Default;
     if let Some(value) = parts.peek().and_then(|p| p.strip_prefix("escape=")) {
@@ -231,12 +383,19 @@ pub fn log_format_in(directives: &[Directive], name: &str) -> Option<Result<(Str
     Some(Ok((format, escape, found.line)))
 }
 
-/// Find `log_format NAME` in `nginx_conf` and the files it includes, depth first in file
-/// order like nginx. `combined` is nginx's built-in and is used if not defined.
+/// Find `log_format NAME` of `http {}` in `nginx_conf` and the files it includes, depth
+/// first in file order like nginx. `combined` is nginx's built-in and is used if not defined.
+/// A format outside any block is taken too: `nginx_conf` may be a snippet that nginx.conf
+/// includes inside `http {}`.
 pub fn find_log_format(nginx_conf: &Path, name: &str) -> Result<NamedFormat, NginxConfError> {
     let prefix = nginx_conf.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut searched = Vec::new();
-    if let Some(found) = search_file(nginx_conf, &prefix, name, 0, &mut searched)? {
+    let mut search = Search {
+        prefix: &prefix,
+        name,
+        searched: Vec::new(),
+        elsewhere: None,
+    };
+    if let Some(found) = search.file(nginx_conf, &[], 0)? {
         return Ok(found);
     }
     if name == "combined" {
@@ -249,64 +408,81 @@ pub fn find_log_format(nginx_conf: &Path, name: &str) -> Result<NamedFormat, Ngi
     }
     Err(NginxConfError::NotFound {
         name: name.into(),
-        searched,
+        searched: search.searched,
+        elsewhere: search.elsewhere,
     })
 }
 
-fn search_file(
-    path: &Path,
-    prefix: &Path,
-    name: &str,
-    depth: usize,
-    searched: &mut Vec<PathBuf>,
-) -> Result<Option<NamedFormat>, NginxConfError> {
-    if depth > MAX_INCLUDE_DEPTH {
-        return Err(NginxConfError::TooDeep { path: path.into() });
-    }
-    let text = std::fs::read(path).map_err(|source| NginxConfError::Read {
-        path: path.into(),
-        source,
-    })?;
-    searched.push(path.into());
-    let syntax = |error: TokenError| NginxConfError::Syntax {
-        path: path.into(),
-        line: error.line,
-        message: error.message,
-    };
-    let parsed = directives(&text).map_err(syntax)?;
-    for directive in &parsed {
-        if directive.name == "log_format" && directive.args.first().map(String::as_str) == Some(name) {
-            let (format, escape, line) = log_format_in(std::slice::from_ref(directive), name)
-                .unwrap_or_else(|| {
-                    Err(TokenError {
-                        line: directive.line,
-                        message: "log_format vanished".into(),
-                    })
-                })
-                .map_err(syntax)?;
-            return Ok(Some(NamedFormat {
-                format,
-                escape,
-                file: path.into(),
-                line,
-            }));
+/// One search for a format through the include tree.
+struct Search<'a> {
+    prefix: &'a Path,
+    name: &'a str,
+    searched: Vec<PathBuf>,
+    /// The first format of that name outside `http {}`, for the error if none is inside.
+    elsewhere: Option<Elsewhere>,
+}
+
+impl Search<'_> {
+    /// Search one file whose directives sit inside the blocks `outer` (those around the
+    /// `include` that named it).
+    fn file(&mut self, path: &Path, outer: &[String], depth: usize) -> Result<Option<NamedFormat>, NginxConfError> {
+        if depth > MAX_INCLUDE_DEPTH {
+            return Err(NginxConfError::TooDeep { path: path.into() });
         }
-        if directive.name == "include" {
-            let Some(pattern) = directive.args.first() else {
-                continue;
-            };
-            let pattern = prefix.join(pattern);
-            for included in expand_include(&pattern).map_err(|source| NginxConfError::Read {
-                path: pattern.clone(),
-                source,
-            })? {
-                if let Some(found) = search_file(&included, prefix, name, depth + 1, searched)? {
-                    return Ok(Some(found));
+        let text = std::fs::read(path).map_err(|source| NginxConfError::Read {
+            path: path.into(),
+            source,
+        })?;
+        self.searched.push(path.into());
+        let syntax = |error: TokenError| NginxConfError::Syntax {
+            path: path.into(),
+            line: error.line,
+            message: error.message,
+        };
+        let parsed = directives(&text).map_err(syntax)?;
+        for directive in &parsed {
+            let blocks: Vec<String> = outer.iter().chain(&directive.blocks).cloned().collect();
+            if directive.name == "log_format" && directive.args.first().map(String::as_str) == Some(self.name) {
+                if !at_http_level(&blocks) {
+                    self.elsewhere.get_or_insert_with(|| Elsewhere {
+                        file: path.into(),
+                        line: directive.line,
+                        blocks: blocks.join(" { "),
+                    });
+                    continue;
+                }
+                let (format, escape, line) = log_format_in(std::slice::from_ref(directive), self.name)
+                    .unwrap_or_else(|| {
+                        Err(TokenError {
+                            line: directive.line,
+                            message: "log_format vanished".into(),
+                        })
+                    })
+                    .map_err(syntax)?;
+                return Ok(Some(NamedFormat {
+                    format,
+                    escape,
+                    file: path.into(),
+                    line,
+                }));
+            }
+            if directive.name == "include" {
+                let Some(pattern) = directive.args.first() else {
+                    continue;
+                };
+                let pattern = self.prefix.join(pattern);
+                for included in expand_include(&pattern).map_err(|source| NginxConfError::Read {
+                    path: pattern.clone(),
+                    source,
+                })? {
+                    if let Some(found) = self.file(&included, &blocks, depth + 1)? {
+                        return Ok(Some(found));
+                    }
                 }
             }
         }
+        Ok(None)
     }
-    Ok(None)
 }
 
 /// A path, or a glob (`*`, `?`, `[...]` in any component) expanded in sorted order like
@@ -454,6 +630,123 @@ mod tests {
         check("log_format main \"$status;\n\n", "main", Err((1, "unclosed")));
         check("log_format main $status", "main", Err((1, "end of file")));
         check("events {}\n;", "main", Err((2, "unexpected ';'")));
+    }
+
+    /// nginx's two namespaces: `stream {}`'s `main` is not `http {}`'s (APISIX's
+    /// `http&stream` layout defines both, stream first).
+    #[test]
+    fn only_http_formats_count() {
+        let both = "stream {\n  log_format main '$remote_addr [$time_local] $protocol $status';\n}\nhttp {\n  log_format main '$remote_addr [$time_local] \"$request\" $status';\n}\n";
+        check(
+            both,
+            "main",
+            Ok(("$remote_addr [$time_local] \"$request\" $status", Escape::Default)),
+        );
+        check("stream { log_format main $status; }\n", "main", Err((0, "not found")));
+        // Nested blocks are not http's top level, whatever their names.
+        check(
+            "http { map $a $b { log_format main; } server { log_format main $status; } }",
+            "main",
+            Err((0, "not found")),
+        );
+        let parsed = directives(b"http {\n server {\n  listen 80;\n }\n}\nstream { server { listen 53; } }").unwrap();
+        let blocks: Vec<(&str, Vec<&str>)> = parsed
+            .iter()
+            .map(|d| (d.name.as_str(), d.blocks.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            blocks,
+            [
+                ("http", vec![]),
+                ("server", vec!["http"]),
+                ("listen", vec!["http", "server"]),
+                ("stream", vec![]),
+                ("server", vec!["stream"]),
+                ("listen", vec!["stream", "server"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn includes_carry_their_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("nginx.conf"),
+            "events {}\nstream {\n  include stream.fmt;\n}\nhttp {\n  include http.fmt;\n}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("stream.fmt"),
+            "log_format main '$remote_addr $protocol $status';\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("http.fmt"),
+            "log_format main '$remote_addr \"$request\" $status';\n",
+        )
+        .unwrap();
+        let found = find_log_format(&root.join("nginx.conf"), "main").unwrap();
+        assert_eq!(found.format, "$remote_addr \"$request\" $status");
+        assert_eq!(found.file, root.join("http.fmt"));
+
+        std::fs::write(root.join("http.fmt"), "log_format other $status;\n").unwrap();
+        let message = find_log_format(&root.join("nginx.conf"), "main")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains(&format!(
+                "the one at {}:1 is in stream {{}}",
+                root.join("stream.fmt").display()
+            )),
+            "{message}"
+        );
+        assert!(message.contains("the access log is an http log"), "{message}");
+    }
+
+    /// Lua in OpenResty's blocks is skipped by OpenResty's own tokens; the format after it
+    /// is found.
+    #[test]
+    fn lua_blocks_are_skipped() {
+        let after = "\nlog_format main '$status $request_time';\n";
+        let want = Ok(("$status $request_time", Escape::Default));
+        for lua in [
+            // Lua statements do not end in `;`: nginx's own syntax fails on the first `}`.
+            "init_by_lua_block {\n  Kong = require 'kong'\n  Kong.init()\n}",
+            "init_by_lua_block { print(\"a brace { in a string\") }",
+            "init_by_lua_block { print('a brace } in a string') }",
+            "init_by_lua_block { print(\"an escaped quote \\\" and }\") }",
+            "init_by_lua_block {\n  -- a comment with a brace {\n}",
+            "init_by_lua_block {\n  --[[ a long comment\n } over lines ]]\n}",
+            "init_by_lua_block {\n  --[==[ ]] } ]=] still the comment ]==]\n}",
+            "init_by_lua_block { local s = [[ } ]] }",
+            "init_by_lua_block { local s = [=[ ]] } ]=] }",
+            "init_by_lua_block { local t = { a = { 1, 2 }, b = #x } }",
+            // A quote that closes on no line is a byte, as in OpenResty's lexer.
+            "init_by_lua_block {\n  local n = 1 -- it's\n  x = \"a\n}",
+            "server { set_by_lua_block $sum { return 1 + 2 } }",
+            "server { \"rewrite_by_lua_block\" { a = { 1, 2, 3 } } }",
+            // Only the directive's name makes a Lua block.
+            "server { server_name content_by_lua_block; } upstream content_by_lua_block { server a; }",
+        ] {
+            check(&format!("http {{\n{lua}{after}}}\n"), "main", want);
+        }
+    }
+
+    #[test]
+    fn lua_blocks_keep_line_numbers_and_say_when_unclosed() {
+        let parsed = directives(b"init_by_lua_block {\n -- }\n s = [[\n]]\n}\nlog_format main $status;\n").unwrap();
+        assert_eq!(parsed[1].line, 6);
+        check(
+            "http {\n init_by_lua_block {\n  x = { }\n",
+            "main",
+            Err((2, "lua_block")),
+        );
+        check(
+            "http {\n init_by_lua_block {\n  s = [==[ }\n",
+            "main",
+            Err((3, "never closed")),
+        );
     }
 
     #[test]
