@@ -411,3 +411,106 @@ async fn configured_log_signals_are_published_beside_pending_requests() {
     assert_eq!(emf_sums["RequestTimeP99"].1, "Seconds");
     assert!(emf_sums.contains_key("PendingRequests"));
 }
+
+/// What `promtool check metrics` (Prometheus' own linter, Debian's prometheus package) says
+/// about `body`: its exit status and everything it printed.
+fn promtool_check_metrics(body: &str) -> (bool, String) {
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is missing: install Debian's prometheus package (scripts/setup.sh does)");
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
+/// Issue 22: `promtool check metrics` flagged the request-time quantiles ("non-summary
+/// metrics should not have \"quantile\" label"). A live /metrics with every signal on (the
+/// accept queue, the access log with both durations, a breakdown, every log metric
+/// published, EMF) has nothing for it to say, and the OpenMetrics parser reads it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_with_every_signal_on_pass_promtool() {
+    let upstream = SlowUpstream::start().await;
+    let full = "log_format full '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_response_time';\n    access_log full.log full;";
+    let nginx = Nginx::start_with(upstream.port, full).await;
+    let log = nginx.dir.path().join("full.log");
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let config = format!(
+        "[nginx]\nstatus_url = \"{}\"\nlisten_ports = [{}]\naccess_log = \"{}\"\nlog_format_name = \"full\"\nnginx_conf = \"{}\"\n\
+         [access_log]\nsettle = \"1s\"\nbreakdown = \"status\"\npublish = [\"RequestsCompleted\", \"Responses5xx\", \"Responses499\", \"RequestTimeP50\", \"RequestTimeP90\", \"RequestTimeP99\", \"UpstreamResponseTimeP50\", \"UpstreamResponseTimeP90\", \"UpstreamResponseTimeP99\", \"LogInFlightAverage\", \"LogInFlightPeak\"]\n\
+         [cloudwatch]\nnamespace = \"Test/Promtool\"\ninstance_id = \"i-promtool\"\nperiod = \"1s\"\nsample_interval = \"500ms\"\n\
+         [emf]\nenabled = true\noutput = \"{}\"\n[daemon]\nstate_directory = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n",
+        nginx.status_url(),
+        nginx.port,
+        log.display(),
+        nginx.dir.path().join("nginx.conf").display(),
+        dir.path().join("emf.log").display(),
+        state.path().display()
+    );
+    let path = write_config(dir.path(), &config);
+    let (daemon, _lines) = dry_run_daemon(&path);
+    wait_until(Duration::from_secs(15), "/metrics", async || {
+        metrics(http_port)
+            .await
+            .contains_key("nginx_backlog_log_lines_parsed_total{}")
+    })
+    .await;
+    // Proxied requests (an upstream time), quick ones (none), and a 404.
+    let held = nginx.hold_requests(3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    upstream.release();
+    for request in held {
+        request.await.unwrap();
+    }
+    requests(nginx.port, "/fast", 5).await;
+    requests(nginx.port, "/missing", 2).await;
+    let url = format!("http://127.0.0.1:{http_port}/metrics");
+    let mut openmetrics = String::new();
+    wait_until(
+        Duration::from_secs(15),
+        "a closed period with the proxied requests",
+        async || {
+            openmetrics = http_get_accepting(&url, Some(PROMETHEUS_ACCEPT))
+                .await
+                .map(|(_, body)| body)
+                .unwrap_or_default();
+            let seen = parse_openmetrics(&openmetrics);
+            value(&seen, "nginx_backlog_log_requests_completed_total{class=4xx}") >= 2.0
+                && openmetrics.contains("nginx_backlog_log_period_completed ")
+                && openmetrics.contains("quantile=")
+        },
+    )
+    .await;
+    // What `curl -s .../metrics | promtool check metrics` reads (no Accept header: the
+    // Prometheus text format), right after.
+    let (_, text) = http_get(&url).await.unwrap();
+    stop(daemon).await;
+    assert!(text.contains("quantile="), "{text}");
+    let (clean, said) = promtool_check_metrics(&text);
+    assert!(clean && said.is_empty(), "promtool check metrics: {said}\n{text}");
+    // The summaries: the newest period's quantiles, the totals over every period.
+    let seen = parse_openmetrics(&openmetrics);
+    let body = &openmetrics;
+    assert!(
+        value(&seen, "nginx_backlog_log_upstream_response_time_seconds_count{}") >= 3.0,
+        "the 3 proxied requests: {body}"
+    );
+    assert!(
+        value(&seen, "nginx_backlog_log_request_time_seconds_count{}") >= 10.0,
+        "{body}"
+    );
+    assert!(
+        value(&seen, "nginx_backlog_log_request_time_seconds{quantile=0.99}") >= 0.0,
+        "{body}"
+    );
+}
