@@ -514,3 +514,118 @@ async fn metrics_with_every_signal_on_pass_promtool() {
         "{body}"
     );
 }
+
+/// `check` for a config whose access log is `access_log` (format `timed` of nginx's conf),
+/// as `service_user`: exit code and stdout.
+async fn check_log(nginx: &Nginx, access_log: &std::path::Path, pending: &str, service_user: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[nginx]\nstatus_url = \"{}\"\naccess_log = \"{}\"\nlog_format_name = \"timed\"\nnginx_conf = \"{}\"\n\
+         [cloudwatch]\nnamespace = \"Test/Check\"\ninstance_id = \"i-check\"\npending = \"{pending}\"\nput_metric_data = false\n\
+         [emf]\nenabled = true\n",
+        nginx.status_url(),
+        access_log.display(),
+        nginx.dir.path().join("nginx.conf").display(),
+    );
+    let path = write_config(dir.path(), &config);
+    let (code, stdout, stderr) =
+        run_exporter(
+            exporter()
+                .arg("--config")
+                .arg(&path)
+                .args(["check", "--service-user", service_user]),
+        )
+        .await;
+    (code, format!("{stdout}{stderr}"))
+}
+
+/// The `access log` lines of a check report.
+fn log_lines(report: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut in_log = false;
+    for line in report.lines() {
+        if line.starts_with("access log") {
+            in_log = true;
+        } else if !line.starts_with("              fix: ") {
+            in_log = false;
+        }
+        if in_log {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// Issue 22: `check` never looked at the access log. It reads the log's end: the file is
+/// there, the daemon's user can read it, its lines are in the format and carry
+/// `$request_time`. With `pending = "log_concurrency"` (the log is the metric's only source)
+/// a problem fails `check`, naming the file and the fix; otherwise it is a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reads_the_end_of_the_access_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let timed = "log_format timed '$remote_addr [$time_local] \"$request\" $status $request_time';\n    access_log timed.log timed;";
+    let nginx = Nginx::start_with(free_port(), timed).await;
+    // `nobody` (not root, in no group of these files) must be able to enter the directory.
+    std::fs::set_permissions(nginx.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    requests(nginx.port, "/fast", 5).await;
+    let timed_log = nginx.dir.path().join("timed.log");
+    wait_until(Duration::from_secs(5), "nginx to log the requests", async || {
+        std::fs::read_to_string(&timed_log).unwrap_or_default().lines().count() >= 5
+    })
+    .await;
+
+    // Readable by nobody (root:root 0644, nginx's master opened it), lines in the format.
+    let (code, report) = check_log(&nginx, &timed_log, "log_concurrency", "nobody").await;
+    assert_eq!(code, 0, "{report}");
+    let lines = log_lines(&report);
+    assert_eq!(lines.len(), 1, "{report}");
+    let ok = lines[0]
+        .strip_prefix(&format!("access log    {}: ok (", timed_log.display()))
+        .unwrap_or_else(|| panic!("{report}"));
+    let (parsed, rest) = ok.split_once(" of the last ").unwrap();
+    let (total, rest) = rest.split_once(" lines parse; $request_time on ").unwrap();
+    assert!(parsed == total && parsed.parse::<u32>().unwrap() >= 5, "{report}");
+    assert_eq!(rest, format!("{parsed} (log_concurrency))"), "{report}");
+
+    let cases: [(&str, std::path::PathBuf, &str); 3] = [
+        ("missing", nginx.dir.path().join("missing.log"), "no such file"),
+        // nginx's default log is combined: read as `timed`, $remote_addr takes "127.0.0.1 - -"
+        // and $request_time the rest of the line.
+        ("wrong format", nginx.dir.path().join("access.log"), "0 of the last"),
+        (
+            "unreadable",
+            nginx.dir.path().join("private.log"),
+            "nobody cannot read it: root:root mode 0600",
+        ),
+    ];
+    std::fs::copy(&timed_log, &cases[2].1).unwrap();
+    std::fs::set_permissions(&cases[2].1, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for (case, file, problem) in &cases {
+        let shown = file.display();
+        // The metric depends on the log: FAILED, exit 1, the file and the fix named.
+        let (code, report) = check_log(&nginx, file, "log_concurrency", "nobody").await;
+        assert_eq!(code, 1, "{case}: {report}");
+        let lines = log_lines(&report);
+        let failed = lines
+            .iter()
+            .position(|line| line.starts_with(&format!("access log    FAILED: {shown}: ")))
+            .unwrap_or_else(|| panic!("{case}: {report}"));
+        assert!(lines[failed].contains(problem), "{case}: {report}");
+        assert!(lines[failed + 1].starts_with("              fix: "), "{case}: {report}");
+        assert!(report.contains("check found 1 problem(s)"), "{case}: {report}");
+        // It does not (stub_status is the source): a warning, and check passes.
+        let (code, report) = check_log(&nginx, file, "in_flight", "nobody").await;
+        assert_eq!(code, 0, "{case}: {report}");
+        let lines = log_lines(&report);
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.starts_with(&format!("access log    warning: {shown}: ")) && line.contains(problem)),
+            "{case}: {report}"
+        );
+        assert!(!report.contains("FAILED"), "{case}: {report}");
+    }
+    // The wrong format's reasons are named: every line is a bad_request_time.
+    let (_, report) = check_log(&nginx, &cases[1].1, "log_concurrency", "nobody").await;
+    assert!(report.contains(" bad: bad_request_time="), "{report}");
+}
