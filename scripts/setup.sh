@@ -2,7 +2,7 @@
 # Installs what the tests and the demo need on a Debian 12 machine (idempotent):
 # Debian's nginx-light and logrotate, and ministack (+ cbor2, boto3), cfn-lint, python-hcl2,
 # moto's server and the AWS CLI (v1) in .venv; wrk for the soak; npm (with nodejs) for
-# scripts/check-cdk.sh.
+# scripts/check-cdk.sh; promtool (Debian's prometheus package) to lint /metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v wrk >/dev/null || missing+=(wrk)
 # node and npm for scripts/check-cdk.sh (the guide's CDK snippets, type-checked).
 command -v npm >/dev/null || missing+=(npm)
+# promtool: `promtool check metrics` on a live /metrics (tests/access_log.rs).
+command -v promtool >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
     echo "setup: ${missing[*]} must be installed, and this is neither root nor has sudo. As root, run:" >&2
     echo "  apt-get install -y ${missing[*]}" >&2

@@ -56,6 +56,10 @@ pub enum Command {
         /// tolerates nginx being down, so its start must not depend on nginx).
         #[arg(long)]
         config_only: bool,
+        /// The user the daemon runs as, whose access to nginx.access_log is checked (from
+        /// the mode, owner and group of the file and its directories, and the user's groups).
+        #[arg(long, default_value = crate::check::access_log::SERVICE_USER)]
+        service_user: String,
     },
     /// Split access-log lines with a log_format and print each as a JSON line (a format debugger).
     ///

@@ -211,6 +211,12 @@ fn publish_closed(parse: &mut Parse, readable: bool) -> Vec<Datapoint> {
         }
         Stats::add(&log.status_499, period.status_499);
         Stats::add(&log.status_5xx, period.status_5xx);
+        for (totals, quantiles) in [
+            (&log.request_time, &period.request_time),
+            (&log.upstream_response_time, &period.upstream_response_time),
+        ] {
+            totals.add(quantiles.count, quantiles.sum_micros);
+        }
         if parse.first_complete_ms.is_none_or(|first| period.start_ms < first) {
             // Partial: reading began inside it (see log_metrics::first_complete_period).
             Stats::bump(&log.periods_partial);

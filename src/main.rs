@@ -161,11 +161,14 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { dry_run } => app::run(config, dry_run).await,
             Command::Once { window, dry_run } => once::run(config, window, dry_run).await,
-            Command::Check { config_only: true } => {
+            Command::Check { config_only: true, .. } => {
                 println!("config        {}: ok", config.path.display());
                 Ok(())
             }
-            Command::Check { config_only: false } => check::run(config).await,
+            Command::Check {
+                config_only: false,
+                service_user,
+            } => check::run(config, &service_user).await,
             // Handled above, before the config is loaded.
             Command::ParseLog { .. } | Command::Replay { .. } | Command::Simulate(_) | Command::Policy { .. } => Ok(()),
         }

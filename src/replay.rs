@@ -52,22 +52,54 @@ pub const MAX_THREADS: usize = 64;
 /// a chunk costs one read and one channel hop per ~8,000 lines.
 const CHUNK_BYTES: usize = 1024 * 1024;
 
+/// How many bad lines `replay` and `simulate --log` name on stderr (file, line number,
+/// reason): enough to start from with `parse-log`, few enough to read.
+pub const BAD_LINES_SHOWN: usize = 5;
+
 /// Totals over the whole replay.
 #[derive(Debug, Default)]
 pub struct ReplaySummary {
     pub lines: u64,
     pub bad: BadLineCounts,
+    /// The first [`BAD_LINES_SHOWN`] bad lines, in log order.
+    pub first_bad: Vec<BadLineAt>,
     pub late: u64,
     pub periods: u64,
+}
+
+/// A skipped line: which file, which line of it (from 1, after decompression), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLineAt {
+    pub file: PathBuf,
+    pub line: u64,
+    pub reason: BadLine,
+}
+
+impl std::fmt::Display for BadLineAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{} {}", self.file.display(), self.line, self.reason.label())
+    }
+}
+
+impl ReplaySummary {
+    /// Lines that gave a request.
+    pub fn good_lines(&self) -> u64 {
+        self.lines - self.bad.total()
+    }
+
+    /// `a.log:3 bad_status, a.log:9 too_few_fields`: the first bad lines, for stderr.
+    pub fn first_bad_lines(&self) -> String {
+        let shown: Vec<String> = self.first_bad.iter().map(ToString::to_string).collect();
+        shown.join(", ")
+    }
 }
 
 pub fn run(format: &LogFormatSource, options: &ReplayOptions) -> Result<(), LogCommandError> {
     let started = Instant::now();
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    if options.output == ReplayOutput::Csv {
-        writeln!(out, "{CSV_HEADER}").context("writing to stdout")?;
-    }
+    // Written with the first row: input with no usable line prints nothing at all.
+    let mut header = options.output == ReplayOutput::Csv;
     let output = options.output;
     let mut plot = options.plot.as_ref().map(|_| ReplayPlot::new());
     let replayed = replay_periods(
@@ -79,6 +111,9 @@ pub fn run(format: &LogFormatSource, options: &ReplayOptions) -> Result<(), LogC
         &mut |period| {
             if let Some(plot) = plot.as_mut() {
                 plot.observe(period);
+            }
+            if std::mem::take(&mut header) {
+                writeln!(out, "{CSV_HEADER}")?;
             }
             write_period(&mut out, output, period)
         },
@@ -111,6 +146,12 @@ pub fn print_summary(command: &str, summary: &ReplaySummary, elapsed: f64) {
         summary.late,
         summary.bad.summary()
     );
+    if !summary.first_bad.is_empty() {
+        eprintln!(
+            "{command}: first bad lines: {} (parse-log shows why)",
+            summary.first_bad_lines()
+        );
+    }
 }
 
 /// Why [`replay_periods`] stopped: the command failed, or the period sink did.
@@ -221,10 +262,11 @@ fn replay_into(
         summary: ReplaySummary::default(),
         threads,
         chunk_bytes: CHUNK_BYTES,
+        bad_lines_shown: BAD_LINES_SHOWN,
     };
     for file in files {
         let reader = open(file)?;
-        match replay.feed(reader, observer) {
+        match replay.feed(reader, file, observer) {
             Ok(()) => {}
             Err(FeedError::Output(error)) => return Err(ReplayError::Output(error)),
             Err(FeedError::Input(error)) => {
@@ -235,7 +277,26 @@ fn replay_into(
             }
         }
     }
-    Ok(replay.summary)
+    let summary = replay.summary;
+    if summary.good_lines() == 0 {
+        return Err(LogCommandError::Unusable(no_good_line(files, &summary)).into());
+    }
+    Ok(summary)
+}
+
+/// The logs gave no request at all: a series of nothing would be a quiet zero.
+fn no_good_line(files: &[PathBuf], summary: &ReplaySummary) -> String {
+    let names: Vec<String> = files.iter().map(|file| file.display().to_string()).collect();
+    let names = names.join(", ");
+    if summary.lines == 0 {
+        return format!("{names}: no lines: nothing to replay");
+    }
+    format!(
+        "{names}: no line is a request in the log format ({} lines, {}); first bad lines: {} (parse-log shows why)",
+        summary.lines,
+        summary.bad.summary(),
+        summary.first_bad_lines()
+    )
 }
 
 /// A file, decompressed if its name ends in `.gz`.
@@ -256,22 +317,44 @@ struct Replay {
     /// Worker threads; 1: none, the main thread does it all.
     threads: usize,
     chunk_bytes: usize,
+    /// Bad lines kept in [`ReplaySummary::first_bad`].
+    bad_lines_shown: usize,
 }
 
 impl Replay {
-    fn feed(&mut self, reader: impl Read, observer: &mut dyn Observer) -> Result<(), FeedError> {
-        if self.threads > 1 {
-            return self.feed_in_parallel(reader, observer);
+    /// Note a bad line: counted, and kept if it is one of the first few.
+    fn note_bad(summary: &mut ReplaySummary, shown: usize, file: &Path, line: u64, reason: BadLine) {
+        summary.bad.bump(reason);
+        if summary.first_bad.len() < shown {
+            summary.first_bad.push(BadLineAt {
+                file: file.to_path_buf(),
+                line,
+                reason,
+            });
         }
-        let Replay { parser, summary, .. } = self;
+    }
+
+    /// Replay one file, `path` naming it in [`ReplaySummary::first_bad`].
+    fn feed(&mut self, reader: impl Read, path: &Path, observer: &mut dyn Observer) -> Result<(), FeedError> {
+        if self.threads > 1 {
+            return self.feed_in_parallel(reader, path, observer);
+        }
+        let Replay {
+            parser,
+            summary,
+            bad_lines_shown,
+            ..
+        } = self;
         let mut write_result = Ok(());
+        let mut line_number = 0;
         access_log::for_each_line(reader, |item| {
             summary.lines += 1;
+            line_number += 1;
             let request = item.and_then(|line| parser.parse(line));
             match request {
                 Ok(request) if write_result.is_ok() => write_result = observer.observe(&request),
                 Ok(_) => {}
-                Err(reason) => summary.bad.bump(reason),
+                Err(reason) => Self::note_bad(summary, *bad_lines_shown, path, line_number, reason),
             }
         })
         .map_err(FeedError::Input)?;
@@ -282,13 +365,24 @@ impl Replay {
     /// them back in the same order, so chunk `k` is observed before chunk `k + 1` without a
     /// reordering buffer. Chunks and their record vectors are reused: at most `2 * threads +
     /// 1` exist, which bounds memory and keeps the per-line path free of allocation.
-    fn feed_in_parallel(&mut self, reader: impl Read, observer: &mut dyn Observer) -> Result<(), FeedError> {
+    fn feed_in_parallel(
+        &mut self,
+        reader: impl Read,
+        path: &Path,
+        observer: &mut dyn Observer,
+    ) -> Result<(), FeedError> {
         let Replay {
             parser,
             summary,
             threads,
             chunk_bytes,
+            bad_lines_shown,
         } = self;
+        let shown = *bad_lines_shown;
+        // Lines of this file before the chunk being observed (too-long ones included).
+        let mut line_number = 0;
+        // Too-long lines after the last chunk's lines.
+        let mut trailing_too_long = 0;
         let workers = *threads;
         // One chunk parsing and one waiting per worker, and one being read.
         let in_flight = 2 * workers + 1;
@@ -305,7 +399,7 @@ impl Replay {
                 let mut worker_parser = parser.clone();
                 scope.spawn(move || {
                     for mut chunk in chunks_to_parse {
-                        chunk.parse(&mut worker_parser);
+                        chunk.parse(&mut worker_parser, shown);
                         if send_parsed.send(chunk).is_err() {
                             return;
                         }
@@ -322,15 +416,18 @@ impl Replay {
                     let mut chunk = spare.pop().unwrap_or_else(|| Chunk::new(chunks.buffer_len()));
                     let mut too_long = 0;
                     let read = chunks.next_chunk(&mut chunk.bytes, &mut too_long);
-                    summary.lines += too_long;
-                    summary.bad.add(BadLine::TooLong, too_long);
                     match read.map_err(FeedError::Input)? {
                         Some(len) => {
                             chunk.len = len;
+                            // Counted, in line order, when the chunk is observed.
+                            chunk.too_long_before = too_long;
                             to_workers[sent % workers].send(chunk).map_err(|_| worker_stopped())?;
                             sent += 1;
                         }
-                        None => input_done = true,
+                        None => {
+                            trailing_too_long = too_long;
+                            input_done = true;
+                        }
                     }
                     continue;
                 }
@@ -339,8 +436,22 @@ impl Replay {
                 }
                 let chunk = from_workers[observed % workers].recv().map_err(|_| worker_stopped())?;
                 observed += 1;
-                summary.lines += chunk.lines;
+                for _ in 0..chunk.too_long_before {
+                    line_number += 1;
+                    Self::note_bad(summary, shown, path, line_number, BadLine::TooLong);
+                }
+                summary.lines += chunk.too_long_before + chunk.lines;
                 summary.bad.merge(&chunk.bad);
+                for &(index, reason) in &chunk.first_bad {
+                    if summary.first_bad.len() < shown {
+                        summary.first_bad.push(BadLineAt {
+                            file: path.to_path_buf(),
+                            line: line_number + index,
+                            reason,
+                        });
+                    }
+                }
+                line_number += chunk.lines;
                 let bytes = &chunk.bytes[..chunk.len];
                 for record in &chunk.records {
                     // Every line with a time is placed, in order, as `extract` would.
@@ -360,6 +471,11 @@ impl Replay {
                 }
                 spare.push(chunk);
             }
+            for _ in 0..trailing_too_long {
+                line_number += 1;
+                summary.lines += 1;
+                Self::note_bad(summary, shown, path, line_number, BadLine::TooLong);
+            }
             Ok(())
         })?;
         write_result.map_err(FeedError::Output)
@@ -376,6 +492,10 @@ struct Chunk {
     records: Vec<Record>,
     lines: u64,
     bad: BadLineCounts,
+    /// Too-long lines just before this chunk's lines (set by the reading thread).
+    too_long_before: u64,
+    /// The first few bad lines: their number within the chunk (from 1) and why.
+    first_bad: Vec<(u64, BadLine)>,
 }
 
 /// What the main thread needs of a line: owned, the breakdown value as a span of the chunk.
@@ -393,28 +513,37 @@ impl Chunk {
         }
     }
 
-    /// Match and extract every line (on a worker thread).
-    fn parse(&mut self, parser: &mut LineParser) {
+    /// Match and extract every line (on a worker thread), keeping the first `shown` bad ones.
+    fn parse(&mut self, parser: &mut LineParser, shown: usize) {
         let Chunk {
             bytes,
             len,
             records,
             lines,
             bad,
+            first_bad,
+            ..
         } = self;
         records.clear();
+        first_bad.clear();
         *lines = 0;
         *bad = BadLineCounts::default();
+        let mut note = |line: u64, reason: BadLine| {
+            bad.bump(reason);
+            if first_bad.len() < shown {
+                first_bad.push((line, reason));
+            }
+        };
         // A line with a bad $status still moves the spreading of whole-second times.
         let place_bad_status = parser.spreads();
         access_log::for_each_line_in(&bytes[..*len], |start, item| {
             *lines += 1;
             let (line, span) = match item.and_then(|line| parser.parse_unplaced(line)) {
                 Ok(parsed) => parsed,
-                Err(reason) => return bad.bump(reason),
+                Err(reason) => return note(*lines, reason),
             };
             if let Err(reason) = line.status {
-                bad.bump(reason);
+                note(*lines, reason);
                 if !place_bad_status {
                     return;
                 }
@@ -518,6 +647,8 @@ mod tests {
         files: [Vec<u8>; 2],
         lines: u64,
         bad: u64,
+        /// `(file, line from 1, reason)` of every bad line.
+        bad_at: Vec<(usize, u64, &'static str)>,
     }
 
     /// Good lines a few per second from 30 addresses (a breakdown over its cap of 20), and
@@ -556,7 +687,7 @@ mod tests {
                 format!("10.0.0.{address} - - [{time}] \"GET /x HTTP/1.1\" {status} 12 \"-\" \"agent\" {request_time} {upstream}")
             }
         };
-        let (mut lines, mut bad) = (0, 0);
+        let (mut lines, mut bad, mut bad_at) = (0, 0, Vec::new());
         let mut files = [Vec::new(), Vec::new()];
         for (part, file) in files.iter_mut().enumerate() {
             let count = 2_000 + 500 * part as u64;
@@ -586,13 +717,27 @@ mod tests {
                 let good = !(1..=4).contains(&kind) && ![700, 900, 1_100].contains(&i);
                 lines += 1;
                 bad += u64::from(!good);
+                let reason = match kind {
+                    1 => "bad_status",
+                    2 => "bad_time",
+                    _ if [700, 1_100].contains(&i) => "too_long",
+                    _ => "too_few_fields",
+                };
+                if !good {
+                    bad_at.push((part, i + 1, reason));
+                }
                 file.extend_from_slice(line.as_bytes());
                 if i + 1 < count {
                     file.push(b'\n');
                 }
             }
         }
-        VariedLog { files, lines, bad }
+        VariedLog {
+            files,
+            lines,
+            bad,
+            bad_at,
+        }
     }
 
     /// What a replay printed, and its summary.
@@ -601,6 +746,8 @@ mod tests {
         output: String,
         lines: u64,
         bad: Vec<(&'static str, u64)>,
+        /// `(file, line, reason)` of every bad line.
+        bad_at: Vec<(usize, u64, &'static str)>,
         late: u64,
         periods: u64,
     }
@@ -618,6 +765,7 @@ mod tests {
             summary: ReplaySummary::default(),
             threads,
             chunk_bytes,
+            bad_lines_shown: usize::MAX,
         };
         let mut out = Vec::new();
         let mut sink = |period: &PeriodSignals| write_period(&mut out, output, period);
@@ -626,8 +774,9 @@ mod tests {
             sink: &mut sink,
             periods: 0,
         };
-        for file in files {
-            assert!(replay.feed(file, &mut periods).is_ok());
+        let names = [Path::new("0"), Path::new("1")];
+        for (file, name) in files.into_iter().zip(names) {
+            assert!(replay.feed(file, name, &mut periods).is_ok());
         }
         periods.signals.finish();
         replay.summary.late = periods.signals.late_requests();
@@ -637,6 +786,12 @@ mod tests {
             output: String::from_utf8(out).unwrap(),
             lines: replay.summary.lines,
             bad: replay.summary.bad.nonzero().collect(),
+            bad_at: replay
+                .summary
+                .first_bad
+                .iter()
+                .map(|at| (usize::from(at.file == Path::new("1")), at.line, at.reason.label()))
+                .collect(),
             late: replay.summary.late,
             periods: replay.summary.periods,
         }
@@ -681,6 +836,8 @@ mod tests {
                     ["too_few_fields", "too_long", "bad_time", "bad_status"],
                     "{format}"
                 );
+                // Each bad line is named where it is: issue 22 (the threads must agree, below).
+                assert_eq!(reference.bad_at, log.bad_at, "{format}");
                 assert!(reference.late > 0, "{format}: no late lines");
                 assert!(reference.periods >= 80, "{format}: {} periods", reference.periods);
                 if output == ReplayOutput::Json {

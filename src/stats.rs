@@ -60,6 +60,24 @@ pub struct LogStats {
     pub completed_by_class: [AtomicU64; 6],
     pub status_499: AtomicU64,
     pub status_5xx: AtomicU64,
+    /// `$request_time` and `$upstream_response_time` over every closed period.
+    pub request_time: DurationTotals,
+    pub upstream_response_time: DurationTotals,
+}
+
+/// How many durations and their sum: a Prometheus summary's `_count` and `_sum`.
+#[derive(Debug, Default)]
+pub struct DurationTotals {
+    pub count: AtomicU64,
+    pub sum_micros: AtomicU64,
+}
+
+impl DurationTotals {
+    /// Add one closed period's values.
+    pub fn add(&self, count: u64, sum_micros: u64) {
+        Stats::add(&self.count, count);
+        Stats::add(&self.sum_micros, sum_micros);
+    }
 }
 
 /// Figures of the latest successful sample, for the local outputs.

@@ -411,3 +411,221 @@ async fn configured_log_signals_are_published_beside_pending_requests() {
     assert_eq!(emf_sums["RequestTimeP99"].1, "Seconds");
     assert!(emf_sums.contains_key("PendingRequests"));
 }
+
+/// What `promtool check metrics` (Prometheus' own linter, Debian's prometheus package) says
+/// about `body`: its exit status and everything it printed.
+fn promtool_check_metrics(body: &str) -> (bool, String) {
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is missing: install Debian's prometheus package (scripts/setup.sh does)");
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
+}
+
+/// Issue 22: `promtool check metrics` flagged the request-time quantiles ("non-summary
+/// metrics should not have \"quantile\" label"). A live /metrics with every signal on (the
+/// accept queue, the access log with both durations, a breakdown, every log metric
+/// published, EMF) has nothing for it to say, and the OpenMetrics parser reads it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_with_every_signal_on_pass_promtool() {
+    let upstream = SlowUpstream::start().await;
+    let full = "log_format full '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_response_time';\n    access_log full.log full;";
+    let nginx = Nginx::start_with(upstream.port, full).await;
+    let log = nginx.dir.path().join("full.log");
+    let state = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let http_port = free_port();
+    let config = format!(
+        "[nginx]\nstatus_url = \"{}\"\nlisten_ports = [{}]\naccess_log = \"{}\"\nlog_format_name = \"full\"\nnginx_conf = \"{}\"\n\
+         [access_log]\nsettle = \"1s\"\nbreakdown = \"status\"\npublish = [\"RequestsCompleted\", \"Responses5xx\", \"Responses499\", \"RequestTimeP50\", \"RequestTimeP90\", \"RequestTimeP99\", \"UpstreamResponseTimeP50\", \"UpstreamResponseTimeP90\", \"UpstreamResponseTimeP99\", \"LogInFlightAverage\", \"LogInFlightPeak\"]\n\
+         [cloudwatch]\nnamespace = \"Test/Promtool\"\ninstance_id = \"i-promtool\"\nperiod = \"1s\"\nsample_interval = \"500ms\"\n\
+         [emf]\nenabled = true\noutput = \"{}\"\n[daemon]\nstate_directory = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n",
+        nginx.status_url(),
+        nginx.port,
+        log.display(),
+        nginx.dir.path().join("nginx.conf").display(),
+        dir.path().join("emf.log").display(),
+        state.path().display()
+    );
+    let path = write_config(dir.path(), &config);
+    let (daemon, _lines) = dry_run_daemon(&path);
+    wait_until(Duration::from_secs(15), "/metrics", async || {
+        metrics(http_port)
+            .await
+            .contains_key("nginx_backlog_log_lines_parsed_total{}")
+    })
+    .await;
+    // Proxied requests (an upstream time), quick ones (none), and a 404.
+    let held = nginx.hold_requests(3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    upstream.release();
+    for request in held {
+        request.await.unwrap();
+    }
+    requests(nginx.port, "/fast", 5).await;
+    requests(nginx.port, "/missing", 2).await;
+    let url = format!("http://127.0.0.1:{http_port}/metrics");
+    let mut openmetrics = String::new();
+    wait_until(
+        Duration::from_secs(15),
+        "a closed period with the proxied requests",
+        async || {
+            openmetrics = http_get_accepting(&url, Some(PROMETHEUS_ACCEPT))
+                .await
+                .map(|(_, body)| body)
+                .unwrap_or_default();
+            let seen = parse_openmetrics(&openmetrics);
+            value(&seen, "nginx_backlog_log_requests_completed_total{class=4xx}") >= 2.0
+                && openmetrics.contains("nginx_backlog_log_period_completed ")
+                && openmetrics.contains("quantile=")
+        },
+    )
+    .await;
+    // What `curl -s .../metrics | promtool check metrics` reads (no Accept header: the
+    // Prometheus text format), right after.
+    let (_, text) = http_get(&url).await.unwrap();
+    stop(daemon).await;
+    assert!(text.contains("quantile="), "{text}");
+    let (clean, said) = promtool_check_metrics(&text);
+    assert!(clean && said.is_empty(), "promtool check metrics: {said}\n{text}");
+    // The summaries: the newest period's quantiles, the totals over every period.
+    let seen = parse_openmetrics(&openmetrics);
+    let body = &openmetrics;
+    assert!(
+        value(&seen, "nginx_backlog_log_upstream_response_time_seconds_count{}") >= 3.0,
+        "the 3 proxied requests: {body}"
+    );
+    assert!(
+        value(&seen, "nginx_backlog_log_request_time_seconds_count{}") >= 10.0,
+        "{body}"
+    );
+    assert!(
+        value(&seen, "nginx_backlog_log_request_time_seconds{quantile=0.99}") >= 0.0,
+        "{body}"
+    );
+}
+
+/// `check` for a config whose access log is `access_log` (format `timed` of nginx's conf),
+/// as `service_user`: exit code and stdout.
+async fn check_log(nginx: &Nginx, access_log: &std::path::Path, pending: &str, service_user: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[nginx]\nstatus_url = \"{}\"\naccess_log = \"{}\"\nlog_format_name = \"timed\"\nnginx_conf = \"{}\"\n\
+         [cloudwatch]\nnamespace = \"Test/Check\"\ninstance_id = \"i-check\"\npending = \"{pending}\"\nput_metric_data = false\n\
+         [emf]\nenabled = true\n",
+        nginx.status_url(),
+        access_log.display(),
+        nginx.dir.path().join("nginx.conf").display(),
+    );
+    let path = write_config(dir.path(), &config);
+    let (code, stdout, stderr) =
+        run_exporter(
+            exporter()
+                .arg("--config")
+                .arg(&path)
+                .args(["check", "--service-user", service_user]),
+        )
+        .await;
+    (code, format!("{stdout}{stderr}"))
+}
+
+/// The `access log` lines of a check report.
+fn log_lines(report: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut in_log = false;
+    for line in report.lines() {
+        if line.starts_with("access log") {
+            in_log = true;
+        } else if !line.starts_with("              fix: ") {
+            in_log = false;
+        }
+        if in_log {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// Issue 22: `check` never looked at the access log. It reads the log's end: the file is
+/// there, the daemon's user can read it, its lines are in the format and carry
+/// `$request_time`. With `pending = "log_concurrency"` (the log is the metric's only source)
+/// a problem fails `check`, naming the file and the fix; otherwise it is a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reads_the_end_of_the_access_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let timed = "log_format timed '$remote_addr [$time_local] \"$request\" $status $request_time';\n    access_log timed.log timed;";
+    let nginx = Nginx::start_with(free_port(), timed).await;
+    // `nobody` (not root, in no group of these files) must be able to enter the directory.
+    std::fs::set_permissions(nginx.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    requests(nginx.port, "/fast", 5).await;
+    let timed_log = nginx.dir.path().join("timed.log");
+    wait_until(Duration::from_secs(5), "nginx to log the requests", async || {
+        std::fs::read_to_string(&timed_log).unwrap_or_default().lines().count() >= 5
+    })
+    .await;
+
+    // Readable by nobody (root:root 0644, nginx's master opened it), lines in the format.
+    let (code, report) = check_log(&nginx, &timed_log, "log_concurrency", "nobody").await;
+    assert_eq!(code, 0, "{report}");
+    let lines = log_lines(&report);
+    assert_eq!(lines.len(), 1, "{report}");
+    let ok = lines[0]
+        .strip_prefix(&format!("access log    {}: ok (", timed_log.display()))
+        .unwrap_or_else(|| panic!("{report}"));
+    let (parsed, rest) = ok.split_once(" of the last ").unwrap();
+    let (total, rest) = rest.split_once(" lines parse; $request_time on ").unwrap();
+    assert!(parsed == total && parsed.parse::<u32>().unwrap() >= 5, "{report}");
+    assert_eq!(rest, format!("{parsed} (log_concurrency))"), "{report}");
+
+    let cases: [(&str, std::path::PathBuf, &str); 3] = [
+        ("missing", nginx.dir.path().join("missing.log"), "no such file"),
+        // nginx's default log is combined: read as `timed`, $remote_addr takes "127.0.0.1 - -"
+        // and $request_time the rest of the line.
+        ("wrong format", nginx.dir.path().join("access.log"), "0 of the last"),
+        (
+            "unreadable",
+            nginx.dir.path().join("private.log"),
+            "nobody cannot read it: root:root mode 0600",
+        ),
+    ];
+    std::fs::copy(&timed_log, &cases[2].1).unwrap();
+    std::fs::set_permissions(&cases[2].1, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for (case, file, problem) in &cases {
+        let shown = file.display();
+        // The metric depends on the log: FAILED, exit 1, the file and the fix named.
+        let (code, report) = check_log(&nginx, file, "log_concurrency", "nobody").await;
+        assert_eq!(code, 1, "{case}: {report}");
+        let lines = log_lines(&report);
+        let failed = lines
+            .iter()
+            .position(|line| line.starts_with(&format!("access log    FAILED: {shown}: ")))
+            .unwrap_or_else(|| panic!("{case}: {report}"));
+        assert!(lines[failed].contains(problem), "{case}: {report}");
+        assert!(lines[failed + 1].starts_with("              fix: "), "{case}: {report}");
+        assert!(report.contains("check found 1 problem(s)"), "{case}: {report}");
+        // It does not (stub_status is the source): a warning, and check passes.
+        let (code, report) = check_log(&nginx, file, "in_flight", "nobody").await;
+        assert_eq!(code, 0, "{case}: {report}");
+        let lines = log_lines(&report);
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.starts_with(&format!("access log    warning: {shown}: ")) && line.contains(problem)),
+            "{case}: {report}"
+        );
+        assert!(!report.contains("FAILED"), "{case}: {report}");
+    }
+    // The wrong format's reasons are named: every line is a bad_request_time.
+    let (_, report) = check_log(&nginx, &cases[1].1, "log_concurrency", "nobody").await;
+    assert!(report.contains(" bad: bad_request_time="), "{report}");
+}

@@ -302,3 +302,119 @@ async fn check_prints_a_non_ascii_access_key_and_the_formula_as_configured() {
     );
     assert!(stdout.contains("pending       in_flight every 1s"), "{stdout}");
 }
+
+/// A format with a whole-second time, `$status` and `$request_time`, as in issue 22.
+const TIMED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $request_time"#;
+
+/// Issue 22: `parse-log` called lines `"ok": true` that `replay` skips. Both now give one
+/// verdict: parse-log names the value and why, under the reason replay counts it as, and
+/// replay names each bad line's number.
+#[tokio::test]
+async fn parse_log_and_replay_give_one_verdict_on_each_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let line = |time: &str, status: &str, rest: &str| {
+        format!("10.0.0.1 - - [{time}:10:00:00 +0000] \"GET / HTTP/1.1\" {status} {rest}\n")
+    };
+    let text = [
+        line("07/Dec/2026", "200", "0.001"),
+        line("07/Dec/2026", "2OO", "0.001"),
+        line("32/Dec/2026", "200", "0.001"),
+        // A combined line with $request_time and $upstream_response_time after it, read
+        // with a format that ends at $status $request_time.
+        line("07/Dec/2026", "200", r#"3 "-" "curl/7.88.1" 0.000 -"#),
+        line("07/Dec/2026", "404", "0.002"),
+    ]
+    .concat();
+    std::fs::write(&log, text).unwrap();
+    let (code, stdout, stderr) = run_exporter(exporter().args(["parse-log", "--log-format", TIMED]).arg(&log)).await;
+    assert_eq!(code, 0, "{stderr}");
+    let verdicts: Vec<(bool, String)> = stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["ok"] == true, v["error"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (true, String::new()),
+            (false, r#"bad_status: $status is "2OO", not three digits"#.into()),
+            (
+                false,
+                r#"bad_time: $time_local is "32/Dec/2026:10:00:00 +0000", not a time such as "22/Nov/2026:19:49:22 +0000""#
+                    .into()
+            ),
+            (
+                false,
+                r#"bad_request_time: $request_time is "3 \"-\" \"curl/7.88.1\" 0.000 -", not a number of seconds such as 0.003, or -"#
+                    .into()
+            ),
+            (true, String::new()),
+        ],
+        "{stdout}"
+    );
+    let counts = "5 lines, 3 bad: bad_time=1 bad_status=1 bad_request_time=1";
+    assert_eq!(stderr, format!("parse-log: {counts}\n"));
+
+    let (code, _, stderr) = run_exporter(
+        exporter()
+            .args(["replay", "--threads", "1", "--log-format", TIMED])
+            .arg(&log),
+    )
+    .await;
+    assert_eq!(code, 0, "two lines are good: {stderr}");
+    let shown = log.display();
+    assert!(
+        stderr.contains(", 3 bad: bad_time=1 bad_status=1 bad_request_time=1\n"),
+        "the same counts: {stderr}"
+    );
+    assert!(
+        stderr.ends_with(&format!(
+            "replay: first bad lines: {shown}:2 bad_status, {shown}:3 bad_time, {shown}:4 bad_request_time (parse-log shows why)\n"
+        )),
+        "{stderr}"
+    );
+}
+
+/// Issue 22: `replay` on a file that is not a log printed a CSV header, counted bad lines and
+/// exited 0. With no usable line it exits 2, naming the first bad lines (at most 5).
+#[tokio::test]
+async fn replay_of_a_file_that_is_not_a_log_exits_2_naming_its_first_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("access.log");
+    // Bytes of every value, lines among them.
+    let bytes: Vec<u8> = (0..4000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    assert!(bytes.iter().filter(|&&b| b == b'\n').count() > 6);
+    std::fs::write(&binary, &bytes).unwrap();
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    for threads in ["1", "3"] {
+        let (code, stdout, stderr) = run_exporter(exporter().args(["replay", "--threads", threads]).arg(&binary)).await;
+        assert_eq!(code, 2, "{stderr}");
+        assert_eq!(stdout, "", "no series, not even its header");
+        // The last line (a warning may come first: combined has no $request_time).
+        let stderr = stderr.lines().last().unwrap_or_default();
+        let prefix = format!(
+            "nginx-backlog-exporter: {}: no line is a request in the log format (",
+            binary.display()
+        );
+        assert!(stderr.starts_with(&prefix), "{stderr}");
+        let (_, first) = stderr.split_once("first bad lines: ").unwrap();
+        let named: Vec<&str> = first.split(", ").collect();
+        assert_eq!(named.len(), 5, "the first five: {first}");
+        assert!(named[0].starts_with(&format!("{}:1 ", binary.display())), "{first}");
+        let (code, stdout, stderr) = run_exporter(exporter().args(["replay", "--threads", threads]).arg(&empty)).await;
+        assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+        assert_eq!(
+            stderr.lines().last().unwrap_or_default(),
+            format!(
+                "nginx-backlog-exporter: {}: no lines: nothing to replay",
+                empty.display()
+            )
+        );
+    }
+}

@@ -510,3 +510,22 @@ async fn a_sweep_prints_one_row_per_threshold() {
     assert!(stderr.contains("no alarm named \"web-pending-hi\""), "{stderr}");
     assert!(stderr.contains("alarm.web-pending-high.threshold"), "{stderr}");
 }
+
+/// Issue 22: `simulate --log` on nginx's default `combined` format (no `$request_time`)
+/// simulated a series of zeros and said it never breached. It is refused, naming the
+/// variable and the format.
+#[tokio::test]
+async fn a_log_without_request_time_is_refused() {
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/access_log/nginx-1.22-combined.log"
+    );
+    let policy = shipped_policy();
+    let (code, stdout, stderr) = simulate(&["--policy", policy.to_str().unwrap(), "--log", log]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        "nginx-backlog-exporter: simulate --log needs $request_time in the log format (requests in flight come from it), and nginx's default format combined has none\n"
+    );
+}

@@ -2,6 +2,7 @@
 //! alarms that watch each published series and the policies they run (`alarms`, read by
 //! `aws`; those reads are optional and never make `check` fail).
 
+pub mod access_log;
 pub mod alarms;
 mod aws;
 mod floor;
@@ -23,7 +24,8 @@ const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs every check, prints the report to stdout, and fails if anything needed is missing.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// `service_user`: the user the daemon runs as (whose access to the access log is checked).
+pub async fn run(config: Config, service_user: &str) -> anyhow::Result<()> {
     let mut report = String::new();
     let mut problems = 0;
     let cw = &config.cloudwatch;
@@ -79,6 +81,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 let _ = writeln!(report, "accept queue  FAILED: {error}");
             }
         }
+    }
+
+    let log = access_log::check(&config, service_user, access_log::AccountFiles::system());
+    problems += log.problems;
+    for line in log.lines {
+        let _ = writeln!(report, "{line}");
     }
 
     let mut instance_id = String::from("?");

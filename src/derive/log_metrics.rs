@@ -142,6 +142,8 @@ mod tests {
                 p50: Some(0.01),
                 p90: Some(0.2),
                 p99: Some(1.5),
+                count: 30,
+                sum_micros: 12_000_000,
             },
             upstream_response_time: Quantiles::default(),
             in_flight_average: 2.5,

@@ -67,12 +67,16 @@ pub enum SignalsConfigError {
     Settle(Duration),
 }
 
-/// p50/p90/p99 in seconds; `None` when the period had no value.
+/// p50/p90/p99 in seconds; `None` when the period had no value. With how many values there
+/// were and their sum, for a Prometheus summary's `_count` and `_sum`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Quantiles {
     pub p50: Option<f64>,
     pub p90: Option<f64>,
     pub p99: Option<f64>,
+    pub count: u64,
+    /// Exact (not from the buckets), in µs.
+    pub sum_micros: u64,
 }
 
 /// Concurrency over one second.
@@ -519,6 +523,7 @@ impl PeriodAccumulator {
 pub struct LatencyHistogram {
     counts: Box<[u32]>,
     total: u64,
+    sum_micros: u64,
 }
 
 const SUB_BUCKET_BITS: u32 = 7;
@@ -537,6 +542,7 @@ impl LatencyHistogram {
         LatencyHistogram {
             counts: vec![0; BUCKETS].into_boxed_slice(),
             total: 0,
+            sum_micros: 0,
         }
     }
 
@@ -565,6 +571,7 @@ impl LatencyHistogram {
         let slot = &mut self.counts[Self::index(micros)];
         *slot = slot.saturating_add(1);
         self.total += 1;
+        self.sum_micros = self.sum_micros.saturating_add(micros);
     }
 
     pub fn count(&self) -> u64 {
@@ -593,6 +600,8 @@ impl LatencyHistogram {
             p50: seconds(0.5),
             p90: seconds(0.9),
             p99: seconds(0.99),
+            count: self.total,
+            sum_micros: self.sum_micros,
         }
     }
 }

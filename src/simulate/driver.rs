@@ -154,6 +154,13 @@ fn simulate_log(
         )));
     }
     let period_s = period.as_secs() as u32;
+    // The series is the requests in flight, known only from $request_time: without it every
+    // period would be 0 and the alarm "never breached", a quiet zero.
+    if crate::parse_log::compile(format)?.position("request_time").is_none() {
+        return Err(SimulateError::Usage(format!(
+            "simulate --log needs $request_time in the log format (requests in flight come from it), and {format} has none"
+        )));
+    }
     check_statistics(&loaded.scenario, &LOG_STATISTICS, "a series from --log")?;
     warn_resolution(loaded, period_s);
     let mut simulation = Simulation::new(&loaded.scenario, period_s, args)?;

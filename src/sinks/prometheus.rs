@@ -1,5 +1,9 @@
-//! Local outputs over HTTP on loopback: `/metrics` in the Prometheus text format (encoded by
-//! the prometheus-client crate from the exporter's [`Stats`]) and `/healthz`.
+//! Local outputs over HTTP on loopback: `/metrics` and `/healthz`. `/metrics` is encoded in
+//! the OpenMetrics text format by the prometheus-client crate from the exporter's [`Stats`]
+//! (except the two summaries, which that crate does not encode: [`encode_summaries`]), and
+//! served so to clients that ask for it (Prometheus does); others (curl, `curl | promtool
+//! check metrics`) get the Prometheus text format 0.0.4 ([`to_text_format`]), as the Go
+//! client's handler does. promtool finds nothing to say about it (tests/access_log.rs).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -351,25 +355,6 @@ fn encode_log(
         "most requests in flight in any millisecond of the newest closed period",
         period.in_flight_peak as i64,
     )?;
-    for (name, help, quantiles) in [
-        (
-            "log_period_request_time_seconds",
-            "request_time quantiles of the newest closed period",
-            &period.request_time,
-        ),
-        (
-            "log_period_upstream_response_time_seconds",
-            "upstream_response_time quantiles of the newest closed period",
-            &period.upstream_response_time,
-        ),
-    ] {
-        let mut family = e.encode_descriptor(name, help, None, prometheus_client::metrics::MetricType::Gauge)?;
-        for (q, value) in [("0.5", quantiles.p50), ("0.9", quantiles.p90), ("0.99", quantiles.p99)] {
-            if let Some(value) = value {
-                ConstGauge::new(value).encode(family.encode_family(&[("quantile", q)])?)?;
-            }
-        }
-    }
     let mut family = e.encode_descriptor(
         "log_period_completed_by_class",
         "requests completed in the newest closed period, by status class",
@@ -392,6 +377,123 @@ fn encode_log(
         }
     }
     Ok(())
+}
+
+/// The prefix of every metric name (the registry's, written out for [`encode_summaries`]).
+const PREFIX: &str = "nginx_backlog";
+
+/// `/metrics`: the registry, then the summaries.
+struct Metrics {
+    registry: Registry,
+    stats: Arc<Stats>,
+    last_log_period: LastLogPeriod,
+}
+
+impl Metrics {
+    fn new(stats: Arc<Stats>, last_log_period: LastLogPeriod) -> Metrics {
+        let mut registry = Registry::with_prefix(PREFIX);
+        registry.register_collector(Box::new(StatsCollector {
+            stats: stats.clone(),
+            last_log_period: last_log_period.clone(),
+        }));
+        Metrics {
+            registry,
+            stats,
+            last_log_period,
+        }
+    }
+
+    fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut body = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut body, &self.registry)?;
+        if Stats::get(&self.stats.log.enabled) == 1 {
+            encode_summaries(&mut body, &self.stats.log, self.last_log_period.borrow().as_ref())?;
+        }
+        prometheus_client::encoding::text::encode_eof(&mut body)?;
+        Ok(body)
+    }
+}
+
+/// `log_request_time_seconds` and `log_upstream_response_time_seconds`, as OpenMetrics
+/// summaries: the quantiles are those of the newest closed period (a summary's quantiles are
+/// over a recent window; none before a period closed or when it had no value), `_sum` and
+/// `_count` are over every closed period (counters, as Prometheus expects them, so
+/// `rate(_sum) / rate(_count)` is the mean).
+fn encode_summaries(
+    out: &mut String,
+    log: &crate::stats::LogStats,
+    last_period: Option<&PeriodSignals>,
+) -> std::fmt::Result {
+    use std::fmt::Write;
+    for (name, variable, totals, quantiles) in [
+        (
+            "log_request_time_seconds",
+            "request_time",
+            &log.request_time,
+            last_period.map(|p| &p.request_time),
+        ),
+        (
+            "log_upstream_response_time_seconds",
+            "upstream_response_time",
+            &log.upstream_response_time,
+            last_period.map(|p| &p.upstream_response_time),
+        ),
+    ] {
+        writeln!(
+            out,
+            "# HELP {PREFIX}_{name} ${variable}: quantiles of the newest closed log period, sum and count over every closed period"
+        )?;
+        writeln!(out, "# TYPE {PREFIX}_{name} summary")?;
+        if let Some(q) = quantiles {
+            for (quantile, value) in [("0.5", q.p50), ("0.9", q.p90), ("0.99", q.p99)] {
+                if let Some(value) = value {
+                    writeln!(out, "{PREFIX}_{name}{{quantile=\"{quantile}\"}} {value:?}")?;
+                }
+            }
+        }
+        let sum = Stats::get(&totals.sum_micros) as f64 / 1e6;
+        writeln!(out, "{PREFIX}_{name}_sum {sum:?}")?;
+        writeln!(out, "{PREFIX}_{name}_count {}", Stats::get(&totals.count))?;
+    }
+    Ok(())
+}
+
+/// Whether an `Accept` header asks for OpenMetrics (Prometheus' scrapes do, first).
+fn wants_openmetrics(accept: Option<&str>) -> bool {
+    accept.is_some_and(|accept| {
+        accept.split(',').any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            parts.next() == Some("application/openmetrics-text")
+                && !parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f64>() == Ok(0.0)))
+        })
+    })
+}
+
+/// The same metrics in the Prometheus text format 0.0.4: the samples are written alike; a
+/// counter's HELP and TYPE name its sample (`x_total`) where OpenMetrics names the family
+/// (`x`); and 0.0.4 has no `# UNIT` nor `# EOF`.
+fn to_text_format(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut text = String::with_capacity(openmetrics.len() + 8 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let descriptor = ["# HELP ", "# TYPE "].into_iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, after) = rest.split_once(' ')?;
+            counters.contains(name).then(|| format!("{prefix}{name}_total {after}"))
+        });
+        match descriptor {
+            Some(renamed) => text.push_str(&renamed),
+            None => text.push_str(line),
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// What "healthy" means: a recent successful sample and a recent successful publish.
@@ -441,12 +543,7 @@ pub async fn serve(
     token: CancellationToken,
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    let mut registry = Registry::with_prefix("nginx_backlog");
-    registry.register_collector(Box::new(StatsCollector {
-        stats: stats.clone(),
-        last_log_period,
-    }));
-    let registry = Arc::new(registry);
+    let metrics = Arc::new(Metrics::new(stats.clone(), last_log_period));
     tracing::info!(%addr, "serving /metrics and /healthz");
     loop {
         let (stream, _) = tokio::select! {
@@ -459,12 +556,12 @@ pub async fn serve(
                 }
             },
         };
-        let registry = registry.clone();
+        let metrics = metrics.clone();
         let stats = stats.clone();
         let token = token.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                let response = respond(&request, &registry, &stats, &policy);
+                let response = respond(&request, &metrics, &stats, &policy);
                 async move { Ok::<_, Infallible>(response) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
@@ -489,7 +586,7 @@ fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<B
 
 fn respond(
     request: &Request<hyper::body::Incoming>,
-    registry: &Registry,
+    metrics: &Metrics,
     stats: &Stats,
     policy: &HealthPolicy,
 ) -> Response<Full<Bytes>> {
@@ -498,12 +595,20 @@ fn respond(
     }
     match request.uri().path() {
         "/metrics" => {
-            let mut body = String::new();
-            match prometheus_client::encoding::text::encode(&mut body, registry) {
-                Ok(()) => text(
+            let accept = request
+                .headers()
+                .get(hyper::header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            match metrics.encode() {
+                Ok(body) if wants_openmetrics(accept) => text(
                     StatusCode::OK,
                     "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     body,
+                ),
+                Ok(body) => text(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    to_text_format(&body),
                 ),
                 Err(_) => text(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -565,18 +670,15 @@ mod tests {
         let stats = Arc::new(Stats::default());
         Stats::set(&stats.live.pending, 7);
         Stats::bump(&stats.samples_saturated);
-        let mut registry = Registry::with_prefix("nginx_backlog");
-        registry.register_collector(Box::new(StatsCollector {
-            stats,
-            last_log_period: tokio::sync::watch::channel(None).1,
-        }));
-        let mut body = String::new();
-        prometheus_client::encoding::text::encode(&mut body, &registry).unwrap();
+        let body = Metrics::new(stats, tokio::sync::watch::channel(None).1)
+            .encode()
+            .unwrap();
         assert!(body.contains("nginx_backlog_pending_requests 7\n"), "{body}");
         assert!(
             body.contains("nginx_backlog_samples_total{result=\"saturated\"} 1\n"),
             "{body}"
         );
+        assert!(!body.contains("summary"), "no access log, no summaries: {body}");
         assert!(body.ends_with("# EOF\n"));
     }
 
@@ -585,18 +687,9 @@ mod tests {
         let stats = Arc::new(Stats::default());
         Stats::set(&stats.log.enabled, 1);
         let (sender, receiver) = tokio::sync::watch::channel(None);
-        let mut registry = Registry::with_prefix("nginx_backlog");
-        registry.register_collector(Box::new(StatsCollector {
-            stats,
-            last_log_period: receiver,
-        }));
-        let scrape = |registry: &Registry| {
-            let mut body = String::new();
-            prometheus_client::encoding::text::encode(&mut body, registry).unwrap();
-            body
-        };
+        let metrics = Metrics::new(stats, receiver);
         assert!(
-            !scrape(&registry).contains("log_period_completed"),
+            !metrics.encode().unwrap().contains("log_period_completed"),
             "no period closed yet"
         );
         for (start_ms, completed) in [(20_000, 3), (30_000, 12)] {
@@ -604,8 +697,87 @@ mod tests {
             period.completed = completed;
             sender.send_replace(Some(period));
         }
-        let body = scrape(&registry);
+        let body = metrics.encode().unwrap();
         assert!(body.contains("nginx_backlog_log_period_completed 12\n"), "{body}");
         assert!(body.contains("nginx_backlog_log_period_start_seconds 30.0\n"), "{body}");
+    }
+
+    /// Issue 22: the quantiles were gauges with a `quantile` label, which promtool flags
+    /// ("non-summary metrics should not have \"quantile\" label"). They are a summary: the
+    /// newest period's quantiles, `_sum` and `_count` over every closed period.
+    #[test]
+    fn request_times_are_a_summary_with_sum_and_count_over_every_period() {
+        let stats = Arc::new(Stats::default());
+        Stats::set(&stats.log.enabled, 1);
+        // Two closed periods: 3 requests taking 1.5 s in all, then 2 taking 0.25 s.
+        stats.log.request_time.add(3, 1_500_000);
+        stats.log.request_time.add(2, 250_000);
+        let mut period = crate::derive::log_metrics::quiet_period(30_000, 10_000);
+        period.request_time.p50 = Some(0.1);
+        period.request_time.p90 = Some(0.15);
+        period.request_time.p99 = Some(0.15);
+        let (_sender, receiver) = tokio::sync::watch::channel(Some(period));
+        let body = Metrics::new(stats, receiver).encode().unwrap();
+        let expected = concat!(
+            "# TYPE nginx_backlog_log_request_time_seconds summary\n",
+            "nginx_backlog_log_request_time_seconds{quantile=\"0.5\"} 0.1\n",
+            "nginx_backlog_log_request_time_seconds{quantile=\"0.9\"} 0.15\n",
+            "nginx_backlog_log_request_time_seconds{quantile=\"0.99\"} 0.15\n",
+            "nginx_backlog_log_request_time_seconds_sum 1.75\n",
+            "nginx_backlog_log_request_time_seconds_count 5\n",
+            "# HELP nginx_backlog_log_upstream_response_time_seconds ",
+        );
+        assert!(body.contains(expected), "{body}");
+        // No upstream time was logged: no quantile, and zeros that are true.
+        let expected = concat!(
+            "# TYPE nginx_backlog_log_upstream_response_time_seconds summary\n",
+            "nginx_backlog_log_upstream_response_time_seconds_sum 0.0\n",
+            "nginx_backlog_log_upstream_response_time_seconds_count 0\n",
+            "# EOF\n",
+        );
+        assert!(body.ends_with(expected), "{body}");
+        assert!(
+            !body.contains("log_period_request_time"),
+            "the old gauge is gone: {body}"
+        );
+    }
+
+    /// Prometheus asks for OpenMetrics first; curl asks for anything.
+    #[test]
+    fn openmetrics_goes_to_those_who_ask_for_it() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert!(wants_openmetrics(Some(prometheus)));
+        assert!(wants_openmetrics(Some("application/openmetrics-text; version=1.0.0")));
+        assert!(!wants_openmetrics(Some("*/*")));
+        assert!(!wants_openmetrics(None));
+        assert!(!wants_openmetrics(Some(
+            "text/plain, application/openmetrics-text; q=0"
+        )));
+    }
+
+    /// The text format 0.0.4 (prometheus.io/docs/instrumenting/exposition_formats): a
+    /// counter's HELP and TYPE lines name the sample, `x_total`; no `# EOF`.
+    #[test]
+    fn the_text_format_names_counters_by_their_samples() {
+        let openmetrics = concat!(
+            "# HELP nginx_backlog_samples samples taken, by result\n",
+            "# TYPE nginx_backlog_samples counter\n",
+            "nginx_backlog_samples_total{result=\"ok\"} 3\n",
+            "# HELP nginx_backlog_pending_requests pending\n",
+            "# TYPE nginx_backlog_pending_requests gauge\n",
+            "nginx_backlog_pending_requests 7\n",
+            "# EOF\n",
+        );
+        assert_eq!(
+            to_text_format(openmetrics),
+            concat!(
+                "# HELP nginx_backlog_samples_total samples taken, by result\n",
+                "# TYPE nginx_backlog_samples_total counter\n",
+                "nginx_backlog_samples_total{result=\"ok\"} 3\n",
+                "# HELP nginx_backlog_pending_requests pending\n",
+                "# TYPE nginx_backlog_pending_requests gauge\n",
+                "nginx_backlog_pending_requests 7\n",
+            )
+        );
     }
 }

@@ -262,10 +262,14 @@ impl Drop for Nginx {
     }
 }
 
-/// The exporter's `/metrics` on `port`, parsed ({"family{labels}": value}); `None` when it
-/// does not answer 200.
+/// The `Accept` header of Prometheus' scrapes (2.x): OpenMetrics first.
+pub const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// The exporter's `/metrics` on `port` as Prometheus scrapes it (OpenMetrics), parsed
+/// ({"family{labels}": value}); `None` when it does not answer 200.
 pub async fn metrics(port: u16) -> Option<HashMap<String, f64>> {
-    let (status, body) = http_get(&format!("http://127.0.0.1:{port}/metrics")).await?;
+    let (status, body) =
+        http_get_accepting(&format!("http://127.0.0.1:{port}/metrics"), Some(PROMETHEUS_ACCEPT)).await?;
     (status == 200).then(|| parse_openmetrics(&body))
 }
 
@@ -314,12 +318,18 @@ pub fn logrotate(dir: &Path, log: &Path, directives: &str) {
 
 /// A minimal HTTP/1.0 GET over a fresh connection: (status, body).
 pub async fn http_get(url: &str) -> Option<(u16, String)> {
+    http_get_accepting(url, None).await
+}
+
+/// [`http_get`] with an `Accept` header.
+pub async fn http_get_accepting(url: &str, accept: Option<&str>) -> Option<(u16, String)> {
     let rest = url.strip_prefix("http://")?;
     let (authority, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
     let mut stream = TcpStream::connect(authority).await.ok()?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
+    let accept = accept.map_or_else(String::new, |accept| format!("Accept: {accept}\r\n"));
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n{accept}\r\n");
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.ok()?;

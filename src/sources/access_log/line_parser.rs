@@ -5,7 +5,10 @@
 
 use std::ops::Range;
 
-use super::{BadLine, CompletedRequest, LineMatcher, LineRequest, LogFormat, MissingVariable, RecordExtractor};
+use super::{
+    BadLine, CompletedRequest, Fields, LineMatcher, LineRequest, LogFormat, MatchError, MissingVariable,
+    RecordExtractor,
+};
 
 #[derive(Debug, Clone)]
 pub struct LineParser {
@@ -30,6 +33,27 @@ impl LineParser {
     pub fn parse<'l>(&mut self, line: &'l [u8]) -> Result<CompletedRequest<'l>, BadLine> {
         let fields = self.matcher.match_line(line)?;
         self.extractor.extract(&fields)
+    }
+
+    /// What `parse-log` shows: the fields as matched, and the verdict [`LineParser::parse`]
+    /// gives on them (the same code, so the two cannot disagree about a line).
+    pub fn parse_with_fields<'p, 'l>(
+        &'p mut self,
+        line: &'l [u8],
+    ) -> Result<(Fields<'p, 'l>, Result<CompletedRequest<'l>, BadLine>), MatchError> {
+        let fields = self.matcher.match_line(line)?;
+        let verdict = self.extractor.extract(&fields);
+        Ok((fields, verdict))
+    }
+
+    /// The variable (without `$`) whose value is bad when a line is skipped for `reason`:
+    /// `None` for the reasons that are about the whole line.
+    pub fn variable_of(&self, reason: BadLine) -> Option<&'static str> {
+        self.extractor.variable_of(reason)
+    }
+
+    pub fn format(&self) -> &LogFormat {
+        self.matcher.format()
     }
 
     /// Matched and extracted but not yet placed, with the breakdown value's span in the line:

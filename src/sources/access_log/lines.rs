@@ -171,6 +171,8 @@ pub struct LineChunks<R> {
     carry: Vec<u8>,
     /// Inside a too-long line: drop bytes until its newline.
     skipping: bool,
+    /// A too-long line found after the last chunk's lines, counted by the next call.
+    too_long_after: u64,
     finished: bool,
     newlines: NewlineFinder,
 }
@@ -184,6 +186,7 @@ impl<R: Read> LineChunks<R> {
             chunk_bytes: chunk_bytes.max(1),
             carry: Vec::with_capacity(MAX_LINE_BYTES),
             skipping: false,
+            too_long_after: 0,
             finished: false,
             newlines: NewlineFinder::new(),
         }
@@ -196,8 +199,11 @@ impl<R: Read> LineChunks<R> {
 
     /// Fill the front of `buffer` with the next whole lines and return their length; `None`
     /// at the end of input. Lines too long to keep are added to `too_long` (they are not in
-    /// any chunk). A `buffer` shorter than [`LineChunks::buffer_len`] is grown to it.
+    /// any chunk), each by the call whose chunk's lines come after it (or by the call that
+    /// returns `None`), so lines can be numbered in order. A `buffer` shorter than
+    /// [`LineChunks::buffer_len`] is grown to it.
     pub fn next_chunk(&mut self, buffer: &mut Vec<u8>, too_long: &mut u64) -> std::io::Result<Option<usize>> {
+        *too_long += std::mem::take(&mut self.too_long_after);
         if self.finished {
             return Ok(None);
         }
@@ -235,7 +241,8 @@ impl<R: Read> LineChunks<R> {
                     let end = searched + newline + 1;
                     let cut = &buffer[end..filled];
                     if cut.len() > MAX_LINE_BYTES {
-                        *too_long += 1;
+                        // After this chunk's lines: the next call counts it.
+                        self.too_long_after += 1;
                         self.skipping = true;
                     } else {
                         self.carry.extend_from_slice(cut);

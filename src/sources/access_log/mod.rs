@@ -45,6 +45,20 @@ pub enum LogFormatSource {
     Named { name: String, nginx_conf: PathBuf },
 }
 
+/// Where the format came from, for messages: `nginx's default format combined`, `the log
+/// format "$msec $status"`, `log_format "main" in /etc/nginx/nginx.conf`.
+impl std::fmt::Display for LogFormatSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogFormatSource::Combined => write!(f, "nginx's default format combined"),
+            LogFormatSource::Inline { format, .. } => write!(f, "the log format {format:?}"),
+            LogFormatSource::Named { name, nginx_conf } => {
+                write!(f, "log_format {name:?} in {}", nginx_conf.display())
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogFormatSourceError {
     #[error(transparent)]
@@ -258,6 +272,16 @@ impl RecordExtractor {
     /// Whether concurrency can be derived (the format has `$request_time`).
     pub fn has_request_time(&self) -> bool {
         self.request_time.is_some()
+    }
+
+    /// The variable whose value a line was skipped for (see [`LineParser::variable_of`]).
+    pub fn variable_of(&self, reason: BadLine) -> Option<&'static str> {
+        match reason {
+            BadLine::BadTime => Some(self.time_parser.variable().name()),
+            BadLine::BadStatus => Some("status"),
+            BadLine::BadRequestTime => Some("request_time"),
+            BadLine::LiteralMismatch | BadLine::TooFewFields | BadLine::TrailingData | BadLine::TooLong => None,
+        }
     }
 
     pub fn extract<'l>(&mut self, fields: &Fields<'_, 'l>) -> Result<CompletedRequest<'l>, BadLine> {

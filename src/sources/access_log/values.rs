@@ -150,6 +150,24 @@ impl TimeVariable {
         ("time_iso8601", TimeVariable::Iso8601),
         ("time_local", TimeVariable::Local),
     ];
+
+    /// The variable's name, without `$`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeVariable::Msec => "msec",
+            TimeVariable::Iso8601 => "time_iso8601",
+            TimeVariable::Local => "time_local",
+        }
+    }
+
+    /// A value of the form nginx writes, for messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            TimeVariable::Msec => "1700000000.123",
+            TimeVariable::Iso8601 => "2026-11-22T19:49:22+00:00",
+            TimeVariable::Local => "22/Nov/2026:19:49:22 +0000",
+        }
+    }
 }
 
 /// Parses log times to Unix milliseconds. The textual forms change once a second, so the
