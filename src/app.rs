@@ -200,6 +200,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         dry_run,
         "started"
     );
+    crate::service_manager::notify_ready();
     sample_loop(&config, Clock::system(), sampler, handoff, token.clone()).await;
 
     // The access-log task holds a sender of delivery's channel: stop it first, so delivery

@@ -757,7 +757,7 @@ impl Validator<'_> {
         let mut cw = raw.into_inner();
         let (sample_interval, period) = self.period(&mut cw, &cloudwatch_span)?;
         let storage_resolution = self.storage_resolution(cw.storage_resolution.take())?;
-        let namespace = self.namespace(cw.namespace)?;
+        let namespace = self.namespace(cw.namespace, &cloudwatch_span)?;
         let metric_name = match cw.metric_name {
             Some(name) => self.name("cloudwatch.metric_name", name, limits::MAX_NAME_LEN)?,
             None => DEFAULT_METRIC_NAME.to_owned(),
@@ -884,7 +884,24 @@ impl Validator<'_> {
         }
     }
 
-    fn namespace(&self, value: Spanned<String>) -> Result<String, ConfigError> {
+    fn namespace(
+        &self,
+        value: Option<Spanned<String>>,
+        cloudwatch_span: &std::ops::Range<usize>,
+    ) -> Result<String, ConfigError> {
+        // The packages ship it commented out: a fresh install must not publish to a
+        // namespace nobody chose, so the service refuses to start until this is set.
+        let Some(value) = value else {
+            return self.invalid(
+                "cloudwatch.namespace",
+                cloudwatch_span.clone(),
+                format!(
+                    "is not set: set cloudwatch.namespace in {} to the CloudWatch namespace your alarms \
+                     watch (e.g. \"MyCompany/nginx\"); nothing is published until it is",
+                    self.path.display()
+                ),
+            );
+        };
         let namespace_span = value.span();
         let namespace = self.name("cloudwatch.namespace", value, limits::MAX_NAME_LEN)?;
         if namespace.starts_with("AWS/") {
@@ -1211,9 +1228,24 @@ mod tests {
     }
 
     #[test]
-    fn shipped_default_config_is_valid() {
+    fn shipped_config_refuses_to_start_until_the_namespace_is_set() {
         let text = include_str!("../../config/nginx-backlog-exporter.toml");
-        let config = parse_str(text).unwrap();
+        let installed = Path::new(DEFAULT_CONFIG_PATH);
+        let error = parse(installed, text)
+            .expect_err("a fresh install must not start")
+            .to_string();
+        let header = text.lines().position(|l| l == "[cloudwatch]").unwrap() + 1;
+        assert!(
+            error.starts_with(&format!(
+                "/etc/nginx-backlog-exporter/config.toml:{header}: cloudwatch.namespace: is not set: \
+                 set cloudwatch.namespace in /etc/nginx-backlog-exporter/config.toml"
+            )),
+            "{error}"
+        );
+        // The one edit the file asks for, and nothing else, makes it valid.
+        let edited = text.replacen("# namespace = \"MyApp\"", "namespace = \"MyApp\"", 1);
+        assert_ne!(edited, text, "the shipped file holds the commented-out namespace line");
+        let config = parse(installed, &edited).unwrap();
         assert_eq!(config.cloudwatch.namespace, "MyApp");
     }
 
@@ -1331,7 +1363,7 @@ mod tests {
             (
                 "[daemon]\nshutdown_grace = \"5s\"\n[cloudwatch]\nperiod = \"10s\"\n".to_owned(),
                 3,
-                "cloudwatch.namespace: is required",
+                "cloudwatch.namespace: is not set: set cloudwatch.namespace in test.toml",
             ),
         ] {
             check_error(&text, line, expected);

@@ -43,7 +43,9 @@ pub struct RawNginx {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCloudWatch {
-    pub namespace: Spanned<String>,
+    /// Required, but optional here: a missing namespace gets its own message (the shipped
+    /// file leaves it commented out so that a fresh install publishes nothing).
+    pub namespace: Option<Spanned<String>>,
     pub metric_name: Option<Spanned<String>>,
     pub instance_id: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
