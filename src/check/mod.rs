@@ -122,12 +122,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             };
             match credentials {
                 Ok(c) => {
-                    let _ = writeln!(
-                        report,
-                        "credentials   ok (access key {}...)",
-                        credentials::key_prefix(&c)
-                    );
-                    sdk_config = Some(identity.sdk_config.clone());
+                    // Found is not valid: "ok" only once STS has accepted them.
+                    let key = credentials::key_prefix(&c);
+                    match aws::caller_identity(&identity.sdk_config).await {
+                        aws::CallerIdentity::Verified { arn } => {
+                            let _ = writeln!(
+                                report,
+                                "credentials   ok: {arn} (access key {key}..., verified by STS GetCallerIdentity)"
+                            );
+                            sdk_config = Some(identity.sdk_config.clone());
+                        }
+                        aws::CallerIdentity::Rejected { endpoint, reason } => {
+                            problems += 1;
+                            let _ = writeln!(
+                                report,
+                                "credentials   FAILED: access key {key}... refused by STS GetCallerIdentity at {endpoint}: {reason}"
+                            );
+                        }
+                        aws::CallerIdentity::Unverified { endpoint, reason } => {
+                            let _ = writeln!(
+                                report,
+                                "credentials   found, not verified: STS GetCallerIdentity at {endpoint}: {reason} (access key {key}...)"
+                            );
+                            sdk_config = Some(identity.sdk_config.clone());
+                        }
+                    }
                 }
                 Err(e) => {
                     problems += 1;
