@@ -175,8 +175,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(output) = &config.emf {
         let _ = writeln!(report, "emf           one line per period to {output:?}");
     }
-    if let Some(addr) = config.http_listen {
-        let _ = writeln!(report, "http          /metrics and /healthz on http://{addr}");
+    if let Some(http) = &config.http {
+        let _ = writeln!(
+            report,
+            "http          /metrics and /healthz on {}://{} ({})",
+            http.scheme(),
+            http.listen,
+            http.guards()
+        );
+        for risk in http.risks() {
+            let _ = writeln!(report, "              warning: {risk}");
+        }
     }
     if cw.put_metric_data {
         spool_status(&mut report, &config, &instance_id);

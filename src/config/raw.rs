@@ -81,6 +81,19 @@ pub struct RawEmf {
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     pub listen: Option<Spanned<String>>,
+    pub allow_remote: Option<Spanned<bool>>,
+    pub tls_server_config: Option<Spanned<RawTlsServer>>,
+    pub basic_auth_users: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+}
+
+/// `[http.tls_server_config]`, named as in the Prometheus exporter-toolkit's web config.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTlsServer {
+    pub cert_file: Option<Spanned<String>>,
+    pub key_file: Option<Spanned<String>>,
+    pub client_ca_file: Option<Spanned<String>>,
+    pub min_version: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

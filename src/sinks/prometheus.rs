@@ -1,8 +1,7 @@
-//! Local outputs over HTTP on loopback: `/metrics` in the Prometheus text format (encoded by
+//! Local outputs over HTTP (loopback unless `http.allow_remote`, see [`web`]): `/metrics` in the Prometheus text format (encoded by
 //! the prometheus-client crate from the exporter's [`Stats`]) and `/healthz`.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +17,8 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::web;
+use crate::config::HttpConfig;
 use crate::derive::log_signals::PeriodSignals;
 use crate::model::BadLine;
 use crate::stats::{unix_ms, Stats, STATUS_CLASSES};
@@ -432,24 +433,31 @@ pub fn health(stats: &Stats, policy: &HealthPolicy, now: SystemTime) -> Result<&
     })
 }
 
-/// Serve /metrics and /healthz on `addr` until cancelled.
+/// Serve /metrics and /healthz on `listener` (bound to `http.listen` by the caller, so that an
+/// address in use is a startup error) until cancelled, behind its TLS and basic auth
+/// ([`web::Guard`]).
 pub async fn serve(
-    addr: SocketAddr,
+    listener: TcpListener,
+    http: HttpConfig,
     stats: Arc<Stats>,
     last_log_period: LastLogPeriod,
     policy: HealthPolicy,
     token: CancellationToken,
 ) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
+    let addr = http.listen;
+    let guard = web::Guard::new(&http);
     let mut registry = Registry::with_prefix("nginx_backlog");
     registry.register_collector(Box::new(StatsCollector {
         stats: stats.clone(),
         last_log_period,
     }));
     let registry = Arc::new(registry);
-    tracing::info!(%addr, "serving /metrics and /healthz");
+    tracing::info!(%addr, scheme = http.scheme(), guards = %http.guards(), "serving /metrics and /healthz");
+    for risk in http.risks() {
+        tracing::warn!(%addr, "/metrics: {risk}");
+    }
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = token.cancelled() => return Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -462,10 +470,34 @@ pub async fn serve(
         let registry = registry.clone();
         let stats = stats.clone();
         let token = token.clone();
+        let guard = guard.clone();
         tokio::spawn(async move {
+            let stream = tokio::select! {
+                handshake = guard.handshake(stream) => match handshake {
+                    Ok(stream) => stream,
+                    Err(reason) => {
+                        // A client's mistake, not the exporter's: debug, never a flood of warnings.
+                        tracing::debug!(%peer, "/metrics connection dropped: {reason}");
+                        return;
+                    }
+                },
+                () = token.cancelled() => return,
+            };
             let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                let response = respond(&request, &registry, &stats, &policy);
-                async move { Ok::<_, Infallible>(response) }
+                let registry = registry.clone();
+                let stats = stats.clone();
+                let guard = guard.clone();
+                async move {
+                    if !guard.authorized(web::authorization(&request)).await {
+                        let mut response = text(StatusCode::UNAUTHORIZED, "text/plain", "unauthorized\n".into());
+                        response.headers_mut().insert(
+                            hyper::header::WWW_AUTHENTICATE,
+                            hyper::header::HeaderValue::from_static(web::CHALLENGE),
+                        );
+                        return Ok::<_, Infallible>(response);
+                    }
+                    Ok::<_, Infallible>(respond(&request, &registry, &stats, &policy))
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
