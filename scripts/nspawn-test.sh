@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The boot test: installs the .deb for real in a booted Debian 12 container and checks that
-#   1. the daemon runs as the system user, reads stub_status from a host nginx on loopback and
+#   0. installed unconfigured, the daemon refuses to start and says which key to set where;
+#   1. once configured, the daemon runs as the system user, reads stub_status from a host nginx on loopback and
 #      publishes PendingRequests{InstanceId} to a local CloudWatch API (ministack);
 #   2. the unit's sandbox still lets it dump listening sockets over netlink sock_diag, read
 #      /proc/self/net/{tcp,tcp6,netstat} and an adm-only nginx log, write its state directory
@@ -222,8 +223,9 @@ case "$state" in running|degraded) pass "container booted ($state)" ;; *) die "c
 
 # --- 1. Install revision 1 and configure it ------------------------------------------------
 say "installing $(basename "$DEB1")"
-# The postinst starts the daemon with the shipped config; off EC2 that first start fails to
-# find the instance id (expected). It is configured and restarted below.
+# The postinst starts the daemon with the shipped config, which leaves cloudwatch.namespace
+# unset: that start must fail, saying which file and key to edit (checked below). It is
+# configured and started again after that.
 in_ct dpkg -i "/packages1/$(basename "$DEB1")" > "$WORK/dpkg-install.log" 2>&1 \
     || { cat "$WORK/dpkg-install.log"; die "dpkg -i failed"; }
 pass "dpkg -i $(basename "$DEB1")"
@@ -238,10 +240,39 @@ else
 fi
 if grep -qw adm <<< "$(in_ct id -nG $NAME)"; then pass "$NAME is in group adm"; else fail "$NAME not in adm: $(in_ct id -nG $NAME)"; fi
 
+# A fresh install publishes nothing to a namespace nobody chose: the unit the postinst
+# started has failed, once (exit 2 is not restarted), and says in its status and journal
+# which key to set in which file; `check` says the same and exits 2.
+UNSET="cloudwatch.namespace: is not set: set cloudwatch.namespace in /etc/$NAME/config.toml"
+sleep 6   # past RestartSec=5s: a restart would have happened by now
+STATE=$(in_ct systemctl show -p ActiveState --value $NAME.service)
+EXIT=$(in_ct systemctl show -p ExecMainStatus --value $NAME.service)
+RESTARTS=$(in_ct systemctl show -p NRestarts --value $NAME.service)
+if [ "$STATE" = failed ] && [ "$EXIT" = 2 ] && [ "$RESTARTS" = 0 ]; then
+    pass "unconfigured: the started unit failed with exit 2 and was not restarted"
+else
+    fail "unconfigured: the unit is '$STATE' (exit '$EXIT', $RESTARTS restarts), not failed with exit 2 once"
+fi
+STATUS=$(in_ct systemctl status --no-pager -n 5 $NAME.service 2>&1 || true)
+if grep -qF "$UNSET" <<< "$STATUS"; then
+    pass "unconfigured: systemctl status names the key and the file"
+else
+    fail "unconfigured: systemctl status does not say '$UNSET':"; echo "$STATUS"
+fi
+JOURNAL=$(in_ct journalctl -u $NAME --no-pager -o cat)
+if grep -qF "$UNSET" <<< "$JOURNAL"; then pass "unconfigured: the journal says so too"; else
+    fail "unconfigured: the journal does not say '$UNSET'"; echo "$JOURNAL" | tail -n 5; fi
+CHECK_RC=0; CHECK=$(in_ct $NAME check 2>&1) || CHECK_RC=$?
+if [ "$CHECK_RC" = 2 ] && grep -qF "$UNSET" <<< "$CHECK"; then
+    pass "unconfigured: check exits 2 with the same message"
+else
+    fail "unconfigured: check exited $CHECK_RC: $CHECK"
+fi
+
 # The local edits: endpoints for this test (kept on upgrade, checked in step 5).
 in_ct sed -i \
     -e "s|^status_url = .*|status_url = \"http://127.0.0.1:$NGINX_PORT/nginx_status\"|" \
-    -e "s|^namespace = .*|namespace = \"$NAMESPACE\"|" \
+    -e "s|^# namespace = .*|namespace = \"$NAMESPACE\"|" \
     -e "s|^# instance_id = .*|instance_id = \"$INSTANCE_ID\"|" \
     -e "s|^# region = .*|region = \"us-east-1\"|" \
     /etc/$NAME/config.toml
@@ -255,21 +286,13 @@ AWS_EC2_METADATA_DISABLED=true
 NGINX_BACKLOG_EXPORTER_LOG=debug
 EOF
 
-# ExecStartPre runs `check --config-only`; until the binary has that flag, the unit cannot
-# start at all. Say so loudly and test the rest with the pre-start step removed.
-if ! grep -q -- '--config-only' <<< "$(in_ct $NAME check --help 2>/dev/null)"; then
-    echo "NOTE  the binary has no 'check --config-only' yet: ExecStartPre would fail (exit 2);"
-    echo "      this run drops ExecStartPre with a drop-in so the rest can be tested"
-    in_ct mkdir -p /etc/systemd/system/$NAME.service.d
-    in_ct sh -c "printf '[Service]\nExecStartPre=\n' > /etc/systemd/system/$NAME.service.d/nspawn-test.conf"
-fi
 in_ct systemctl daemon-reload
 in_ct systemctl reset-failed $NAME.service 2>/dev/null || true
 reads_before=$(status_reads)
 hold_requests
 in_ct systemctl restart $NAME.service
 sleep 3
-if in_ct systemctl is-active -q $NAME.service; then pass "daemon active"; else
+if in_ct systemctl is-active -q $NAME.service; then pass "configured: daemon active"; else
     fail "daemon not active"; in_ct journalctl -u $NAME --no-pager -n 30; fi
 MAIN_PID=$(in_ct systemctl show -p MainPID --value $NAME.service)
 RUN_AS=$(in_ct stat -c %U "/proc/$MAIN_PID" 2>/dev/null || echo '?')
@@ -312,7 +335,7 @@ fi
 # directory, and fail to write anywhere else.
 in_ct mkdir -p /var/log/nginx
 in_ct sh -c 'echo "127.0.0.1 - - probe" > /var/log/nginx/access.log && chown root:adm /var/log/nginx/access.log && chmod 0640 /var/log/nginx/access.log'
-in_ct sh -c "sed -e '/^ExecStartPre=/d' -e '/^Restart/d' -e 's/^Type=simple/Type=oneshot/' \
+in_ct sh -c "sed -e '/^ExecStartPre=/d' -e '/^Restart/d' -e 's/^Type=notify/Type=oneshot/' -e '/^NotifyAccess=/d' \
     -e 's|^ExecStart=.*|ExecStart=/bin/sh -c \"head -c1 /var/log/nginx/access.log >/dev/null \&\& cat /proc/self/net/tcp /proc/self/net/tcp6 /proc/self/net/netstat >/dev/null \&\& touch /var/lib/$NAME/probe \&\& ! touch /etc/probe 2>/dev/null \&\& ! touch /var/log/nginx/probe 2>/dev/null\"|' \
     /usr/lib/systemd/system/$NAME.service > /etc/systemd/system/nbe-sandbox-probe.service"
 in_ct systemctl daemon-reload

@@ -111,13 +111,23 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
     let cw = &config.cloudwatch;
     // The newest closed access-log period, for /metrics: latest value wins.
     let (last_log_period, last_log_period_seen) = tokio::sync::watch::channel(None);
-    let server = match config.http_listen {
-        Some(addr) => {
+    let server = match config.http.clone() {
+        Some(http) => {
+            // Bound here, before sampling starts, so an address in use (or not on this host)
+            // is a startup error.
+            let listener = tokio::net::TcpListener::bind(http.listen)
+                .await
+                .with_context(|| format!("cannot listen on {} (http.listen)", http.listen))?;
             let policy = HealthPolicy::new(cw.sample_interval, cw.period, cw.operation_timeout);
-            let server = prometheus::serve(addr, stats.clone(), last_log_period_seen, policy, token.clone());
-            // Bind before sampling starts, so a port in use is a startup error.
-            let listener = tokio::spawn(server);
-            Some(listener)
+            let server = prometheus::serve(
+                listener,
+                http,
+                stats.clone(),
+                last_log_period_seen,
+                policy,
+                token.clone(),
+            );
+            Some(tokio::spawn(server))
         }
         None => None,
     };
@@ -200,6 +210,7 @@ pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
         dry_run,
         "started"
     );
+    crate::service_manager::notify_ready();
     sample_loop(&config, Clock::system(), sampler, handoff, token.clone()).await;
 
     // The access-log task holds a sender of delivery's channel: stop it first, so delivery

@@ -52,8 +52,8 @@ pub enum Command {
     /// application-autoscaling:DescribeScalingPolicies; a missing one is named in one line and
     /// never changes the exit code.
     Check {
-        /// Only validate the config file (for systemd's ExecStartPre: the daemon itself
-        /// tolerates nginx being down, so its start must not depend on nginx).
+        /// Only validate the config file, reading neither nginx nor AWS (e.g. after an edit,
+        /// before `systemctl restart`; the daemon tolerates nginx being down).
         #[arg(long)]
         config_only: bool,
         /// The user the daemon runs as, whose access to nginx.access_log is checked (from

@@ -382,7 +382,17 @@ async fn check_names_a_refused_alarm_listing_once_and_exits_0() {
     let proxy = FaultProxy::start(&rig.ministack.endpoint()).await;
     proxy.set(Fault::AccessDenied).await;
 
-    let (code, output) = rig.check_via(&proxy.endpoint(), HIGH_RESOLUTION, "test", "test").await;
+    // STS past the proxy: only CloudWatch's calls go through it.
+    let sts = rig.ministack.endpoint();
+    let (code, output) = rig
+        .check_with(
+            &proxy.endpoint(),
+            &[("AWS_ENDPOINT_URL_STS", &sts)],
+            HIGH_RESOLUTION,
+            "test",
+            "test",
+        )
+        .await;
     assert_eq!(code, 0, "an optional read refused is not a failure of check:\n{output}");
     let lines: Vec<&str> = output.lines().filter(|l| l.starts_with("alarms ")).collect();
     assert_eq!(lines.len(), 1, "one line for the refused read:\n{output}");
@@ -483,4 +493,88 @@ async fn check_reads_the_ecs_service_policies_from_application_auto_scaling() {
         ],
     );
     assert_eq!(output.matches("warning:").count(), 1, "{output}");
+}
+
+/// The credentials line of `check`'s output.
+fn credentials_line(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.starts_with("credentials"))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_ok_only_for_credentials_sts_accepts() {
+    // AUTH=true: ministack knows its IAM users' keys and refuses others, as AWS does.
+    let rig = Rig::start(&[("SERVICES", "cloudwatch,iam,sts"), ("AUTH", "true")]).await;
+    let (key, secret) = iam_user(&rig.ministack, &["cloudwatch:PutMetricData"]);
+    let (code, output) = rig.check(HIGH_RESOLUTION, &key, &secret).await;
+    assert_eq!(code, 0, "{output}");
+    // IAM names a user arn:aws:iam::ACCOUNT:user/NAME; ministack's account is 000000000000.
+    assert_eq!(
+        credentials_line(&output),
+        format!(
+            "credentials   ok: arn:aws:iam::000000000000:user/proxy (access key {}..., verified by STS GetCallerIdentity)",
+            &key[..4]
+        ),
+        "{output}"
+    );
+
+    // Made-up keys (AWS's documentation example pair): refused, named, and a failure of check.
+    let (code, output) = rig
+        .check(
+            HIGH_RESOLUTION,
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .await;
+    assert_eq!(code, 1, "{output}");
+    let line = credentials_line(&output);
+    assert!(
+        line.starts_with(&format!(
+            "credentials   FAILED: access key AKIA... refused by STS GetCallerIdentity at {}: InvalidClientTokenId: \
+             The security token included in the request is invalid",
+            rig.ministack.endpoint()
+        )),
+        "{output}"
+    );
+    assert!(output.contains("check found 1 problem(s)"), "{output}");
+    assert!(!output.contains("ok:"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_says_found_not_verified_when_sts_gives_no_verdict() {
+    // ministack serving CloudWatch only: its STS answer is not an STS response.
+    let rig = Rig::start(&[]).await;
+    let (code, output) = rig.check(HIGH_RESOLUTION, "test", "test").await;
+    assert_eq!(code, 0, "not verified is not a failure:\n{output}");
+    assert!(
+        credentials_line(&output).starts_with(&format!(
+            "credentials   found, not verified: STS GetCallerIdentity at {}: ",
+            rig.ministack.endpoint()
+        )),
+        "{output}"
+    );
+    // Nothing listens at STS's endpoint: the cause in one line, no Debug dump.
+    let (code, output) = rig
+        .check_with(
+            &rig.ministack.endpoint(),
+            &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")],
+            HIGH_RESOLUTION,
+            "test",
+            "test",
+        )
+        .await;
+    assert_eq!(code, 0, "{output}");
+    let line = credentials_line(&output);
+    assert!(
+        line.starts_with("credentials   found, not verified: STS GetCallerIdentity at http://127.0.0.1:9: ")
+            && line.contains("Connection refused")
+            && line.ends_with("(access key test...)"),
+        "{output}"
+    );
+    assert!(
+        !line.contains("DispatchFailure") && !line.contains("ConnectorError"),
+        "{line}"
+    );
 }

@@ -367,7 +367,8 @@ async fn once_off_ec2_fails_fast_with_advice() {
 async fn check_reports_the_plan_or_what_is_missing() {
     let upstream = SlowUpstream::start().await;
     let mut nginx = Nginx::start(upstream.port).await;
-    let ministack = Ministack::start().await;
+    // With STS: "credentials ok" only once GetCallerIdentity has accepted them.
+    let ministack = Ministack::start_with(&[("SERVICES", "cloudwatch,sts")]).await;
     let imds = Imds::start("i-0check", "us-west-2").await;
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(
@@ -393,7 +394,8 @@ async fn check_reports_the_plan_or_what_is_missing() {
         "stub_status   http://127.0.0.1:",
         "region        us-west-2 (from IMDSv2)",
         "instance id   i-0check (from IMDSv2)",
-        "credentials   ok",
+        // ministack's account is 000000000000 and its default keys are the account's root.
+        "credentials   ok: arn:aws:iam::000000000000:root (access key test..., verified by STS GetCallerIdentity)",
         "every 1s: one PutMetricData to Test/Backlog/PendingRequests {InstanceId=i-0check}, a statistic set of 2 samples 500ms apart",
         "plus the fleet datum {Service=nginx}",
         // 30 days of 1 s periods = 2,592,000 calls = $25.92; two custom metrics = $0.60.

@@ -343,9 +343,12 @@ fn line_of(file: &str, prefix: &str, nth: usize) -> usize {
         .unwrap()
 }
 
-/// The shipped exporter config with `replace` applied and `append` added, in a temp dir.
+/// The shipped exporter config with the one edit it needs (its namespace, MyApp as in the
+/// shipped policy), `replace` applied and `append` added, in a temp dir.
 fn exporter_config(dir: &Path, replace: Option<(&str, &str)>, append: &str) -> PathBuf {
-    let mut text = std::fs::read_to_string(repo("config/nginx-backlog-exporter.toml")).unwrap();
+    let shipped = std::fs::read_to_string(repo("config/nginx-backlog-exporter.toml")).unwrap();
+    let mut text = shipped.replacen("# namespace = \"MyApp\"", "namespace = \"MyApp\"", 1);
+    assert_ne!(text, shipped, "the shipped config's commented-out namespace line");
     if let Some((from, to)) = replace {
         assert!(text.contains(from), "{from:?} not in the shipped config");
         text = text.replace(from, to);
@@ -378,14 +381,9 @@ fn lint_reports_an_alarm_on_another_namespace_with_its_key_and_line() {
 
 #[test]
 fn lint_passes_the_shipped_policy_against_the_shipped_config() {
-    let output = exporter(&[
-        "--config",
-        "config/nginx-backlog-exporter.toml",
-        "policy",
-        "lint",
-        "--policy",
-        ECS,
-    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = exporter_config(dir.path(), None, "");
+    let output = exporter(&["--config", config.to_str().unwrap(), "policy", "lint", "--policy", ECS]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), format!("{ECS}: ok\n"));
 }
@@ -424,10 +422,12 @@ fn lint_warns_of_sum_on_the_fleet_series_and_still_exits_0() {
 
 #[test]
 fn lint_refuses_a_dimension_set_the_exporter_does_not_publish() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = exporter_config(dir.path(), None, "");
     // No fleet_dimensions in the shipped config: the fleet alarm's set names no published series.
     let output = exporter(&[
         "--config",
-        "config/nginx-backlog-exporter.toml",
+        config.to_str().unwrap(),
         "policy",
         "lint",
         "--policy",

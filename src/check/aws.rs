@@ -434,3 +434,124 @@ fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPol
         kind,
     })
 }
+
+/// What STS GetCallerIdentity said of the credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerIdentity {
+    /// Accepted: the ARN of the user or role they belong to.
+    Verified { arn: String },
+    /// Refused as credentials (unknown key, wrong secret, expired token): `check` fails.
+    Rejected { endpoint: String, reason: String },
+    /// No verdict (no network, the endpoint does not answer STS, a timeout): not "ok".
+    Unverified { endpoint: String, reason: String },
+}
+
+/// The error codes by which STS refuses the credentials themselves (any other answer says
+/// nothing about them: GetCallerIdentity needs no permission, so it is never an IAM denial).
+const REJECTED_CREDENTIALS: [&str; 6] = [
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "IncompleteSignature",
+];
+
+/// Ask STS who the credentials are (GetCallerIdentity: no permission needed, even an explicit
+/// deny does not stop it), through the same endpoint settings as every other client.
+pub async fn caller_identity(sdk_config: &SdkConfig) -> CallerIdentity {
+    let endpoint = SentTo::default();
+    let answer = aws_sdk_sts::Client::new(sdk_config)
+        .get_caller_identity()
+        .customize()
+        .interceptor(endpoint.clone())
+        .send()
+        .await;
+    let endpoint = endpoint.host();
+    let reason = match answer {
+        Ok(output) => {
+            return match output.arn() {
+                Some(arn) if !arn.is_empty() => CallerIdentity::Verified { arn: arn.to_owned() },
+                _ => CallerIdentity::Unverified {
+                    endpoint,
+                    reason: String::from("the answer names no ARN"),
+                },
+            }
+        }
+        Err(SdkError::ServiceError(e)) => {
+            let code = e.err().code().unwrap_or("error").to_owned();
+            let reason = match e.err().message() {
+                Some(message) if !message.is_empty() => format!("{code}: {message}"),
+                _ => code.clone(),
+            };
+            if REJECTED_CREDENTIALS.contains(&code.as_str()) {
+                return CallerIdentity::Rejected { endpoint, reason };
+            }
+            format!("HTTP {} {reason}", e.raw().status().as_u16())
+        }
+        Err(SdkError::TimeoutError(_)) => String::from("timed out"),
+        Err(SdkError::ResponseError(_)) => String::from("the answer is not an STS response"),
+        Err(other) => one_line_cause(&other),
+    };
+    CallerIdentity::Unverified { endpoint, reason }
+}
+
+/// The innermost causes of an SDK error on one line ("Connection refused (os error 111)"),
+/// without the SDK's Debug forms.
+fn one_line_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut causes = Vec::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    // Outer causes repeat inner ones in other words ("io error", "dispatch failure"): the
+    // last two say what happened.
+    let start = causes.len().saturating_sub(2);
+    let text = causes[start..].join(": ");
+    if text.is_empty() {
+        DisplayErrorContext(error).to_string()
+    } else {
+        text
+    }
+    .replace('\n', " ")
+}
+
+/// Where a request was sent (scheme, host and port), as the SDK resolved it.
+#[derive(Debug, Clone, Default)]
+struct SentTo(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl SentTo {
+    fn host(&self) -> String {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|sent| sent.clone())
+            .unwrap_or_else(|| String::from("the STS endpoint"))
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for SentTo {
+    fn name(&self) -> &'static str {
+        "SentTo"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let uri = context.request().uri();
+        // Scheme and authority only: the path and query are the SDK's.
+        let end = uri
+            .find("://")
+            .map(|scheme| scheme + 3)
+            .and_then(|host| uri[host..].find('/').map(|slash| host + slash))
+            .unwrap_or(uri.len());
+        if let Ok(mut sent) = self.0.lock() {
+            *sent = Some(uri[..end].to_owned());
+        }
+        Ok(())
+    }
+}

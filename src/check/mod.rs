@@ -130,12 +130,31 @@ pub async fn run(config: Config, service_user: &str) -> anyhow::Result<()> {
             };
             match credentials {
                 Ok(c) => {
-                    let _ = writeln!(
-                        report,
-                        "credentials   ok (access key {}...)",
-                        credentials::key_prefix(&c)
-                    );
-                    sdk_config = Some(identity.sdk_config.clone());
+                    // Found is not valid: "ok" only once STS has accepted them.
+                    let key = credentials::key_prefix(&c);
+                    match aws::caller_identity(&identity.sdk_config).await {
+                        aws::CallerIdentity::Verified { arn } => {
+                            let _ = writeln!(
+                                report,
+                                "credentials   ok: {arn} (access key {key}..., verified by STS GetCallerIdentity)"
+                            );
+                            sdk_config = Some(identity.sdk_config.clone());
+                        }
+                        aws::CallerIdentity::Rejected { endpoint, reason } => {
+                            problems += 1;
+                            let _ = writeln!(
+                                report,
+                                "credentials   FAILED: access key {key}... refused by STS GetCallerIdentity at {endpoint}: {reason}"
+                            );
+                        }
+                        aws::CallerIdentity::Unverified { endpoint, reason } => {
+                            let _ = writeln!(
+                                report,
+                                "credentials   found, not verified: STS GetCallerIdentity at {endpoint}: {reason} (access key {key}...)"
+                            );
+                            sdk_config = Some(identity.sdk_config.clone());
+                        }
+                    }
                 }
                 Err(e) => {
                     problems += 1;
@@ -164,8 +183,17 @@ pub async fn run(config: Config, service_user: &str) -> anyhow::Result<()> {
     if let Some(output) = &config.emf {
         let _ = writeln!(report, "emf           one line per period to {output:?}");
     }
-    if let Some(addr) = config.http_listen {
-        let _ = writeln!(report, "http          /metrics and /healthz on http://{addr}");
+    if let Some(http) = &config.http {
+        let _ = writeln!(
+            report,
+            "http          /metrics and /healthz on {}://{} ({})",
+            http.scheme(),
+            http.listen,
+            http.guards()
+        );
+        for risk in http.risks() {
+            let _ = writeln!(report, "              warning: {risk}");
+        }
     }
     if cw.put_metric_data {
         spool_status(&mut report, &config, &instance_id);

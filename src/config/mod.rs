@@ -2,6 +2,7 @@
 //! validated once into a [`Config`] that holds parsed URLs and durations. Nothing
 //! starts until this succeeds, and every error names the key and the line.
 
+mod http;
 mod raw;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use crate::model::LogMetric;
 use crate::sources::access_log::tail::StartAt;
 use crate::sources::access_log::{compile_from_source, Escape, LogFormat, LogFormatSource, RecordExtractor};
 pub use crate::sources::stub_status::{StatusTransport, StatusUrl};
+pub use http::{HttpConfig, HttpTls};
 
 /// Where the packages install the config file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/nginx-backlog-exporter/config.toml";
@@ -65,8 +67,8 @@ pub struct Config {
     pub cloudwatch: CloudWatchConfig,
     pub daemon: DaemonConfig,
     pub emf: Option<EmfOutput>,
-    /// Where /metrics and /healthz are served (loopback only); `None`: off.
-    pub http_listen: Option<std::net::SocketAddr>,
+    /// Where and how /metrics and /healthz are served; `None`: off.
+    pub http: Option<HttpConfig>,
     /// The access-log source; `None`: off.
     pub access_log: Option<AccessLogConfig>,
 }
@@ -624,6 +626,31 @@ impl Validator<'_> {
         })
     }
 
+    /// The bytes of a PEM file named by `key` (an absolute path).
+    fn pem_file(&self, key: &'static str, file: &Spanned<String>) -> Result<Vec<u8>, ConfigError> {
+        if !Path::new(file.get_ref()).is_absolute() {
+            return self.invalid(key, file.span(), "must be an absolute path".into());
+        }
+        std::fs::read(file.get_ref())
+            .or_else(|e| self.invalid(key, file.span(), format!("cannot read {}: {e}", file.get_ref())))
+    }
+
+    /// The certificates of a PEM file named by `key`: at least one.
+    fn pem_certificates(
+        &self,
+        key: &'static str,
+        file: &Spanned<String>,
+    ) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, ConfigError> {
+        use rustls_pki_types::pem::PemObject;
+        let pem = self.pem_file(key, file)?;
+        let certs: Result<Vec<_>, _> = rustls_pki_types::CertificateDer::pem_slice_iter(&pem).collect();
+        match certs {
+            Ok(certs) if !certs.is_empty() => Ok(certs),
+            Ok(_) => self.invalid(key, file.span(), format!("{} holds no PEM certificate", file.get_ref())),
+            Err(e) => self.invalid(key, file.span(), format!("{}: {e}", file.get_ref())),
+        }
+    }
+
     /// rustls (on ring) trusting `ca_file`, or the system's CA store without it; with a
     /// client certificate when both `client_cert` and `client_key` are given.
     fn tls_client_config(
@@ -634,29 +661,12 @@ impl Validator<'_> {
         url_span: std::ops::Range<usize>,
     ) -> Result<rustls::ClientConfig, ConfigError> {
         use rustls_pki_types::pem::PemObject;
-        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        use rustls_pki_types::PrivateKeyDer;
 
-        let read = |key: &'static str, file: &Spanned<String>| -> Result<Vec<u8>, ConfigError> {
-            if !Path::new(file.get_ref()).is_absolute() {
-                return self.invalid(key, file.span(), "must be an absolute path".into());
-            }
-            std::fs::read(file.get_ref())
-                .or_else(|e| self.invalid(key, file.span(), format!("cannot read {}: {e}", file.get_ref())))
-        };
-        let certificates =
-            |key: &'static str, file: &Spanned<String>| -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-                let pem = read(key, file)?;
-                let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&pem).collect();
-                match certs {
-                    Ok(certs) if !certs.is_empty() => Ok(certs),
-                    Ok(_) => self.invalid(key, file.span(), format!("{} holds no PEM certificate", file.get_ref())),
-                    Err(e) => self.invalid(key, file.span(), format!("{}: {e}", file.get_ref())),
-                }
-            };
         let mut roots = rustls::RootCertStore::empty();
         match &ca_file {
             Some((key, file)) => {
-                for cert in certificates(key, file)? {
+                for cert in self.pem_certificates(key, file)? {
                     if let Err(e) = roots.add(cert) {
                         return self.invalid(key, file.span(), format!("{}: {e}", file.get_ref()));
                     }
@@ -694,8 +704,8 @@ impl Validator<'_> {
                 "needs nginx.client_cert, the key's certificate".into(),
             ),
             (Some((cert_key, cert_file)), Some((key_key, key_file))) => {
-                let chain = certificates(cert_key, &cert_file)?;
-                let pem = read(key_key, &key_file)?;
+                let chain = self.pem_certificates(cert_key, &cert_file)?;
+                let pem = self.pem_file(key_key, &key_file)?;
                 let private = match PrivateKeyDer::from_pem_slice(&pem) {
                     Ok(private) => private,
                     Err(e) => {
@@ -732,7 +742,7 @@ impl Validator<'_> {
                 "is false and [emf] is not enabled: nothing would be published".into(),
             );
         }
-        let http_listen = self.http(raw.http)?;
+        let http = self.http(raw.http)?;
         let nginx = self.nginx(raw.nginx, log_format_source, &cloudwatch)?;
         self.log_concurrency(
             &cloudwatch,
@@ -746,7 +756,7 @@ impl Validator<'_> {
             cloudwatch,
             daemon,
             emf,
-            http_listen,
+            http,
             access_log,
         })
     }
@@ -757,7 +767,7 @@ impl Validator<'_> {
         let mut cw = raw.into_inner();
         let (sample_interval, period) = self.period(&mut cw, &cloudwatch_span)?;
         let storage_resolution = self.storage_resolution(cw.storage_resolution.take())?;
-        let namespace = self.namespace(cw.namespace)?;
+        let namespace = self.namespace(cw.namespace, &cloudwatch_span)?;
         let metric_name = match cw.metric_name {
             Some(name) => self.name("cloudwatch.metric_name", name, limits::MAX_NAME_LEN)?,
             None => DEFAULT_METRIC_NAME.to_owned(),
@@ -884,7 +894,24 @@ impl Validator<'_> {
         }
     }
 
-    fn namespace(&self, value: Spanned<String>) -> Result<String, ConfigError> {
+    fn namespace(
+        &self,
+        value: Option<Spanned<String>>,
+        cloudwatch_span: &std::ops::Range<usize>,
+    ) -> Result<String, ConfigError> {
+        // The packages ship it commented out: a fresh install must not publish to a
+        // namespace nobody chose, so the service refuses to start until this is set.
+        let Some(value) = value else {
+            return self.invalid(
+                "cloudwatch.namespace",
+                cloudwatch_span.clone(),
+                format!(
+                    "is not set: set cloudwatch.namespace in {} to the CloudWatch namespace your alarms \
+                     watch (e.g. \"MyCompany/nginx\"); nothing is published until it is",
+                    self.path.display()
+                ),
+            );
+        };
         let namespace_span = value.span();
         let namespace = self.name("cloudwatch.namespace", value, limits::MAX_NAME_LEN)?;
         if namespace.starts_with("AWS/") {
@@ -1051,26 +1078,6 @@ impl Validator<'_> {
         })
     }
 
-    /// `[http]`: where /metrics and /healthz are served, loopback only.
-    fn http(&self, raw: raw::RawHttp) -> Result<Option<std::net::SocketAddr>, ConfigError> {
-        let Some(listen) = raw.listen else {
-            return Ok(None);
-        };
-        match listen.get_ref().parse::<std::net::SocketAddr>() {
-            Ok(addr) if addr.ip().is_loopback() => Ok(Some(addr)),
-            Ok(_) => self.invalid(
-                "http.listen",
-                listen.span(),
-                "must be a loopback address (127.0.0.1 or [::1]): /metrics is not for the network".into(),
-            ),
-            Err(_) => self.invalid(
-                "http.listen",
-                listen.span(),
-                "not an address like \"127.0.0.1:9145\"".into(),
-            ),
-        }
-    }
-
     /// `[nginx]`'s status page and listen ports (its access-log keys are read by
     /// [`Self::access_log`]); the timeout and the ports depend on `[cloudwatch]`.
     fn nginx(
@@ -1211,9 +1218,24 @@ mod tests {
     }
 
     #[test]
-    fn shipped_default_config_is_valid() {
+    fn shipped_config_refuses_to_start_until_the_namespace_is_set() {
         let text = include_str!("../../config/nginx-backlog-exporter.toml");
-        let config = parse_str(text).unwrap();
+        let installed = Path::new(DEFAULT_CONFIG_PATH);
+        let error = parse(installed, text)
+            .expect_err("a fresh install must not start")
+            .to_string();
+        let header = text.lines().position(|l| l == "[cloudwatch]").unwrap() + 1;
+        assert!(
+            error.starts_with(&format!(
+                "/etc/nginx-backlog-exporter/config.toml:{header}: cloudwatch.namespace: is not set: \
+                 set cloudwatch.namespace in /etc/nginx-backlog-exporter/config.toml"
+            )),
+            "{error}"
+        );
+        // The one edit the file asks for, and nothing else, makes it valid.
+        let edited = text.replacen("# namespace = \"MyApp\"", "namespace = \"MyApp\"", 1);
+        assert_ne!(edited, text, "the shipped file holds the commented-out namespace line");
+        let config = parse(installed, &edited).unwrap();
         assert_eq!(config.cloudwatch.namespace, "MyApp");
     }
 
@@ -1331,7 +1353,7 @@ mod tests {
             (
                 "[daemon]\nshutdown_grace = \"5s\"\n[cloudwatch]\nperiod = \"10s\"\n".to_owned(),
                 3,
-                "cloudwatch.namespace: is required",
+                "cloudwatch.namespace: is not set: set cloudwatch.namespace in test.toml",
             ),
         ] {
             check_error(&text, line, expected);
@@ -1538,16 +1560,11 @@ mod tests {
             assert!(error.starts_with("test.toml:5: emf.output: "), "{bad}: {error}");
         }
         assert!(!config.cloudwatch.put_metric_data);
-        assert_eq!(config.http_listen, Some("127.0.0.1:9145".parse().unwrap()));
+        assert_eq!(config.http.map(|h| h.listen), Some("127.0.0.1:9145".parse().unwrap()));
         check_error(
             "[cloudwatch]\nnamespace = \"x\"\nput_metric_data = false\n",
             3,
             "nothing would be published",
-        );
-        check_error(
-            "[cloudwatch]\nnamespace = \"x\"\n[http]\nlisten = \"0.0.0.0:9145\"\n",
-            4,
-            "http.listen: must be a loopback",
         );
         check_error(
             "[cloudwatch]\nnamespace = \"x\"\n[emf]\nenabled = true\noutput = \"relative.log\"\n",

@@ -43,7 +43,9 @@ pub struct RawNginx {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCloudWatch {
-    pub namespace: Spanned<String>,
+    /// Required, but optional here: a missing namespace gets its own message (the shipped
+    /// file leaves it commented out so that a fresh install publishes nothing).
+    pub namespace: Option<Spanned<String>>,
     pub metric_name: Option<Spanned<String>>,
     pub instance_id: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
@@ -79,6 +81,19 @@ pub struct RawEmf {
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     pub listen: Option<Spanned<String>>,
+    pub allow_remote: Option<Spanned<bool>>,
+    pub tls_server_config: Option<Spanned<RawTlsServer>>,
+    pub basic_auth_users: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+}
+
+/// `[http.tls_server_config]`, named as in the Prometheus exporter-toolkit's web config.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTlsServer {
+    pub cert_file: Option<Spanned<String>>,
+    pub key_file: Option<Spanned<String>>,
+    pub client_ca_file: Option<Spanned<String>>,
+    pub min_version: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,6 +8,7 @@ pub mod emf_agent;
 pub mod prometheus;
 pub mod retry;
 pub mod spool;
+pub mod web;
 
 use std::future::Future;
 

@@ -1,12 +1,12 @@
-//! Local outputs over HTTP on loopback: `/metrics` and `/healthz`. `/metrics` is encoded in
-//! the OpenMetrics text format by the prometheus-client crate from the exporter's [`Stats`]
-//! (except the two summaries, which that crate does not encode: [`encode_summaries`]), and
-//! served so to clients that ask for it (Prometheus does); others (curl, `curl | promtool
-//! check metrics`) get the Prometheus text format 0.0.4 ([`to_text_format`]), as the Go
-//! client's handler does. promtool finds nothing to say about it (tests/access_log.rs).
+//! Local outputs over HTTP (loopback unless `http.allow_remote`, see [`web`]): `/metrics` and
+//! `/healthz`. `/metrics` is encoded in the OpenMetrics text format by the prometheus-client
+//! crate from the exporter's [`Stats`] (except the two summaries, which that crate does not
+//! encode: [`encode_summaries`]), and served so to clients that ask for it (Prometheus does);
+//! others (curl, `curl | promtool check metrics`) get the Prometheus text format 0.0.4
+//! ([`to_text_format`]), as the Go client's handler does. promtool finds nothing to say about
+//! it (tests/access_log.rs).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -22,6 +22,8 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::web;
+use crate::config::HttpConfig;
 use crate::derive::log_signals::PeriodSignals;
 use crate::model::BadLine;
 use crate::stats::{unix_ms, Stats, STATUS_CLASSES};
@@ -534,19 +536,26 @@ pub fn health(stats: &Stats, policy: &HealthPolicy, now: SystemTime) -> Result<&
     })
 }
 
-/// Serve /metrics and /healthz on `addr` until cancelled.
+/// Serve /metrics and /healthz on `listener` (bound to `http.listen` by the caller, so that an
+/// address in use is a startup error) until cancelled, behind its TLS and basic auth
+/// ([`web::Guard`]).
 pub async fn serve(
-    addr: SocketAddr,
+    listener: TcpListener,
+    http: HttpConfig,
     stats: Arc<Stats>,
     last_log_period: LastLogPeriod,
     policy: HealthPolicy,
     token: CancellationToken,
 ) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
+    let addr = http.listen;
+    let guard = web::Guard::new(&http);
     let metrics = Arc::new(Metrics::new(stats.clone(), last_log_period));
-    tracing::info!(%addr, "serving /metrics and /healthz");
+    tracing::info!(%addr, scheme = http.scheme(), guards = %http.guards(), "serving /metrics and /healthz");
+    for risk in http.risks() {
+        tracing::warn!(%addr, "/metrics: {risk}");
+    }
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = token.cancelled() => return Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -559,10 +568,34 @@ pub async fn serve(
         let metrics = metrics.clone();
         let stats = stats.clone();
         let token = token.clone();
+        let guard = guard.clone();
         tokio::spawn(async move {
+            let stream = tokio::select! {
+                handshake = guard.handshake(stream) => match handshake {
+                    Ok(stream) => stream,
+                    Err(reason) => {
+                        // A client's mistake, not the exporter's: debug, never a flood of warnings.
+                        tracing::debug!(%peer, "/metrics connection dropped: {reason}");
+                        return;
+                    }
+                },
+                () = token.cancelled() => return,
+            };
             let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                let response = respond(&request, &metrics, &stats, &policy);
-                async move { Ok::<_, Infallible>(response) }
+                let metrics = metrics.clone();
+                let stats = stats.clone();
+                let guard = guard.clone();
+                async move {
+                    if !guard.authorized(web::authorization(&request)).await {
+                        let mut response = text(StatusCode::UNAUTHORIZED, "text/plain", "unauthorized\n".into());
+                        response.headers_mut().insert(
+                            hyper::header::WWW_AUTHENTICATE,
+                            hyper::header::HeaderValue::from_static(web::CHALLENGE),
+                        );
+                        return Ok::<_, Infallible>(response);
+                    }
+                    Ok::<_, Infallible>(respond(&request, &metrics, &stats, &policy))
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
