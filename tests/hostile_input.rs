@@ -248,11 +248,13 @@ proptest! {
     }
 
     #[test]
-    fn line_matcher_never_panics(line in proptest::collection::vec(any::<u8>(), 0..400), which in 0..3usize) {
+    fn line_matcher_never_panics(line in proptest::collection::vec(any::<u8>(), 0..400), which in 0..4usize) {
         let formats = [
             nginx_backlog_exporter::sources::access_log::COMBINED,
             "$msec $status $request_time $upstream_response_time",
             r#"{"t":"$time_iso8601","s":"$status","u":"$http_user_agent"}"#,
+            // Upstream lists followed by a space (ingress-nginx's upstreaminfo, Discourse).
+            "$msec $upstream_addr $upstream_status $status $upstream_response_time $request_time",
         ];
         let escape = if which == 2 { Escape::Json } else { Escape::Default };
         let format = LogFormat::compile(formats[which], escape).unwrap();
