@@ -91,6 +91,10 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No key: the file is not TOML (or JSON) at all; the message says what is wrong.
+        if self.key.is_empty() {
+            return write!(f, "{}:{}", self.file, self.line);
+        }
         write!(f, "{}:{}: {}", self.file, self.line, self.key)
     }
 }
