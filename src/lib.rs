@@ -35,6 +35,7 @@
 
 pub mod app;
 pub mod atomic_file;
+pub mod aws_error;
 pub mod check;
 pub mod cli;
 pub mod clock;

@@ -221,13 +221,17 @@ fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::simula
     runtime.block_on(async move {
         let identity = crate::sinks::cloudwatch::resolve(cw)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot reach CloudWatch: {e}"))?;
+            .map_err(anyhow::Error::new)?;
         let mut query = query;
         if explicit.is_none() {
             query.dimensions = cloudwatch::instance_dimensions(&identity.instance_id);
         }
         let client = aws_sdk_cloudwatch::Client::new(&identity.sdk_config);
-        let series = cloudwatch::fetch(&client, &query)
+        let endpoint = crate::aws_error::endpoint(
+            &identity.sdk_config,
+            crate::sinks::cloudwatch::CLOUDWATCH_ENDPOINT_PREFIX,
+        );
+        let series = cloudwatch::fetch(&client, &endpoint, &query)
             .await
             .map_err(|e| SimulateError::Runtime(anyhow::Error::new(e)))?;
         eprintln!(
