@@ -42,6 +42,7 @@ pub mod clock;
 pub mod config;
 pub mod derive;
 pub mod events;
+pub mod failure;
 pub mod limits;
 pub mod log_pipeline;
 pub mod model;

@@ -25,12 +25,12 @@ pub enum SimulateError {
 }
 
 impl SimulateError {
-    /// Flags, files and series that cannot be used exit 2; failures while running exit 1.
+    /// Flags, files and series that cannot be used (missing, unreadable or not a series) exit
+    /// 2; failures while running exit 1.
     pub fn is_usage(&self) -> bool {
         match self {
             SimulateError::Log(error) => error.is_usage(),
             SimulateError::Input(input::InputError::Write { .. }) => false,
-            SimulateError::Series(series::SeriesError::Read { .. }) => false,
             SimulateError::Runtime(_) => false,
             _ => true,
         }
