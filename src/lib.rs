@@ -52,6 +52,7 @@ pub mod plot;
 pub mod policy;
 pub mod replay;
 pub mod sampler;
+pub mod scaling;
 pub mod serde_errors;
 pub mod shutdown;
 pub mod simulate;
