@@ -144,3 +144,55 @@ pub fn nearest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
 }
+
+/// The line a key path (`alarm[1].dimensions`, `group.name`) is given on in a TOML text, for
+/// findings made after deserializing, which keep only the table's place. `None`: the text is
+/// not TOML or the key is not in it.
+pub fn toml_key_line(text: &str, key_path: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let document = DeTable::parse(text).ok()?;
+    let mut table = Some(document.get_ref());
+    let mut span = None;
+    for segment in key_path.split('.') {
+        let (name, indexes) = segment.split_once('[').unwrap_or((segment, ""));
+        let (_, mut value) = table?.iter().find(|(key, _)| key.get_ref() == name)?;
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            let index: usize = index.trim_end_matches(']').parse().ok()?;
+            let DeValue::Array(items) = value.get_ref() else {
+                return None;
+            };
+            value = items.get(index)?;
+        }
+        span = Some(value.span());
+        table = match value.get_ref() {
+            DeValue::Table(inner) => Some(inner),
+            _ => None,
+        };
+    }
+    span.map(|span| line_of(text, span.start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_path_finds_the_line_of_its_value() {
+        let text = "[group]\nname = \"web\"\n\n[[alarm]]\nalarm_name = \"a\"\n\n[[alarm]]\nalarm_name = \"b\"\n\
+                    namespace = \"x\"\ndimensions = [{ name = \"InstanceId\", value = \"i-1\" }]\n\
+                    [[alarm.steps]]\nlower = 1\n";
+        for (path, line) in [
+            ("group.name", Some(2)),
+            ("alarm[1].alarm_name", Some(8)),
+            ("alarm[1].namespace", Some(9)),
+            ("alarm[1].dimensions", Some(10)),
+            ("alarm[1].steps[0].lower", Some(12)),
+            ("alarm[0].namespace", None),
+            ("alarm[2].alarm_name", None),
+            ("group.name.deeper", None),
+        ] {
+            assert_eq!(toml_key_line(text, path), line, "{path}");
+        }
+        assert_eq!(toml_key_line("not = toml = at all", "not"), None);
+    }
+}
