@@ -355,6 +355,18 @@ fn exporter_config(dir: &Path, replace: Option<(&str, &str)>, append: &str) -> P
     path
 }
 
+/// `--config CONFIG policy lint --policy POLICY`.
+fn lint(config: &Path, policy: &str) -> Output {
+    exporter(&[
+        "--config",
+        config.to_str().unwrap(),
+        "policy",
+        "lint",
+        "--policy",
+        policy,
+    ])
+}
+
 #[test]
 fn lint_reports_an_alarm_on_another_namespace_with_its_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -363,7 +375,7 @@ fn lint_reports_an_alarm_on_another_namespace_with_its_key_and_line() {
         Some(("namespace = \"MyApp\"", "namespace = \"OtherApp\"")),
         "",
     );
-    let output = exporter(&["--config", config.to_str().unwrap(), "policy", "lint", "--policy", ECS]);
+    let output = lint(&config, ECS);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     for (index, alarm) in ["web-pending-high", "web-pending-low"].into_iter().enumerate() {
@@ -388,7 +400,7 @@ fn lint_passes_the_shipped_policy_against_the_shipped_config_with_instance_id_se
         )),
         "",
     );
-    let output = exporter(&["--config", config.to_str().unwrap(), "policy", "lint", "--policy", ECS]);
+    let output = lint(&config, ECS);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), format!("{ECS}: ok\n"));
 }
@@ -406,7 +418,7 @@ fn lint_refuses_an_alarm_on_another_instance_naming_both_values() {
         )),
         "",
     );
-    let output = exporter(&["--config", config.to_str().unwrap(), "policy", "lint", "--policy", ECS]);
+    let output = lint(&config, ECS);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(2), "{stdout}{}", text(&output.stderr));
     for (index, alarm) in ["web-pending-high", "web-pending-low"].into_iter().enumerate() {
@@ -425,14 +437,7 @@ fn lint_refuses_an_alarm_on_another_instance_naming_both_values() {
 /// warning that says so, not "ok".
 #[test]
 fn lint_warns_that_an_instance_id_left_to_imds_cannot_be_compared() {
-    let output = exporter(&[
-        "--config",
-        "config/nginx-backlog-exporter.toml",
-        "policy",
-        "lint",
-        "--policy",
-        ECS,
-    ]);
+    let output = lint(Path::new("config/nginx-backlog-exporter.toml"), ECS);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
     let line = line_of(ECS, "dimensions = ", 0);
@@ -453,14 +458,7 @@ fn lint_refuses_a_fleet_alarm_on_another_fleet_value() {
         None,
         "[cloudwatch.fleet_dimensions]\nAutoScalingGroupName = \"web-proxies-blue\"\n",
     );
-    let output = exporter(&[
-        "--config",
-        config.to_str().unwrap(),
-        "policy",
-        "lint",
-        "--policy",
-        ECS_TARGET_TRACKING,
-    ]);
+    let output = lint(&config, ECS_TARGET_TRACKING);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(2), "{stdout}{}", text(&output.stderr));
     let line = line_of(ECS_TARGET_TRACKING, "dimensions = ", 0);

@@ -231,7 +231,6 @@ fn simulate_doc_commands(from: &str) -> String {
 /// simulations must exit 0 and scale out and back, the same way.
 #[tokio::test]
 async fn the_simulate_docs_deployed_today_commands_run_as_printed() {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StatisticSet};
     use nginx_backlog_exporter_test_support as support;
     use std::os::unix::fs::symlink;
     use std::process::Command;
@@ -307,39 +306,9 @@ async fn the_simulate_docs_deployed_today_commands_run_as_printed() {
         .unwrap()
         .as_secs();
     let start = now - now % 60 - 60 * 60;
-    let client = ministack.client("us-east-1");
-    for (chunk, values) in support::load_test().chunks(20).enumerate() {
-        let data = values.iter().enumerate().map(|(i, average)| {
-            MetricDatum::builder()
-                .metric_name("PendingRequests")
-                .dimensions(
-                    Dimension::builder()
-                        .name("InstanceId")
-                        .value("i-0123456789abcdef0")
-                        .build(),
-                )
-                .timestamp(aws_smithy_types::DateTime::from_secs(
-                    (start + 10 * (chunk * 20 + i) as u64) as i64,
-                ))
-                .statistic_values(
-                    StatisticSet::builder()
-                        .sample_count(10.0)
-                        .sum(average * 10.0)
-                        .minimum(*average)
-                        .maximum(*average)
-                        .build(),
-                )
-                .storage_resolution(1)
-                .build()
-        });
-        client
-            .put_metric_data()
-            .namespace("MyApp")
-            .set_metric_data(Some(data.collect()))
-            .send()
-            .await
-            .expect("PutMetricData");
-    }
+    ministack
+        .put_series("MyApp", "i-0123456789abcdef0", start, &support::load_test())
+        .await;
 
     let commands = simulate_doc_commands("# what is deployed today")
         .replace("/etc/nginx-backlog-exporter/config.toml", config.to_str().unwrap());
