@@ -35,12 +35,14 @@
 
 pub mod app;
 pub mod atomic_file;
+pub mod aws_error;
 pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod derive;
 pub mod events;
+pub mod failure;
 pub mod limits;
 pub mod log_pipeline;
 pub mod model;
@@ -50,6 +52,8 @@ pub mod plot;
 pub mod policy;
 pub mod replay;
 pub mod sampler;
+pub mod scaling;
+pub mod serde_errors;
 pub mod service_manager;
 pub mod shutdown;
 pub mod simulate;

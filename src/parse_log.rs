@@ -31,6 +31,13 @@ pub enum LogCommandError {
     /// result would be a quiet zero, so there is none (exit 2, as for bad flags).
     #[error("{0}")]
     Unusable(String),
+    /// A log file that cannot be opened or read (exit 2, as any input the command cannot use).
+    #[error("cannot read {}: {source}", path.display())]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0:#}")]
     Runtime(#[from] anyhow::Error),
 }
@@ -40,6 +47,21 @@ impl LogCommandError {
     pub fn is_usage(&self) -> bool {
         !matches!(self, LogCommandError::Runtime(_))
     }
+}
+
+/// Open a log file the user named: one that is missing, unreadable or a directory is input the
+/// command cannot use.
+pub fn open_input(path: &Path) -> Result<File, LogCommandError> {
+    let input = |source| LogCommandError::Input {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(input)?;
+    // Opening a directory succeeds; reading it fails later, looking like a failure while running.
+    if file.metadata().map_err(input)?.is_dir() {
+        return Err(input(std::io::Error::from(std::io::ErrorKind::IsADirectory)));
+    }
+    Ok(file)
 }
 
 /// Compile the format the flags or the config named.
@@ -61,7 +83,7 @@ pub fn run(source: &LogFormatSource, file: Option<&Path>) -> Result<(), LogComma
     let mut out = BufWriter::new(stdout.lock());
     let counts = match file {
         Some(path) => {
-            let reader = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let reader = open_input(path)?;
             write_all(&mut parser, reader, &mut out)
         }
         None => write_all(&mut parser, std::io::stdin().lock(), &mut out),
@@ -240,12 +262,11 @@ pub fn describe(format: &LogFormat, error: MatchError) -> String {
     }
 }
 
-/// The input files of a command, checked to exist before any work starts.
+/// Every file can be opened, before the first is read: a typo in the last of several logs
+/// fails at once, not after minutes of replay.
 pub fn check_files(files: &[PathBuf]) -> Result<(), LogCommandError> {
     for file in files {
-        if !file.exists() {
-            return Err(LogCommandError::Usage(format!("no such file: {}", file.display())));
-        }
+        open_input(file)?;
     }
     Ok(())
 }

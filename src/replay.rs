@@ -9,7 +9,6 @@
 //! within their second as it goes (that needs the lines before), so the output is the
 //! single-threaded one byte for byte.
 
-use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 use std::num::NonZeroUsize;
 use std::ops::Range;
@@ -96,6 +95,8 @@ impl ReplaySummary {
 
 pub fn run(format: &LogFormatSource, options: &ReplayOptions) -> Result<(), LogCommandError> {
     let started = Instant::now();
+    // Before the header: a missing file prints nothing on stdout, only its error.
+    parse_log::check_files(&options.files)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     // Written with the first row: input with no usable line prints nothing at all.
@@ -269,10 +270,12 @@ fn replay_into(
         match replay.feed(reader, file, observer) {
             Ok(()) => {}
             Err(FeedError::Output(error)) => return Err(ReplayError::Output(error)),
-            Err(FeedError::Input(error)) => {
-                return Err(LogCommandError::from(
-                    anyhow::Error::new(error).context(format!("reading {}", file.display())),
-                )
+            // A read error or a broken .gz: the file cannot be used (exit 2).
+            Err(FeedError::Input(source)) => {
+                return Err(LogCommandError::Input {
+                    path: file.clone(),
+                    source,
+                }
                 .into())
             }
         }
@@ -301,7 +304,7 @@ fn no_good_line(files: &[PathBuf], summary: &ReplaySummary) -> String {
 
 /// A file, decompressed if its name ends in `.gz`.
 fn open(path: &Path) -> Result<Box<dyn Read>, LogCommandError> {
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = parse_log::open_input(path)?;
     if path.extension().is_some_and(|ext| ext == "gz") {
         Ok(Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file))))
     } else {

@@ -55,7 +55,7 @@ async fn unknown_key_names_its_section_and_the_near_one() {
 async fn wrong_type_names_its_section() {
     check_rejected(
         "[cloudwatch]\nnamespace = \"x\"\n\n[daemon]\nshutdown_grace = 5\n",
-        &["/config.toml:5: daemon.shutdown_grace: invalid type: integer `5`, expected a string"],
+        &["/config.toml:5: daemon.shutdown_grace: expected a duration such as \"10s\" or \"500ms\", got integer `5`"],
     )
     .await;
 }
@@ -428,4 +428,167 @@ async fn replay_of_a_file_that_is_not_a_log_exits_2_naming_its_first_bad_lines()
             )
         );
     }
+}
+
+/// A file that is not text: NUL bytes and bytes that are not UTF-8.
+fn binary_file(dir: &std::path::Path, name: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        [0x1f_u8, 0x8b, 0x00, 0xff, 0xfe, 0x00, 0x80, 0x81, b'\n', 0xc3, 0x28],
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// `args` exits 2 (input it cannot use, README's exit-code table) with one line on stderr
+/// that names `needle` (the file) and no Rust type or Debug dump.
+async fn exits_2(args: &[&str], needle: &str) {
+    let (code, stdout, stderr) = run_exporter(exporter().args(args)).await;
+    assert_eq!(code, 2, "{args:?}: stdout {stdout}\nstderr {stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("nginx-backlog-exporter: ") && last.contains(needle),
+        "{args:?}: {needle:?} not in the last line of {stderr}"
+    );
+    for leak in ["Error {", "Os {", "kind:", "Custom {"] {
+        assert!(!stderr.contains(leak), "{args:?}: Debug output in {stderr}");
+    }
+}
+
+const MISSING: &str = "/nonexistent/input.file";
+
+#[tokio::test]
+async fn run_once_and_check_exit_2_on_a_missing_or_binary_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = binary_file(dir.path(), "config.toml");
+    for command in [
+        &["run", "--dry-run"][..],
+        &["once", "--dry-run"],
+        &["check"],
+        &["check", "--config-only"],
+    ] {
+        exits_2(&[&["--config", MISSING][..], command].concat(), MISSING).await;
+        exits_2(&[&["--config", binary.as_str()][..], command].concat(), &binary).await;
+    }
+}
+
+#[tokio::test]
+async fn parse_log_exits_2_on_a_missing_file_or_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    exits_2(&["parse-log", MISSING], MISSING).await;
+    let directory = dir.path().to_str().unwrap();
+    exits_2(&["parse-log", directory], directory).await;
+    // With --config, the config is input too.
+    exits_2(&["--config", MISSING, "parse-log", directory], MISSING).await;
+}
+
+#[tokio::test]
+async fn replay_exits_2_on_a_missing_file_or_a_broken_gz() {
+    let dir = tempfile::tempdir().unwrap();
+    exits_2(&["replay", MISSING], MISSING).await;
+    let broken = binary_file(dir.path(), "access.log.1.gz");
+    exits_2(&["replay", "--threads", "1", &broken], &broken).await;
+    exits_2(&["replay", "--threads", "2", &broken], &broken).await;
+}
+
+#[tokio::test]
+async fn simulate_exits_2_on_a_missing_or_binary_series_policy_or_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/config/scaling-policy.toml");
+    let binary = binary_file(dir.path(), "series.csv");
+    exits_2(&["simulate", "--policy", policy, "--series", MISSING], MISSING).await;
+    exits_2(&["simulate", "--policy", policy, "--series", &binary], &binary).await;
+    exits_2(&["simulate", "--policy", MISSING, "--series", &binary], MISSING).await;
+    exits_2(&["simulate", "--policy", &binary, "--series", &binary], &binary).await;
+    exits_2(&["simulate", "--policy", policy, "--log", MISSING], MISSING).await;
+    let broken = binary_file(dir.path(), "access.log.2.gz");
+    exits_2(&["simulate", "--policy", policy, "--log", &broken], &broken).await;
+}
+
+#[tokio::test]
+async fn policy_render_and_lint_exit_2_on_a_missing_or_binary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = binary_file(dir.path(), "policy.toml");
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/config/scaling-policy.toml");
+    exits_2(&["policy", "render", "--policy", MISSING, "--format", "cli"], MISSING).await;
+    exits_2(&["policy", "render", "--policy", &binary, "--format", "cli"], &binary).await;
+    exits_2(&["policy", "lint", "--policy", MISSING], MISSING).await;
+    exits_2(&["policy", "lint", "--policy", &binary], &binary).await;
+    exits_2(&["--config", MISSING, "policy", "lint", "--policy", policy], MISSING).await;
+    exits_2(&["--config", &binary, "policy", "lint", "--policy", policy], &binary).await;
+}
+
+/// Nothing listens here: every AWS call gets "connection refused".
+const CLOSED: &str = "http://127.0.0.1:9";
+
+/// An AWS call that cannot connect is one line: the operation, the endpoint and the cause,
+/// not the SDK's Debug dump (`DispatchFailure { source: ConnectorError { kind: Io, ...`).
+fn assert_one_line_aws_failure(text: &str, operation: &str) {
+    let line = text
+        .lines()
+        .find(|line| line.contains(operation))
+        .unwrap_or_else(|| panic!("{operation} not named in {text}"));
+    assert!(
+        line.contains(&format!("no answer from {CLOSED}")) && line.contains("Connection refused"),
+        "{line}"
+    );
+    for leak in ["DispatchFailure", "ConnectorError", "Error {", "kind: Io", "SdkBody"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+}
+
+#[tokio::test]
+async fn check_names_the_alarm_read_endpoint_and_cause_when_nothing_answers() {
+    let (code, stdout, stderr) = check_with(&[
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ENDPOINT_URL", CLOSED),
+    ])
+    .await;
+    // stub_status is unreachable too (exit 1); the alarm line is what is checked here.
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_one_line_aws_failure(&stdout, "cloudwatch:DescribeAlarmsForMetric");
+}
+
+#[tokio::test]
+async fn simulate_from_cloudwatch_names_the_endpoint_and_cause_when_nothing_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), OFF_AWS);
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/config/scaling-policy.toml");
+    let now = std::time::SystemTime::now();
+    let rfc3339 = |at: std::time::SystemTime| humantime::format_rfc3339_seconds(at).to_string();
+    let (code, stdout, stderr) = run_exporter(
+        exporter()
+            .env("AWS_ENDPOINT_URL", CLOSED)
+            .arg("--config")
+            .arg(&path)
+            .args(["simulate", "--policy", policy, "--from-cloudwatch", "--start"])
+            .arg(rfc3339(now - std::time::Duration::from_secs(3600)))
+            .arg("--end")
+            .arg(rfc3339(now)),
+    )
+    .await;
+    assert_eq!(code, 1, "a failure while running: {stdout}\n{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("GetMetricData: "), "{stderr}");
+    assert_one_line_aws_failure(&stderr, "GetMetricData");
+}
+
+#[tokio::test]
+async fn an_imds_lookup_that_gets_no_answer_names_the_path_endpoint_and_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    // No instance_id: IMDSv2 is asked, at the closed port the support environment sets.
+    let path = write_config(
+        dir.path(),
+        "[nginx]\nstatus_url = \"http://127.0.0.1:9/s\"\n[cloudwatch]\nnamespace = \"x\"\nregion = \"eu-west-1\"\n",
+    );
+    let (code, _, stderr) = run_exporter(exporter().arg("--config").arg(&path).args(["once", "--dry-run"])).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("IMDSv2 GET /latest/meta-data/instance-id: no answer from http://127.0.0.1:9: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("set cloudwatch.instance_id"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

@@ -358,6 +358,18 @@ fn exporter_config(dir: &Path, replace: Option<(&str, &str)>, append: &str) -> P
     path
 }
 
+/// `--config CONFIG policy lint --policy POLICY`.
+fn lint(config: &Path, policy: &str) -> Output {
+    exporter(&[
+        "--config",
+        config.to_str().unwrap(),
+        "policy",
+        "lint",
+        "--policy",
+        policy,
+    ])
+}
+
 #[test]
 fn lint_reports_an_alarm_on_another_namespace_with_its_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -366,11 +378,12 @@ fn lint_reports_an_alarm_on_another_namespace_with_its_key_and_line() {
         Some(("namespace = \"MyApp\"", "namespace = \"OtherApp\"")),
         "",
     );
-    let output = exporter(&["--config", config.to_str().unwrap(), "policy", "lint", "--policy", ECS]);
+    let output = lint(&config, ECS);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     for (index, alarm) in ["web-pending-high", "web-pending-low"].into_iter().enumerate() {
-        let line = line_of(ECS, "[[alarm]]", index);
+        // The field's own line, not the [[alarm]] header's.
+        let line = line_of(ECS, "namespace = ", index);
         let expected = format!(
             "error: {ECS}:{line}: alarm[{index}].namespace: alarm \"{alarm}\" watches namespace \"MyApp\", \
              the exporter publishes to \"OtherApp\""
@@ -380,12 +393,85 @@ fn lint_reports_an_alarm_on_another_namespace_with_its_key_and_line() {
 }
 
 #[test]
-fn lint_passes_the_shipped_policy_against_the_shipped_config() {
+fn lint_passes_the_shipped_policy_against_the_shipped_config_with_instance_id_set() {
     let dir = tempfile::tempdir().unwrap();
-    let config = exporter_config(dir.path(), None, "");
-    let output = exporter(&["--config", config.to_str().unwrap(), "policy", "lint", "--policy", ECS]);
+    let config = exporter_config(
+        dir.path(),
+        Some((
+            "# instance_id = \"i-0123456789abcdef0\"",
+            "instance_id = \"i-0123456789abcdef0\"",
+        )),
+        "",
+    );
+    let output = lint(&config, ECS);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), format!("{ECS}: ok\n"));
+}
+
+/// The README's "common silent mistake": the alarm names another instance. Same names, another
+/// value is another series: an error naming both values and where each was given.
+#[test]
+fn lint_refuses_an_alarm_on_another_instance_naming_both_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = exporter_config(
+        dir.path(),
+        Some((
+            "# instance_id = \"i-0123456789abcdef0\"",
+            "instance_id = \"i-0aaaaaaaaaaaaaaaa\"",
+        )),
+        "",
+    );
+    let output = lint(&config, ECS);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{}", text(&output.stderr));
+    for (index, alarm) in ["web-pending-high", "web-pending-low"].into_iter().enumerate() {
+        let line = line_of(ECS, "dimensions = ", index);
+        let expected = format!(
+            "error: {ECS}:{line}: alarm[{index}].dimensions: alarm \"{alarm}\" watches InstanceId=i-0123456789abcdef0 \
+             (given here), the exporter publishes InstanceId=i-0aaaaaaaaaaaaaaaa (cloudwatch.instance_id in {})",
+            config.display()
+        );
+        assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
+    }
+    assert!(!stdout.contains(": ok"), "{stdout}");
+}
+
+/// With instance_id left to IMDSv2 (the shipped config), the value cannot be compared: a
+/// warning that says so, not "ok".
+#[test]
+fn lint_warns_that_an_instance_id_left_to_imds_cannot_be_compared() {
+    let output = lint(Path::new("config/nginx-backlog-exporter.toml"), ECS);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    let line = line_of(ECS, "dimensions = ", 0);
+    let expected = format!(
+        "warning: {ECS}:{line}: alarm[0].dimensions: alarm \"web-pending-high\" watches InstanceId=i-0123456789abcdef0; \
+         config/nginx-backlog-exporter.toml leaves cloudwatch.instance_id to IMDSv2, so the value cannot be compared here"
+    );
+    assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
+    assert!(!stdout.contains(": ok"), "{stdout}");
+}
+
+/// The fleet series: the alarm's dimension names are the exporter's, a value is not.
+#[test]
+fn lint_refuses_a_fleet_alarm_on_another_fleet_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = exporter_config(
+        dir.path(),
+        None,
+        "[cloudwatch.fleet_dimensions]\nAutoScalingGroupName = \"web-proxies-blue\"\n",
+    );
+    let output = lint(&config, ECS_TARGET_TRACKING);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{}", text(&output.stderr));
+    let line = line_of(ECS_TARGET_TRACKING, "dimensions = ", 0);
+    let expected = format!(
+        "error: {ECS_TARGET_TRACKING}:{line}: alarm[0].dimensions: alarm \"web-pending-high\" watches \
+         AutoScalingGroupName=web-proxies (given here), the exporter publishes AutoScalingGroupName=web-proxies-blue \
+         (cloudwatch.fleet_dimensions in {})",
+        config.display()
+    );
+    assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
 }
 
 #[test]
@@ -487,11 +573,7 @@ fn lint_checks_the_per_task_series_and_sample_interval_against_the_exporter_conf
     let output = args(&config);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(2), "{stdout}");
-    let line = line_of(
-        ECS_PER_TASK,
-        "[policy.target_tracking_configuration.backlog_per_task]",
-        0,
-    );
+    let line = line_of(ECS_PER_TASK, "sample_interval = ", 0);
     let expected = format!(
         "error: {ECS_PER_TASK}:{line}: policy[1].target_tracking_configuration.backlog_per_task.sample_interval: \
          policy \"web-per-task\" takes the sample interval as 1 s, the exporter samples every 2 s"

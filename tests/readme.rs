@@ -323,3 +323,140 @@ fn doc_pointers_are_read_as_written() {
     );
     assert!(doc_pointers("the README's Tests section").is_empty());
 }
+
+/// The lines of docs/simulate.md's first code block from the line starting with `from` to the
+/// block's end.
+fn simulate_doc_commands(from: &str) -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/simulate.md")).unwrap();
+    let block = doc
+        .split("```sh\n")
+        .nth(1)
+        .expect("a sh block")
+        .split("```")
+        .next()
+        .unwrap();
+    let start = block.find(from).unwrap_or_else(|| panic!("{from:?} not in the block"));
+    block[start..].to_owned()
+}
+
+/// "What is deployed today" and the way back, run as docs/simulate.md prints them, in bash
+/// with the real AWS CLI: the shipped ECS policy deployed with `policy render --format cli`
+/// to moto (ECS, Application Auto Scaling) and ministack (CloudWatch, through the CLI's and
+/// SDK's per-service endpoint variable), the series published to ministack for the last
+/// hour. Only the config's path is put in; `date`, `aws` and the exporter run as printed. Both
+/// simulations must exit 0 and scale out and back, the same way.
+#[tokio::test]
+async fn the_simulate_docs_deployed_today_commands_run_as_printed() {
+    use nginx_backlog_exporter_test_support as support;
+    use std::os::unix::fs::symlink;
+    use std::process::Command;
+    use std::time::SystemTime;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join(".venv/bin");
+    assert!(
+        venv.join("aws").exists(),
+        "run scripts/setup.sh: it installs the AWS CLI in .venv"
+    );
+    let moto = support::Moto::start().await;
+    let ministack = support::Ministack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    symlink(
+        env!("CARGO_BIN_EXE_nginx-backlog-exporter"),
+        bin.join("nginx-backlog-exporter"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root.join("config/scaling-policy.toml"),
+        dir.path().join("scaling-policy.toml"),
+    )
+    .unwrap();
+    let config = dir.path().join("exporter.toml");
+    std::fs::write(
+        &config,
+        "[nginx]\nstatus_url = \"http://127.0.0.1:9/nginx_status\"\n[cloudwatch]\nnamespace = \"MyApp\"\n\
+         region = \"us-east-1\"\ninstance_id = \"i-0123456789abcdef0\"\nperiod = \"10s\"\n",
+    )
+    .unwrap();
+    let bash = |script: &str| {
+        let output = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", script])
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:{}:/usr/local/bin:/usr/bin:/bin", bin.display(), venv.display()),
+            )
+            .env("HOME", dir.path())
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_ENDPOINT_URL_CLOUDWATCH", ministack.endpoint())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(dir.path())
+            .output()
+            .expect("run bash");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{script}\n{stderr}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+
+    // What the commands read: the service (2 tasks), the deployed policy, the series.
+    bash(
+        "aws ecs create-cluster --cluster-name demo-cluster >/dev/null\n\
+         aws ecs register-task-definition --family web \
+             --container-definitions '[{\"name\": \"web\", \"image\": \"nginx\", \"memory\": 128}]' >/dev/null\n\
+         aws ecs create-service --cluster demo-cluster --service-name web --task-definition web \
+             --desired-count 2 >/dev/null\n\
+         nginx-backlog-exporter policy render --policy scaling-policy.toml --format cli >deploy.sh\n\
+         bash deploy.sh >/dev/null\n",
+    );
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start = now - now % 60 - 60 * 60;
+    ministack
+        .put_series("MyApp", "i-0123456789abcdef0", start, &support::load_test())
+        .await;
+
+    let commands = simulate_doc_commands("# what is deployed today")
+        .replace("/etc/nginx-backlog-exporter/config.toml", config.to_str().unwrap());
+    bash(&commands);
+    // Desired capacity over time, from the CSV's desired_capacity column.
+    let capacities = |file: &str| -> Vec<u64> {
+        let csv = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        let column = header
+            .iter()
+            .position(|name| *name == "desired_capacity")
+            .unwrap_or_else(|| panic!("no desired_capacity column in {file}: {csv}"));
+        lines
+            .map(|line| line.split(',').nth(column).unwrap().parse().unwrap())
+            .collect()
+    };
+    let today = capacities("today.csv");
+    assert_eq!(
+        today.first(),
+        Some(&2),
+        "the service's desiredCount is the start: {today:?}"
+    );
+    assert_eq!(
+        today.iter().max(),
+        Some(&6),
+        "the burst scales out to the max: {today:?}"
+    );
+    assert_eq!(today.last(), Some(&2), "and back in: {today:?}");
+    assert_eq!(
+        capacities("printed.csv"),
+        today,
+        "--print-aws's files simulate as what was deployed"
+    );
+}

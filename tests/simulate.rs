@@ -224,51 +224,16 @@ async fn a_log_replayed_into_the_simulation_scales_out_on_its_burst() {
 /// simulated; a window older than CloudWatch keeps at that period is refused up front.
 #[tokio::test]
 async fn the_published_series_is_read_back_from_cloudwatch_and_simulated() {
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StatisticSet};
     let ministack = support::Ministack::start().await;
-    let client = ministack.client("us-east-1");
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let start = now - now % 60 - 30 * 60;
     let averages = load_test();
-    for chunk in averages.chunks(20).enumerate() {
-        let (c, values) = chunk;
-        let data: Vec<MetricDatum> = values
-            .iter()
-            .enumerate()
-            .map(|(i, average)| {
-                let at = start + 10 * (c * 20 + i) as u64;
-                MetricDatum::builder()
-                    .metric_name("PendingRequests")
-                    .dimensions(
-                        Dimension::builder()
-                            .name("InstanceId")
-                            .value("i-0sim0000000000000")
-                            .build(),
-                    )
-                    .timestamp(aws_smithy_types::DateTime::from_secs(at as i64))
-                    .statistic_values(
-                        StatisticSet::builder()
-                            .sample_count(10.0)
-                            .sum(average * 10.0)
-                            .minimum(*average)
-                            .maximum(*average)
-                            .build(),
-                    )
-                    .storage_resolution(1)
-                    .build()
-            })
-            .collect();
-        client
-            .put_metric_data()
-            .namespace("Sim/Proxy")
-            .set_metric_data(Some(data))
-            .send()
-            .await
-            .expect("PutMetricData");
-    }
+    ministack
+        .put_series("Sim/Proxy", "i-0sim0000000000000", start, &averages)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let config = support::write_config(
         dir.path(),

@@ -7,12 +7,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::alarms::{policy_ref, PolicyRead, PolicyRef, PublishedSeries, ReadAlarm, ReadFailure, SeriesAlarms};
-use crate::simulate::model::{
+use crate::aws_error;
+use crate::scaling::model::{
     AdjustmentType, Alarm, Comparison, MetricAggregation, Policy, PolicyKind, Statistic, StepAdjustment, TrackedMetric,
     TreatMissingData,
 };
@@ -22,11 +23,10 @@ const DESCRIBE_POLICIES: &str = "autoscaling:DescribePolicies";
 const DESCRIBE_SCALING_POLICIES: &str = "application-autoscaling:DescribeScalingPolicies";
 
 /// The error code and message AWS answered (AccessDenied, UnauthorizedOperation, ...), or
-/// why no answer came.
-fn failure<E, R>(permission: &'static str, error: &SdkError<E, R>) -> ReadFailure
+/// why no answer came from `endpoint`.
+fn failure<E>(permission: &'static str, endpoint: &str, error: &SdkError<E, HttpResponse>) -> ReadFailure
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let reason = match error {
         SdkError::ServiceError(e) => {
@@ -36,8 +36,7 @@ where
                 _ => code.to_owned(),
             }
         }
-        SdkError::TimeoutError(_) => String::from("timed out"),
-        other => DisplayErrorContext(other).to_string(),
+        other => aws_error::reason(endpoint, other),
     };
     ReadFailure { permission, reason }
 }
@@ -48,6 +47,7 @@ pub async fn read(
     series: Vec<PublishedSeries>,
 ) -> (Vec<SeriesAlarms>, BTreeMap<String, PolicyRead>) {
     let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk_config);
+    let cloudwatch_endpoint = aws_error::endpoint(sdk_config, crate::sinks::cloudwatch::CLOUDWATCH_ENDPOINT_PREFIX);
     let mut listed = Vec::with_capacity(series.len());
     // After one failure the others would fail alike (and a timeout would cost its wait per
     // series): the rest are reported with the same failure.
@@ -55,7 +55,7 @@ pub async fn read(
     for series in series {
         let alarms = match &failed {
             Some(failure) => Err(failure.clone()),
-            None => alarms_for(&cloudwatch, &series).await,
+            None => alarms_for(&cloudwatch, &cloudwatch_endpoint, &series).await,
         };
         if let Err(failure) = &alarms {
             failed = Some(failure.clone());
@@ -79,6 +79,7 @@ pub async fn read(
 
 async fn alarms_for(
     client: &aws_sdk_cloudwatch::Client,
+    endpoint: &str,
     series: &PublishedSeries,
 ) -> Result<Vec<ReadAlarm>, ReadFailure> {
     use aws_sdk_cloudwatch::types::Dimension;
@@ -95,7 +96,7 @@ async fn alarms_for(
         ))
         .send()
         .await
-        .map_err(|e| failure(DESCRIBE_ALARMS_FOR_METRIC, &e))?;
+        .map_err(|e| failure(DESCRIBE_ALARMS_FOR_METRIC, endpoint, &e))?;
     // CloudWatch filters by the dimensions given; compared again as sets, because an alarm
     // on another set watches another metric and some API servers return every alarm of the
     // metric name.
@@ -175,6 +176,9 @@ fn read_alarm(metric_alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> ReadAlar
             comparison,
             treat_missing_data,
             actions: Vec::new(),
+            // AWS's default is true.
+            actions_enabled: metric_alarm.actions_enabled().unwrap_or(true),
+            evaluation_window: Default::default(),
         },
         action_arns: metric_alarm.alarm_actions().to_vec(),
         // AWS's default is true.
@@ -201,15 +205,17 @@ async fn policies(sdk_config: &SdkConfig, arns: BTreeSet<&str>) -> BTreeMap<Stri
     let mut read = BTreeMap::new();
     if !groups.is_empty() {
         let client = aws_sdk_autoscaling::Client::new(sdk_config);
+        let endpoint = aws_error::endpoint(sdk_config, "autoscaling");
         for (group, wanted) in groups {
-            let answer = ec2_policies(&client, &group, &wanted).await;
+            let answer = ec2_policies(&client, &endpoint, &group, &wanted).await;
             settle(&mut read, &wanted, answer);
         }
     }
     if !targets.is_empty() {
         let client = aws_sdk_applicationautoscaling::Client::new(sdk_config);
+        let endpoint = aws_error::endpoint(sdk_config, "application-autoscaling");
         for ((namespace, resource_id), wanted) in targets {
-            let answer = application_policies(&client, &namespace, &resource_id, &wanted).await;
+            let answer = application_policies(&client, &endpoint, &namespace, &resource_id, &wanted).await;
             settle(&mut read, &wanted, answer);
         }
     }
@@ -239,6 +245,7 @@ fn settle(
 
 async fn ec2_policies(
     client: &aws_sdk_autoscaling::Client,
+    endpoint: &str,
     group: &str,
     wanted: &[(&str, String)],
 ) -> Result<BTreeMap<String, PolicyRead>, ReadFailure> {
@@ -252,7 +259,7 @@ async fn ec2_policies(
             .set_next_token(next_token.take())
             .send()
             .await
-            .map_err(|e| failure(DESCRIBE_POLICIES, &e))?;
+            .map_err(|e| failure(DESCRIBE_POLICIES, endpoint, &e))?;
         for policy in output.scaling_policies() {
             if let Some(arn) = policy.policy_arn() {
                 found.insert(arn.to_owned(), ec2_policy(policy, arn));
@@ -330,6 +337,7 @@ fn ec2_policy(policy: &aws_sdk_autoscaling::types::ScalingPolicy, arn: &str) -> 
                 metric_period: 60,
                 // `check` describes the policy's target, not its metric.
                 metric: TrackedMetric::AlarmSeries,
+                tracking_alarms: Default::default(),
             }
         }
         _ => return unchecked(),
@@ -338,11 +346,14 @@ fn ec2_policy(policy: &aws_sdk_autoscaling::types::ScalingPolicy, arn: &str) -> 
         name: policy.policy_name().unwrap_or("").to_owned(),
         arn: arn.to_owned(),
         kind,
+        // AWS's default is true.
+        enabled: policy.enabled().unwrap_or(true),
     })
 }
 
 async fn application_policies(
     client: &aws_sdk_applicationautoscaling::Client,
+    endpoint: &str,
     namespace: &str,
     resource_id: &str,
     wanted: &[(&str, String)],
@@ -359,7 +370,7 @@ async fn application_policies(
             .set_next_token(next_token.take())
             .send()
             .await
-            .map_err(|e| failure(DESCRIBE_SCALING_POLICIES, &e))?;
+            .map_err(|e| failure(DESCRIBE_SCALING_POLICIES, endpoint, &e))?;
         for policy in output.scaling_policies() {
             found.insert(policy.policy_arn().to_owned(), application_policy(policy));
         }
@@ -424,6 +435,7 @@ fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPol
                 metric_period: 60,
                 // `check` describes the policy's target, not its metric.
                 metric: TrackedMetric::AlarmSeries,
+                tracking_alarms: Default::default(),
             }
         }
         _ => return unchecked(),
@@ -432,6 +444,7 @@ fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPol
         name: policy.policy_name().to_owned(),
         arn: policy.policy_arn().to_owned(),
         kind,
+        enabled: true,
     })
 }
 
@@ -491,30 +504,9 @@ pub async fn caller_identity(sdk_config: &SdkConfig) -> CallerIdentity {
         }
         Err(SdkError::TimeoutError(_)) => String::from("timed out"),
         Err(SdkError::ResponseError(_)) => String::from("the answer is not an STS response"),
-        Err(other) => one_line_cause(&other),
+        Err(other) => aws_error::causes(&other),
     };
     CallerIdentity::Unverified { endpoint, reason }
-}
-
-/// The innermost causes of an SDK error on one line ("Connection refused (os error 111)"),
-/// without the SDK's Debug forms.
-fn one_line_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut causes = Vec::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        causes.push(cause.to_string());
-        source = cause.source();
-    }
-    // Outer causes repeat inner ones in other words ("io error", "dispatch failure"): the
-    // last two say what happened.
-    let start = causes.len().saturating_sub(2);
-    let text = causes[start..].join(": ");
-    if text.is_empty() {
-        DisplayErrorContext(error).to_string()
-    } else {
-        text
-    }
-    .replace('\n', " ")
 }
 
 /// Where a request was sent (scheme, host and port), as the SDK resolved it.

@@ -14,8 +14,11 @@ use toml::Spanned;
 use crate::derive::pending::{Formula, LogConcurrencyFilter};
 use crate::limits;
 use crate::model::LogMetric;
+use crate::serde_errors::{self, line_of};
 use crate::sources::access_log::tail::StartAt;
-use crate::sources::access_log::{compile_from_source, Escape, LogFormat, LogFormatSource, RecordExtractor};
+use crate::sources::access_log::{
+    compile_from_source, Escape, LogFormat, LogFormatSource, MissingVariable, RecordExtractor,
+};
 pub use crate::sources::stub_status::{StatusTransport, StatusUrl};
 pub use http::{HttpConfig, HttpTls};
 
@@ -164,84 +167,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Validate `text` as if read from `path` (pure: used by tests and fuzzing).
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    let syntax = |key: &str, error: &toml::de::Error| ConfigError::Syntax {
+    let raw: raw::RawConfig = serde_errors::from_toml_str(text).map_err(|error| ConfigError::Syntax {
         path: path.to_owned(),
-        line: error.span().map_or(1, |span| line_of(text, span.start)),
-        message: serde_message(key, error.message().trim_end()),
-    };
-    let document = toml::Deserializer::parse(text).map_err(|error| syntax("", &error))?;
-    // The path (`cloudwatch.period`) of a wrong type or an unknown key: serde's own message
-    // names only the field, not its section.
-    let raw: raw::RawConfig =
-        serde_path_to_error::deserialize(document).map_err(|error| syntax(&key_path(error.path()), error.inner()))?;
+        line: error.line,
+        message: error.to_string(),
+    })?;
     Validator { path, text }.config(raw)
-}
-
-/// `section.key[index]`, as the file spells it, without the fields toml's `Spanned` wraps
-/// each value in.
-fn key_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut text = String::new();
-    for segment in path.iter() {
-        match segment {
-            Segment::Map { key } if key.starts_with("$__serde_spanned") => {}
-            Segment::Map { key } | Segment::Enum { variant: key } => {
-                if !text.is_empty() {
-                    text.push('.');
-                }
-                text.push_str(key);
-            }
-            Segment::Seq { index } => text.push_str(&format!("[{index}]")),
-            Segment::Unknown => {}
-        }
-    }
-    text
-}
-
-/// serde's message with the key's `section.key` in front; an unknown key gets the known key
-/// nearest to it, if one is near, instead of the list of every key of its section.
-fn serde_message(key: &str, message: &str) -> String {
-    if key.is_empty() {
-        return message.to_owned();
-    }
-    if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-    {
-        return format!("{key}.{field}: is required");
-    }
-    if let Some((_, expected)) = message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split_once("`, "))
-    {
-        let unknown = key.rsplit('.').next().unwrap_or(key);
-        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        return match nearest(unknown, &known) {
-            Some(near) => format!("{key}: unknown key; did you mean `{near}`?"),
-            None if known.is_empty() => format!("{key}: unknown key; this table has no keys"),
-            None => format!(
-                "{key}: unknown key; the keys here are {}",
-                expected
-                    .trim_start_matches("expected one of ")
-                    .trim_start_matches("expected ")
-            ),
-        };
-    }
-    format!("{key}: {message}")
-}
-
-/// The known key an unknown one was most likely meant to be (a typo away), if any.
-fn nearest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
-    /// Jaro-Winkler similarity from which a key counts as a typo of another: a swapped, doubled
-    /// or missing letter scores above 0.95 (`peroid`, `sample_intervall`), unrelated keys far
-    /// below (`timeout` and `region` about 0.5).
-    const TYPO: f64 = 0.85;
-    known
-        .iter()
-        .map(|&k| (strsim::jaro_winkler(unknown, k), k))
-        .filter(|&(similarity, _)| similarity >= TYPO)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
 }
 
 /// Bytes from an integer or a string like "16MiB" (a number, then B, KB, KiB, MB, MiB, GB or GiB).
@@ -263,12 +194,6 @@ fn parse_size(value: &raw::RawSize) -> Option<u64> {
         _ => return None,
     };
     number.checked_mul(unit)
-}
-
-/// 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// A config key and where its value is.
@@ -299,13 +224,13 @@ impl Validator<'_> {
     fn duration(
         &self,
         key: &'static str,
-        value: Option<Spanned<String>>,
+        value: Option<Spanned<raw::RawDuration>>,
         default: Duration,
     ) -> Result<Duration, ConfigError> {
         let Some(value) = value else {
             return Ok(default);
         };
-        match humantime::parse_duration(value.get_ref()) {
+        match humantime::parse_duration(&value.get_ref().0) {
             Ok(d) if d.is_zero() => self.invalid(key, value.span(), "must be greater than zero".into()),
             Ok(d) if d.subsec_nanos() % 1_000_000 != 0 => {
                 self.invalid(key, value.span(), "must be a whole number of milliseconds".into())
@@ -453,9 +378,24 @@ impl Validator<'_> {
         let breakdown = options
             .breakdown
             .map(|b| (b.span(), b.into_inner().trim_start_matches('$').to_owned()));
-        if let Err(missing) = RecordExtractor::new(&format, breakdown.as_ref().map(|(_, name)| name.as_str())) {
-            let span = breakdown.as_ref().map_or(span.clone(), |(span, _)| span.clone());
-            return self.invalid(key, span, format!("cannot derive signals: {missing}"));
+        match (
+            RecordExtractor::new(&format, breakdown.as_ref().map(|(_, name)| name.as_str())),
+            &breakdown,
+        ) {
+            (Ok(_), _) => {}
+            // The breakdown names a variable the format lacks: the mistake is in that key.
+            (Err(missing @ MissingVariable::Breakdown(_)), Some((breakdown_span, name))) => {
+                let variables: Vec<&str> = format.variables().collect();
+                let hint = serde_errors::nearest(name, &variables)
+                    .map(|near| format!("; did you mean ${near}?"))
+                    .unwrap_or_default();
+                return self.invalid(
+                    "access_log.breakdown",
+                    breakdown_span.clone(),
+                    format!("{missing}{hint}"),
+                );
+            }
+            (Err(missing), _) => return self.invalid(key, span, format!("cannot derive signals: {missing}")),
         }
         let breakdown_cap = match options.breakdown_cap {
             None => 20,
@@ -880,16 +820,16 @@ impl Validator<'_> {
         Ok((sample_interval, period))
     }
 
-    fn storage_resolution(&self, value: Option<Spanned<i64>>) -> Result<i32, ConfigError> {
+    fn storage_resolution(&self, value: Option<Spanned<raw::RawResolution>>) -> Result<i32, ConfigError> {
         let Some(value) = value else {
             return Ok(1);
         };
-        match i32::try_from(*value.get_ref()) {
+        match i32::try_from(value.get_ref().0) {
             Ok(r) if limits::STORAGE_RESOLUTIONS.contains(&r) => Ok(r),
             _ => self.invalid(
                 "cloudwatch.storage_resolution",
                 value.span(),
-                format!("must be 1 (high resolution) or 60, got {}", value.get_ref()),
+                format!("must be 1 (high resolution) or 60, got {}", value.get_ref().0),
             ),
         }
     }
@@ -1307,7 +1247,7 @@ mod tests {
     }
 
     #[test]
-    fn serde_errors_name_the_section_and_an_unknown_key_the_near_one() {
+    fn toml_errors_name_the_section_and_an_unknown_key_the_near_one() {
         let cw = "[cloudwatch]\nnamespace = \"x\"\n";
         for (text, line, expected) in [
             (
@@ -1338,17 +1278,32 @@ mod tests {
             (
                 format!("{cw}period = 5\n"),
                 3,
-                "cloudwatch.period: invalid type: integer `5`, expected a string",
+                "cloudwatch.period: expected a duration such as \"10s\" or \"500ms\", got integer `5`",
+            ),
+            (
+                format!("{cw}storage_resolution = \"high\"\n"),
+                3,
+                "cloudwatch.storage_resolution: expected 1 (high resolution) or 60 (standard), got string \"high\"",
+            ),
+            (
+                format!("{cw}max_calls_per_second = \"10\"\n"),
+                3,
+                "cloudwatch.max_calls_per_second: expected a whole number, got string \"10\"",
+            ),
+            (
+                format!("{cw}put_metric_data = \"no\"\n"),
+                3,
+                "cloudwatch.put_metric_data: expected true or false, got string \"no\"",
             ),
             (
                 format!("{cw}[cloudwatch.fleet_dimensions]\nService = 5\n"),
                 4,
-                "cloudwatch.fleet_dimensions.Service: invalid type: integer `5`",
+                "cloudwatch.fleet_dimensions.Service: expected a string, got integer `5`",
             ),
             (
                 format!("[nginx]\nlisten_ports = [80, \"a\"]\n{cw}"),
                 2,
-                "nginx.listen_ports[1]: invalid type: string \"a\"",
+                "nginx.listen_ports[1]: expected a whole number, got string \"a\"",
             ),
             (
                 "[daemon]\nshutdown_grace = \"5s\"\n[cloudwatch]\nperiod = \"10s\"\n".to_owned(),
@@ -1659,6 +1614,12 @@ mod tests {
             "[nginx]\naccess_log = \"/l\"\n[access_log]\nbreakdown = \"upstream_addr\"\n[cloudwatch]\nnamespace = \"x\"\n",
             4,
             "upstream_addr",
+        );
+        // A typo of a variable the format has: the breakdown key is wrong, not the format.
+        check_error(
+            "[nginx]\naccess_log = \"/l\"\nlog_format = '$msec $status $upstream_addr'\n[access_log]\nbreakdown = \"upstream_adr\"\n[cloudwatch]\nnamespace = \"x\"\n",
+            5,
+            "access_log.breakdown: the breakdown variable $upstream_adr is not in the log format; did you mean $upstream_addr?",
         );
         check_error(
             "[nginx]\naccess_log = \"/l\"\n[access_log]\nstart_at = \"middle\"\n[cloudwatch]\nnamespace = \"x\"\n",

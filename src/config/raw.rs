@@ -28,7 +28,7 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawNginx {
     pub status_url: Option<Spanned<String>>,
-    pub timeout: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<RawDuration>>,
     pub ca_file: Option<Spanned<String>>,
     pub client_cert: Option<Spanned<String>>,
     pub client_key: Option<Spanned<String>>,
@@ -49,14 +49,14 @@ pub struct RawCloudWatch {
     pub metric_name: Option<Spanned<String>>,
     pub instance_id: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
-    pub storage_resolution: Option<Spanned<i64>>,
-    pub period: Option<Spanned<String>>,
-    pub sample_interval: Option<Spanned<String>>,
-    pub connect_timeout: Option<Spanned<String>>,
-    pub operation_timeout: Option<Spanned<String>>,
-    pub imds_timeout: Option<Spanned<String>>,
+    pub storage_resolution: Option<Spanned<RawResolution>>,
+    pub period: Option<Spanned<RawDuration>>,
+    pub sample_interval: Option<Spanned<RawDuration>>,
+    pub connect_timeout: Option<Spanned<RawDuration>>,
+    pub operation_timeout: Option<Spanned<RawDuration>>,
+    pub imds_timeout: Option<Spanned<RawDuration>>,
     pub spool_max_bytes: Option<Spanned<RawSize>>,
-    pub spool_max_age: Option<Spanned<String>>,
+    pub spool_max_age: Option<Spanned<RawDuration>>,
     pub max_calls_per_second: Option<Spanned<i64>>,
     pub fleet_dimensions: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     pub pending: Option<Spanned<String>>,
@@ -66,7 +66,7 @@ pub struct RawCloudWatch {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDaemon {
-    pub shutdown_grace: Option<Spanned<String>>,
+    pub shutdown_grace: Option<Spanned<RawDuration>>,
     pub state_directory: Option<Spanned<String>>,
 }
 
@@ -102,10 +102,10 @@ pub struct RawAccessLog {
     pub start_at: Option<Spanned<String>>,
     pub breakdown: Option<Spanned<String>>,
     pub breakdown_cap: Option<Spanned<i64>>,
-    pub settle: Option<Spanned<String>>,
+    pub settle: Option<Spanned<RawDuration>>,
     pub publish: Option<Spanned<Vec<Spanned<String>>>>,
     pub concurrency_exclude_status: Option<Spanned<Vec<Spanned<i64>>>>,
-    pub concurrency_max_request_time: Option<Spanned<String>>,
+    pub concurrency_max_request_time: Option<Spanned<RawDuration>>,
 }
 
 /// A size in bytes: an integer, or a string like "16MiB".
@@ -134,5 +134,50 @@ impl<'de> Deserialize<'de> for RawSize {
             }
         }
         deserializer.deserialize_any(SizeVisitor)
+    }
+}
+
+/// A duration as the file writes it, "10s" or "500ms" (parsed in validation); a number or any
+/// other type is refused naming that form.
+#[derive(Debug, Clone)]
+pub struct RawDuration(pub String);
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DurationVisitor;
+        impl serde::de::Visitor<'_> for DurationVisitor {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration such as \"10s\" or \"500ms\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawDuration, E> {
+                Ok(RawDuration(value.to_owned()))
+            }
+        }
+        deserializer.deserialize_str(DurationVisitor)
+    }
+}
+
+/// `storage_resolution`: 1 or 60 (checked in validation); a string such as "high" is refused
+/// naming the two values.
+#[derive(Debug)]
+pub struct RawResolution(pub i64);
+
+impl<'de> Deserialize<'de> for RawResolution {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ResolutionVisitor;
+        impl serde::de::Visitor<'_> for ResolutionVisitor {
+            type Value = RawResolution;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("1 (high resolution) or 60 (standard)")
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RawResolution, E> {
+                Ok(RawResolution(value))
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RawResolution, E> {
+                Ok(RawResolution(i64::try_from(value).unwrap_or(i64::MAX)))
+            }
+        }
+        deserializer.deserialize_i64(ResolutionVisitor)
     }
 }

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::path::Path;
 
 use crate::config::{CloudWatchConfig, INSTANCE_DIMENSION};
+use crate::scaling::model::{BacklogPerTask, PolicyKind, Statistic, TrackedMetric};
 use crate::simulate::input::{Loaded, Location};
-use crate::simulate::model::{BacklogPerTask, PolicyKind, Statistic, TrackedMetric};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -77,8 +78,77 @@ fn series_of(dimensions: &[(String, String)], cloudwatch: &CloudWatchConfig) -> 
     (!fleet_set.is_empty() && alarm_set == fleet_set).then_some(Series::Fleet)
 }
 
-/// The cross-check of `policy lint --config`: one finding per problem, per alarm.
-pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Finding> {
+/// The dimension values an alarm (or a per-task metric) names against those the exporter
+/// publishes: same names, another value is another series. `config` names the exporter's
+/// config file. `None`: the values agree, or the sets differ in their names (said elsewhere).
+fn value_finding(
+    who: &str,
+    dimensions: &[(String, String)],
+    cloudwatch: &CloudWatchConfig,
+    config: &Path,
+) -> Option<(Severity, String)> {
+    let config = config.display();
+    if let [(name, value)] = dimensions {
+        if name == INSTANCE_DIMENSION {
+            return instance_finding(who, value, cloudwatch, &config);
+        }
+    }
+    let fleet = &cloudwatch.fleet_dimensions;
+    let names = |set: &[(String, String)]| set.iter().map(|(name, _)| name.clone()).collect::<BTreeSet<String>>();
+    if fleet.is_empty() || names(dimensions) != names(fleet) || dimensions.len() != fleet.len() {
+        return None;
+    }
+    let differing: Vec<String> = dimensions
+        .iter()
+        .filter_map(|(name, value)| {
+            let published = fleet.iter().find(|(n, _)| n == name).map(|(_, v)| v)?;
+            (published != value)
+                .then(|| format!("{name}={value} (given here), the exporter publishes {name}={published}"))
+        })
+        .collect();
+    (!differing.is_empty()).then(|| {
+        (
+            Severity::Error,
+            format!(
+                "{who} watches {} (cloudwatch.fleet_dimensions in {config}): another value is another series",
+                differing.join("; ")
+            ),
+        )
+    })
+}
+
+/// An alarm on the per-instance series: its InstanceId against the config's, or a warning
+/// when the config leaves it to IMDSv2.
+fn instance_finding(
+    who: &str,
+    value: &str,
+    cloudwatch: &CloudWatchConfig,
+    config: &impl fmt::Display,
+) -> Option<(Severity, String)> {
+    match &cloudwatch.instance_id {
+        Some(id) if id != value => Some((
+            Severity::Error,
+            format!(
+                "{who} watches {INSTANCE_DIMENSION}={value} (given here), the exporter publishes \
+                     {INSTANCE_DIMENSION}={id} (cloudwatch.instance_id in {config}): that is another \
+                     instance's series, not this proxy's"
+            ),
+        )),
+        Some(_) => None,
+        None => Some((
+            Severity::Warning,
+            format!(
+                "{who} watches {INSTANCE_DIMENSION}={value}; {config} leaves cloudwatch.instance_id to \
+                     IMDSv2, so the value cannot be compared here: run `check` on the instance (it lists the \
+                     alarms on its own series), or set cloudwatch.instance_id"
+            ),
+        )),
+    }
+}
+
+/// The cross-check of `policy lint --config`: one finding per problem, per alarm. `config`
+/// is the path of the exporter's config, named where a value from it disagrees.
+pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig, config: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (index, alarm) in loaded.scenario.alarms.iter().enumerate() {
         let Some(at) = loaded.alarm_location(index) else {
@@ -109,7 +179,15 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
             );
         }
         let series = series_of(&alarm.dimensions, cloudwatch);
-        if series.is_none() {
+        let values = value_finding(
+            &format!("alarm {:?}", alarm.name),
+            &alarm.dimensions,
+            cloudwatch,
+            config,
+        );
+        if let Some((severity, message)) = values {
+            report(severity, "dimensions", message);
+        } else if series.is_none() {
             let fleet = if cloudwatch.fleet_dimensions.is_empty() {
                 String::from(", and no fleet series (cloudwatch.fleet_dimensions is empty)")
             } else {
@@ -147,7 +225,7 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig) -> Vec<Findin
         let Some(at) = loaded.per_task_location(index) else {
             continue;
         };
-        for (severity, field, message) in per_task_findings(&policy.name, per_task, cloudwatch) {
+        for (severity, field, message) in per_task_findings(&policy.name, per_task, cloudwatch, config) {
             findings.push(Finding::at_field(at, field, severity, message));
         }
     }
@@ -161,6 +239,7 @@ fn per_task_findings(
     policy: &str,
     per_task: &BacklogPerTask,
     cloudwatch: &CloudWatchConfig,
+    config: &Path,
 ) -> Vec<(Severity, &'static str, String)> {
     let mut out = Vec::new();
     if per_task.namespace != cloudwatch.namespace {
@@ -184,7 +263,13 @@ fn per_task_findings(
         ));
     }
     let series = series_of(&per_task.dimensions, cloudwatch);
-    if series == Some(Series::Instance) {
+    // Another instance's or fleet's value is the error to name; the per-instance series' own
+    // warning below says more than "cannot be compared".
+    let values = value_finding(&format!("policy {policy:?}"), &per_task.dimensions, cloudwatch, config)
+        .filter(|(severity, _)| *severity == Severity::Error);
+    if let Some((severity, message)) = values.clone() {
+        out.push((severity, "dimensions", message));
+    } else if series == Some(Series::Instance) {
         out.push((
             Severity::Warning,
             "dimensions",
@@ -194,7 +279,7 @@ fn per_task_findings(
             ),
         ));
     }
-    if series.is_none() {
+    if series.is_none() && values.is_none() {
         out.push((
             Severity::Error,
             "dimensions",

@@ -66,7 +66,12 @@ pub fn run_lint(policy: &Path, exporter_config: Option<&Path>) -> Result<(), Pol
     let mut errors = 0;
     if let Some(path) = exporter_config {
         let config = config::load(path)?;
-        for finding in lint::cross_check(&loaded, &config.cloudwatch) {
+        // Validation keeps each alarm's table; a finding points at its field's own line.
+        let text = std::fs::read_to_string(policy).unwrap_or_default();
+        for mut finding in lint::cross_check(&loaded, &config.cloudwatch, path) {
+            if let Some(line) = crate::serde_errors::toml_key_line(&text, &finding.location.key) {
+                finding.location.line = line;
+            }
             if finding.severity == lint::Severity::Error {
                 errors += 1;
             }

@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 
 use crate::config::CloudWatchConfig;
-use crate::simulate::model::{Series, SeriesPoint, SeriesStats, Statistic};
+use crate::scaling::model::{Series, SeriesPoint, SeriesStats, Statistic};
 
 /// What CloudWatch keeps (CloudWatch User Guide, "Metrics retention"): data points with a
 /// period under 60 s for 3 hours, 60 s ones for 15 days, 300 s ones for 63 days, 1 h ones 455
@@ -50,7 +50,7 @@ pub enum FetchError {
     TooOld(String),
     #[error("--end must be after --start")]
     Empty,
-    #[error("GetMetricData failed: {0}")]
+    #[error("GetMetricData: {0}")]
     Call(String),
 }
 
@@ -72,7 +72,12 @@ pub fn check(query: &SeriesQuery, now: SystemTime) -> Result<(), FetchError> {
 }
 
 /// Read the series; pages through NextToken.
-pub async fn fetch(client: &aws_sdk_cloudwatch::Client, query: &SeriesQuery) -> Result<Series, FetchError> {
+/// `endpoint`: where `client` calls, named when the call fails.
+pub async fn fetch(
+    client: &aws_sdk_cloudwatch::Client,
+    endpoint: &str,
+    query: &SeriesQuery,
+) -> Result<Series, FetchError> {
     let metric = Metric::builder()
         .namespace(&query.namespace)
         .metric_name(&query.metric_name)
@@ -112,7 +117,7 @@ pub async fn fetch(client: &aws_sdk_cloudwatch::Client, query: &SeriesQuery) -> 
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|error| FetchError::Call(aws_sdk_cloudwatch::error::DisplayErrorContext(&error).to_string()))?;
+            .map_err(|error| FetchError::Call(crate::aws_error::reason(endpoint, &error)))?;
         for result in response.metric_data_results() {
             let Some(statistic) = Statistic::ALL
                 .into_iter()

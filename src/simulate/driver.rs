@@ -9,9 +9,9 @@ use crate::cli::SimulateArgs;
 use crate::config::Config;
 use crate::derive::log_signals::PeriodSignals;
 use crate::replay::{self, ReplayError};
+use crate::scaling::model::{Scenario, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::engine::Engine;
 use crate::simulate::input::{self, Loaded, Sources};
-use crate::simulate::model::{Scenario, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
 use crate::simulate::watchers::Watchers;
 use crate::simulate::{cloudwatch, series};
@@ -198,7 +198,7 @@ pub fn point_of(signals: &PeriodSignals) -> SeriesPoint {
     }
 }
 
-fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::simulate::model::Series, SimulateError> {
+fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::scaling::model::Series, SimulateError> {
     let cw = &config.cloudwatch;
     let period = args.period.unwrap_or(cw.period);
     if period.subsec_nanos() != 0 || period.as_secs() == 0 {
@@ -228,13 +228,17 @@ fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::simula
     runtime.block_on(async move {
         let identity = crate::sinks::cloudwatch::resolve(cw)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot reach CloudWatch: {e}"))?;
+            .map_err(anyhow::Error::new)?;
         let mut query = query;
         if explicit.is_none() {
             query.dimensions = cloudwatch::instance_dimensions(&identity.instance_id);
         }
         let client = aws_sdk_cloudwatch::Client::new(&identity.sdk_config);
-        let series = cloudwatch::fetch(&client, &query)
+        let endpoint = crate::aws_error::endpoint(
+            &identity.sdk_config,
+            crate::sinks::cloudwatch::CLOUDWATCH_ENDPOINT_PREFIX,
+        );
+        let series = cloudwatch::fetch(&client, &endpoint, &query)
             .await
             .map_err(|e| SimulateError::Runtime(anyhow::Error::new(e)))?;
         eprintln!(

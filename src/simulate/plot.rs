@@ -10,7 +10,7 @@ use crate::plot::{
     TimeAxis, AVERAGE_COLOUR, BAND_OPACITY, COUNT_COLOUR, FLAG_ALARM, FLAG_INSUFFICIENT, HEIGHT, LEGEND_WIDTH,
     MAXIMUM_COLOUR, MINIMUM_COLOUR, SUM_COLOUR, WIDTH,
 };
-use crate::simulate::model::{AlarmState, Evaluation, Scenario, SeriesPoint, Statistic};
+use crate::scaling::model::{AlarmState, Evaluation, Scenario, SeriesPoint, Statistic};
 
 /// The in-service capacity: a wide pale line under the desired capacity's thin black one, so
 /// it shows where the two are equal as well as where they part.

@@ -3,8 +3,8 @@
 //! resolution warnings.
 
 use crate::parse_log::LogCommandError;
+use crate::scaling::model::{PolicyKind, Scenario, Statistic};
 use crate::simulate::input::{self, Loaded};
-use crate::simulate::model::{PolicyKind, Scenario, Statistic};
 use crate::simulate::series;
 
 /// Why `simulate` failed; [`SimulateError::is_usage`] tells `main` the exit code.
@@ -25,12 +25,12 @@ pub enum SimulateError {
 }
 
 impl SimulateError {
-    /// Flags, files and series that cannot be used exit 2; failures while running exit 1.
+    /// Flags, files and series that cannot be used (missing, unreadable or not a series) exit
+    /// 2; failures while running exit 1.
     pub fn is_usage(&self) -> bool {
         match self {
             SimulateError::Log(error) => error.is_usage(),
             SimulateError::Input(input::InputError::Write { .. }) => false,
-            SimulateError::Series(series::SeriesError::Read { .. }) => false,
             SimulateError::Runtime(_) => false,
             _ => true,
         }

@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::simulate::model::{Series, SeriesPoint, SeriesStats, Statistic};
+use crate::scaling::model::{Series, SeriesPoint, SeriesStats, Statistic};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRead {
@@ -293,10 +293,17 @@ pub fn scan_csv(path: &Path, period_hint: Option<u32>) -> Result<Option<CsvScan>
     let (origin, invalid) = csv_origin(path);
     let open = || open_buffered(path, &origin);
     let mut first = String::new();
-    std::io::BufRead::read_line(&mut open()?, &mut first).map_err(|source| SeriesError::Read {
-        origin: origin.clone(),
-        source,
-    })?;
+    match std::io::BufRead::read_line(&mut open()?, &mut first) {
+        Ok(_) => {}
+        // Not text: read whole, where the error names the line that is not UTF-8.
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidData => return Ok(None),
+        Err(source) => {
+            return Err(SeriesError::Read {
+                origin: origin.clone(),
+                source,
+            })
+        }
+    }
     if first.trim().is_empty() || first.trim_start().starts_with('{') {
         return Ok(None);
     }
@@ -377,7 +384,10 @@ fn json_lines(text: &str, invalid: &dyn Fn(usize, String) -> SeriesError) -> Res
         }
         let row: ReplayLine = serde_json::from_str(line_text).map_err(|e| {
             let message = e.to_string();
-            invalid(line, message.split(" at line ").next().unwrap_or("bad JSON").to_owned())
+            invalid(
+                line,
+                crate::serde_errors::in_words(message.split(" at line ").next().unwrap_or("bad JSON")),
+            )
         })?;
         let start_ms = parse_time(&row.time)
             .ok_or_else(|| invalid(line, format!("time: {:?} is not an RFC 3339 timestamp", row.time)))?;
@@ -428,7 +438,7 @@ fn metric_statistics(text: &str, invalid: &dyn Fn(usize, String) -> SeriesError)
         let path = error.path().to_string();
         let inner = error.into_inner();
         let message = inner.to_string();
-        let message = message.split(" at line ").next().unwrap_or("bad JSON");
+        let message = crate::serde_errors::in_words(message.split(" at line ").next().unwrap_or("bad JSON"));
         let message = if path == "." {
             format!("{message} (expected replay's JSON lines or get-metric-statistics' {{\"Datapoints\": [...]}})")
         } else {
@@ -751,7 +761,7 @@ mod tests {
         let input = "{\"Datapoints\": [\n{\"Timestamp\": \"2025-12-02T00:00:00Z\", \"Sum\": 1},\n{\"Timestamp\": \"2025-12-02T00:00:10Z\",\n \"Sum\": -2}]}";
         check_error(input, "s:4: Datapoints[1].Sum: -2 is negative");
         let input = "{\"Datapoints\": [\n{\"Timestamp\": \"2025-12-02T00:00:00Z\",\n \"Sum\": \"1\"}]}";
-        check_error(input, "s:3: Datapoints[0].Sum: invalid type");
+        check_error(input, "s:3: Datapoints[0].Sum: expected a number, got string \"1\"");
         let replay = concat!(
             r#"{"time":"2025-12-02T00:00:00Z","period_seconds":10,"in_flight_average":-1.0,"in_flight_peak":3}"#,
             "\n"

@@ -474,6 +474,40 @@ impl Ministack {
         points.sort_by_key(|p| p.timestamp.map(|t| t.secs()));
         points
     }
+
+    /// PutMetricData of `averages` as PendingRequests{InstanceId=instance_id} in us-east-1,
+    /// one 10 s statistic set of 10 samples each from `start` (Unix seconds), at high
+    /// resolution: a series for `simulate --from-cloudwatch` to read back.
+    pub async fn put_series(&self, namespace: &str, instance_id: &str, start: u64, averages: &[f64]) {
+        use aws_sdk_cloudwatch::types::{MetricDatum, StatisticSet};
+        let client = self.client("us-east-1");
+        for (chunk, values) in averages.chunks(20).enumerate() {
+            let data = values.iter().enumerate().map(|(i, average)| {
+                let at = start + 10 * (chunk * 20 + i) as u64;
+                MetricDatum::builder()
+                    .metric_name("PendingRequests")
+                    .dimensions(Dimension::builder().name("InstanceId").value(instance_id).build())
+                    .timestamp(aws_smithy_types::DateTime::from_secs(at as i64))
+                    .statistic_values(
+                        StatisticSet::builder()
+                            .sample_count(10.0)
+                            .sum(average * 10.0)
+                            .minimum(*average)
+                            .maximum(*average)
+                            .build(),
+                    )
+                    .storage_resolution(1)
+                    .build()
+            });
+            client
+                .put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(data.collect()))
+                .send()
+                .await
+                .expect("PutMetricData");
+        }
+    }
 }
 
 fn period_floor(t: SystemTime) -> SystemTime {

@@ -11,7 +11,7 @@ use super::draft::{
     DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
 };
 use super::{InputError, Location};
-use crate::simulate::model::ScalingService;
+use crate::scaling::model::ScalingService;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -258,7 +258,7 @@ impl<'a> Doc<'a> {
             let inner = error.into_inner();
             // serde_json's message ends with " at line L column C": the line is in the location.
             let message = inner.to_string();
-            let message = message.split(" at line ").next().unwrap_or("invalid JSON").to_owned();
+            let message = crate::serde_errors::in_words(message.split(" at line ").next().unwrap_or("invalid JSON"));
             InputError::Invalid {
                 location: Location {
                     file: file.to_owned(),

@@ -20,7 +20,7 @@ mod write_aws;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::simulate::model::Scenario;
+use crate::scaling::model::Scenario;
 
 pub(crate) use json::json_path_line;
 pub(crate) use validate::{scale_in_missing_data_warning, scales_in};
@@ -91,6 +91,10 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No key: the file is not TOML (or JSON) at all; the message says what is wrong.
+        if self.key.is_empty() {
+            return write!(f, "{}:{}", self.file, self.line);
+        }
         write!(f, "{}:{}: {}", self.file, self.line, self.key)
     }
 }

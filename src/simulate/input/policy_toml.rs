@@ -16,7 +16,7 @@ use super::draft::{
 };
 use super::{InputError, Location};
 use crate::config::DEFAULT_METRIC_NAME;
-use crate::simulate::model::ScalingService;
+use crate::scaling::model::ScalingService;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,12 +118,6 @@ struct RawPolicy {
     target_tracking_configuration: Option<Spanned<RawTarget>>,
 }
 
-/// 1-based line number of a byte offset (as config::line_of).
-fn line_of(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
-}
-
 struct Spans<'a> {
     file: &'a str,
     text: &'a str,
@@ -134,7 +128,7 @@ impl Spans<'_> {
         Location {
             file: self.file.to_owned(),
             key,
-            line: line_of(self.text, span.start),
+            line: crate::serde_errors::line_of(self.text, span.start),
         }
     }
 
@@ -151,15 +145,14 @@ impl Spans<'_> {
 }
 
 pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
-    let raw: RawFile = toml::from_str(text).map_err(|error| InputError::Invalid {
+    // The exporter's config reads the same way: key path, line, did-you-mean, expected form.
+    let raw: RawFile = crate::serde_errors::from_toml_str(text).map_err(|error| InputError::Invalid {
         location: Location {
             file: file.to_owned(),
-            key: "(syntax)".into(),
-            line: error.span().map_or(1, |span| line_of(text, span.start)),
+            key: error.key,
+            line: error.line,
         },
-        // toml's message is multi-line with the source excerpt; its first line says what and
-        // names the key.
-        message: error.message().lines().next().unwrap_or("invalid TOML").to_owned(),
+        message: error.message,
     })?;
     let spans = Spans { file, text };
     let group_span = raw.group.span();

@@ -2,7 +2,7 @@
 //! the line (found here by searching the input for a marker, not from the code under test).
 
 use super::*;
-use crate::simulate::model::*;
+use crate::scaling::model::*;
 
 /// A small valid EC2 scenario; tests replace one line of it.
 const BASE: &str = r#"[group]
@@ -657,7 +657,7 @@ fn json_errors_name_the_path_and_line() {
         "alarms.json",
         line_of(&alarms, "\"Period\"", 1),
         "MetricAlarms[0].Period",
-        "invalid type",
+        "expected a whole number, got string \"10\"",
     );
     let alarms = ALARMS.replace(
         r#""EvaluationPeriods": 3"#,
@@ -904,7 +904,7 @@ const PER_TASK: &str =
 fn backlog_per_task_takes_the_service_from_the_resource_id() {
     let loaded = load_toml(&ecs_per_task(PER_TASK)).unwrap();
     let PolicyKind::TargetTracking {
-        metric: crate::simulate::model::TrackedMetric::BacklogPerTask(per_task),
+        metric: crate::scaling::model::TrackedMetric::BacklogPerTask(per_task),
         ..
     } = &loaded.scenario.policies[2].kind
     else {
@@ -981,5 +981,46 @@ fn other_metric_math_in_a_target_tracking_policy_is_refused_where_it_is() {
              metric math with another expression"
         ),
         "{message}"
+    );
+}
+
+/// The policy TOML reads as the exporter's config does: the key's path (not "(syntax)"), the
+/// line of the key, the near key for a typo and the expected form in words.
+#[test]
+fn toml_typos_and_wrong_types_name_the_key_path_and_the_fix() {
+    let typo = edit("threshold = 5.0", 0, "treshold = 5.0");
+    check_toml_error(
+        &typo,
+        "treshold",
+        "alarm[1].treshold",
+        "unknown key; did you mean `threshold`?",
+    );
+    let typo = edit("scaling_adjustment = 2", 0, "scaling_adjustmnet = 2");
+    check_toml_error(
+        &typo,
+        "scaling_adjustmnet",
+        "policy[0].step_adjustments[0].scaling_adjustmnet",
+        "unknown key; did you mean `scaling_adjustment`?",
+    );
+    let seconds = edit("period = 60", 0, "period = \"60s\"");
+    check_toml_error(
+        &seconds,
+        "\"60s\"",
+        "alarm[1].period",
+        "expected a whole number, got string \"60s\"",
+    );
+    let threshold = edit("threshold = 20.0", 0, "threshold = \"high\"");
+    check_toml_error(
+        &threshold,
+        "threshold = \"high\"",
+        "alarm[0].threshold",
+        "expected a number, got string \"high\"",
+    );
+    let not_a_table = edit("alarm_actions = [\"out\"]", 0, "alarm_actions = \"out\"");
+    check_toml_error(
+        &not_a_table,
+        "alarm_actions = \"out\"",
+        "alarm[0].alarm_actions",
+        "expected a list [..], got string \"out\"",
     );
 }

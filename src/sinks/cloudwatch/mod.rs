@@ -20,19 +20,22 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::DateTime;
 
 use super::{FailureKind, PublishError, Publisher, PutRequest};
+use crate::aws_error;
 use crate::config::CloudWatchConfig;
 
+/// CloudWatch's endpoint prefix: `https://monitoring.REGION.amazonaws.com`.
+pub const CLOUDWATCH_ENDPOINT_PREFIX: &str = "monitoring";
 const IMDS_INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 const IMDS_REGION: &str = "/latest/meta-data/placement/region";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error(
-        "cannot determine the instance id: IMDSv2 did not answer ({reason}); off EC2, set cloudwatch.instance_id in the config"
+        "cannot determine the instance id: IMDSv2 GET {IMDS_INSTANCE_ID}: {reason}; off EC2, set cloudwatch.instance_id in the config"
     )]
     InstanceId { reason: String },
     #[error(
-        "cannot determine the AWS region: not configured, AWS_REGION unset, and IMDSv2 did not answer ({reason}); set cloudwatch.region in the config"
+        "cannot determine the AWS region: not configured, AWS_REGION unset, and IMDSv2 GET {IMDS_REGION}: {reason}; set cloudwatch.region in the config"
     )]
     Region { reason: String },
 }
@@ -116,7 +119,9 @@ async fn instance_id(config: &CloudWatchConfig, imds: &imds::Client) -> Result<(
     imds.get(IMDS_INSTANCE_ID)
         .await
         .map(|id| (id.as_ref().trim().to_owned(), Source::Imds))
-        .map_err(|e| IdentityError::InstanceId { reason: e.to_string() })
+        .map_err(|e| IdentityError::InstanceId {
+            reason: aws_error::imds_reason(&e),
+        })
 }
 
 /// Resolve region and instance id (config first, then environment, then IMDSv2) and
@@ -138,7 +143,9 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
         imds.get(IMDS_REGION)
             .await
             .map(|r| (r.as_ref().trim().to_owned(), Source::Imds))
-            .map_err(|e| IdentityError::Region { reason: e.to_string() })
+            .map_err(|e| IdentityError::Region {
+                reason: aws_error::imds_reason(&e),
+            })
     };
     let (instance_id, region) = tokio::join!(instance_id(config, &imds), region);
     let (instance_id, instance_id_source) = instance_id?;
@@ -171,12 +178,15 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
 
 pub struct CloudWatchPublisher {
     client: aws_sdk_cloudwatch::Client,
+    /// Named in every failure.
+    endpoint: String,
 }
 
 impl CloudWatchPublisher {
     pub fn new(sdk_config: &SdkConfig) -> Self {
         CloudWatchPublisher {
             client: aws_sdk_cloudwatch::Client::new(sdk_config),
+            endpoint: aws_error::endpoint(sdk_config, CLOUDWATCH_ENDPOINT_PREFIX),
         }
     }
 }
@@ -214,30 +224,28 @@ impl Publisher for CloudWatchPublisher {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(&e))
+            .map_err(|e| classify(&self.endpoint, &e))
     }
 }
 
 /// Decide what a failed call means for the data it carried.
 fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    endpoint: &str,
     error: &SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>,
 ) -> PublishError {
+    let said = || format!("PutMetricData: {}", aws_error::reason(endpoint, error));
     let (kind, message) = match error {
-        SdkError::TimeoutError(_) => (FailureKind::Retryable, "timed out".to_owned()),
+        SdkError::TimeoutError(_) => (FailureKind::Retryable, said()),
         SdkError::DispatchFailure(_) => match credentials_error(error) {
             // Signing needs credentials before anything is sent: the chain's failure, said
             // per provider, and retried (an instance role's credentials can come later).
             Some(credentials) => (FailureKind::Retryable, credentials::describe(credentials)),
-            None => (
-                FailureKind::Retryable,
-                format!("cannot reach CloudWatch: {}", chain(error)),
-            ),
+            None => (FailureKind::Retryable, said()),
         },
-        SdkError::ResponseError(_) => (FailureKind::Retryable, format!("unreadable response: {}", chain(error))),
+        SdkError::ResponseError(_) => (FailureKind::Retryable, said()),
         SdkError::ServiceError(e) => {
             let status = e.raw().status().as_u16();
             let code = e.err().code().unwrap_or("");
-            let detail = e.err().message().unwrap_or("");
             let kind = match code {
                 "Throttling"
                 | "ThrottlingException"
@@ -259,15 +267,9 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             } else {
                 ""
             };
-            (
-                kind,
-                format!("CloudWatch answered HTTP {status} {code}: {detail}{hint}"),
-            )
+            (kind, format!("{}{hint}", said()))
         }
-        _ => (
-            FailureKind::Rejected,
-            format!("cannot build the request: {}", chain(error)),
-        ),
+        _ => (FailureKind::Rejected, said()),
     };
     PublishError { kind, message }
 }
@@ -284,20 +286,4 @@ fn credentials_error<'a>(
         source = cause.source();
     }
     None
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = String::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if text.is_empty() {
-        text = error.to_string();
-    }
-    text
 }
