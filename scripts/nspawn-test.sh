@@ -439,8 +439,9 @@ if [ -n "$(in_ct systemctl show -p MainPID --value $NAME.service 2>/dev/null | g
 # %pre/%post/%preun/%postun run under Debian's rpm in a chroot of the same base root
 # (--nodeps: Debian has no rpm database of its packages). Their systemctl parts are skipped
 # there (no /run/systemd/system); the user, group, state and config handling is what runs.
-RPM1=$(ls "$(dirname "$DEB1")"/$NAME-"$VERSION"-1.*.rpm 2>/dev/null | head -n1)
-RPM2=$(ls "$(dirname "$DEB2")"/$NAME-"$VERSION"-2.*.rpm 2>/dev/null | head -n1)
+# (|| true: without rpms, ls fails and pipefail would end the run before the NOTE below.)
+RPM1=$(ls "$(dirname "$DEB1")"/$NAME-"$VERSION"-1.*.rpm 2>/dev/null | head -n1 || true)
+RPM2=$(ls "$(dirname "$DEB2")"/$NAME-"$VERSION"-2.*.rpm 2>/dev/null | head -n1 || true)
 if command -v rpm >/dev/null && [ -f "$RPM1" ] && [ -f "$RPM2" ]; then
     say "rpm scriptlets in a chroot: install, upgrade, erase"
     RPM_ROOT=$WORK/rpm-root
