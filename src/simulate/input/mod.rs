@@ -25,7 +25,6 @@ use crate::scaling::model::Scenario;
 pub(crate) use json::json_path_line;
 pub(crate) use validate::{scale_in_missing_data_warning, scales_in};
 pub use write_aws::write_aws;
-pub(crate) use write_aws::{per_task_metrics_json, steps_json};
 
 /// Where the scenario comes from: `--policy FILE.toml` alone, or `--alarms` + `--policies`
 /// (+ `--group`; `--capacity` gives or overrides the desired capacity).
