@@ -106,6 +106,13 @@ fn cfn_lint_refuses_a_property_the_resource_does_not_have() {
 ///   ok_actions, unit, extended_statistic, treat_missing_data,
 ///   evaluate_low_sample_count_percentiles, tags (threshold_metric_id is a later version's).
 ///
+/// Added for issue 21, from the provider's generated bindings in public repositories (its
+/// schema, not its pages): appautoscaling_target `suspended_state {dynamic_scaling_in_suspended,
+/// dynamic_scaling_out_suspended, scheduled_scaling_suspended}`; appautoscaling_policy's
+/// target_tracking_scaling_policy_configuration `predefined_metric_specification
+/// {predefined_metric_type, resource_label}`. No `evaluation_window` was found for
+/// cloudwatch_metric_alarm: the render writes it as a comment.
+///
 /// The allow-list below keeps only those; Terraform itself (`terraform validate` with the
 /// provider's schema) is not run: it needs the provider binary from the Terraform registry.
 const TERRAFORM_ARGUMENTS: &str = r#"{
@@ -132,7 +139,10 @@ const TERRAFORM_ARGUMENTS: &str = r#"{
   },
   "aws_appautoscaling_target": {
     "max_capacity": 0, "min_capacity": 0, "resource_id": 0, "role_arn": 0, "scalable_dimension": 0,
-    "service_namespace": 0, "tags": 0
+    "service_namespace": 0, "tags": 0,
+    "suspended_state": {
+      "dynamic_scaling_in_suspended": 0, "dynamic_scaling_out_suspended": 0, "scheduled_scaling_suspended": 0
+    }
   },
   "aws_appautoscaling_policy": {
     "name": 0, "policy_type": 0, "resource_id": 0, "scalable_dimension": 0, "service_namespace": 0,
@@ -142,6 +152,7 @@ const TERRAFORM_ARGUMENTS: &str = r#"{
     },
     "target_tracking_scaling_policy_configuration": {
       "target_value": 0, "disable_scale_in": 0, "scale_in_cooldown": 0, "scale_out_cooldown": 0,
+      "predefined_metric_specification": {"predefined_metric_type": 0, "resource_label": 0},
       "customized_metric_specification": {
         "metric_name": 0, "namespace": 0, "statistic": 0, "unit": 0,
         "dimensions": {"name": 0, "value": 0},

@@ -208,6 +208,36 @@ fn finite(value: &At<f64>, what: &str) -> Result<f64, InputError> {
     }
 }
 
+/// One alarm on its own (`check`: its actions are read and judged apart).
+pub(crate) fn alarm_alone(mut draft: AlarmDraft) -> Result<Alarm, InputError> {
+    draft.actions.clear();
+    alarm(&draft, &[])
+}
+
+/// One policy on its own, in a group of `service` named `group` (`check`).
+pub(crate) fn policy_alone(draft: &PolicyDraft, service: ScalingService, group: &str) -> Result<Policy, InputError> {
+    let group = Group {
+        service,
+        name: group.to_owned(),
+        min_capacity: 0,
+        max_capacity: 0,
+        desired_capacity: 0,
+        default_instance_warmup: None,
+        default_cooldown: DEFAULT_COOLDOWN,
+        suspended: Suspensions::default(),
+    };
+    let drafts = Drafts {
+        group: None,
+        group_missing_at: draft.at.clone(),
+        alarms: Vec::new(),
+        policies: Vec::new(),
+        region: String::new(),
+        account_id: String::new(),
+        warnings: Vec::new(),
+    };
+    policy(draft, &group, &drafts, &mut Vec::new())
+}
+
 fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
     if let Some(unsupported) = &draft.unsupported {
         return Err(unsupported.at.error(format!(
