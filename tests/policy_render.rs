@@ -539,3 +539,100 @@ fn lint_checks_the_per_task_series_and_sample_interval_against_the_exporter_conf
         "{stdout}"
     );
 }
+
+/// The switches, a wall clock window and the ECS high-resolution CPU safety net, rendered:
+/// cfn-lint takes the template (its schema has EvaluationWindow and SuspendedState), the
+/// Terraform check its arguments, and the CLI script carries each as put-metric-alarm /
+/// register-scalable-target flags.
+#[test]
+fn the_switches_the_evaluation_window_and_a_predefined_metric_are_rendered_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    let fixture = std::fs::read_to_string(repo("tests/fixtures/policy-ecs-cpu-safety-net.toml")).unwrap();
+    let edited = fixture
+        .replace(
+            "desired_capacity = 2",
+            "desired_capacity = 2\nsuspended_state = { dynamic_scaling_in_suspended = true }",
+        )
+        .replace(
+            "alarm_actions = [\"web-scale-in\"]",
+            "alarm_actions = [\"web-scale-in\"]\nactions_enabled = false",
+        )
+        .replace(
+            "period = 10\nevaluation_periods = 6",
+            "period = 60\nevaluation_periods = 1\nevaluation_window = { wall_clock_window = { timezone = \"UTC\" } }",
+        );
+    assert_ne!(edited, fixture);
+    std::fs::write(&policy, &edited).unwrap();
+    let policy = policy.to_str().unwrap();
+
+    let template = render(policy, "cloudformation");
+    let output = cfn_lint(&template);
+    assert!(output.status.success(), "{}\n{template}", text(&output.stdout));
+    let parsed: serde_json::Value = serde_json::from_str(&template).unwrap();
+    let resources = &parsed["Resources"];
+    assert_eq!(
+        resources["WebPendingLowAlarm"]["Properties"]["EvaluationWindow"],
+        serde_json::json!({"WallClockWindow": {"Timezone": "UTC"}})
+    );
+    assert_eq!(resources["WebPendingLowAlarm"]["Properties"]["ActionsEnabled"], false);
+    assert_eq!(
+        resources["ScalableTarget"]["Properties"]["SuspendedState"]["DynamicScalingInSuspended"],
+        true
+    );
+    assert_eq!(
+        resources["WebCpuPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+            ["PredefinedMetricSpecification"]["PredefinedMetricType"],
+        "ECSServiceAverageCPUUtilizationHighResolution"
+    );
+
+    let terraform = render(policy, "terraform");
+    let (_, errors) = terraform_check(&terraform);
+    assert!(errors.is_empty(), "{errors:?}\n{terraform}");
+    assert!(terraform.contains("actions_enabled = false"), "{terraform}");
+    assert!(terraform.contains("dynamic_scaling_in_suspended = true"), "{terraform}");
+    assert!(
+        terraform.contains("predefined_metric_type = \"ECSServiceAverageCPUUtilizationHighResolution\""),
+        "{terraform}"
+    );
+    assert!(terraform.contains("# EvaluationWindow"), "{terraform}");
+
+    let script = render(policy, "cli");
+    for expected in [
+        "--evaluation-window '{\"WallClockWindow\":{\"Timezone\":\"UTC\"}}'",
+        "--no-actions-enabled",
+        "--suspended-state '{\"DynamicScalingInSuspended\":true,\"DynamicScalingOutSuspended\":false,\"ScheduledScalingSuspended\":false}'",
+    ] {
+        assert!(script.contains(expected), "{expected} not in:\n{script}");
+    }
+}
+
+/// policy lint: a wall clock window on the backlog alarm is a warning (alarm-evaluation-window:
+/// it reads only complete clock-aligned periods), and the exit code stays 0.
+#[test]
+fn lint_warns_of_a_wall_clock_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    let shipped = std::fs::read_to_string(repo(ECS)).unwrap();
+    let edited = shipped.replacen(
+        "period = 10\nevaluation_periods = 6\ndatapoints_to_alarm = 6",
+        "period = 60\nevaluation_periods = 1\nevaluation_window = { wall_clock_window = {} }",
+        1,
+    );
+    assert_ne!(edited, shipped);
+    std::fs::write(&policy, &edited).unwrap();
+    let output = exporter(&[
+        "--config",
+        "config/nginx-backlog-exporter.toml",
+        "policy",
+        "lint",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(
+        stdout.contains("alarm[1].evaluation_window: alarm \"web-pending-low\" has a wall clock window"),
+        "{stdout}"
+    );
+}
