@@ -184,7 +184,7 @@ fn suspensions(draft: &GroupDraft, warnings: &mut Vec<Warning>) -> Result<Suspen
         }
         *flag = value.value;
         if value.value {
-            warnings.push(value.at.warn(format!("{effect}")));
+            warnings.push(value.at.warn(effect));
         }
     }
     Ok(suspended)
