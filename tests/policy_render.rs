@@ -106,6 +106,13 @@ fn cfn_lint_refuses_a_property_the_resource_does_not_have() {
 ///   ok_actions, unit, extended_statistic, treat_missing_data,
 ///   evaluate_low_sample_count_percentiles, tags (threshold_metric_id is a later version's).
 ///
+/// Added for issue 21, from the provider's generated bindings in public repositories (its
+/// schema, not its pages): appautoscaling_target `suspended_state {dynamic_scaling_in_suspended,
+/// dynamic_scaling_out_suspended, scheduled_scaling_suspended}`; appautoscaling_policy's
+/// target_tracking_scaling_policy_configuration `predefined_metric_specification
+/// {predefined_metric_type, resource_label}`. No `evaluation_window` was found for
+/// cloudwatch_metric_alarm: the render writes it as a comment.
+///
 /// The allow-list below keeps only those; Terraform itself (`terraform validate` with the
 /// provider's schema) is not run: it needs the provider binary from the Terraform registry.
 const TERRAFORM_ARGUMENTS: &str = r#"{
@@ -132,7 +139,10 @@ const TERRAFORM_ARGUMENTS: &str = r#"{
   },
   "aws_appautoscaling_target": {
     "max_capacity": 0, "min_capacity": 0, "resource_id": 0, "role_arn": 0, "scalable_dimension": 0,
-    "service_namespace": 0, "tags": 0
+    "service_namespace": 0, "tags": 0,
+    "suspended_state": {
+      "dynamic_scaling_in_suspended": 0, "dynamic_scaling_out_suspended": 0, "scheduled_scaling_suspended": 0
+    }
   },
   "aws_appautoscaling_policy": {
     "name": 0, "policy_type": 0, "resource_id": 0, "scalable_dimension": 0, "service_namespace": 0,
@@ -142,6 +152,7 @@ const TERRAFORM_ARGUMENTS: &str = r#"{
     },
     "target_tracking_scaling_policy_configuration": {
       "target_value": 0, "disable_scale_in": 0, "scale_in_cooldown": 0, "scale_out_cooldown": 0,
+      "predefined_metric_specification": {"predefined_metric_type": 0, "resource_label": 0},
       "customized_metric_specification": {
         "metric_name": 0, "namespace": 0, "statistic": 0, "unit": 0,
         "dimensions": {"name": 0, "value": 0},
@@ -607,6 +618,103 @@ fn lint_checks_the_per_task_series_and_sample_interval_against_the_exporter_conf
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
     assert!(
         stdout.contains("backlog_per_task.dimensions: policy \"web-per-task\" divides one proxy's series"),
+        "{stdout}"
+    );
+}
+
+/// The switches, a wall clock window and the ECS high-resolution CPU safety net, rendered:
+/// cfn-lint takes the template (its schema has EvaluationWindow and SuspendedState), the
+/// Terraform check its arguments, and the CLI script carries each as put-metric-alarm /
+/// register-scalable-target flags.
+#[test]
+fn the_switches_the_evaluation_window_and_a_predefined_metric_are_rendered_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    let fixture = std::fs::read_to_string(repo("tests/fixtures/policy-ecs-cpu-safety-net.toml")).unwrap();
+    let edited = fixture
+        .replace(
+            "desired_capacity = 2",
+            "desired_capacity = 2\nsuspended_state = { dynamic_scaling_in_suspended = true }",
+        )
+        .replace(
+            "alarm_actions = [\"web-scale-in\"]",
+            "alarm_actions = [\"web-scale-in\"]\nactions_enabled = false",
+        )
+        .replace(
+            "period = 10\nevaluation_periods = 6",
+            "period = 60\nevaluation_periods = 1\nevaluation_window = { wall_clock_window = { timezone = \"UTC\" } }",
+        );
+    assert_ne!(edited, fixture);
+    std::fs::write(&policy, &edited).unwrap();
+    let policy = policy.to_str().unwrap();
+
+    let template = render(policy, "cloudformation");
+    let output = cfn_lint(&template);
+    assert!(output.status.success(), "{}\n{template}", text(&output.stdout));
+    let parsed: serde_json::Value = serde_json::from_str(&template).unwrap();
+    let resources = &parsed["Resources"];
+    assert_eq!(
+        resources["WebPendingLowAlarm"]["Properties"]["EvaluationWindow"],
+        serde_json::json!({"WallClockWindow": {"Timezone": "UTC"}})
+    );
+    assert_eq!(resources["WebPendingLowAlarm"]["Properties"]["ActionsEnabled"], false);
+    assert_eq!(
+        resources["ScalableTarget"]["Properties"]["SuspendedState"]["DynamicScalingInSuspended"],
+        true
+    );
+    assert_eq!(
+        resources["WebCpuPolicy"]["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+            ["PredefinedMetricSpecification"]["PredefinedMetricType"],
+        "ECSServiceAverageCPUUtilizationHighResolution"
+    );
+
+    let terraform = render(policy, "terraform");
+    let (_, errors) = terraform_check(&terraform);
+    assert!(errors.is_empty(), "{errors:?}\n{terraform}");
+    assert!(terraform.contains("actions_enabled = false"), "{terraform}");
+    assert!(terraform.contains("dynamic_scaling_in_suspended = true"), "{terraform}");
+    assert!(
+        terraform.contains("predefined_metric_type = \"ECSServiceAverageCPUUtilizationHighResolution\""),
+        "{terraform}"
+    );
+    assert!(terraform.contains("# EvaluationWindow"), "{terraform}");
+
+    let script = render(policy, "cli");
+    for expected in [
+        "--evaluation-window '{\"WallClockWindow\":{\"Timezone\":\"UTC\"}}'",
+        "--no-actions-enabled",
+        "--suspended-state '{\"DynamicScalingInSuspended\":true,\"DynamicScalingOutSuspended\":false,\"ScheduledScalingSuspended\":false}'",
+    ] {
+        assert!(script.contains(expected), "{expected} not in:\n{script}");
+    }
+}
+
+/// policy lint: a wall clock window on the backlog alarm is a warning (alarm-evaluation-window:
+/// it reads only complete clock-aligned periods), and the exit code stays 0.
+#[test]
+fn lint_warns_of_a_wall_clock_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    let shipped = std::fs::read_to_string(repo(ECS)).unwrap();
+    let edited = shipped.replacen(
+        "period = 10\nevaluation_periods = 6\ndatapoints_to_alarm = 6",
+        "period = 60\nevaluation_periods = 1\nevaluation_window = { wall_clock_window = {} }",
+        1,
+    );
+    assert_ne!(edited, shipped);
+    std::fs::write(&policy, &edited).unwrap();
+    let output = exporter(&[
+        "--config",
+        "config/nginx-backlog-exporter.toml",
+        "policy",
+        "lint",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
+    assert!(
+        stdout.contains("alarm[1].evaluation_window: alarm \"web-pending-low\" has a wall clock window"),
         "{stdout}"
     );
 }

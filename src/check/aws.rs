@@ -13,10 +13,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::alarms::{policy_ref, PolicyRead, PolicyRef, PublishedSeries, ReadAlarm, ReadFailure, SeriesAlarms};
 use crate::aws_error;
-use crate::scaling::model::{
-    AdjustmentType, Alarm, Comparison, MetricAggregation, Policy, PolicyKind, Statistic, StepAdjustment, TrackedMetric,
-    TreatMissingData,
-};
+use crate::scaling::aws;
+use crate::scaling::model::ScalingService;
+use crate::simulate::input::{alarm_alone, alarm_draft, policy_alone, policy_draft, Locate, Location};
 
 const DESCRIBE_ALARMS_FOR_METRIC: &str = "cloudwatch:DescribeAlarmsForMetric";
 const DESCRIBE_POLICIES: &str = "autoscaling:DescribePolicies";
@@ -120,69 +119,89 @@ async fn alarms_for(
         .collect())
 }
 
-/// One alarm as the model holds it, or as a name and why it is not checked.
-fn read_alarm(metric_alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> ReadAlarm {
-    let name = metric_alarm.alarm_name().unwrap_or("(unnamed)").to_owned();
-    let unchecked = |why: String| ReadAlarm::Unchecked {
-        name: name.clone(),
-        why,
-    };
-    if let Some(extended) = metric_alarm.extended_statistic() {
-        return unchecked(format!("ExtendedStatistic {extended}"));
+/// Where a field of an API answer came from, for the messages of the validation `check`
+/// shares with `simulate`: the operation and the JSON path of the field in its answer.
+struct Answer(&'static str);
+
+impl Locate for Answer {
+    fn loc(&self, path: &str) -> Location {
+        Location {
+            file: self.0.to_owned(),
+            key: path.to_owned(),
+            line: 0,
+        }
     }
-    let Some(statistic) = metric_alarm.statistic().and_then(|s| Statistic::from_name(s.as_str())) else {
-        return unchecked(String::from("no Statistic"));
-    };
-    let Some(comparison) = metric_alarm
-        .comparison_operator()
-        .and_then(|c| Comparison::from_name(c.as_str()))
-    else {
-        let operator = metric_alarm.comparison_operator().map_or("none", |c| c.as_str());
-        return unchecked(format!("ComparisonOperator {operator}"));
-    };
-    let treat_missing_data = match metric_alarm.treat_missing_data() {
-        None => TreatMissingData::Missing,
-        Some(value) => match TreatMissingData::from_name(value) {
-            Some(t) => t,
-            None => return unchecked(format!("TreatMissingData {value:?}")),
+}
+
+fn dimensions(list: &[aws_sdk_cloudwatch::types::Dimension]) -> Vec<aws::Dimension> {
+    list.iter()
+        .map(|d| aws::Dimension {
+            name: d.name().unwrap_or("").to_owned(),
+            value: d.value().unwrap_or("").to_owned(),
+        })
+        .collect()
+}
+
+/// The SDK's MetricAlarm as the AWS shape describe-alarms prints.
+fn metric_alarm(alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> aws::MetricAlarm {
+    use aws_sdk_cloudwatch::types::EvaluationWindow;
+    aws::MetricAlarm {
+        alarm_name: alarm.alarm_name().unwrap_or("(unnamed)").to_owned(),
+        alarm_arn: alarm.alarm_arn().map(str::to_owned),
+        actions_enabled: alarm.actions_enabled(),
+        alarm_actions: alarm.alarm_actions().to_vec(),
+        metric_name: alarm.metric_name().map(str::to_owned),
+        namespace: alarm.namespace().map(str::to_owned),
+        statistic: alarm.statistic().map(|s| s.as_str().to_owned()),
+        extended_statistic: alarm.extended_statistic().map(str::to_owned),
+        dimensions: dimensions(alarm.dimensions()),
+        period: alarm.period().map(i64::from),
+        unit: alarm.unit().map(|u| u.as_str().to_owned()),
+        evaluation_periods: alarm.evaluation_periods().map_or(0, i64::from),
+        datapoints_to_alarm: alarm.datapoints_to_alarm().map(i64::from),
+        threshold: alarm.threshold(),
+        comparison_operator: alarm.comparison_operator().map_or("", |c| c.as_str()).to_owned(),
+        treat_missing_data: alarm.treat_missing_data().map(str::to_owned),
+        evaluate_low_sample_count_percentile: alarm.evaluate_low_sample_count_percentile().map(str::to_owned),
+        evaluation_window: match alarm.evaluation_window() {
+            None | Some(EvaluationWindow::SlidingWindow(_)) => None,
+            Some(EvaluationWindow::WallClockWindow(window)) => Some(aws::EvaluationWindow::WallClockWindow {
+                timezone: window.timezone().map(str::to_owned),
+            }),
+            // A member this SDK does not know: read_alarm says so before it gets here.
+            Some(_) => None,
         },
-    };
-    let (Some(period), Some(evaluation_periods), Some(threshold)) = (
-        metric_alarm.period().and_then(|p| u32::try_from(p).ok()),
-        metric_alarm.evaluation_periods().and_then(|p| u32::try_from(p).ok()),
-        metric_alarm.threshold(),
-    ) else {
-        return unchecked(String::from("no Period, EvaluationPeriods or Threshold"));
-    };
-    let datapoints_to_alarm = metric_alarm
-        .datapoints_to_alarm()
-        .and_then(|m| u32::try_from(m).ok())
-        .unwrap_or(evaluation_periods);
-    ReadAlarm::Checked {
-        alarm: Alarm {
+        metrics: (!alarm.metrics().is_empty()).then(|| serde_json::json!(["(metric math)"])),
+        threshold_metric_id: alarm.threshold_metric_id().map(str::to_owned),
+    }
+}
+
+/// One alarm as the model holds it (validated as `simulate` validates it), or as a name and
+/// why it is not checked.
+fn read_alarm(metric_alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> ReadAlarm {
+    let shape = self::metric_alarm(metric_alarm);
+    let name = shape.alarm_name.clone();
+    if let Some(window) = metric_alarm
+        .evaluation_window()
+        .filter(|w| !(w.is_sliding_window() || w.is_wall_clock_window()))
+    {
+        return ReadAlarm::Unchecked {
             name,
-            namespace: metric_alarm.namespace().unwrap_or("").to_owned(),
-            metric_name: metric_alarm.metric_name().unwrap_or("").to_owned(),
-            dimensions: metric_alarm
-                .dimensions()
-                .iter()
-                .map(|d| (d.name().unwrap_or("").to_owned(), d.value().unwrap_or("").to_owned()))
-                .collect(),
-            statistic,
-            period,
-            evaluation_periods,
-            datapoints_to_alarm,
-            threshold,
-            comparison,
-            treat_missing_data,
-            actions: Vec::new(),
-            // AWS's default is true.
-            actions_enabled: metric_alarm.actions_enabled().unwrap_or(true),
-            evaluation_window: Default::default(),
+            why: format!("an EvaluationWindow this tool does not know ({window:?})"),
+        };
+    }
+    let action_arns = shape.alarm_actions.clone();
+    let answer = Answer("DescribeAlarmsForMetric");
+    match alarm_draft(&answer, &format!("MetricAlarms[{name}]"), shape).and_then(alarm_alone) {
+        Ok(alarm) => ReadAlarm::Checked {
+            actions_enabled: alarm.actions_enabled,
+            alarm,
+            action_arns,
         },
-        action_arns: metric_alarm.alarm_actions().to_vec(),
-        // AWS's default is true.
-        actions_enabled: metric_alarm.actions_enabled().unwrap_or(true),
+        Err(error) => ReadAlarm::Unchecked {
+            name,
+            why: error.message().to_owned(),
+        },
     }
 }
 
@@ -272,83 +291,82 @@ async fn ec2_policies(
     }
 }
 
-/// Steps sorted by their lower bound, as validation sorts them for the model.
-fn sorted_steps(mut steps: Vec<StepAdjustment>) -> Vec<StepAdjustment> {
-    steps.sort_by(|a, b| {
-        a.lower_bound
-            .unwrap_or(f64::NEG_INFINITY)
-            .total_cmp(&b.lower_bound.unwrap_or(f64::NEG_INFINITY))
-    });
-    steps
+fn steps<T>(
+    list: &[T],
+    lower: fn(&T) -> Option<f64>,
+    upper: fn(&T) -> Option<f64>,
+    adjustment: fn(&T) -> i64,
+) -> Vec<aws::StepAdjustment> {
+    list.iter()
+        .map(|s| aws::StepAdjustment {
+            metric_interval_lower_bound: lower(s),
+            metric_interval_upper_bound: upper(s),
+            scaling_adjustment: adjustment(s),
+        })
+        .collect()
 }
 
-fn non_negative(value: Option<i32>) -> Option<u32> {
-    value.and_then(|v| u32::try_from(v).ok())
+/// A policy validated as `simulate` validates it, in a group of `service` named `group`; or
+/// unchecked, saying its type.
+fn checked_policy(
+    shape: aws::ScalingPolicy,
+    operation: &'static str,
+    service: ScalingService,
+    group: &str,
+) -> PolicyRead {
+    let policy_type = shape.policy_type.clone();
+    let name = shape.policy_name.clone();
+    match policy_draft(&Answer(operation), &format!("ScalingPolicies[{name}]"), shape)
+        .and_then(|draft| policy_alone(&draft, service, group))
+    {
+        Ok(policy) => PolicyRead::Found(policy),
+        Err(_) => PolicyRead::Unchecked { policy_type },
+    }
 }
 
 fn ec2_policy(policy: &aws_sdk_autoscaling::types::ScalingPolicy, arn: &str) -> PolicyRead {
-    let policy_type = policy.policy_type().unwrap_or("SimpleScaling");
-    let unchecked = || PolicyRead::Unchecked {
-        policy_type: policy_type.to_owned(),
+    let tracking = policy
+        .target_tracking_configuration()
+        .map(|t| aws::TargetTrackingConfiguration {
+            target_value: t.target_value().unwrap_or(0.0),
+            predefined_metric_specification: None,
+            // `check` describes the policy's target, not its metric.
+            customized_metric_specification: t.customized_metric_specification().map(|m| {
+                aws::CustomizedMetricSpecification {
+                    statistic: m.statistic().map(|s| s.as_str().to_owned()),
+                    period: m.period().map(i64::from),
+                    ..aws::CustomizedMetricSpecification::default()
+                }
+            }),
+            disable_scale_in: t.disable_scale_in().unwrap_or(false),
+            scale_out_cooldown: None,
+            scale_in_cooldown: None,
+        });
+    let group = policy.auto_scaling_group_name().unwrap_or("").to_owned();
+    let shape = aws::ScalingPolicy {
+        policy_name: policy.policy_name().unwrap_or("").to_owned(),
+        policy_arn: arn.to_owned(),
+        auto_scaling_group_name: Some(group.clone()),
+        policy_type: policy.policy_type().unwrap_or("SimpleScaling").to_owned(),
+        adjustment_type: policy.adjustment_type().map(str::to_owned),
+        min_adjustment_magnitude: policy.min_adjustment_magnitude().map(i64::from),
+        scaling_adjustment: policy.scaling_adjustment().map(i64::from),
+        cooldown: policy.cooldown().map(i64::from),
+        metric_aggregation_type: policy.metric_aggregation_type().map(str::to_owned),
+        step_adjustments: (!policy.step_adjustments().is_empty()).then(|| {
+            steps(
+                policy.step_adjustments(),
+                |s| s.metric_interval_lower_bound(),
+                |s| s.metric_interval_upper_bound(),
+                |s| i64::from(s.scaling_adjustment().unwrap_or(0)),
+            )
+        }),
+        estimated_instance_warmup: policy.estimated_instance_warmup().map(i64::from),
+        target_tracking_configuration: tracking,
+        enabled: policy.enabled(),
+        ..aws::ScalingPolicy::default()
     };
-    let adjustment_type = policy.adjustment_type().and_then(AdjustmentType::from_name);
-    let kind = match (policy_type, adjustment_type) {
-        ("StepScaling", Some(adjustment_type)) => PolicyKind::Step {
-            adjustment_type,
-            min_adjustment_magnitude: non_negative(policy.min_adjustment_magnitude()),
-            aggregation: policy
-                .metric_aggregation_type()
-                .and_then(MetricAggregation::from_name)
-                .unwrap_or(MetricAggregation::Average),
-            steps: sorted_steps(
-                policy
-                    .step_adjustments()
-                    .iter()
-                    .map(|s| StepAdjustment {
-                        lower_bound: s.metric_interval_lower_bound(),
-                        upper_bound: s.metric_interval_upper_bound(),
-                        scaling_adjustment: i64::from(s.scaling_adjustment().unwrap_or(0)),
-                    })
-                    .collect(),
-            ),
-            estimated_instance_warmup: non_negative(policy.estimated_instance_warmup()),
-            cooldown: None,
-        },
-        ("SimpleScaling", Some(adjustment_type)) => PolicyKind::Simple {
-            adjustment_type,
-            scaling_adjustment: i64::from(policy.scaling_adjustment().unwrap_or(0)),
-            min_adjustment_magnitude: non_negative(policy.min_adjustment_magnitude()),
-            cooldown: non_negative(policy.cooldown()),
-        },
-        ("TargetTrackingScaling", _) => {
-            let Some(tracking) = policy.target_tracking_configuration() else {
-                return unchecked();
-            };
-            PolicyKind::TargetTracking {
-                target_value: tracking.target_value().unwrap_or(0.0),
-                statistic: tracking
-                    .customized_metric_specification()
-                    .and_then(|m| m.statistic())
-                    .and_then(|s| Statistic::from_name(s.as_str()))
-                    .unwrap_or(Statistic::Average),
-                disable_scale_in: tracking.disable_scale_in().unwrap_or(false),
-                scale_out_cooldown: non_negative(policy.estimated_instance_warmup()),
-                scale_in_cooldown: None,
-                metric_period: 60,
-                // `check` describes the policy's target, not its metric.
-                metric: TrackedMetric::AlarmSeries,
-                tracking_alarms: Default::default(),
-            }
-        }
-        _ => return unchecked(),
-    };
-    PolicyRead::Found(Policy {
-        name: policy.policy_name().unwrap_or("").to_owned(),
-        arn: arn.to_owned(),
-        kind,
-        // AWS's default is true.
-        enabled: policy.enabled().unwrap_or(true),
-    })
+    checked_policy(shape, "DescribePolicies", ScalingService::Ec2AutoScaling, &group)
 }
 
 async fn application_policies(
@@ -382,70 +400,57 @@ async fn application_policies(
 }
 
 fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPolicy) -> PolicyRead {
-    use aws_sdk_applicationautoscaling::types::PolicyType;
-    let unchecked = || PolicyRead::Unchecked {
+    let step = policy
+        .step_scaling_policy_configuration()
+        .map(|c| aws::StepScalingPolicyConfiguration {
+            adjustment_type: c.adjustment_type().map(|t| t.as_str().to_owned()),
+            step_adjustments: steps(
+                c.step_adjustments(),
+                |s| s.metric_interval_lower_bound(),
+                |s| s.metric_interval_upper_bound(),
+                |s| i64::from(s.scaling_adjustment()),
+            ),
+            min_adjustment_magnitude: c.min_adjustment_magnitude().map(i64::from),
+            cooldown: c.cooldown().map(i64::from),
+            metric_aggregation_type: c.metric_aggregation_type().map(|a| a.as_str().to_owned()),
+        });
+    let tracking = policy
+        .target_tracking_scaling_policy_configuration()
+        .map(|t| aws::TargetTrackingConfiguration {
+            target_value: t.target_value(),
+            predefined_metric_specification: t.predefined_metric_specification().map(|p| {
+                aws::PredefinedMetricSpecification {
+                    predefined_metric_type: p.predefined_metric_type().as_str().to_owned(),
+                    resource_label: None,
+                }
+            }),
+            // `check` describes the policy's target, not its metric.
+            customized_metric_specification: t.customized_metric_specification().map(|m| {
+                aws::CustomizedMetricSpecification {
+                    statistic: m.statistic().map(|s| s.as_str().to_owned()),
+                    ..aws::CustomizedMetricSpecification::default()
+                }
+            }),
+            disable_scale_in: t.disable_scale_in().unwrap_or(false),
+            scale_out_cooldown: t.scale_out_cooldown().map(i64::from),
+            scale_in_cooldown: t.scale_in_cooldown().map(i64::from),
+        });
+    let shape = aws::ScalingPolicy {
+        policy_name: policy.policy_name().to_owned(),
+        policy_arn: policy.policy_arn().to_owned(),
+        service_namespace: Some(policy.service_namespace().as_str().to_owned()),
+        resource_id: Some(policy.resource_id().to_owned()),
         policy_type: policy.policy_type().as_str().to_owned(),
+        step_scaling_policy_configuration: step,
+        target_tracking_scaling_policy_configuration: tracking,
+        ..aws::ScalingPolicy::default()
     };
-    let kind = match policy.policy_type() {
-        PolicyType::StepScaling => {
-            let Some(step) = policy.step_scaling_policy_configuration() else {
-                return unchecked();
-            };
-            let Some(adjustment_type) = step
-                .adjustment_type()
-                .and_then(|t| AdjustmentType::from_name(t.as_str()))
-            else {
-                return unchecked();
-            };
-            PolicyKind::Step {
-                adjustment_type,
-                min_adjustment_magnitude: non_negative(step.min_adjustment_magnitude()),
-                aggregation: step
-                    .metric_aggregation_type()
-                    .and_then(|a| MetricAggregation::from_name(a.as_str()))
-                    .unwrap_or(MetricAggregation::Average),
-                steps: sorted_steps(
-                    step.step_adjustments()
-                        .iter()
-                        .map(|s| StepAdjustment {
-                            lower_bound: s.metric_interval_lower_bound(),
-                            upper_bound: s.metric_interval_upper_bound(),
-                            scaling_adjustment: i64::from(s.scaling_adjustment()),
-                        })
-                        .collect(),
-                ),
-                estimated_instance_warmup: None,
-                cooldown: non_negative(step.cooldown()),
-            }
-        }
-        PolicyType::TargetTrackingScaling => {
-            let Some(tracking) = policy.target_tracking_scaling_policy_configuration() else {
-                return unchecked();
-            };
-            PolicyKind::TargetTracking {
-                target_value: tracking.target_value(),
-                statistic: tracking
-                    .customized_metric_specification()
-                    .and_then(|m| m.statistic())
-                    .and_then(|s| Statistic::from_name(s.as_str()))
-                    .unwrap_or(Statistic::Average),
-                disable_scale_in: tracking.disable_scale_in().unwrap_or(false),
-                scale_out_cooldown: non_negative(tracking.scale_out_cooldown()),
-                scale_in_cooldown: non_negative(tracking.scale_in_cooldown()),
-                metric_period: 60,
-                // `check` describes the policy's target, not its metric.
-                metric: TrackedMetric::AlarmSeries,
-                tracking_alarms: Default::default(),
-            }
-        }
-        _ => return unchecked(),
-    };
-    PolicyRead::Found(Policy {
-        name: policy.policy_name().to_owned(),
-        arn: policy.policy_arn().to_owned(),
-        kind,
-        enabled: true,
-    })
+    checked_policy(
+        shape,
+        "DescribeScalingPolicies",
+        ScalingService::ApplicationAutoScaling,
+        policy.resource_id(),
+    )
 }
 
 /// What STS GetCallerIdentity said of the credentials.

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::config::{CloudWatchConfig, INSTANCE_DIMENSION};
-use crate::scaling::model::{BacklogPerTask, PolicyKind, Statistic, TrackedMetric};
+use crate::scaling::model::{BacklogPerTask, EvaluationWindow, PolicyKind, Statistic, TrackedMetric};
 use crate::simulate::input::{Loaded, Location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +212,20 @@ pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig, config: &Path
         }
         if series == Some(Series::Fleet) && alarm.statistic == Statistic::Sum {
             report(Severity::Warning, "statistic", fleet_sum_warning(cloudwatch));
+        }
+        if let EvaluationWindow::WallClock { .. } = alarm.evaluation_window {
+            // alarm-evaluation-window: a wall clock window evaluates only complete periods
+            // aligned to the clock; the sliding default reads the newest data at every
+            // evaluation.
+            report(
+                Severity::Warning,
+                "evaluation_window",
+                format!(
+                    "alarm {:?} has a wall clock window: it sees a backlog only once a clock-aligned {} s period \
+                     has ended, up to a period later than the sliding window (AWS's default) would",
+                    alarm.name, alarm.period
+                ),
+            );
         }
     }
     for (index, policy) in loaded.scenario.policies.iter().enumerate() {

@@ -15,12 +15,15 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::scaling::aws::{
+    self, per_task_metrics, suspended_state, MetricAlarm, ScalingPolicy, ECS_SCALABLE_DIMENSION, ECS_SERVICE_NAMESPACE,
+};
 use crate::scaling::model::{
     Alarm, BacklogPerTask, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment, TrackedMetric,
 };
-use crate::simulate::input::{per_task_metrics_json, steps_json};
 
 /// The output formats of `policy render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +44,6 @@ pub const PER_TASK_NOTE: &str = "Backlog per task = fleet total / RunningTaskCou
      RunningTaskCount is published by Container Insights: turn it on for the cluster, or the \
      policy has no data and never scales";
 
-/// ECS: the one scalable dimension this tool renders.
-const ECS_SCALABLE_DIMENSION: &str = "ecs:service:DesiredCount";
-const ECS_SERVICE_NAMESPACE: &str = "ecs";
-
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     /// A target tracking policy's metric comes from the alarms (the TOML has no metric of
@@ -57,9 +56,9 @@ pub enum RenderError {
 pub fn render(scenario: &Scenario, format: Format) -> Result<String, RenderError> {
     let tracked = tracked_metric(scenario)?;
     Ok(match format {
-        Format::CloudFormation => cloudformation(scenario, tracked),
+        Format::CloudFormation => cloudformation(scenario),
         Format::Terraform => terraform(scenario, tracked),
-        Format::Cli => cli(scenario, tracked),
+        Format::Cli => cli(scenario),
     })
 }
 
@@ -150,198 +149,55 @@ fn alarm_description(alarm: &Alarm) -> String {
     )
 }
 
-fn dimensions_json(dimensions: &[(String, String)]) -> Value {
-    Value::Array(
-        dimensions
-            .iter()
-            .map(|(name, value)| json!({ "Name": name, "Value": value }))
-            .collect(),
-    )
-}
-
-/// CustomizedMetricSpecification for a target tracking policy on `metric`'s series.
-fn customized_metric(metric: &Alarm, statistic: &str, period: Option<u32>) -> Value {
-    let mut out = Map::new();
-    out.insert("MetricName".into(), json!(metric.metric_name));
-    out.insert("Namespace".into(), json!(metric.namespace));
-    out.insert("Dimensions".into(), dimensions_json(&metric.dimensions));
-    out.insert("Statistic".into(), json!(statistic));
-    if let Some(period) = period {
-        out.insert("Period".into(), json!(period));
+/// A shape of `scaling::aws` as the JSON object AWS spells: the properties CloudFormation
+/// takes and the fields whose names the CLI's flags are made from.
+fn fields<T: Serialize>(shape: &T) -> Map<String, Value> {
+    match serde_json::to_value(shape) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
     }
-    Value::Object(out)
 }
 
-/// The policy's configuration object as AWS's API spells it: for EC2 the fields of
-/// PutScalingPolicy (flat), for Application Auto Scaling the Step/TargetTracking
-/// configuration object. `(policy_type, fields)`.
-fn ec2_policy_fields(policy: &Policy, tracked: Option<&Alarm>) -> (&'static str, Map<String, Value>) {
-    let mut out = Map::new();
-    let policy_type = match &policy.kind {
-        PolicyKind::Step {
-            adjustment_type,
-            min_adjustment_magnitude,
-            aggregation,
-            steps,
-            estimated_instance_warmup,
-            cooldown: _,
-        } => {
-            out.insert("AdjustmentType".into(), json!(adjustment_type.name()));
-            if let Some(magnitude) = min_adjustment_magnitude {
-                out.insert("MinAdjustmentMagnitude".into(), json!(magnitude));
-            }
-            out.insert("MetricAggregationType".into(), json!(aggregation.name()));
-            if let Some(warmup) = estimated_instance_warmup {
-                out.insert("EstimatedInstanceWarmup".into(), json!(warmup));
-            }
-            out.insert("StepAdjustments".into(), steps_json(steps));
-            "StepScaling"
-        }
-        PolicyKind::Simple {
-            adjustment_type,
-            scaling_adjustment,
-            min_adjustment_magnitude,
-            cooldown,
-        } => {
-            out.insert("AdjustmentType".into(), json!(adjustment_type.name()));
-            out.insert("ScalingAdjustment".into(), json!(scaling_adjustment));
-            if let Some(magnitude) = min_adjustment_magnitude {
-                out.insert("MinAdjustmentMagnitude".into(), json!(magnitude));
-            }
-            if let Some(cooldown) = cooldown {
-                out.insert("Cooldown".into(), json!(cooldown.to_string()));
-            }
-            "SimpleScaling"
-        }
-        PolicyKind::TargetTracking {
-            target_value,
-            statistic,
-            disable_scale_in,
-            scale_out_cooldown,
-            scale_in_cooldown: _,
-            metric_period,
-            // Validation refuses backlog_per_task and predefined metrics for EC2 Auto Scaling.
-            metric: _,
-            tracking_alarms: _,
-        } => {
-            if let Some(warmup) = scale_out_cooldown {
-                out.insert("EstimatedInstanceWarmup".into(), json!(warmup));
-            }
-            let mut config = Map::new();
-            if let Some(metric) = tracked {
-                config.insert(
-                    "CustomizedMetricSpecification".into(),
-                    customized_metric(metric, statistic.name(), Some(*metric_period)),
-                );
-            }
-            config.insert("TargetValue".into(), json!(target_value));
-            config.insert("DisableScaleIn".into(), json!(disable_scale_in));
-            out.insert("TargetTrackingConfiguration".into(), Value::Object(config));
-            "TargetTrackingScaling"
-        }
-    };
-    (policy_type, out)
+/// The policy as AWS holds it, and its fields less those that name it (PolicyName,
+/// PolicyARN, the group or scalable target) and its type. EC2 Auto Scaling: PutScalingPolicy's
+/// flat fields; Application Auto Scaling: the fields of the configuration object, under its
+/// key.
+fn policy_fields(scenario: &Scenario, policy: &Policy) -> (ScalingPolicy, Map<String, Value>) {
+    let shape = ScalingPolicy::from_model(scenario, policy);
+    let mut map = fields(&shape);
+    for key in [
+        "PolicyName",
+        "PolicyARN",
+        "PolicyType",
+        "AutoScalingGroupName",
+        "ServiceNamespace",
+        "ResourceId",
+        "ScalableDimension",
+    ] {
+        map.remove(key);
+    }
+    (shape, map)
 }
 
-/// Application Auto Scaling: `(policy_type, configuration key, configuration)`.
-fn ecs_policy_config(policy: &Policy, tracked: Option<&Alarm>) -> (&'static str, &'static str, Value) {
-    let step_config = |adjustment_type: &str,
-                       cooldown: Option<u32>,
-                       aggregation: &str,
-                       magnitude: Option<u32>,
-                       steps: &[StepAdjustment]| {
-        let mut config = Map::new();
-        config.insert("AdjustmentType".into(), json!(adjustment_type));
-        if let Some(cooldown) = cooldown {
-            config.insert("Cooldown".into(), json!(cooldown));
-        }
-        config.insert("MetricAggregationType".into(), json!(aggregation));
-        if let Some(magnitude) = magnitude {
-            config.insert("MinAdjustmentMagnitude".into(), json!(magnitude));
-        }
-        config.insert("StepAdjustments".into(), steps_json(steps));
-        ("StepScaling", "StepScalingPolicyConfiguration", Value::Object(config))
-    };
+/// The alarm as AWS holds it, without AlarmActions (each format names the policies its own
+/// way) and with a description.
+fn alarm_fields(scenario: &Scenario, index: usize) -> Map<String, Value> {
+    let mut map = fields(&MetricAlarm::from_model(scenario, index, None));
+    map.remove("AlarmActions");
+    map.insert(
+        "AlarmDescription".into(),
+        json!(alarm_description(&scenario.alarms[index])),
+    );
+    map
+}
+
+fn predefined(policy: &Policy) -> Option<&'static str> {
     match &policy.kind {
-        PolicyKind::Step {
-            adjustment_type,
-            min_adjustment_magnitude,
-            aggregation,
-            steps,
-            estimated_instance_warmup: _,
-            cooldown,
-        } => step_config(
-            adjustment_type.name(),
-            *cooldown,
-            aggregation.name(),
-            *min_adjustment_magnitude,
-            steps,
-        ),
-        // Validation refuses simple scaling for Application Auto Scaling; were it given, one
-        // open step from the threshold up is the same adjustment.
-        PolicyKind::Simple {
-            adjustment_type,
-            scaling_adjustment,
-            min_adjustment_magnitude,
-            cooldown,
-        } => step_config(
-            adjustment_type.name(),
-            *cooldown,
-            "Average",
-            *min_adjustment_magnitude,
-            &[StepAdjustment {
-                lower_bound: Some(0.0),
-                upper_bound: None,
-                scaling_adjustment: *scaling_adjustment,
-            }],
-        ),
         PolicyKind::TargetTracking {
-            target_value,
-            statistic,
-            disable_scale_in,
-            scale_out_cooldown,
-            scale_in_cooldown,
-            metric_period: _,
-            metric,
-            tracking_alarms: _,
-        } => {
-            let mut config = Map::new();
-            match (metric, tracked) {
-                (TrackedMetric::Predefined(predefined), _) => {
-                    config.insert(
-                        "PredefinedMetricSpecification".into(),
-                        json!({ "PredefinedMetricType": predefined.name() }),
-                    );
-                }
-                (TrackedMetric::BacklogPerTask(per_task), _) => {
-                    config.insert(
-                        "CustomizedMetricSpecification".into(),
-                        json!({ "Metrics": per_task_metrics_json(per_task) }),
-                    );
-                }
-                (TrackedMetric::AlarmSeries, Some(metric)) => {
-                    // No Period: Application Auto Scaling tracks one-minute data only.
-                    config.insert(
-                        "CustomizedMetricSpecification".into(),
-                        customized_metric(metric, statistic.name(), None),
-                    );
-                }
-                (TrackedMetric::AlarmSeries, None) => {}
-            }
-            config.insert("TargetValue".into(), json!(target_value));
-            config.insert("DisableScaleIn".into(), json!(disable_scale_in));
-            if let Some(cooldown) = scale_in_cooldown {
-                config.insert("ScaleInCooldown".into(), json!(cooldown));
-            }
-            if let Some(cooldown) = scale_out_cooldown {
-                config.insert("ScaleOutCooldown".into(), json!(cooldown));
-            }
-            (
-                "TargetTrackingScaling",
-                "TargetTrackingScalingPolicyConfiguration",
-                Value::Object(config),
-            )
-        }
+            metric: TrackedMetric::Predefined(predefined),
+            ..
+        } => Some(predefined.name()),
+        _ => None,
     }
 }
 
@@ -373,35 +229,32 @@ fn has_ecs_target_tracking(scenario: &Scenario) -> bool {
             .any(|p| matches!(p.kind, PolicyKind::TargetTracking { .. }))
 }
 
-fn cloudformation(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
+fn cloudformation(scenario: &Scenario) -> String {
     let mut resources = Map::new();
     let target_id = "ScalableTarget";
     if is_ecs(scenario) {
+        let mut properties = fields(
+            &aws::describe_groups(&scenario.group)
+                .scalable_targets
+                .unwrap_or_default()[0],
+        );
+        if !scenario.group.suspended.is_any_suspended() {
+            properties.remove("SuspendedState");
+        }
         resources.insert(
             target_id.into(),
-            json!({
-                "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
-                "Properties": {
-                    "ServiceNamespace": ECS_SERVICE_NAMESPACE,
-                    "ScalableDimension": ECS_SCALABLE_DIMENSION,
-                    "ResourceId": scenario.group.name,
-                    "MinCapacity": scenario.group.min_capacity,
-                    "MaxCapacity": scenario.group.max_capacity,
-                }
-            }),
+            json!({ "Type": "AWS::ApplicationAutoScaling::ScalableTarget", "Properties": properties }),
         );
     }
     for policy in &scenario.policies {
+        let (shape, mut properties) = policy_fields(scenario, policy);
         let resource = if is_ecs(scenario) {
-            let (policy_type, key, config) = ecs_policy_config(policy, tracked);
-            let mut properties = Map::new();
             properties.insert("PolicyName".into(), json!(policy.name));
-            properties.insert("PolicyType".into(), json!(policy_type));
+            properties.insert("PolicyType".into(), json!(shape.policy_type));
             properties.insert("ScalingTargetId".into(), json!({ "Ref": target_id }));
-            properties.insert(key.into(), config);
             let mut resource = Map::new();
             resource.insert("Type".into(), json!("AWS::ApplicationAutoScaling::ScalingPolicy"));
-            if policy_type == "TargetTrackingScaling" {
+            if shape.policy_type == "TargetTrackingScaling" {
                 // The resource has no description property; Metadata is where a template keeps one.
                 resource.insert(
                     "Metadata".into(),
@@ -411,16 +264,26 @@ fn cloudformation(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
             resource.insert("Properties".into(), Value::Object(properties));
             Value::Object(resource)
         } else {
-            let (policy_type, fields) = ec2_policy_fields(policy, tracked);
-            let mut properties = Map::new();
             properties.insert("AutoScalingGroupName".into(), json!(scenario.group.name));
-            properties.insert("PolicyType".into(), json!(policy_type));
-            properties.extend(fields);
-            json!({ "Type": "AWS::AutoScaling::ScalingPolicy", "Properties": properties })
+            properties.insert("PolicyType".into(), json!(shape.policy_type));
+            // AWS::AutoScaling::ScalingPolicy takes Cooldown as a string and has no Enabled:
+            // a disabled policy is said in Metadata (PutScalingPolicy --no-enabled sets it).
+            if let Some(cooldown) = properties.remove("Cooldown") {
+                properties.insert("Cooldown".into(), json!(cooldown.to_string()));
+            }
+            let enabled = properties.remove("Enabled");
+            let mut resource = json!({ "Type": "AWS::AutoScaling::ScalingPolicy", "Properties": properties });
+            if enabled == Some(Value::Bool(false)) {
+                resource["Metadata"] = json!({
+                    "Comment": "Enabled is false in the policy file: disable it after deploying (aws autoscaling \
+                                put-scaling-policy --no-enabled); CloudFormation has no such property"
+                });
+            }
+            resource
         };
         resources.insert(policy_id(policy), resource);
     }
-    for alarm in &scenario.alarms {
+    for (index, alarm) in scenario.alarms.iter().enumerate() {
         let actions: Vec<Value> = alarm
             .actions
             .iter()
@@ -429,26 +292,11 @@ fn cloudformation(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
             // returns the policy's ARN, which is what AlarmActions takes.
             .map(|policy| json!({ "Ref": policy_id(policy) }))
             .collect();
+        let mut properties = alarm_fields(scenario, index);
+        properties.insert("AlarmActions".into(), Value::Array(actions));
         resources.insert(
             alarm_id(alarm),
-            json!({
-                "Type": "AWS::CloudWatch::Alarm",
-                "Properties": {
-                    "AlarmName": alarm.name,
-                    "AlarmDescription": alarm_description(alarm),
-                    "Namespace": alarm.namespace,
-                    "MetricName": alarm.metric_name,
-                    "Dimensions": dimensions_json(&alarm.dimensions),
-                    "Statistic": alarm.statistic.name(),
-                    "Period": alarm.period,
-                    "EvaluationPeriods": alarm.evaluation_periods,
-                    "DatapointsToAlarm": alarm.datapoints_to_alarm,
-                    "Threshold": alarm.threshold,
-                    "ComparisonOperator": alarm.comparison.name(),
-                    "TreatMissingData": alarm.treat_missing_data.name(),
-                    "AlarmActions": actions,
-                }
-            }),
+            json!({ "Type": "AWS::CloudWatch::Alarm", "Properties": properties }),
         );
     }
     let description = if has_ecs_target_tracking(scenario) {
@@ -502,7 +350,7 @@ fn tf_steps(out: &mut String, indent: &str, steps: &[StepAdjustment]) {
     }
 }
 
-/// The same blocks from the AWS-spelled JSON of [`steps_json`].
+/// The step_adjustment blocks from the AWS-spelled JSON of the StepAdjustments.
 fn tf_steps_json(out: &mut String, indent: &str, steps: &[Value]) {
     for step in steps {
         let _ = writeln!(out, "{indent}step_adjustment {{");
@@ -536,7 +384,7 @@ fn tf_customized_metric(out: &mut String, indent: &str, metric: &Alarm, statisti
 }
 
 /// `customized_metric_specification { metrics { ... } }` from the AWS-spelled JSON of
-/// [`per_task_metrics_json`] (hashicorp/aws: aws_appautoscaling_policy,
+/// [`per_task_metrics`] (hashicorp/aws: aws_appautoscaling_policy,
 /// target_tracking_scaling_policy_configuration.customized_metric_specification.metrics).
 fn tf_metrics(out: &mut String, indent: &str, queries: &Value) {
     let text = |value: &Value| hcl_string(value.as_str().unwrap_or_default());
@@ -589,6 +437,13 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
         let _ = writeln!(out, "  resource_id        = {}", hcl_string(&scenario.group.name));
         let _ = writeln!(out, "  min_capacity       = {}", scenario.group.min_capacity);
         let _ = writeln!(out, "  max_capacity       = {}", scenario.group.max_capacity);
+        if scenario.group.suspended.is_any_suspended() {
+            let _ = writeln!(out, "  suspended_state {{");
+            for (key, value) in fields(&suspended_state(&scenario.group)) {
+                let _ = writeln!(out, "    {} = {value}", snake_of_pascal(&key));
+            }
+            let _ = writeln!(out, "  }}");
+        }
         let _ = writeln!(out, "}}");
     }
     for policy in &scenario.policies {
@@ -602,8 +457,8 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
             }
             let _ = writeln!(out, "resource \"aws_appautoscaling_policy\" \"{name}\" {{");
             let _ = writeln!(out, "  name               = {}", hcl_string(&policy.name));
-            let (policy_type, _, config) = ecs_policy_config(policy, tracked);
-            let _ = writeln!(out, "  policy_type        = {}", hcl_string(policy_type));
+            let (shape, fields) = policy_fields(scenario, policy);
+            let _ = writeln!(out, "  policy_type        = {}", hcl_string(&shape.policy_type));
             let _ = writeln!(
                 out,
                 "  service_namespace  = aws_appautoscaling_target.target.service_namespace"
@@ -635,7 +490,11 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
                         let _ = writeln!(out, "    scale_out_cooldown = {cooldown}");
                     }
                     if let Some(per_task) = per_task(policy) {
-                        tf_metrics(&mut out, "    ", &per_task_metrics_json(per_task));
+                        tf_metrics(&mut out, "    ", &json!(per_task_metrics(per_task)));
+                    } else if let Some(predefined) = predefined(policy) {
+                        let _ = writeln!(out, "    predefined_metric_specification {{");
+                        let _ = writeln!(out, "      predefined_metric_type = {}", hcl_string(predefined));
+                        let _ = writeln!(out, "    }}");
                     } else if let Some(metric) = tracked {
                         tf_customized_metric(&mut out, "    ", metric, statistic.name(), "dimensions");
                     }
@@ -643,6 +502,7 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
                 }
                 _ => {
                     let _ = writeln!(out, "  step_scaling_policy_configuration {{");
+                    let config = &fields["StepScalingPolicyConfiguration"];
                     let field = |key: &str| config.get(key).cloned();
                     if let Some(Value::String(adjustment)) = field("AdjustmentType") {
                         let _ = writeln!(out, "    adjustment_type          = {}", hcl_string(&adjustment));
@@ -667,10 +527,13 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
             let _ = writeln!(out, "\nresource \"aws_autoscaling_policy\" \"{name}\" {{");
             let _ = writeln!(out, "  name                   = {}", hcl_string(&policy.name));
             let _ = writeln!(out, "  autoscaling_group_name = {}", hcl_string(&scenario.group.name));
-            let (policy_type, fields) = ec2_policy_fields(policy, tracked);
-            let _ = writeln!(out, "  policy_type            = {}", hcl_string(policy_type));
+            let (shape, fields) = policy_fields(scenario, policy);
+            let _ = writeln!(out, "  policy_type            = {}", hcl_string(&shape.policy_type));
             if let Some(Value::String(adjustment)) = fields.get("AdjustmentType") {
                 let _ = writeln!(out, "  adjustment_type        = {}", hcl_string(adjustment));
+            }
+            if !policy.enabled {
+                let _ = writeln!(out, "  enabled                = false");
             }
             match &policy.kind {
                 PolicyKind::Step {
@@ -734,45 +597,92 @@ fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
             let _ = writeln!(out, "}}");
         }
     }
-    for alarm in &scenario.alarms {
+    let resource_type = if ecs {
+        "aws_appautoscaling_policy"
+    } else {
+        "aws_autoscaling_policy"
+    };
+    for (index, alarm) in scenario.alarms.iter().enumerate() {
         let _ = writeln!(
             out,
             "\nresource \"aws_cloudwatch_metric_alarm\" \"{}\" {{",
             snake(&alarm.name)
         );
-        let _ = writeln!(out, "  alarm_name          = {}", hcl_string(&alarm.name));
-        let _ = writeln!(out, "  alarm_description   = {}", hcl_string(&alarm_description(alarm)));
-        let _ = writeln!(out, "  namespace           = {}", hcl_string(&alarm.namespace));
-        let _ = writeln!(out, "  metric_name         = {}", hcl_string(&alarm.metric_name));
-        let _ = writeln!(out, "  statistic           = {}", hcl_string(alarm.statistic.name()));
-        let _ = writeln!(out, "  period              = {}", alarm.period);
-        let _ = writeln!(out, "  evaluation_periods  = {}", alarm.evaluation_periods);
-        let _ = writeln!(out, "  datapoints_to_alarm = {}", alarm.datapoints_to_alarm);
-        let _ = writeln!(out, "  threshold           = {}", hcl_number(alarm.threshold));
-        let _ = writeln!(out, "  comparison_operator = {}", hcl_string(alarm.comparison.name()));
-        let _ = writeln!(
-            out,
-            "  treat_missing_data  = {}",
-            hcl_string(alarm.treat_missing_data.name())
-        );
-        let _ = writeln!(out, "  dimensions = {{");
-        for (name, value) in &alarm.dimensions {
-            let _ = writeln!(out, "    {} = {}", hcl_string(name), hcl_string(value));
+        // aws_cloudwatch_metric_alarm's arguments are PutMetricAlarm's fields in snake_case.
+        for (key, value) in alarm_fields(scenario, index) {
+            let argument = snake_of_pascal(&key);
+            match (key.as_str(), &value) {
+                ("Dimensions", Value::Array(dimensions)) => {
+                    let _ = writeln!(out, "  dimensions = {{");
+                    for dimension in dimensions {
+                        let text = |v: &Value| hcl_string(v.as_str().unwrap_or_default());
+                        let _ = writeln!(out, "    {} = {}", text(&dimension["Name"]), text(&dimension["Value"]));
+                    }
+                    let _ = writeln!(out, "  }}");
+                }
+                // Not an argument of the hashicorp/aws provider's aws_cloudwatch_metric_alarm that
+                // this tool can vouch for: said, so a reader sets it (CloudFormation and the CLI
+                // render it).
+                ("EvaluationWindow", window) => {
+                    let _ = writeln!(
+                        out,
+                        "  # EvaluationWindow {window}: set it outside Terraform (aws cloudwatch put-metric-alarm \
+                         --evaluation-window) until your provider version has the argument"
+                    );
+                }
+                (_, Value::String(text)) => {
+                    let _ = writeln!(out, "  {argument} = {}", hcl_string(text));
+                }
+                (_, Value::Number(number)) => {
+                    let number = number.as_f64().map_or_else(
+                        || number.to_string(),
+                        |n| {
+                            if number.is_f64() {
+                                hcl_number(n)
+                            } else {
+                                number.to_string()
+                            }
+                        },
+                    );
+                    let _ = writeln!(out, "  {argument} = {number}");
+                }
+                (_, other) => {
+                    let _ = writeln!(out, "  {argument} = {other}");
+                }
+            }
         }
-        let _ = writeln!(out, "  }}");
-        let resource_type = if ecs {
-            "aws_appautoscaling_policy"
-        } else {
-            "aws_autoscaling_policy"
-        };
         let actions: Vec<String> = alarm
             .actions
             .iter()
             .filter_map(|&i| scenario.policies.get(i))
             .map(|policy| format!("{resource_type}.{}.arn", snake(&policy.name)))
             .collect();
-        let _ = writeln!(out, "  alarm_actions       = [{}]", actions.join(", "));
+        let _ = writeln!(out, "  alarm_actions = [{}]", actions.join(", "));
         let _ = writeln!(out, "}}");
+    }
+    out
+}
+
+/// `EvaluationPeriods` -> `evaluation_periods`, `PolicyARN` -> `policy_arn`: an AWS field's
+/// name as Terraform spells the argument.
+fn snake_of_pascal(name: &str) -> String {
+    separated(name, '_')
+}
+
+/// `EvaluationPeriods` -> `evaluation-periods`: an AWS field's name as the CLI spells its flag.
+fn kebab_of_pascal(name: &str) -> String {
+    separated(name, '-')
+}
+
+fn separated(name: &str, separator: char) -> String {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push(separator);
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_lowercase());
     }
     out
 }
@@ -786,7 +696,29 @@ fn arn_variable(policy: &Policy) -> String {
     format!("POLICY_ARN_{}", snake(&policy.name).to_ascii_uppercase())
 }
 
-fn cli(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
+/// A field as one argument of the AWS CLI: `--kebab-name VALUE`, or the flag alone for a
+/// boolean (`--actions-enabled`, `--no-enabled`).
+fn cli_argument(key: &str, value: &Value) -> String {
+    let flag = kebab_of_pascal(key);
+    match value {
+        Value::Bool(true) => format!("--{flag}"),
+        Value::Bool(false) => format!("--no-{flag}"),
+        Value::String(text) => format!("--{flag} {}", sh(text)),
+        Value::Number(number) => format!("--{flag} {number}"),
+        other => format!("--{flag} {}", sh(&other.to_string())),
+    }
+}
+
+/// One command: its first line, then one argument a line, joined by continuations.
+fn command(out: &mut String, first: &str, arguments: &[String]) {
+    let _ = write!(out, "{first}");
+    for argument in arguments {
+        let _ = write!(out, " \\\n  {argument}");
+    }
+    let _ = writeln!(out);
+}
+
+fn cli(scenario: &Scenario) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "#!/usr/bin/env bash");
     let _ = writeln!(
@@ -796,122 +728,87 @@ fn cli(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
     );
     let _ = writeln!(out, "set -euo pipefail");
     let ecs = is_ecs(scenario);
+    let group = &scenario.group;
     let target = format!(
         "--service-namespace {} --scalable-dimension {} --resource-id {}",
         ECS_SERVICE_NAMESPACE,
         ECS_SCALABLE_DIMENSION,
-        sh(&scenario.group.name)
+        sh(&group.name)
     );
     if ecs {
-        let _ = writeln!(out, "\naws application-autoscaling register-scalable-target \\");
-        let _ = writeln!(out, "  {target} \\");
-        let _ = writeln!(
-            out,
-            "  --min-capacity {} --max-capacity {}",
-            scenario.group.min_capacity, scenario.group.max_capacity
+        let mut arguments = vec![
+            target.clone(),
+            format!(
+                "--min-capacity {} --max-capacity {}",
+                group.min_capacity, group.max_capacity
+            ),
+        ];
+        if group.suspended.is_any_suspended() {
+            arguments.push(cli_argument("SuspendedState", &json!(suspended_state(group))));
+        }
+        let _ = writeln!(out);
+        command(
+            &mut out,
+            "aws application-autoscaling register-scalable-target",
+            &arguments,
+        );
+    } else if !group.suspended.processes.is_empty() {
+        // render names the group, it does not create it: its processes are suspended on it.
+        let processes: Vec<&str> = group.suspended.processes.iter().map(|p| p.name()).collect();
+        let _ = writeln!(out);
+        command(
+            &mut out,
+            "aws autoscaling suspend-processes",
+            &[
+                format!("--auto-scaling-group-name {}", sh(&group.name)),
+                format!("--scaling-processes {}", processes.join(" ")),
+            ],
         );
     }
     for policy in &scenario.policies {
         let _ = writeln!(out);
-        if ecs {
-            let (policy_type, key, config) = ecs_policy_config(policy, tracked);
-            if policy_type == "TargetTrackingScaling" {
-                for note in tracking_notes(policy) {
-                    let _ = writeln!(out, "# {note}.");
-                }
+        let (shape, fields) = policy_fields(scenario, policy);
+        if shape.policy_type == "TargetTrackingScaling" && ecs {
+            for note in tracking_notes(policy) {
+                let _ = writeln!(out, "# {note}.");
             }
-            let flag = if key == "StepScalingPolicyConfiguration" {
-                "--step-scaling-policy-configuration"
-            } else {
-                "--target-tracking-scaling-policy-configuration"
-            };
-            let _ = writeln!(
-                out,
-                "{}=$(aws application-autoscaling put-scaling-policy \\",
-                arn_variable(policy)
-            );
-            let _ = writeln!(out, "  {target} \\");
-            let _ = writeln!(
-                out,
-                "  --policy-name {} --policy-type {policy_type} \\",
-                sh(&policy.name)
-            );
-            let _ = writeln!(out, "  {flag} {} \\", sh(&config.to_string()));
+        }
+        let mut arguments = vec![if ecs {
+            target.clone()
         } else {
-            let (policy_type, fields) = ec2_policy_fields(policy, tracked);
-            let _ = writeln!(out, "{}=$(aws autoscaling put-scaling-policy \\", arn_variable(policy));
-            let _ = writeln!(out, "  --auto-scaling-group-name {} \\", sh(&scenario.group.name));
-            let _ = writeln!(
-                out,
-                "  --policy-name {} --policy-type {policy_type} \\",
-                sh(&policy.name)
-            );
-            for (key, value) in &fields {
-                let flag = match key.as_str() {
-                    "AdjustmentType" => "--adjustment-type",
-                    "MinAdjustmentMagnitude" => "--min-adjustment-magnitude",
-                    "MetricAggregationType" => "--metric-aggregation-type",
-                    "EstimatedInstanceWarmup" => "--estimated-instance-warmup",
-                    "StepAdjustments" => "--step-adjustments",
-                    "ScalingAdjustment" => "--scaling-adjustment",
-                    "Cooldown" => "--cooldown",
-                    "TargetTrackingConfiguration" => "--target-tracking-configuration",
-                    _ => continue,
-                };
-                let word = match value {
-                    Value::String(text) => sh(text),
-                    Value::Number(number) => number.to_string(),
-                    other => sh(&other.to_string()),
-                };
-                let _ = writeln!(out, "  {flag} {word} \\");
-            }
-        }
-        let _ = writeln!(out, "  --query PolicyARN --output text)");
+            format!("--auto-scaling-group-name {}", sh(&group.name))
+        }];
+        arguments.push(format!(
+            "--policy-name {} --policy-type {}",
+            sh(&policy.name),
+            shape.policy_type
+        ));
+        arguments.extend(fields.iter().map(|(key, value)| cli_argument(key, value)));
+        arguments.push("--query PolicyARN --output text)".into());
+        let service = if ecs { "application-autoscaling" } else { "autoscaling" };
+        command(
+            &mut out,
+            &format!("{}=$(aws {service} put-scaling-policy", arn_variable(policy)),
+            &arguments,
+        );
     }
-    for alarm in &scenario.alarms {
-        let _ = writeln!(out, "\naws cloudwatch put-metric-alarm \\");
-        let _ = writeln!(out, "  --alarm-name {} \\", sh(&alarm.name));
-        let _ = writeln!(out, "  --alarm-description {} \\", sh(&alarm_description(alarm)));
-        let _ = writeln!(
-            out,
-            "  --namespace {} --metric-name {} \\",
-            sh(&alarm.namespace),
-            sh(&alarm.metric_name)
-        );
-        if !alarm.dimensions.is_empty() {
-            let _ = writeln!(
-                out,
-                "  --dimensions {} \\",
-                sh(&dimensions_json(&alarm.dimensions).to_string())
-            );
-        }
-        let _ = writeln!(
-            out,
-            "  --statistic {} --period {} --evaluation-periods {} --datapoints-to-alarm {} \\",
-            alarm.statistic.name(),
-            alarm.period,
-            alarm.evaluation_periods,
-            alarm.datapoints_to_alarm
-        );
-        let _ = writeln!(
-            out,
-            "  --threshold {} --comparison-operator {} --treat-missing-data {} \\",
-            hcl_number(alarm.threshold),
-            alarm.comparison.name(),
-            alarm.treat_missing_data.name()
-        );
+    for (index, alarm) in scenario.alarms.iter().enumerate() {
+        let mut arguments: Vec<String> = alarm_fields(scenario, index)
+            .iter()
+            .filter(|(key, value)| !(key.as_str() == "Dimensions" && value.as_array().is_some_and(Vec::is_empty)))
+            .map(|(key, value)| cli_argument(key, value))
+            .collect();
         let actions: Vec<String> = alarm
             .actions
             .iter()
             .filter_map(|&i| scenario.policies.get(i))
             .map(|policy| format!("\"${}\"", arn_variable(policy)))
             .collect();
-        if actions.is_empty() {
-            // put-metric-alarm needs a last word after the continuation.
-            let _ = writeln!(out, "  --actions-enabled");
-        } else {
-            let _ = writeln!(out, "  --alarm-actions {}", actions.join(" "));
+        if !actions.is_empty() {
+            arguments.push(format!("--alarm-actions {}", actions.join(" ")));
         }
+        let _ = writeln!(out);
+        command(&mut out, "aws cloudwatch put-metric-alarm", &arguments);
     }
     out
 }

@@ -7,4 +7,5 @@
 //!        --> simulate::engine | policy::render | policy::lint | check
 //! ```
 
+pub mod aws;
 pub mod model;

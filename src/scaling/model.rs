@@ -135,6 +135,11 @@ impl Suspensions {
         self.alarms_may_run_policies() && !self.is_suspended(ScalingProcess::Terminate) && !self.dynamic_scaling_in
     }
 
+    /// Whether any switch is on.
+    pub fn is_any_suspended(&self) -> bool {
+        *self != Suspensions::default()
+    }
+
     /// Each switch that is on, named as AWS names it (`SuspendedProcesses: Launch`,
     /// `SuspendedState.DynamicScalingOutSuspended`), for warnings.
     pub fn names(&self) -> Vec<String> {

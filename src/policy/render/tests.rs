@@ -176,7 +176,7 @@ fn ecs_target_tracking_says_it_cannot_react_within_a_minute_in_every_format() {
 fn terraform_alarm_actions_are_the_policies_arns() {
     let ecs = render(&scenario(ECS), Format::Terraform).unwrap();
     assert!(
-        ecs.contains("alarm_actions       = [aws_appautoscaling_policy.web_scale_out.arn]"),
+        ecs.contains("alarm_actions = [aws_appautoscaling_policy.web_scale_out.arn]"),
         "{ecs}"
     );
     assert!(
@@ -185,7 +185,7 @@ fn terraform_alarm_actions_are_the_policies_arns() {
     );
     let ec2 = render(&scenario(EC2), Format::Terraform).unwrap();
     assert!(
-        ec2.contains("alarm_actions       = [aws_autoscaling_policy.web_scale_out.arn]"),
+        ec2.contains("alarm_actions = [aws_autoscaling_policy.web_scale_out.arn]"),
         "{ec2}"
     );
     assert!(ec2.contains("metric_dimension {"), "{ec2}");

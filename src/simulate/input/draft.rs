@@ -3,7 +3,7 @@
 //! the value was read from.
 
 use super::Location;
-use crate::scaling::model::ScalingService;
+use crate::scaling::model::{EvaluationWindow, ScalingService};
 
 #[derive(Debug, Clone)]
 pub struct At<T> {
@@ -30,6 +30,12 @@ pub struct GroupDraft {
     pub desired: Option<At<i64>>,
     pub default_instance_warmup: Option<At<i64>>,
     pub default_cooldown: Option<At<i64>>,
+    /// EC2 Auto Scaling's SuspendedProcesses, as spelled (validation names an unknown one).
+    pub suspended_processes: Vec<At<String>>,
+    /// Application Auto Scaling's SuspendedState members.
+    pub dynamic_scaling_in_suspended: Option<At<bool>>,
+    pub dynamic_scaling_out_suspended: Option<At<bool>>,
+    pub scheduled_scaling_suspended: Option<At<bool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +56,8 @@ pub struct AlarmDraft {
     pub comparison: At<String>,
     pub treat_missing_data: Option<At<String>>,
     pub actions: Vec<At<ActionRef>>,
+    pub actions_enabled: Option<At<bool>>,
+    pub evaluation_window: Option<At<EvaluationWindow>>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +78,8 @@ pub struct TargetDraft {
     pub period: Option<At<i64>>,
     /// Metric math instead of the first alarm's series.
     pub per_task: Option<PerTaskDraft>,
+    /// PredefinedMetricSpecification.PredefinedMetricType, as spelled.
+    pub predefined: Option<At<String>>,
 }
 
 /// `backlog_per_task` in the TOML, or the Metrics of describe-scaling-policies in the form
@@ -99,6 +109,8 @@ pub struct PolicyDraft {
     pub cooldown: Option<At<i64>>,
     pub scaling_adjustment: Option<At<i64>>,
     pub target: Option<TargetDraft>,
+    /// EC2 Auto Scaling's Enabled.
+    pub enabled: Option<At<bool>>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +123,8 @@ pub struct Drafts {
     /// For ARNs the TOML synthesizes.
     pub region: String,
     pub account_id: String,
+    /// What the reader saw and does not model (keys AWS added), said before validation's own.
+    pub warnings: Vec<super::Warning>,
 }
 
 /// Region and account in synthesized ARNs when the TOML names none (the AWS documentation's

@@ -23,9 +23,10 @@ use std::path::{Path, PathBuf};
 use crate::scaling::model::Scenario;
 
 pub(crate) use json::json_path_line;
+pub(crate) use json::{alarm_draft, policy_draft, Locate};
+pub(crate) use validate::{alarm_alone, policy_alone};
 pub(crate) use validate::{scale_in_missing_data_warning, scales_in};
 pub use write_aws::write_aws;
-pub(crate) use write_aws::{per_task_metrics_json, steps_json};
 
 /// Where the scenario comes from: `--policy FILE.toml` alone, or `--alarms` + `--policies`
 /// (+ `--group`; `--capacity` gives or overrides the desired capacity).
@@ -132,6 +133,16 @@ pub enum InputError {
     /// Not JSON/TOML, a wrong type, a missing key, or a value AWS (or this tool) refuses.
     #[error("{location}: {message}")]
     Invalid { location: Location, message: String },
+}
+
+impl InputError {
+    /// What is wrong, without where.
+    pub fn message(&self) -> String {
+        match self {
+            InputError::Invalid { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<String, InputError> {

@@ -16,7 +16,7 @@ use super::draft::{
 };
 use super::{InputError, Location};
 use crate::config::DEFAULT_METRIC_NAME;
-use crate::scaling::model::ScalingService;
+use crate::scaling::model::{EvaluationWindow, ScalingService};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +42,39 @@ struct RawGroup {
     default_cooldown: Option<Spanned<i64>>,
     region: Option<String>,
     account_id: Option<String>,
+    /// EC2 Auto Scaling: SuspendedProcesses, by AWS's process names.
+    #[serde(default)]
+    suspended_processes: Vec<Spanned<String>>,
+    /// Application Auto Scaling: SuspendedState.
+    suspended_state: Option<RawSuspendedState>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuspendedState {
+    dynamic_scaling_in_suspended: Option<Spanned<bool>>,
+    dynamic_scaling_out_suspended: Option<Spanned<bool>>,
+    scheduled_scaling_suspended: Option<Spanned<bool>>,
+}
+
+/// EvaluationWindow, AWS's union in snake_case: `{ sliding_window = {} }` or
+/// `{ wall_clock_window = { timezone = "Europe/Paris" } }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum RawEvaluationWindow {
+    SlidingWindow {},
+    WallClockWindow { timezone: Option<String> },
+}
+
+impl From<&RawEvaluationWindow> for EvaluationWindow {
+    fn from(window: &RawEvaluationWindow) -> Self {
+        match window {
+            RawEvaluationWindow::SlidingWindow {} => EvaluationWindow::Sliding,
+            RawEvaluationWindow::WallClockWindow { timezone } => EvaluationWindow::WallClock {
+                timezone: timezone.clone(),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -68,6 +101,8 @@ struct RawAlarm {
     treat_missing_data: Option<Spanned<String>>,
     #[serde(default)]
     alarm_actions: Vec<Spanned<String>>,
+    actions_enabled: Option<Spanned<bool>>,
+    evaluation_window: Option<Spanned<RawEvaluationWindow>>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +124,8 @@ struct RawTarget {
     scale_in_cooldown: Option<Spanned<i64>>,
     period: Option<Spanned<i64>>,
     backlog_per_task: Option<Spanned<RawPerTask>>,
+    /// PredefinedMetricSpecification.PredefinedMetricType (ECS).
+    predefined_metric_type: Option<Spanned<String>>,
 }
 
 /// `[policy.target_tracking_configuration.backlog_per_task]`: the exporter's series to divide
@@ -116,6 +153,8 @@ struct RawPolicy {
     cooldown: Option<Spanned<i64>>,
     scaling_adjustment: Option<Spanned<i64>>,
     target_tracking_configuration: Option<Spanned<RawTarget>>,
+    /// EC2 Auto Scaling's Enabled.
+    enabled: Option<Spanned<bool>>,
 }
 
 struct Spans<'a> {
@@ -183,6 +222,30 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
         desired: spans.opt("group.desired_capacity".into(), &group.desired_capacity),
         default_instance_warmup: spans.opt("group.default_instance_warmup".into(), &group.default_instance_warmup),
         default_cooldown: spans.opt("group.default_cooldown".into(), &group.default_cooldown),
+        suspended_processes: group
+            .suspended_processes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| spans.at(format!("group.suspended_processes[{i}]"), p))
+            .collect(),
+        dynamic_scaling_in_suspended: group.suspended_state.as_ref().and_then(|s| {
+            spans.opt(
+                "group.suspended_state.dynamic_scaling_in_suspended".into(),
+                &s.dynamic_scaling_in_suspended,
+            )
+        }),
+        dynamic_scaling_out_suspended: group.suspended_state.as_ref().and_then(|s| {
+            spans.opt(
+                "group.suspended_state.dynamic_scaling_out_suspended".into(),
+                &s.dynamic_scaling_out_suspended,
+            )
+        }),
+        scheduled_scaling_suspended: group.suspended_state.as_ref().and_then(|s| {
+            spans.opt(
+                "group.suspended_state.scheduled_scaling_suspended".into(),
+                &s.scheduled_scaling_suspended,
+            )
+        }),
     };
     let alarms = raw
         .alarm
@@ -214,6 +277,11 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
                         at: spans.loc(format!("alarm[{i}].alarm_actions[{j}]"), name.span()),
                     })
                     .collect(),
+                actions_enabled: spans.opt(key("actions_enabled"), &a.actions_enabled),
+                evaluation_window: a.evaluation_window.as_ref().map(|w| At {
+                    value: w.get_ref().into(),
+                    at: spans.loc(key("evaluation_window"), w.span()),
+                }),
             }
         })
         .collect();
@@ -277,8 +345,10 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
                                 sample_interval: spans.at(bkey("sample_interval"), &raw.sample_interval),
                             }
                         }),
+                        predefined: spans.opt(tkey("predefined_metric_type"), &c.predefined_metric_type),
                     }
                 }),
+                enabled: spans.opt(key("enabled"), &p.enabled),
             }
         })
         .collect();
@@ -289,5 +359,6 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
         policies,
         region: group.region.unwrap_or_else(|| DEFAULT_REGION.to_owned()),
         account_id: group.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned()),
+        warnings: Vec::new(),
     })
 }

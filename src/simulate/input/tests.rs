@@ -289,7 +289,7 @@ fn datapoints_to_alarm_above_evaluation_periods_is_refused() {
 }
 
 // CloudWatch User Guide, "Using Amazon CloudWatch alarms": periods of 10, 20, 30 or a
-// multiple of 60 s; PutMetricAlarm: Period × EvaluationPeriods at most one day.
+// multiple of 60 s.
 #[test]
 fn periods_aws_refuses_are_refused() {
     let text = edit("period = 10", 0, "period = 15");
@@ -301,12 +301,34 @@ fn periods_aws_refuses_are_refused() {
     );
     let text = edit("period = 10", 0, "period = 90");
     check_toml_error(&text, "period = 90", "alarm[0].period", "multiple of 60");
-    let text = edit("period = 60", 0, "period = 3600").replace("evaluation_periods = 2", "evaluation_periods = 25");
+}
+
+/// API_PutMetricAlarm, EvaluationPeriods: "An alarm's total current evaluation period can be
+/// no longer than seven days, so this number multiplied by Period must be 604,800 or less.
+/// For alarms with a period of less than one hour, the total evaluation period can be no
+/// longer than one day, so this number multiplied by Period can't be more than 86,400."
+#[test]
+fn api_put_metric_alarm_evaluation_periods_one_day_under_an_hour_seven_days_from_an_hour() {
+    // 60 s × 1441 = 86,460 s: more than a day for a period under an hour.
+    let text = edit("period = 60", 0, "period = 60").replace("evaluation_periods = 2", "evaluation_periods = 1441");
     check_toml_error(
         &text,
-        "evaluation_periods = 25",
+        "evaluation_periods = 1441",
         "alarm[1].evaluation_periods",
         "at most 86400 s",
+    );
+    // 3,600 s × 25 = 90,000 s: over a day, within seven days for an hourly period.
+    let text = edit("period = 60", 0, "period = 3600").replace("evaluation_periods = 2", "evaluation_periods = 25");
+    assert!(load_toml(&text).is_ok(), "3600 s × 25 is within seven days");
+    // 3,600 s × 168 = 604,800 s exactly: accepted; × 169: refused.
+    let text = edit("period = 60", 0, "period = 3600").replace("evaluation_periods = 2", "evaluation_periods = 168");
+    assert!(load_toml(&text).is_ok(), "3600 s × 168 is seven days");
+    let text = edit("period = 60", 0, "period = 3600").replace("evaluation_periods = 2", "evaluation_periods = 169");
+    check_toml_error(
+        &text,
+        "evaluation_periods = 169",
+        "alarm[1].evaluation_periods",
+        "at most 604800 s",
     );
 }
 
@@ -1022,5 +1044,184 @@ fn toml_typos_and_wrong_types_name_the_key_path_and_the_fix() {
         "alarm_actions = \"out\"",
         "alarm[0].alarm_actions",
         "expected a list [..], got string \"out\"",
+    );
+}
+
+/// The switches that turn scaling off and the evaluation window, set in the TOML, go through
+/// `--print-aws` and come back equal; each switch that is off gets a warning naming it.
+#[test]
+fn round_trip_switches_and_the_evaluation_window_ec2() {
+    let text = BASE
+        .replace(
+            "desired_capacity = 2",
+            "desired_capacity = 2\nsuspended_processes = [\"Launch\", \"AlarmNotification\"]",
+        )
+        .replace(
+            "alarm_actions = [\"out\"]",
+            "alarm_actions = [\"out\"]\nactions_enabled = false",
+        )
+        .replace(
+            "alarm_actions = [\"in\"]",
+            "alarm_actions = [\"in\"]\nevaluation_window = { wall_clock_window = { timezone = \"Europe/Paris\" } }",
+        )
+        .replace("policy_name = \"in\"", "policy_name = \"in\"\nenabled = false");
+    round_trip(&text, None);
+    let loaded = load_toml(&text).unwrap();
+    let s = &loaded.scenario;
+    assert!(s.group.suspended.is_suspended(ScalingProcess::Launch));
+    assert!(s.group.suspended.is_suspended(ScalingProcess::AlarmNotification));
+    assert!(!s.group.suspended.may_scale_out() && !s.group.suspended.may_scale_in());
+    assert!(!s.alarms[0].actions_enabled);
+    assert_eq!(
+        s.alarms[1].evaluation_window,
+        EvaluationWindow::WallClock {
+            timezone: Some("Europe/Paris".into())
+        }
+    );
+    assert!(!s.policies[1].enabled);
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    for (key, marker, needle) in [
+        (
+            "group.suspended_processes[0]",
+            "suspended_processes",
+            "Launch is suspended",
+        ),
+        (
+            "group.suspended_processes[1]",
+            "suspended_processes",
+            "AlarmNotification is suspended",
+        ),
+        ("alarm[0].actions_enabled", "actions_enabled", "ActionsEnabled is false"),
+        ("policy[1].enabled", "policy_name = \"in\"", "Enabled is false"),
+    ] {
+        // `enabled = false` is the line after the policy's name.
+        let line = line_of(&text, marker, 1) + usize::from(key.starts_with("policy"));
+        let prefix = format!("p.toml:{line}: {key}:");
+        assert!(
+            warnings.iter().any(|w| w.starts_with(&prefix) && w.contains(needle)),
+            "{prefix} {needle}: {warnings:#?}"
+        );
+    }
+}
+
+/// SuspendedState and an ECS high-resolution predefined metric (target-tracking-faster-auto-
+/// scaling: ECSServiceAverageCPUUtilizationHighResolution, 20 s) round-trip too.
+#[test]
+fn round_trip_suspended_state_and_a_predefined_metric_ecs() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policy-ecs-cpu-safety-net.toml"),
+    )
+    .unwrap();
+    let text = text.replace(
+        "desired_capacity = 2",
+        "desired_capacity = 2\nsuspended_state = { dynamic_scaling_in_suspended = true }",
+    );
+    round_trip(&text, Some(2));
+    let loaded = load_toml(&text).unwrap();
+    let s = &loaded.scenario;
+    assert!(s.group.suspended.dynamic_scaling_in && !s.group.suspended.dynamic_scaling_out);
+    assert!(!s.group.suspended.may_scale_in() && s.group.suspended.may_scale_out());
+    let tracking = s.policies.iter().find(|p| p.name == "web-cpu").unwrap();
+    let PolicyKind::TargetTracking {
+        metric, metric_period, ..
+    } = &tracking.kind
+    else {
+        panic!("{tracking:?}")
+    };
+    assert_eq!(
+        *metric,
+        TrackedMetric::Predefined(PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution)
+    );
+    assert_eq!(*metric_period, 20);
+    assert!(loaded
+        .warnings
+        .iter()
+        .any(|w| w.location.key == "group.suspended_state.dynamic_scaling_in_suspended"));
+}
+
+/// Bad input in the describe-* JSON: an EvaluationWindow member AWS does not have, a process
+/// name that is not AWS's: errors naming file, key and line.
+#[test]
+fn unknown_evaluation_window_members_and_process_names_are_refused_where_they_are() {
+    let alarms = ALARMS.replace(
+        r#""Period": 10,"#,
+        "\"Period\": 10,\n            \"EvaluationWindow\": {\"RollingWindow\": {}},",
+    );
+    check_error(
+        load_json(&alarms, POLICIES, Some(GROUPS), None),
+        "alarms.json",
+        line_of(&alarms, "RollingWindow", 1),
+        "MetricAlarms[0].EvaluationWindow",
+        "unknown variant `RollingWindow`, expected `SlidingWindow` or `WallClockWindow`",
+    );
+    let groups = GROUPS.replace(
+        r#""DefaultCooldown": 120}"#,
+        "\"DefaultCooldown\": 120,\n \"SuspendedProcesses\": [{\"ProcessName\": \"Scale\"}]}",
+    );
+    check_error(
+        load_json(ALARMS, POLICIES, Some(&groups), None),
+        "group.json",
+        line_of(&groups, "\"Scale\"", 1),
+        "AutoScalingGroups[1].SuspendedProcesses[0].ProcessName",
+        "unknown process \"Scale\": expected one of Launch, Terminate, AddToLoadBalancer, AlarmNotification",
+    );
+    let text = BASE.replace(
+        "desired_capacity = 2",
+        "desired_capacity = 2\nsuspended_processes = [\"launch\"]",
+    );
+    check_toml_error(
+        &text,
+        "suspended_processes",
+        "group.suspended_processes[0]",
+        "unknown process \"launch\"",
+    );
+    let text = BASE.replace(
+        "alarm_actions = [\"in\"]",
+        "alarm_actions = [\"in\"]\nevaluation_window = { rolling_window = {} }",
+    );
+    check_error(
+        load_toml(&text),
+        "p.toml",
+        line_of(&text, "rolling_window", 1),
+        "(syntax)",
+        "rolling_window",
+    );
+}
+
+/// WallClockWindow (API_WallClockWindow): "the alarm's period must be 1 minute (60 seconds),
+/// 5 minutes (300 seconds), 1 hour (3,600 seconds), 1 day (86,400 seconds), or 1 week
+/// (604,800 seconds)".
+#[test]
+fn api_wall_clock_window_periods_are_a_minute_five_minutes_an_hour_a_day_or_a_week() {
+    let text = BASE.replace(
+        "alarm_actions = [\"out\"]",
+        "alarm_actions = [\"out\"]\nevaluation_window = { wall_clock_window = {} }",
+    );
+    check_toml_error(&text, "evaluation_window", "alarm[0].evaluation_window", "not 10 s");
+    let text = BASE.replace(
+        "alarm_actions = [\"in\"]",
+        "alarm_actions = [\"in\"]\nevaluation_window = { wall_clock_window = {} }",
+    );
+    assert_eq!(
+        load_toml(&text).unwrap().scenario.alarms[1].evaluation_window,
+        EvaluationWindow::WallClock { timezone: None }
+    );
+}
+
+/// Fields of the describe-* JSON that no shape holds: a warning naming each, never a silent
+/// drop; the state fields AWS prints (StateValue) are not configuration and pass quietly.
+#[test]
+fn fields_aws_adds_are_named_in_a_warning() {
+    let alarms = ALARMS.replace(
+        r#""StateValue": "OK""#,
+        "\"StateValue\": \"OK\",\n            \"AnomalyBandWidth\": 2",
+    );
+    let loaded = load_json(&alarms, POLICIES, Some(GROUPS), None).unwrap();
+    check_warning(
+        &loaded.warnings,
+        "alarms.json",
+        line_of(&alarms, "AnomalyBandWidth", 1),
+        "MetricAlarms[0].AnomalyBandWidth",
+        "not modelled",
     );
 }

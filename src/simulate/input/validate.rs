@@ -4,18 +4,24 @@
 use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft};
 use super::{InputError, Loaded, Location, Warning};
 use crate::scaling::model::{
-    AdjustmentType, Alarm, BacklogPerTask, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService,
-    Scenario, Statistic, StepAdjustment, TrackedMetric, TreatMissingData,
+    AdjustmentType, Alarm, BacklogPerTask, Comparison, EvaluationWindow, Group, MetricAggregation, Policy, PolicyKind,
+    PredefinedMetric, ScalingProcess, ScalingService, Scenario, Statistic, StepAdjustment, Suspensions, TrackedMetric,
+    TreatMissingData,
 };
 
-/// Period × EvaluationPeriods may not exceed one day (CloudWatch PutMetricAlarm).
+/// PutMetricAlarm: "the value for the period multiplied by the number of evaluation periods
+/// can't exceed 86,400" (one day) for periods under an hour, and one week (604,800 s) for
+/// periods of an hour or more.
 const MAX_EVALUATION_SECONDS: i64 = 86_400;
+const MAX_EVALUATION_SECONDS_HOURLY: i64 = 604_800;
+/// WallClockWindow: "the alarm's period must be 1 minute, 5 minutes, 1 hour, 1 day, or 1 week".
+const WALL_CLOCK_PERIODS: [i64; 5] = [60, 300, 3_600, 86_400, 604_800];
 /// AWS's DefaultCooldown when the group gives none.
 const DEFAULT_COOLDOWN: u32 = 300;
 
 pub fn scenario(drafts: Drafts, capacity: Option<u32>) -> Result<Loaded, InputError> {
-    let mut warnings = Vec::new();
-    let group = group(drafts.group.clone(), &drafts.group_missing_at, capacity)?;
+    let mut warnings = drafts.warnings.clone();
+    let group = group(drafts.group.clone(), &drafts.group_missing_at, capacity, &mut warnings)?;
     let mut policies = Vec::with_capacity(drafts.policies.len());
     for draft in &drafts.policies {
         policies.push(policy(draft, &group, &drafts, &mut warnings)?);
@@ -67,7 +73,12 @@ fn optional(value: &Option<At<i64>>, what: &str) -> Result<Option<u32>, InputErr
     value.as_ref().map(|v| non_negative(v, what)).transpose()
 }
 
-fn group(draft: Option<GroupDraft>, missing_at: &Location, capacity: Option<u32>) -> Result<Group, InputError> {
+fn group(
+    draft: Option<GroupDraft>,
+    missing_at: &Location,
+    capacity: Option<u32>,
+    warnings: &mut Vec<Warning>,
+) -> Result<Group, InputError> {
     let Some(draft) = draft else {
         return Err(missing_at.error(
             "no minimum and maximum capacity: pass --group with the JSON of `aws autoscaling \
@@ -113,6 +124,7 @@ fn group(draft: Option<GroupDraft>, missing_at: &Location, capacity: Option<u32>
                 .error("no desired capacity (a scalable target has none): pass --capacity"));
         }
     };
+    let suspended = suspensions(&draft, warnings)?;
     Ok(Group {
         service: draft.service,
         name: draft.name,
@@ -121,8 +133,61 @@ fn group(draft: Option<GroupDraft>, missing_at: &Location, capacity: Option<u32>
         desired_capacity: desired,
         default_instance_warmup: optional(&draft.default_instance_warmup, "DefaultInstanceWarmup")?,
         default_cooldown: optional(&draft.default_cooldown, "DefaultCooldown")?.unwrap_or(DEFAULT_COOLDOWN),
-        suspended: Default::default(),
+        suspended,
     })
+}
+
+/// SuspendedProcesses (EC2 Auto Scaling, as-suspend-resume-processes) or SuspendedState
+/// (Application Auto Scaling, application-auto-scaling-suspend-resume-scaling), with a warning
+/// naming each switch that is on.
+fn suspensions(draft: &GroupDraft, warnings: &mut Vec<Warning>) -> Result<Suspensions, InputError> {
+    let mut suspended = Suspensions::default();
+    for process in &draft.suspended_processes {
+        if draft.service != ScalingService::Ec2AutoScaling {
+            return Err(process.at.error(
+                "SuspendedProcesses are EC2 Auto Scaling's: an ECS service's scalable target has SuspendedState",
+            ));
+        }
+        let known = crate::scaling::aws::process_names();
+        let parsed = named(process, ScalingProcess::from_name, "process", &known)?;
+        let effect = match parsed {
+            ScalingProcess::AlarmNotification => "no alarm runs any scaling policy",
+            ScalingProcess::Launch => "no scale-out happens",
+            ScalingProcess::Terminate => "no scale-in happens",
+            _ => "it does not change what the alarms' policies do",
+        };
+        warnings.push(process.at.warn(format!("{} is suspended: {effect}", parsed.name())));
+        suspended.processes.insert(parsed);
+    }
+    for (value, flag, effect) in [
+        (
+            &draft.dynamic_scaling_in_suspended,
+            &mut suspended.dynamic_scaling_in,
+            "DynamicScalingInSuspended: no policy scales in",
+        ),
+        (
+            &draft.dynamic_scaling_out_suspended,
+            &mut suspended.dynamic_scaling_out,
+            "DynamicScalingOutSuspended: no policy scales out",
+        ),
+        (
+            &draft.scheduled_scaling_suspended,
+            &mut suspended.scheduled_scaling,
+            "ScheduledScalingSuspended: no scheduled action runs (the simulation has none)",
+        ),
+    ] {
+        let Some(value) = value else { continue };
+        if draft.service != ScalingService::ApplicationAutoScaling {
+            return Err(value
+                .at
+                .error("SuspendedState is Application Auto Scaling's: an Auto Scaling group has SuspendedProcesses"));
+        }
+        *flag = value.value;
+        if value.value {
+            warnings.push(value.at.warn(effect));
+        }
+    }
+    Ok(suspended)
 }
 
 fn named<T>(value: &At<String>, parse: fn(&str) -> Option<T>, what: &str, known: &[&str]) -> Result<T, InputError> {
@@ -141,6 +206,36 @@ fn finite(value: &At<f64>, what: &str) -> Result<f64, InputError> {
     } else {
         Err(value.at.error(format!("{what} must be a finite number")))
     }
+}
+
+/// One alarm on its own (`check`: its actions are read and judged apart).
+pub(crate) fn alarm_alone(mut draft: AlarmDraft) -> Result<Alarm, InputError> {
+    draft.actions.clear();
+    alarm(&draft, &[])
+}
+
+/// One policy on its own, in a group of `service` named `group` (`check`).
+pub(crate) fn policy_alone(draft: &PolicyDraft, service: ScalingService, group: &str) -> Result<Policy, InputError> {
+    let group = Group {
+        service,
+        name: group.to_owned(),
+        min_capacity: 0,
+        max_capacity: 0,
+        desired_capacity: 0,
+        default_instance_warmup: None,
+        default_cooldown: DEFAULT_COOLDOWN,
+        suspended: Suspensions::default(),
+    };
+    let drafts = Drafts {
+        group: None,
+        group_missing_at: draft.at.clone(),
+        alarms: Vec::new(),
+        policies: Vec::new(),
+        region: String::new(),
+        account_id: String::new(),
+        warnings: Vec::new(),
+    };
+    policy(draft, &group, &drafts, &mut Vec::new())
 }
 
 fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
@@ -165,12 +260,34 @@ fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
     if evaluation_periods < 1 {
         return Err(draft.evaluation_periods.at.error("must be at least 1"));
     }
-    if period.saturating_mul(evaluation_periods) > MAX_EVALUATION_SECONDS {
+    let (limit, limit_name) = if period < 3_600 {
+        (MAX_EVALUATION_SECONDS, "one day, for periods under an hour")
+    } else {
+        (
+            MAX_EVALUATION_SECONDS_HOURLY,
+            "seven days, for periods of an hour or more",
+        )
+    };
+    if period.saturating_mul(evaluation_periods) > limit {
         return Err(draft.evaluation_periods.at.error(format!(
-            "period × evaluation periods = {} s: CloudWatch allows at most {MAX_EVALUATION_SECONDS} s (one day)",
+            "period × evaluation periods = {} s: CloudWatch allows at most {limit} s ({limit_name})",
             period.saturating_mul(evaluation_periods)
         )));
     }
+    let evaluation_window = match &draft.evaluation_window {
+        None => EvaluationWindow::Sliding,
+        Some(window) => {
+            if let EvaluationWindow::WallClock { .. } = window.value {
+                if !WALL_CLOCK_PERIODS.contains(&period) {
+                    return Err(window.at.error(format!(
+                        "a wall clock window needs a period of 1 minute, 5 minutes, 1 hour, 1 day or 1 week \
+                         (60, 300, 3600, 86400 or 604800 s), not {period} s"
+                    )));
+                }
+            }
+            window.value.clone()
+        }
+    };
     let datapoints_to_alarm = match &draft.datapoints_to_alarm {
         Some(m) if m.value < 1 || m.value > evaluation_periods => {
             return Err(m.at.error(format!(
@@ -250,8 +367,8 @@ fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
         comparison,
         treat_missing_data,
         actions,
-        actions_enabled: true,
-        evaluation_window: Default::default(),
+        actions_enabled: draft.actions_enabled.as_ref().is_none_or(|a| a.value),
+        evaluation_window,
     })
 }
 
@@ -340,9 +457,37 @@ fn policy(
             if target_value <= 0.0 {
                 return Err(target.target_value.at.error("the target value must be above 0"));
             }
-            let metric = match &target.per_task {
-                None => TrackedMetric::AlarmSeries,
-                Some(per_task) => {
+            let metric = match (&target.per_task, &target.predefined) {
+                (Some(per_task), Some(_)) => {
+                    return Err(per_task
+                        .at
+                        .error("a policy tracks either metric math or a predefined metric, not both"));
+                }
+                (None, Some(predefined)) => {
+                    let metric = named(
+                        predefined,
+                        PredefinedMetric::from_name,
+                        "predefined metric type",
+                        &crate::scaling::aws::predefined_names(),
+                    )?;
+                    if service != ScalingService::ApplicationAutoScaling {
+                        return Err(predefined.at.error(
+                            "the ECS predefined metrics are Application Auto Scaling's: an Auto Scaling group \
+                             tracks a customized metric here",
+                        ));
+                    }
+                    if let Some(other) = target
+                        .statistic
+                        .as_ref()
+                        .map(|s| &s.at)
+                        .or(target.period.as_ref().map(|p| &p.at))
+                    {
+                        return Err(other.error("a predefined metric has its own statistic and period: leave them out"));
+                    }
+                    TrackedMetric::Predefined(metric)
+                }
+                (None, None) => TrackedMetric::AlarmSeries,
+                (Some(per_task), None) => {
                     if service != ScalingService::ApplicationAutoScaling {
                         return Err(per_task.at.error(
                             "backlog_per_task divides by the ECS service's RunningTaskCount: it is for \
@@ -400,7 +545,10 @@ fn policy(
                         .at
                         .error("Application Auto Scaling target tracking has no period (one minute)"));
                 }
-                (_, None) => 60,
+                (_, None) => match &metric {
+                    TrackedMetric::Predefined(predefined) => predefined.period_s(),
+                    _ => 60,
+                },
             };
             if service == ScalingService::Ec2AutoScaling {
                 if let Some(cooldown) = target.scale_out_cooldown.as_ref().or(target.scale_in_cooldown.as_ref()) {
@@ -410,11 +558,17 @@ fn policy(
                     ));
                 }
             }
-            if service == ScalingService::ApplicationAutoScaling {
+            if service == ScalingService::ApplicationAutoScaling && metric_period >= 60 {
                 warnings.push(draft.policy_type.at.warn(
                     "target tracking on Application Auto Scaling evaluates 1-minute data: it cannot react within \
                      a minute; use step scaling on the 10 s alarm",
                 ));
+            }
+            if let TrackedMetric::Predefined(predefined) = &metric {
+                warnings.push(draft.policy_type.at.warn(format!(
+                    "{} is published by ECS, not by the exporter: simulate needs it as a series of its own",
+                    predefined.name()
+                )));
             }
             PolicyKind::TargetTracking {
                 target_value,
@@ -438,11 +592,26 @@ fn policy(
             )));
         }
     };
+    let enabled = match &draft.enabled {
+        None => true,
+        Some(enabled) if service != ScalingService::Ec2AutoScaling => {
+            return Err(enabled.at.error(
+                "Enabled is EC2 Auto Scaling's: Application Auto Scaling suspends scaling on the scalable target \
+                 (SuspendedState)",
+            ));
+        }
+        Some(enabled) => {
+            if !enabled.value {
+                warnings.push(enabled.at.warn("Enabled is false: this policy does nothing"));
+            }
+            enabled.value
+        }
+    };
     Ok(Policy {
         name: draft.name.clone(),
         arn,
         kind,
-        enabled: true,
+        enabled,
     })
 }
 
@@ -600,6 +769,13 @@ pub(crate) fn scale_in_missing_data_warning(alarm: &Alarm, policies: &[Policy]) 
 }
 
 fn alarm_warnings(draft: &AlarmDraft, alarm: &Alarm, policies: &[Policy], warnings: &mut Vec<Warning>) {
+    if let Some(enabled) = draft.actions_enabled.as_ref().filter(|a| !a.value) {
+        warnings.push(
+            enabled
+                .at
+                .warn("ActionsEnabled is false: the alarm changes state but runs none of its actions"),
+        );
+    }
     if let Some(message) = scale_in_missing_data_warning(alarm, policies) {
         let at = draft.treat_missing_data.as_ref().map_or(&draft.at, |t| &t.at);
         warnings.push(at.warn(message));
