@@ -64,12 +64,12 @@ fn loop_config(args: &SimulateArgs) -> Result<LoopConfig, SimulateError> {
             "--unit-concurrency must be at least 1 (requests one instance or task serves at once)".into(),
         ));
     }
-    let launch = args
-        .launch_time
-        .ok_or_else(|| SimulateError::Usage("--unit-concurrency needs --launch-time".into()))?;
     Ok(LoopConfig {
         unit_concurrency,
-        launch_time_ms: whole_ms("--launch-time", launch)?,
+        launch_time_ms: args
+            .launch_time
+            .map(|launch| whole_ms("--launch-time", launch))
+            .transpose()?,
         sample_interval_ms,
         period_ms: period.as_millis() as i64,
         slo_us: args.slo.map(|slo| slo.as_micros() as u64),

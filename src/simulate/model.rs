@@ -399,6 +399,10 @@ pub struct Activity {
     pub adjustment: i64,
     pub from: u32,
     pub to: u32,
+    /// A scale-out: when the last unit it added takes requests through nginx (after the
+    /// launch or task start-up, an instance launch when the cluster had no room, and
+    /// discovery); `None` for a scale-in.
+    pub serving_at_ms: Option<i64>,
 }
 
 /// One evaluation: the engine emits one per evaluation tick, in time order.
@@ -409,9 +413,12 @@ pub struct Evaluation {
     /// One per alarm, in [`Scenario::alarms`] order.
     pub alarms: Vec<AlarmEvaluation>,
     pub desired_capacity: u32,
-    /// Capacity in service: desired minus what is still launching/warming (EC2), or the
-    /// desired count (ECS, whose tasks the model takes as running at once).
+    /// Capacity the service counts: EC2, instances InService and warmed (desired minus those
+    /// launching or warming); ECS, tasks running (RunningTaskCount).
     pub in_service_capacity: u32,
+    /// Capacity nginx sends requests to: desired minus what is still launching, starting or
+    /// waiting for discovery.
+    pub serving_capacity: u32,
     /// Activities that started at this evaluation (usually none, sometimes more than one
     /// policy's when alarms fire together: the largest capacity wins, the others are
     /// not listed).

@@ -1,6 +1,8 @@
 //! The engine against the examples of the AWS guides, each test named after its page, and
 //! property tests over random series and policies.
 
+use std::collections::VecDeque;
+
 use proptest::prelude::*;
 
 use super::*;
@@ -168,26 +170,76 @@ fn as_scaling_simple_step_warming_instances_raise_desired_only_above_what_it_is(
     assert_eq!(at_240.desired_capacity, 13);
 }
 
-/// An EC2 Auto Scaling alarm action runs again every period the alarm stays in ALARM.
-#[test]
-fn an_alarm_that_stays_in_alarm_invokes_its_policy_every_period() {
+fn plus_one_ec2(period: u32) -> Scenario {
     let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
     set_warmup_and_cooldown(&mut out, Some(0), None);
-    let scenario = Scenario {
-        group: group(ScalingService::Ec2AutoScaling, 1, 10, 2),
-        alarms: vec![alarm("high", 60, 1, 10.0, Comparison::GreaterThanThreshold, vec![0])],
+    Scenario {
+        group: group(ScalingService::Ec2AutoScaling, 1, 50, 2),
+        alarms: vec![alarm(
+            "high",
+            period,
+            1,
+            10.0,
+            Comparison::GreaterThanThreshold,
+            vec![0],
+        )],
         policies: vec![out],
-    };
-    let evaluations = run(&scenario, 60, &[20.0; 5]);
+    }
+}
+
+/// Knowledge Center autoscaling-policy-cloudwatch-alarm: "an alarm invokes an Auto Scaling
+/// action once each minute when the alarm remains in a new state, regardless of the
+/// configured time period" (alarm-actions: Auto Scaling actions are the exception to "only
+/// on state transitions"). A 10 s alarm that enters ALARM at 10 s invokes +1 then, and again
+/// on each minute while it stays there (60 s, 120 s): not every 10 s.
+#[test]
+fn knowledge_center_autoscaling_policy_cloudwatch_alarm_ten_second_alarm_once_a_minute() {
+    let evaluations = run(&plus_one_ec2(10), 10, &[20.0; 12]);
     assert_eq!(
         activities(&evaluations),
-        vec![
-            (60, 0, 2, 3),
-            (120, 0, 3, 4),
-            (180, 0, 4, 5),
-            (240, 0, 5, 6),
-            (300, 0, 6, 7)
-        ]
+        vec![(10, 0, 2, 3), (60, 0, 3, 4), (120, 0, 4, 5)]
+    );
+}
+
+/// The same page, the other way round: a 5-minute alarm is re-run every minute it stays in
+/// ALARM, not every 5 minutes. Evaluated once a minute with a sliding window, it is in
+/// ALARM from the first minute (the span ending at 1:00 holds one breaching minute) to the
+/// end of the series at 10:00: ten invocations, 2 -> 12.
+#[test]
+fn knowledge_center_autoscaling_policy_cloudwatch_alarm_five_minute_alarm_once_a_minute() {
+    let evaluations = run(&plus_one_ec2(300), 60, &[20.0; 10]);
+    let expected: Vec<(i64, usize, u32, u32)> = (1..=10).map(|m| (m * 60, 0, m as u32 + 1, m as u32 + 2)).collect();
+    assert_eq!(activities(&evaluations), expected);
+}
+
+/// The issue's case, the shipped policy's shape (ECS, 10 s alarm 3 of 3 at 20, +1 below 40
+/// and +2 above, Cooldown 60) on a backlog of 25 from 0 s: ALARM at 30 s, +1 (2 -> 3, the
+/// cooldown to 90 s counting from 2); at 60 s the repeat is in the cooldown and the same
+/// step adds nothing; at 120 s (the next minute) 3 -> 4, then 180 s and 240 s.
+#[test]
+fn knowledge_center_autoscaling_policy_cloudwatch_alarm_shipped_ten_second_step_pair() {
+    let mut out = step_policy(
+        "out",
+        AdjustmentType::ChangeInCapacity,
+        vec![step(Some(0.0), Some(20.0), 1), step(Some(20.0), None, 2)],
+    );
+    set_warmup_and_cooldown(&mut out, None, Some(60));
+    let scenario = Scenario {
+        group: group(ScalingService::ApplicationAutoScaling, 2, 6, 2),
+        alarms: vec![alarm(
+            "high",
+            10,
+            3,
+            20.0,
+            Comparison::GreaterThanOrEqualToThreshold,
+            vec![0],
+        )],
+        policies: vec![out],
+    };
+    let evaluations = run(&scenario, 10, &[25.0; 24]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(30, 0, 2, 3), (120, 0, 3, 4), (180, 0, 4, 5), (240, 0, 5, 6)]
     );
 }
 
@@ -436,6 +488,137 @@ fn simple_scaling_waits_for_its_cooldown() {
     scenario.group.default_instance_warmup = Some(0);
     let evaluations = run(&scenario, 60, &[20.0; 6]);
     assert_eq!(activities(&evaluations), vec![(60, 0, 2, 3), (240, 0, 3, 4)]);
+}
+
+/// as-scaling-simple-step: simple scaling waits for its cooldown ("after a scaling activity
+/// is started, the policy must wait for the scaling activity or health check replacement to
+/// complete and the cooldown period to expire before responding to additional alarms"); the
+/// warmup settings are for step and target tracking policies only. With a group warmup of
+/// 300 s and a Cooldown of 120 s, an alarm in ALARM every minute adds one at 60, 180 and
+/// 300 s.
+#[test]
+fn as_scaling_simple_step_simple_scaling_waits_for_its_cooldown_not_the_warmup() {
+    let simple = Policy {
+        name: "simple".into(),
+        arn: "arn:simple".into(),
+        kind: PolicyKind::Simple {
+            adjustment_type: AdjustmentType::ChangeInCapacity,
+            scaling_adjustment: 1,
+            min_adjustment_magnitude: None,
+            cooldown: Some(120),
+        },
+    };
+    let mut scenario = Scenario {
+        group: group(ScalingService::Ec2AutoScaling, 1, 10, 2),
+        alarms: vec![alarm("high", 60, 1, 10.0, Comparison::GreaterThanThreshold, vec![0])],
+        policies: vec![simple],
+    };
+    scenario.group.default_instance_warmup = Some(300);
+    let evaluations = run(&scenario, 60, &[20.0; 6]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(60, 0, 2, 3), (180, 0, 3, 4), (300, 0, 4, 5)]
+    );
+}
+
+/// SCALING.md, target tracking / alarm-actions: the alarms target tracking creates invoke it
+/// as any alarm does, once a minute while in ALARM. EC2, a 10 s customized metric at 8.5
+/// against a target of 10 (below 90 %: the low alarm, 15 of 15, enters ALARM at 150 s):
+/// scale-in to ceil(10 × 0.85) = 9 at 150 s, then 8 at 180 s, 7 at 240 s, 6 at 300 s; not
+/// every 10 s.
+#[test]
+fn target_tracking_alarms_invoke_once_a_minute() {
+    let mut policy = tracking("t", 10.0, false);
+    if let PolicyKind::TargetTracking { metric_period, .. } = &mut policy.kind {
+        *metric_period = 10;
+    }
+    let scenario = Scenario {
+        group: group(ScalingService::Ec2AutoScaling, 1, 20, 10),
+        alarms: vec![],
+        policies: vec![policy],
+    };
+    let evaluations = run(&scenario, 10, &[8.5; 30]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(150, 0, 10, 9), (180, 0, 9, 8), (240, 0, 8, 7), (300, 0, 7, 6)]
+    );
+}
+
+fn capacity(service: ScalingService, desired: u32, timing: Timing) -> Capacity {
+    Capacity {
+        service,
+        min: 0,
+        max: 100,
+        desired,
+        timing,
+        now_ms: 0,
+        warming: VecDeque::new(),
+        starting: Vec::new(),
+        draining: VecDeque::new(),
+        room: timing.spare_tasks,
+        scale_out_cooldown: None,
+        scale_in_cooldown: None,
+        simple_cooldown: None,
+    }
+}
+
+/// A scale-in cancels the launches not yet serving first, newest first, then removes
+/// serving units, which drain for the deregistration delay (paid, not serving).
+#[test]
+fn a_scale_in_cancels_launches_first_then_drains() {
+    let timing = Timing {
+        ec2_launch_ms: 60_000,
+        deregistration_ms: 300_000,
+        ..Timing::default()
+    };
+    let mut capacity = capacity(ScalingService::Ec2AutoScaling, 2, timing);
+    // 2 -> 5 at 0 s and 5 -> 6 at 10 s: serving at 60 s and 70 s.
+    assert_eq!(capacity.launch(0, 3, 0), 60_000);
+    capacity.desired = 5;
+    assert_eq!(capacity.launch(10_000, 1, 0), 70_000);
+    capacity.desired = 6;
+    assert_eq!((capacity.serving_at(20_000), capacity.paid_at(20_000)), (2, 6));
+    // 6 -> 3 at 20 s: the newest launch (1) and 2 of the first go; 1 still launching.
+    capacity.remove(20_000, 3);
+    capacity.desired = 3;
+    assert_eq!((capacity.serving_at(20_000), capacity.serving_at(60_000)), (2, 3));
+    // 3 -> 1 at 30 s: the last launch, then one serving unit, draining until 330 s.
+    capacity.remove(30_000, 2);
+    capacity.desired = 1;
+    assert_eq!(capacity.serving_at(30_000), 1);
+    assert_eq!((capacity.paid_at(30_000), capacity.paid_at(330_000)), (2, 1));
+}
+
+/// SCALING.md, ECS on EC2: "While the cluster has no room, new tasks wait in PROVISIONING:
+/// desired count rises at once, running count only when an instance has joined." With room
+/// for one task, +3 at 0 s: one runs after the task start-up (40 s), two after the instance
+/// launch and the start-up (300 + 40 s); each serves after discovery (30 s more).
+#[test]
+fn ecs_tasks_without_room_wait_for_an_instance() {
+    let timing = Timing {
+        task_startup_ms: 40_000,
+        instance_launch_ms: 300_000,
+        spare_tasks: Some(1),
+        discovery_ms: 30_000,
+        ..Timing::default()
+    };
+    let mut capacity = capacity(ScalingService::ApplicationAutoScaling, 2, timing);
+    assert_eq!(capacity.launch(0, 3, 0), 370_000);
+    capacity.desired = 5;
+    capacity.now_ms = 50_000;
+    // RunningTaskCount at 50 s: 3; serving at 69 s: 2, at 70 s: 3; all at 370 s.
+    assert_eq!(capacity.in_service(), 3);
+    assert_eq!(
+        (
+            capacity.serving_at(69_000),
+            capacity.serving_at(70_000),
+            capacity.serving_at(370_000)
+        ),
+        (2, 3, 5)
+    );
+    // Removing the two waiting tasks gives no room back; removing the placed one does.
+    capacity.remove(80_000, 3);
+    assert_eq!(capacity.room, Some(1));
 }
 
 fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
