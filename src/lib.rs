@@ -50,6 +50,7 @@ pub mod plot;
 pub mod policy;
 pub mod replay;
 pub mod sampler;
+pub mod scaling;
 pub mod shutdown;
 pub mod simulate;
 pub mod sinks;

@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 
 use crate::config::{CloudWatchConfig, Config, INSTANCE_DIMENSION};
 use crate::policy::lint::{fleet_sum_warning, period_finding};
-use crate::simulate::input::{scale_in_missing_data_warning, scales_in};
-use crate::simulate::model::{
+use crate::scaling::model::{
     AdjustmentType, Alarm, Comparison, Policy, PolicyKind, ScalingService, Statistic, StepAdjustment, TreatMissingData,
 };
+use crate::simulate::input::{scale_in_missing_data_warning, scales_in};
 
 /// The report's column of labels is this wide (as in the rest of `check`'s report).
 const INDENT: &str = "              ";

@@ -12,7 +12,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::alarms::{policy_ref, PolicyRead, PolicyRef, PublishedSeries, ReadAlarm, ReadFailure, SeriesAlarms};
-use crate::simulate::model::{
+use crate::scaling::model::{
     AdjustmentType, Alarm, Comparison, MetricAggregation, Policy, PolicyKind, Statistic, StepAdjustment, TrackedMetric,
     TreatMissingData,
 };
@@ -175,6 +175,9 @@ fn read_alarm(metric_alarm: &aws_sdk_cloudwatch::types::MetricAlarm) -> ReadAlar
             comparison,
             treat_missing_data,
             actions: Vec::new(),
+            // AWS's default is true.
+            actions_enabled: metric_alarm.actions_enabled().unwrap_or(true),
+            evaluation_window: Default::default(),
         },
         action_arns: metric_alarm.alarm_actions().to_vec(),
         // AWS's default is true.
@@ -330,6 +333,7 @@ fn ec2_policy(policy: &aws_sdk_autoscaling::types::ScalingPolicy, arn: &str) -> 
                 metric_period: 60,
                 // `check` describes the policy's target, not its metric.
                 metric: TrackedMetric::AlarmSeries,
+                tracking_alarms: Default::default(),
             }
         }
         _ => return unchecked(),
@@ -338,6 +342,8 @@ fn ec2_policy(policy: &aws_sdk_autoscaling::types::ScalingPolicy, arn: &str) -> 
         name: policy.policy_name().unwrap_or("").to_owned(),
         arn: arn.to_owned(),
         kind,
+        // AWS's default is true.
+        enabled: policy.enabled().unwrap_or(true),
     })
 }
 
@@ -424,6 +430,7 @@ fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPol
                 metric_period: 60,
                 // `check` describes the policy's target, not its metric.
                 metric: TrackedMetric::AlarmSeries,
+                tracking_alarms: Default::default(),
             }
         }
         _ => return unchecked(),
@@ -432,5 +439,6 @@ fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPol
         name: policy.policy_name().to_owned(),
         arn: policy.policy_arn().to_owned(),
         kind,
+        enabled: true,
     })
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::config::{CloudWatchConfig, INSTANCE_DIMENSION};
+use crate::scaling::model::{BacklogPerTask, PolicyKind, Statistic, TrackedMetric};
 use crate::simulate::input::{Loaded, Location};
-use crate::simulate::model::{BacklogPerTask, PolicyKind, Statistic, TrackedMetric};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {

@@ -17,10 +17,10 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value};
 
-use crate::simulate::input::{per_task_metrics_json, steps_json};
-use crate::simulate::model::{
+use crate::scaling::model::{
     Alarm, BacklogPerTask, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment, TrackedMetric,
 };
+use crate::simulate::input::{per_task_metrics_json, steps_json};
 
 /// The output formats of `policy render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,8 +220,9 @@ fn ec2_policy_fields(policy: &Policy, tracked: Option<&Alarm>) -> (&'static str,
             scale_out_cooldown,
             scale_in_cooldown: _,
             metric_period,
-            // Validation refuses backlog_per_task for EC2 Auto Scaling.
+            // Validation refuses backlog_per_task and predefined metrics for EC2 Auto Scaling.
             metric: _,
+            tracking_alarms: _,
         } => {
             if let Some(warmup) = scale_out_cooldown {
                 out.insert("EstimatedInstanceWarmup".into(), json!(warmup));
@@ -302,9 +303,16 @@ fn ecs_policy_config(policy: &Policy, tracked: Option<&Alarm>) -> (&'static str,
             scale_in_cooldown,
             metric_period: _,
             metric,
+            tracking_alarms: _,
         } => {
             let mut config = Map::new();
             match (metric, tracked) {
+                (TrackedMetric::Predefined(predefined), _) => {
+                    config.insert(
+                        "PredefinedMetricSpecification".into(),
+                        json!({ "PredefinedMetricType": predefined.name() }),
+                    );
+                }
                 (TrackedMetric::BacklogPerTask(per_task), _) => {
                     config.insert(
                         "CustomizedMetricSpecification".into(),

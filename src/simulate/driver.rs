@@ -9,9 +9,9 @@ use crate::cli::SimulateArgs;
 use crate::config::Config;
 use crate::derive::log_signals::PeriodSignals;
 use crate::replay::{self, ReplayError};
+use crate::scaling::model::{Scenario, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::engine::Engine;
 use crate::simulate::input::{self, Loaded, Sources};
-use crate::simulate::model::{Scenario, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
 use crate::simulate::watchers::Watchers;
 use crate::simulate::{cloudwatch, series};
@@ -191,7 +191,7 @@ pub fn point_of(signals: &PeriodSignals) -> SeriesPoint {
     }
 }
 
-fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::simulate::model::Series, SimulateError> {
+fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::scaling::model::Series, SimulateError> {
     let cw = &config.cloudwatch;
     let period = args.period.unwrap_or(cw.period);
     if period.subsec_nanos() != 0 || period.as_secs() == 0 {

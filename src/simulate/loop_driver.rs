@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{SimulateArgs, SimulateOutput};
 use crate::replay::{self, ReplayError};
+use crate::scaling::model::{Evaluation, Scenario, SeriesPoint, Statistic};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopObserver, Quiet, Request};
 use crate::simulate::input::Loaded;
 use crate::simulate::loop_report::{self, SweepFormat};
-use crate::simulate::model::{Evaluation, Scenario, SeriesPoint, Statistic};
 use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
 use crate::simulate::sweep::Sweep;
 use crate::simulate::watchers::Watchers;

@@ -2,8 +2,8 @@
 //! PendingRequests series, by AWS's documented rules.
 //!
 //! ```text
-//! input (AWS CLI JSON | policy TOML) --validate--> model::Scenario
-//! series (replay CSV/JSON | get-metric-statistics | GetMetricData | --log) --> model::Series
+//! input (AWS CLI JSON | policy TOML) --validate--> scaling::model::Scenario
+//! series (replay CSV/JSON | get-metric-statistics | GetMetricData | --log) --> scaling::model::Series
 //! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
 //! --log requests --> closed_loop (pool of capacity × K, one queue) --samples--> engine
 //!                        ^---------- desired capacity, after the launch time ----'
@@ -17,7 +17,6 @@ pub mod engine;
 pub mod input;
 mod loop_driver;
 pub mod loop_report;
-pub mod model;
 pub mod plot;
 mod prepare;
 pub mod report;

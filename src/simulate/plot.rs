@@ -9,7 +9,7 @@ use crate::plot::{
     alarm_colour, draw_error, Buckets, PlotError, AVERAGE_COLOUR, BAND_OPACITY, COUNT_COLOUR, FLAG_ALARM,
     FLAG_INSUFFICIENT, HEIGHT, MAXIMUM_COLOUR, MINIMUM_COLOUR, SUM_COLOUR, WIDTH,
 };
-use crate::simulate::model::{AlarmState, Evaluation, Scenario, SeriesPoint, Statistic};
+use crate::scaling::model::{AlarmState, Evaluation, Scenario, SeriesPoint, Statistic};
 use crate::sources::access_log::values::format_rfc3339;
 
 pub fn series_colour(statistic: Statistic) -> RGBColor {

@@ -3,8 +3,8 @@
 //! resolution warnings.
 
 use crate::parse_log::LogCommandError;
+use crate::scaling::model::{PolicyKind, Scenario, Statistic};
 use crate::simulate::input::{self, Loaded};
-use crate::simulate::model::{PolicyKind, Scenario, Statistic};
 use crate::simulate::series;
 
 /// Why `simulate` failed; [`SimulateError::is_usage`] tells `main` the exit code.

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Write};
 
-use crate::simulate::model::{Activity, AdjustmentType, AlarmState, Evaluation, PolicyKind, Scenario, SeriesPoint};
+use crate::scaling::model::{Activity, AdjustmentType, AlarmState, Evaluation, PolicyKind, Scenario, SeriesPoint};
 use crate::sources::access_log::values::format_rfc3339;
 
 /// Runs of breaching datapoints remembered for the scale-out timeline (the series is read a
@@ -458,7 +458,7 @@ impl RowWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::model::{
+    use crate::scaling::model::{
         Alarm, AlarmEvaluation, Comparison, Group, MetricAggregation, Policy, ScalingService, SeriesStats, Statistic,
         StepAdjustment, TreatMissingData,
     };
@@ -477,10 +477,13 @@ mod tests {
             comparison,
             treat_missing_data: TreatMissingData::Missing,
             actions: vec![policy],
+            actions_enabled: true,
+            evaluation_window: Default::default(),
         };
         let policy = |name: &str, adjustment| Policy {
             name: name.into(),
             arn: name.into(),
+            enabled: true,
             kind: PolicyKind::Step {
                 adjustment_type: AdjustmentType::ChangeInCapacity,
                 min_adjustment_magnitude: None,
@@ -495,6 +498,7 @@ mod tests {
             },
         };
         Scenario {
+            delays: Default::default(),
             group: Group {
                 service: ScalingService::ApplicationAutoScaling,
                 name: "service/c/s".into(),
@@ -503,6 +507,7 @@ mod tests {
                 desired_capacity: 2,
                 default_instance_warmup: None,
                 default_cooldown: 300,
+                suspended: Default::default(),
             },
             alarms: vec![
                 alarm("high, \"quoted\"", Comparison::GreaterThanThreshold, 10.0, 0),

@@ -12,8 +12,8 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::scaling::model::{PolicyKind, Scenario};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopOutcome, Quiet, Request};
-use crate::simulate::model::{PolicyKind, Scenario};
 
 /// Most values one sweep runs.
 pub const MAX_VALUES: usize = 1000;
@@ -251,7 +251,7 @@ fn check_range(evaluation_periods: u32, period: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn steps_of(scenario: &mut Scenario, policy: usize) -> &mut Vec<crate::simulate::model::StepAdjustment> {
+fn steps_of(scenario: &mut Scenario, policy: usize) -> &mut Vec<crate::scaling::model::StepAdjustment> {
     match &mut scenario.policies[policy].kind {
         PolicyKind::Step { steps, .. } => steps,
         _ => unreachable!("knob_of accepts step keys on step policies only"),
@@ -420,7 +420,7 @@ fn parse_range(text: &str, duration: bool) -> Result<Vec<f64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::model::{
+    use crate::scaling::model::{
         AdjustmentType, Alarm, Comparison, Group, MetricAggregation, Policy, ScalingService, Statistic, StepAdjustment,
         TreatMissingData,
     };
@@ -439,8 +439,11 @@ mod tests {
             comparison: Comparison::GreaterThanOrEqualToThreshold,
             treat_missing_data: TreatMissingData::Missing,
             actions,
+            actions_enabled: true,
+            evaluation_window: Default::default(),
         };
         Scenario {
+            delays: Default::default(),
             group: Group {
                 service: ScalingService::ApplicationAutoScaling,
                 name: "service/c/web".into(),
@@ -449,11 +452,13 @@ mod tests {
                 desired_capacity: 2,
                 default_instance_warmup: None,
                 default_cooldown: 300,
+                suspended: Default::default(),
             },
             alarms: vec![alarm("web-high", 3, 3, vec![0]), alarm("web.two", 5, 3, vec![])],
             policies: vec![Policy {
                 name: "web-scale-out".into(),
                 arn: "arn:out".into(),
+                enabled: true,
                 kind: PolicyKind::Step {
                     adjustment_type: AdjustmentType::ChangeInCapacity,
                     min_adjustment_magnitude: None,

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::cli::{SimulateArgs, SimulateOutput};
-use crate::simulate::model::{Evaluation, Scenario, SeriesPoint};
+use crate::scaling::model::{Evaluation, Scenario, SeriesPoint};
 use crate::simulate::plot::SimulationPlot;
 use crate::simulate::prepare::SimulateError;
 use crate::simulate::report::{RowFormat, RowWriter, Summary};

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::simulate::model::MetricAggregation;
+use crate::scaling::model::MetricAggregation;
 
 const EC2_OUT: &str = "arn:aws:autoscaling:us-west-2:123456789012:scalingPolicy:1645edea-81dd-449b-bd86-2a55ff2ddcc1:autoScalingGroupName/web-asg:policyName/web-scale-out";
 const EC2_IN: &str = "arn:aws:autoscaling:us-west-2:123456789012:scalingPolicy:1a4e166d-0ae7-4ba9-81ea-4b51578bfd32:autoScalingGroupName/web-asg:policyName/web-scale-in";
@@ -55,6 +55,8 @@ fn alarm(name: &str, statistic: Statistic, period: u32, comparison: Comparison, 
         comparison,
         treat_missing_data: tmd,
         actions: Vec::new(),
+        actions_enabled: true,
+        evaluation_window: Default::default(),
     }
 }
 
@@ -70,6 +72,7 @@ fn step_policy(name: &str, arn: &str, steps: &[(Option<f64>, Option<f64>, i64)])
     PolicyRead::Found(Policy {
         name: name.into(),
         arn: arn.into(),
+        enabled: true,
         kind: PolicyKind::Step {
             adjustment_type: AdjustmentType::ChangeInCapacity,
             min_adjustment_magnitude: None,
@@ -389,6 +392,7 @@ fn ecs_policies_show_their_scalable_target_and_cooldown() {
     let policy = PolicyRead::Found(Policy {
         name: "web-app-cpu-gt-75".into(),
         arn: ECS_OUT.into(),
+        enabled: true,
         kind: PolicyKind::Step {
             adjustment_type: AdjustmentType::PercentChangeInCapacity,
             min_adjustment_magnitude: Some(2),

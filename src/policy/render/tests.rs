@@ -133,14 +133,16 @@ fn ecs_with_target_tracking() -> Scenario {
     scenario.policies.push(Policy {
         name: "web-track".into(),
         arn: String::new(),
+        enabled: true,
         kind: PolicyKind::TargetTracking {
             target_value: 10.0,
-            statistic: crate::simulate::model::Statistic::Average,
+            statistic: crate::scaling::model::Statistic::Average,
             disable_scale_in: false,
             scale_out_cooldown: Some(60),
             scale_in_cooldown: Some(300),
             metric_period: 60,
-            metric: crate::simulate::model::TrackedMetric::AlarmSeries,
+            metric: crate::scaling::model::TrackedMetric::AlarmSeries,
+            tracking_alarms: Default::default(),
         },
     });
     scenario

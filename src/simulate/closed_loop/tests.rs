@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::simulate::model::{
+use crate::scaling::model::{
     AdjustmentType, Alarm, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService, Statistic,
     StepAdjustment, TreatMissingData,
 };
@@ -41,6 +41,8 @@ fn ecs_scenario(min: u32, max: u32, desired: u32) -> Scenario {
         comparison,
         treat_missing_data: treat,
         actions: vec![policy],
+        actions_enabled: true,
+        evaluation_window: Default::default(),
     };
     let step = |lower, upper, adjustment| StepAdjustment {
         lower_bound: lower,
@@ -50,6 +52,7 @@ fn ecs_scenario(min: u32, max: u32, desired: u32) -> Scenario {
     let policy = |name: &str, steps, cooldown| Policy {
         name: name.into(),
         arn: format!("arn:{name}"),
+        enabled: true,
         kind: PolicyKind::Step {
             adjustment_type: AdjustmentType::ChangeInCapacity,
             min_adjustment_magnitude: None,
@@ -60,6 +63,7 @@ fn ecs_scenario(min: u32, max: u32, desired: u32) -> Scenario {
         },
     };
     Scenario {
+        delays: Default::default(),
         group: Group {
             service: ScalingService::ApplicationAutoScaling,
             name: "service/demo/web".into(),
@@ -68,6 +72,7 @@ fn ecs_scenario(min: u32, max: u32, desired: u32) -> Scenario {
             desired_capacity: desired,
             default_instance_warmup: None,
             default_cooldown: 300,
+            suspended: Default::default(),
         },
         alarms: vec![
             alarm(

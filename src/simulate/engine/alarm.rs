@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::simulate::model::{Alarm, AlarmState, Comparison, SeriesStats, Statistic, TreatMissingData};
+use crate::scaling::model::{Alarm, AlarmState, Comparison, SeriesStats, Statistic, TreatMissingData};
 
 /// One period of the evaluation range as the alarm classifies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,6 +392,8 @@ mod tests {
             comparison: Comparison::GreaterThanOrEqualToThreshold,
             treat_missing_data: TreatMissingData::Missing,
             actions: vec![],
+            actions_enabled: true,
+            evaluation_window: Default::default(),
         }
     }
 

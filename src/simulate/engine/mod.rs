@@ -29,7 +29,7 @@ pub mod steps;
 
 use std::collections::VecDeque;
 
-use crate::simulate::model::{
+use crate::scaling::model::{
     Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, MetricAggregation,
     PolicyKind, ScalingService, Scenario, SeriesPoint, SeriesStats, Statistic, TrackedMetric, TreatMissingData,
 };
@@ -37,10 +37,6 @@ use alarm::{AlarmTracker, Window};
 
 /// Application Auto Scaling's Cooldown when a policy gives none.
 pub const DEFAULT_APPLICATION_COOLDOWN_S: u32 = 300;
-/// The alarms AWS creates for a target tracking policy, as the model takes them.
-pub const TRACKING_HIGH_DATAPOINTS: u32 = 3;
-pub const TRACKING_LOW_DATAPOINTS: u32 = 15;
-pub const TRACKING_LOW_FRACTION: f64 = 0.9;
 
 /// A target tracking policy's own two alarms.
 #[derive(Debug)]
@@ -316,10 +312,13 @@ impl<'s> Engine<'s> {
                     disable_scale_in,
                     metric_period,
                     metric,
+                    tracking_alarms,
                     ..
                 } => {
                     let per_task = match metric {
-                        TrackedMetric::AlarmSeries => None,
+                        // A predefined metric is not yet given a series of its own: until it is,
+                        // validation builds none, and the alarm series stands in.
+                        TrackedMetric::AlarmSeries | TrackedMetric::Predefined(_) => None,
                         TrackedMetric::BacklogPerTask(per_task) => Some(per_task.sample_interval_s),
                     };
                     let synthetic = |datapoints, threshold, comparison| Alarm {
@@ -336,6 +335,8 @@ impl<'s> Engine<'s> {
                         comparison,
                         treat_missing_data: TreatMissingData::Missing,
                         actions: Vec::new(),
+                        actions_enabled: true,
+                        evaluation_window: Default::default(),
                     };
                     Some(Tracking {
                         policy: index,
@@ -344,7 +345,7 @@ impl<'s> Engine<'s> {
                         per_task,
                         high: AlarmTracker::new(
                             &synthetic(
-                                TRACKING_HIGH_DATAPOINTS,
+                                tracking_alarms.high_datapoints,
                                 *target_value,
                                 Comparison::GreaterThanThreshold,
                             ),
@@ -354,8 +355,8 @@ impl<'s> Engine<'s> {
                         ),
                         low: AlarmTracker::new(
                             &synthetic(
-                                TRACKING_LOW_DATAPOINTS,
-                                target_value * TRACKING_LOW_FRACTION,
+                                tracking_alarms.low_datapoints,
+                                target_value * tracking_alarms.low_fraction,
                                 Comparison::LessThanThreshold,
                             ),
                             series_period_s,

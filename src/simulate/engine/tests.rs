@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use proptest::prelude::*;
 
 use super::*;
-use crate::simulate::model::{Group, Policy, SeriesStats, Statistic, StepAdjustment};
+use crate::scaling::model::{Group, Policy, SeriesStats, Statistic, StepAdjustment};
 
 const MINUTE: i64 = 60_000;
 
@@ -19,6 +19,7 @@ fn group(service: ScalingService, min: u32, max: u32, desired: u32) -> Group {
         desired_capacity: desired,
         default_instance_warmup: None,
         default_cooldown: 300,
+        suspended: Default::default(),
     }
 }
 
@@ -36,6 +37,8 @@ fn alarm(name: &str, period: u32, n: u32, threshold: f64, comparison: Comparison
         comparison,
         treat_missing_data: TreatMissingData::Missing,
         actions,
+        actions_enabled: true,
+        evaluation_window: Default::default(),
     }
 }
 
@@ -51,6 +54,7 @@ fn step_policy(name: &str, adjustment_type: AdjustmentType, steps: Vec<StepAdjus
     Policy {
         name: name.into(),
         arn: format!("arn:{name}"),
+        enabled: true,
         kind: PolicyKind::Step {
             adjustment_type,
             min_adjustment_magnitude: None,
@@ -126,6 +130,7 @@ fn worked_example(service: ScalingService, warmup: Option<u32>) -> Scenario {
     set_warmup_and_cooldown(&mut out, warmup, Some(0));
     set_warmup_and_cooldown(&mut scale_in, warmup, Some(0));
     Scenario {
+        delays: Default::default(),
         group: group(service, 1, 100, 10),
         alarms: vec![
             alarm("high", 60, 1, 60.0, Comparison::GreaterThanOrEqualToThreshold, vec![0]),
@@ -174,6 +179,7 @@ fn plus_one_ec2(period: u32) -> Scenario {
     let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
     set_warmup_and_cooldown(&mut out, Some(0), None);
     Scenario {
+        delays: Default::default(),
         group: group(ScalingService::Ec2AutoScaling, 1, 50, 2),
         alarms: vec![alarm(
             "high",
@@ -225,6 +231,7 @@ fn knowledge_center_autoscaling_policy_cloudwatch_alarm_shipped_ten_second_step_
     );
     set_warmup_and_cooldown(&mut out, None, Some(60));
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 2, 6, 2),
         alarms: vec![alarm(
             "high",
@@ -258,6 +265,7 @@ fn application_auto_scaling_cooldown_counts_the_capacity_already_added() {
     );
     set_warmup_and_cooldown(&mut out, None, Some(300));
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 1, 50, 10),
         alarms: vec![alarm(
             "high",
@@ -288,6 +296,7 @@ fn application_auto_scaling_scale_in_cooldown_blocks_scale_in_not_scale_out() {
     set_warmup_and_cooldown(&mut out, None, Some(60));
     set_warmup_and_cooldown(&mut scale_in, None, Some(300));
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 1, 50, 10),
         alarms: vec![
             alarm("high", 60, 1, 60.0, Comparison::GreaterThanOrEqualToThreshold, vec![0]),
@@ -319,6 +328,7 @@ fn several_policies_at_once_the_largest_capacity_wins() {
         vec![step(None, Some(0.0), -3)],
     );
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::Ec2AutoScaling, 1, 50, 10),
         alarms: vec![
             alarm("low-a", 60, 1, 40.0, Comparison::LessThanThreshold, vec![1]),
@@ -336,6 +346,7 @@ fn capacity_is_clamped_to_the_group_bounds() {
     let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 5)]);
     set_warmup_and_cooldown(&mut out, Some(0), None);
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::Ec2AutoScaling, 2, 6, 2),
         alarms: vec![alarm("high", 60, 1, 10.0, Comparison::GreaterThanThreshold, vec![0])],
         policies: vec![out],
@@ -351,6 +362,7 @@ fn capacity_is_clamped_to_the_group_bounds() {
 fn a_ten_second_alarm_reacts_within_its_three_periods() {
     let out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 1, 10, 2),
         alarms: vec![alarm(
             "high",
@@ -377,6 +389,7 @@ fn breaching_on_missing_data_scales_in_on_a_gap() {
     let mut low = alarm("low", 60, 2, 5.0, Comparison::LessThanThreshold, vec![0]);
     low.treat_missing_data = TreatMissingData::Breaching;
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 1, 10, 4),
         alarms: vec![low],
         policies: vec![scale_in],
@@ -400,6 +413,7 @@ fn tracking(name: &str, target: f64, disable_scale_in: bool) -> Policy {
     Policy {
         name: name.into(),
         arn: format!("arn:{name}"),
+        enabled: true,
         kind: PolicyKind::TargetTracking {
             target_value: target,
             statistic: Statistic::Average,
@@ -407,7 +421,8 @@ fn tracking(name: &str, target: f64, disable_scale_in: bool) -> Policy {
             scale_out_cooldown: Some(0),
             scale_in_cooldown: Some(0),
             metric_period: 60,
-            metric: crate::simulate::model::TrackedMetric::AlarmSeries,
+            metric: crate::scaling::model::TrackedMetric::AlarmSeries,
+            tracking_alarms: Default::default(),
         },
     }
 }
@@ -417,6 +432,7 @@ fn tracking(name: &str, target: f64, disable_scale_in: bool) -> Policy {
 #[test]
 fn target_tracking_scales_out_when_any_policy_wants() {
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 1, 100, 4),
         alarms: vec![],
         policies: vec![tracking("t-10", 10.0, false), tracking("t-100", 100.0, false)],
@@ -432,6 +448,7 @@ fn target_tracking_scales_out_when_any_policy_wants() {
 fn target_tracking_scales_in_only_when_all_agree() {
     let low_series = [1.0; 20];
     let agree = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 1, 100, 10),
         alarms: vec![],
         policies: vec![tracking("a", 10.0, false), tracking("b", 5.0, false)],
@@ -473,6 +490,7 @@ fn simple_scaling_waits_for_its_cooldown() {
     let simple = Policy {
         name: "simple".into(),
         arn: "arn:simple".into(),
+        enabled: true,
         kind: PolicyKind::Simple {
             adjustment_type: AdjustmentType::ChangeInCapacity,
             scaling_adjustment: 1,
@@ -481,6 +499,7 @@ fn simple_scaling_waits_for_its_cooldown() {
         },
     };
     let mut scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::Ec2AutoScaling, 1, 10, 2),
         alarms: vec![alarm("high", 60, 1, 10.0, Comparison::GreaterThanThreshold, vec![0])],
         policies: vec![simple],
@@ -507,8 +526,10 @@ fn as_scaling_simple_step_simple_scaling_waits_for_its_cooldown_not_the_warmup()
             min_adjustment_magnitude: None,
             cooldown: Some(120),
         },
+        enabled: true,
     };
     let mut scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::Ec2AutoScaling, 1, 10, 2),
         alarms: vec![alarm("high", 60, 1, 10.0, Comparison::GreaterThanThreshold, vec![0])],
         policies: vec![simple],
@@ -533,6 +554,7 @@ fn target_tracking_alarms_invoke_once_a_minute() {
         *metric_period = 10;
     }
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::Ec2AutoScaling, 1, 20, 10),
         alarms: vec![],
         policies: vec![policy],
@@ -658,6 +680,7 @@ fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {
                 set_warmup_and_cooldown(&mut out, timing, timing);
                 set_warmup_and_cooldown(&mut scale_in, timing, timing);
                 Scenario {
+                    delays: Default::default(),
                     group: group(service, min, min + span, min + span / 2),
                     alarms: vec![
                         alarm(
@@ -726,7 +749,7 @@ proptest! {
 fn per_task_tracking(target: f64, sample_interval_s: f64) -> Policy {
     let mut policy = tracking("per-task", target, false);
     if let PolicyKind::TargetTracking { metric, .. } = &mut policy.kind {
-        *metric = crate::simulate::model::TrackedMetric::BacklogPerTask(crate::simulate::model::BacklogPerTask {
+        *metric = crate::scaling::model::TrackedMetric::BacklogPerTask(crate::scaling::model::BacklogPerTask {
             namespace: "MyApp".into(),
             metric_name: "PendingRequests".into(),
             dimensions: vec![("Service".into(), "nginx".into())],
@@ -745,6 +768,7 @@ fn per_task_tracking(target: f64, sample_interval_s: f64) -> Policy {
 fn backlog_per_task_divides_the_fleet_total_by_the_tasks_in_service() {
     for sample_interval_s in [1.0, 2.0] {
         let scenario = Scenario {
+            delays: Default::default(),
             group: group(ScalingService::ApplicationAutoScaling, 1, 100, 4),
             alarms: vec![],
             policies: vec![per_task_tracking(10.0, sample_interval_s)],
@@ -783,6 +807,7 @@ fn backlog_per_task_divides_the_fleet_total_by_the_tasks_in_service() {
 #[test]
 fn backlog_per_task_takes_an_average_only_series_as_the_total() {
     let scenario = Scenario {
+        delays: Default::default(),
         group: group(ScalingService::ApplicationAutoScaling, 1, 100, 2),
         alarms: vec![],
         policies: vec![per_task_tracking(10.0, 1.0)],

@@ -3,7 +3,7 @@
 //! the value was read from.
 
 use super::Location;
-use crate::simulate::model::ScalingService;
+use crate::scaling::model::ScalingService;
 
 #[derive(Debug, Clone)]
 pub struct At<T> {

@@ -11,7 +11,7 @@ use super::draft::{
     DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
 };
 use super::{InputError, Location};
-use crate::simulate::model::ScalingService;
+use crate::scaling::model::ScalingService;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]

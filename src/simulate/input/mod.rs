@@ -20,7 +20,7 @@ mod write_aws;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::simulate::model::Scenario;
+use crate::scaling::model::Scenario;
 
 pub(crate) use json::json_path_line;
 pub(crate) use validate::{scale_in_missing_data_warning, scales_in};

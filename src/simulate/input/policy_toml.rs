@@ -16,7 +16,7 @@ use super::draft::{
 };
 use super::{InputError, Location};
 use crate::config::DEFAULT_METRIC_NAME;
-use crate::simulate::model::ScalingService;
+use crate::scaling::model::ScalingService;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

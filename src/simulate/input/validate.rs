@@ -3,7 +3,7 @@
 
 use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft};
 use super::{InputError, Loaded, Location, Warning};
-use crate::simulate::model::{
+use crate::scaling::model::{
     AdjustmentType, Alarm, BacklogPerTask, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService,
     Scenario, Statistic, StepAdjustment, TrackedMetric, TreatMissingData,
 };
@@ -36,6 +36,7 @@ pub fn scenario(drafts: Drafts, capacity: Option<u32>) -> Result<Loaded, InputEr
             group,
             alarms,
             policies,
+            delays: Default::default(),
         },
         warnings,
         alarm_periods,
@@ -120,6 +121,7 @@ fn group(draft: Option<GroupDraft>, missing_at: &Location, capacity: Option<u32>
         desired_capacity: desired,
         default_instance_warmup: optional(&draft.default_instance_warmup, "DefaultInstanceWarmup")?,
         default_cooldown: optional(&draft.default_cooldown, "DefaultCooldown")?.unwrap_or(DEFAULT_COOLDOWN),
+        suspended: Default::default(),
     })
 }
 
@@ -248,6 +250,8 @@ fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
         comparison,
         treat_missing_data,
         actions,
+        actions_enabled: true,
+        evaluation_window: Default::default(),
     })
 }
 
@@ -425,6 +429,7 @@ fn policy(
                 scale_in_cooldown: optional(&target.scale_in_cooldown, "the cooldown")?,
                 metric_period,
                 metric,
+                tracking_alarms: Default::default(),
             }
         }
         other => {
@@ -437,6 +442,7 @@ fn policy(
         name: draft.name.clone(),
         arn,
         kind,
+        enabled: true,
     })
 }
 

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::draft::{DEFAULT_ACCOUNT_ID, DEFAULT_REGION};
 use super::InputError;
-use crate::simulate::model::{
+use crate::scaling::model::{
     BacklogPerTask, Group, Policy, PolicyKind, ScalingService, Scenario, StepAdjustment, TrackedMetric,
 };
 
@@ -236,17 +236,31 @@ fn policy_json(scenario: &Scenario, policy: &Policy) -> Value {
             scale_in_cooldown,
             metric_period,
             metric,
+            tracking_alarms: _,
         } => {
             out.insert("PolicyType".into(), json!("TargetTrackingScaling"));
             let mut config = Map::new();
             config.insert("TargetValue".into(), json!(target_value));
-            let spec = match metric {
+            match metric {
                 TrackedMetric::AlarmSeries => {
-                    customized_metric(scenario, statistic.name(), ec2.then_some(*metric_period))
+                    config.insert(
+                        "CustomizedMetricSpecification".into(),
+                        customized_metric(scenario, statistic.name(), ec2.then_some(*metric_period)),
+                    );
                 }
-                TrackedMetric::BacklogPerTask(per_task) => json!({ "Metrics": per_task_metrics_json(per_task) }),
-            };
-            config.insert("CustomizedMetricSpecification".into(), spec);
+                TrackedMetric::BacklogPerTask(per_task) => {
+                    config.insert(
+                        "CustomizedMetricSpecification".into(),
+                        json!({ "Metrics": per_task_metrics_json(per_task) }),
+                    );
+                }
+                TrackedMetric::Predefined(predefined) => {
+                    config.insert(
+                        "PredefinedMetricSpecification".into(),
+                        json!({ "PredefinedMetricType": predefined.name() }),
+                    );
+                }
+            }
             config.insert("DisableScaleIn".into(), json!(disable_scale_in));
             if ec2 {
                 put(&mut out, "EstimatedInstanceWarmup", *scale_out_cooldown);

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::plot::MAX_BUCKETS;
-use crate::simulate::model::{
+use crate::scaling::model::{
     AdjustmentType, Alarm, AlarmEvaluation, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService,
     SeriesStats, StepAdjustment, TreatMissingData,
 };
@@ -22,8 +22,11 @@ fn scenario() -> Scenario {
         comparison: Comparison::GreaterThanOrEqualToThreshold,
         treat_missing_data: TreatMissingData::Missing,
         actions: vec![0],
+        actions_enabled: true,
+        evaluation_window: Default::default(),
     };
     Scenario {
+        delays: Default::default(),
         group: Group {
             service: ScalingService::ApplicationAutoScaling,
             name: "service/c/web".into(),
@@ -32,6 +35,7 @@ fn scenario() -> Scenario {
             desired_capacity: 2,
             default_instance_warmup: None,
             default_cooldown: 300,
+            suspended: Default::default(),
         },
         alarms: vec![
             alarm("high", Statistic::Average, 20.0),
@@ -40,6 +44,7 @@ fn scenario() -> Scenario {
         policies: vec![Policy {
             name: "out".into(),
             arn: "out".into(),
+            enabled: true,
             kind: PolicyKind::Step {
                 adjustment_type: AdjustmentType::ChangeInCapacity,
                 min_adjustment_magnitude: None,

@@ -33,6 +33,127 @@ pub struct Group {
     pub default_instance_warmup: Option<u32>,
     /// DefaultCooldown (EC2 only; AWS's default is 300 s), seconds.
     pub default_cooldown: u32,
+    /// What is suspended: SuspendedProcesses (EC2) or SuspendedState (Application Auto
+    /// Scaling). Nothing, by default.
+    pub suspended: Suspensions,
+}
+
+impl Group {
+    /// Whether an alarm may run `policy` at all: the policy is enabled and alarm
+    /// notifications are not suspended. Scale-out and scale-in have their own switches
+    /// ([`Suspensions::may_scale_out`], [`Suspensions::may_scale_in`]).
+    pub fn alarm_may_run(&self, policy: &Policy) -> bool {
+        policy.enabled && self.suspended.alarms_may_run_policies()
+    }
+}
+
+/// EC2 Auto Scaling's process names (ProcessType, as-suspend-resume-processes), in the
+/// order AWS lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScalingProcess {
+    Launch,
+    Terminate,
+    AddToLoadBalancer,
+    AlarmNotification,
+    AZRebalance,
+    HealthCheck,
+    InstanceRefresh,
+    ReplaceUnhealthy,
+    ScheduledActions,
+}
+
+impl ScalingProcess {
+    pub const ALL: [ScalingProcess; 9] = [
+        ScalingProcess::Launch,
+        ScalingProcess::Terminate,
+        ScalingProcess::AddToLoadBalancer,
+        ScalingProcess::AlarmNotification,
+        ScalingProcess::AZRebalance,
+        ScalingProcess::HealthCheck,
+        ScalingProcess::InstanceRefresh,
+        ScalingProcess::ReplaceUnhealthy,
+        ScalingProcess::ScheduledActions,
+    ];
+
+    /// The name AWS uses (`ProcessName` in describe-auto-scaling-groups).
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalingProcess::Launch => "Launch",
+            ScalingProcess::Terminate => "Terminate",
+            ScalingProcess::AddToLoadBalancer => "AddToLoadBalancer",
+            ScalingProcess::AlarmNotification => "AlarmNotification",
+            ScalingProcess::AZRebalance => "AZRebalance",
+            ScalingProcess::HealthCheck => "HealthCheck",
+            ScalingProcess::InstanceRefresh => "InstanceRefresh",
+            ScalingProcess::ReplaceUnhealthy => "ReplaceUnhealthy",
+            ScalingProcess::ScheduledActions => "ScheduledActions",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ScalingProcess> {
+        ScalingProcess::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// The switches that turn a group's scaling off: EC2 Auto Scaling's `SuspendedProcesses`
+/// (as-suspend-resume-processes) and Application Auto Scaling's `SuspendedState`
+/// (application-auto-scaling-suspend-resume-scaling). A group of one service never has the
+/// other's set; validation sees to that.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Suspensions {
+    /// SuspendedProcesses, sorted in AWS's order, each once.
+    pub processes: std::collections::BTreeSet<ScalingProcess>,
+    /// SuspendedState.DynamicScalingInSuspended.
+    pub dynamic_scaling_in: bool,
+    /// SuspendedState.DynamicScalingOutSuspended.
+    pub dynamic_scaling_out: bool,
+    /// SuspendedState.ScheduledScalingSuspended (the simulation has no scheduled actions:
+    /// read, written and rendered only).
+    pub scheduled_scaling: bool,
+}
+
+impl Suspensions {
+    pub fn is_suspended(&self, process: ScalingProcess) -> bool {
+        self.processes.contains(&process)
+    }
+
+    /// Whether an alarm may invoke a scaling policy at all: EC2's `AlarmNotification`
+    /// process stops every alarm-driven policy, target tracking's included.
+    pub fn alarms_may_run_policies(&self) -> bool {
+        !self.is_suspended(ScalingProcess::AlarmNotification)
+    }
+
+    /// Whether an alarm-driven policy may raise capacity: `Launch` (EC2) or
+    /// `DynamicScalingOutSuspended` (Application Auto Scaling) stop it.
+    pub fn may_scale_out(&self) -> bool {
+        self.alarms_may_run_policies() && !self.is_suspended(ScalingProcess::Launch) && !self.dynamic_scaling_out
+    }
+
+    /// Whether an alarm-driven policy may lower capacity: `Terminate` (EC2) or
+    /// `DynamicScalingInSuspended` (Application Auto Scaling) stop it.
+    pub fn may_scale_in(&self) -> bool {
+        self.alarms_may_run_policies() && !self.is_suspended(ScalingProcess::Terminate) && !self.dynamic_scaling_in
+    }
+
+    /// Each switch that is on, named as AWS names it (`SuspendedProcesses: Launch`,
+    /// `SuspendedState.DynamicScalingOutSuspended`), for warnings.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .processes
+            .iter()
+            .map(|p| format!("SuspendedProcesses: {}", p.name()))
+            .collect();
+        for (on, name) in [
+            (self.dynamic_scaling_in, "DynamicScalingInSuspended"),
+            (self.dynamic_scaling_out, "DynamicScalingOutSuspended"),
+            (self.scheduled_scaling, "ScheduledScalingSuspended"),
+        ] {
+            if on {
+                names.push(format!("SuspendedState.{name}"));
+            }
+        }
+        names
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,6 +291,33 @@ pub struct Alarm {
     pub treat_missing_data: TreatMissingData,
     /// Indexes into [`Scenario::policies`] of the policies AlarmActions names.
     pub actions: Vec<usize>,
+    /// ActionsEnabled (AWS's default: true). False: the alarm changes state, runs no action.
+    pub actions_enabled: bool,
+    /// EvaluationWindow (AWS's default: a sliding window).
+    pub evaluation_window: EvaluationWindow,
+}
+
+/// PutMetricAlarm's `EvaluationWindow` (alarm-evaluation-window): which range of data an
+/// evaluation reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum EvaluationWindow {
+    /// `SlidingWindow`, the default: the N periods ending at the evaluation.
+    #[default]
+    Sliding,
+    /// `WallClockWindow`: periods aligned to clock boundaries that match the period, in
+    /// `timezone` (UTC when absent). AWS takes it only for periods of 1 minute, 5 minutes,
+    /// 1 hour, 1 day or 1 week.
+    WallClock { timezone: Option<String> },
+}
+
+impl EvaluationWindow {
+    /// The union member's name as AWS spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EvaluationWindow::Sliding => "SlidingWindow",
+            EvaluationWindow::WallClock { .. } => "WallClockWindow",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,7 +419,31 @@ pub enum PolicyKind {
         metric_period: u32,
         /// What the policy tracks.
         metric: TrackedMetric,
+        /// The two alarms AWS creates for the policy, as the model takes them.
+        tracking_alarms: TrackingAlarms,
     },
+}
+
+/// The alarms AWS creates for a target tracking policy: "high", `high_datapoints` of as many
+/// periods above the target; "low", `low_datapoints` of as many below `low_fraction` of it.
+/// The defaults (3 of 3; 15 of 15 below 90 %) are what describe-alarms shows for a
+/// one-minute metric. AWS documents neither alarm as a contract and tunes them for
+/// high-resolution metrics, so they are parameters, not rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrackingAlarms {
+    pub high_datapoints: u32,
+    pub low_datapoints: u32,
+    pub low_fraction: f64,
+}
+
+impl Default for TrackingAlarms {
+    fn default() -> Self {
+        TrackingAlarms {
+            high_datapoints: 3,
+            low_datapoints: 15,
+            low_fraction: 0.9,
+        }
+    }
 }
 
 /// The metric a target tracking policy follows.
@@ -282,6 +454,57 @@ pub enum TrackedMetric {
     /// Metric math: the fleet total of PendingRequests divided by the service's running tasks
     /// (ECS only).
     BacklogPerTask(BacklogPerTask),
+    /// A PredefinedMetricSpecification (ECS only): a metric the service publishes itself, so
+    /// the simulation needs it given as its own series.
+    Predefined(PredefinedMetric),
+}
+
+/// Application Auto Scaling's predefined ECS metrics (PredefinedMetricType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PredefinedMetric {
+    EcsServiceAverageCpuUtilization,
+    EcsServiceAverageMemoryUtilization,
+    /// 20 s resolution (target-tracking-faster-auto-scaling).
+    EcsServiceAverageCpuUtilizationHighResolution,
+    /// 20 s resolution (target-tracking-faster-auto-scaling).
+    EcsServiceAverageMemoryUtilizationHighResolution,
+}
+
+impl PredefinedMetric {
+    pub const ALL: [PredefinedMetric; 4] = [
+        PredefinedMetric::EcsServiceAverageCpuUtilization,
+        PredefinedMetric::EcsServiceAverageMemoryUtilization,
+        PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution,
+        PredefinedMetric::EcsServiceAverageMemoryUtilizationHighResolution,
+    ];
+
+    /// The name AWS uses (`PredefinedMetricType`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PredefinedMetric::EcsServiceAverageCpuUtilization => "ECSServiceAverageCPUUtilization",
+            PredefinedMetric::EcsServiceAverageMemoryUtilization => "ECSServiceAverageMemoryUtilization",
+            PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution => {
+                "ECSServiceAverageCPUUtilizationHighResolution"
+            }
+            PredefinedMetric::EcsServiceAverageMemoryUtilizationHighResolution => {
+                "ECSServiceAverageMemoryUtilizationHighResolution"
+            }
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<PredefinedMetric> {
+        PredefinedMetric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Seconds between the metric's datapoints: 20 for the high-resolution ones, 60 else.
+    pub fn period_s(self) -> u32 {
+        match self {
+            PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution
+            | PredefinedMetric::EcsServiceAverageMemoryUtilizationHighResolution => 20,
+            PredefinedMetric::EcsServiceAverageCpuUtilization
+            | PredefinedMetric::EcsServiceAverageMemoryUtilization => 60,
+        }
+    }
 }
 
 /// `e1 = (m1 × sample_interval / PERIOD(m1)) / m2`: m1 the Sum of the exporter's series (all
@@ -307,6 +530,8 @@ pub struct Policy {
     /// PolicyARN; alarm actions name it.
     pub arn: String,
     pub kind: PolicyKind,
+    /// Enabled (EC2 Auto Scaling; AWS's default: true). False: the policy does nothing.
+    pub enabled: bool,
 }
 
 /// Everything one simulation runs: validated, so the engine never has to refuse anything.
@@ -315,6 +540,29 @@ pub struct Scenario {
     pub group: Group,
     pub alarms: Vec<Alarm>,
     pub policies: Vec<Policy>,
+    /// The time the real loop takes between a datapoint and new capacity serving.
+    pub delays: Delays,
+}
+
+/// The delays of the real loop, in seconds. All zero (and no limit on ECS room) is the
+/// instantaneous loop; the engine gives them their meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Delays {
+    /// PutMetricData to the datapoint being visible to the alarm.
+    pub ingestion_s: u32,
+    /// EC2: an instance's launch to InService (before its warmup starts).
+    pub ec2_launch_to_in_service_s: u32,
+    /// ECS: a task's placement, image pull, start and health check.
+    pub ecs_task_startup_s: u32,
+    /// ECS: the instance launch a task waits for (in PROVISIONING) when the cluster has no room.
+    pub ecs_instance_launch_s: u32,
+    /// ECS: tasks that fit on the cluster's existing instances before an instance launch is
+    /// needed; `None`: always room.
+    pub ecs_spare_tasks: Option<u32>,
+    /// nginx learning a new task's or instance's address (DNS TTL, registration).
+    pub discovery_s: u32,
+    /// On scale-in: the load balancer's deregistration delay.
+    pub deregistration_s: u32,
 }
 
 /// One statistic set of the series: what a datapoint of `get-metric-statistics` or a period
