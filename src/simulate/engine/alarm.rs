@@ -10,7 +10,9 @@
 
 use std::collections::VecDeque;
 
-use crate::scaling::model::{Alarm, AlarmState, Comparison, SeriesStats, Statistic, TreatMissingData};
+use crate::scaling::model::{
+    Alarm, AlarmState, Comparison, EvaluationWindow, SeriesStats, Statistic, TreatMissingData,
+};
 
 /// One period of the evaluation range as the alarm classifies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,8 +159,36 @@ pub enum Window {
     /// The default: the N periods evaluated at t are the N Period-long spans ending at t.
     Sliding,
     /// Aligned to boundaries that match the period: the N whole periods that ended at or
-    /// before t (UTC).
-    WallClock,
+    /// before t, boundaries in local time `offset_ms` ahead of UTC.
+    WallClock { offset_ms: i64 },
+}
+
+impl Window {
+    /// The alarm's EvaluationWindow. A wall clock window's time zone counts when it is a fixed
+    /// offset (`+05:30`, `UTC-03:00`); a zone name is taken as UTC (the model has no zone
+    /// database; periods of an hour or less align alike in whole-hour zones).
+    pub fn of(window: &EvaluationWindow) -> Window {
+        match window {
+            EvaluationWindow::Sliding => Window::Sliding,
+            EvaluationWindow::WallClock { timezone } => Window::WallClock {
+                offset_ms: timezone.as_deref().and_then(fixed_offset_ms).unwrap_or(0),
+            },
+        }
+    }
+}
+
+/// `+05:30`, `-03:00`, `UTC+05:30`, `UTC-3`: milliseconds ahead of UTC.
+fn fixed_offset_ms(zone: &str) -> Option<i64> {
+    let zone = zone.strip_prefix("UTC").unwrap_or(zone);
+    let (sign, rest) = match zone.as_bytes().first()? {
+        b'+' => (1, &zone[1..]),
+        b'-' => (-1, &zone[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "0"));
+    let hours: i64 = hours.parse().ok()?;
+    let minutes: i64 = minutes.parse().ok()?;
+    Some(sign * (hours * 3600 + minutes * 60) * 1000)
 }
 
 /// Evaluated every 10 s when the period is under a minute, else once a minute (on the
@@ -204,7 +234,7 @@ pub struct AlarmTracker {
 impl AlarmTracker {
     /// `series_period_s`: the series' resolution; `ingestion_ms`: from the end of a
     /// datapoint's period to the alarm seeing it.
-    pub fn new(alarm: &Alarm, series_period_s: u32, window: Window, ingestion_ms: i64) -> AlarmTracker {
+    pub fn new(alarm: &Alarm, series_period_s: u32, ingestion_ms: i64) -> AlarmTracker {
         let period_ms = i64::from(alarm.period) * 1000;
         let series_ms = i64::from(series_period_s.max(1)) * 1000;
         AlarmTracker {
@@ -215,13 +245,26 @@ impl AlarmTracker {
             comparison: alarm.comparison,
             treat: alarm.treat_missing_data,
             statistic: alarm.statistic,
-            window,
+            window: Window::of(&alarm.evaluation_window),
             coarse_shift_ms: (series_ms - period_ms).max(0),
             arrival_ms: series_ms + ingestion_ms.max(0),
             points: VecDeque::new(),
             scratch: Vec::new(),
             values: Vec::new(),
             state: AlarmState::InsufficientData,
+        }
+    }
+
+    /// The same alarm on a series `series_period_s` apart (no datapoint added yet).
+    pub fn rebuilt(&self, series_period_s: u32, ingestion_ms: i64) -> AlarmTracker {
+        let series_ms = i64::from(series_period_s.max(1)) * 1000;
+        AlarmTracker {
+            coarse_shift_ms: (series_ms - self.period_ms).max(0),
+            arrival_ms: series_ms + ingestion_ms.max(0),
+            points: VecDeque::new(),
+            values: Vec::new(),
+            state: AlarmState::InsufficientData,
+            ..self.clone()
         }
     }
 
@@ -241,7 +284,9 @@ impl AlarmTracker {
     pub fn evaluate(&mut self, time_ms: i64) -> (AlarmState, Option<f64>) {
         let end = match self.window {
             Window::Sliding => time_ms,
-            Window::WallClock => time_ms.div_euclid(self.period_ms) * self.period_ms,
+            Window::WallClock { offset_ms } => {
+                (time_ms + offset_ms).div_euclid(self.period_ms) * self.period_ms - offset_ms
+            }
         };
         let range_len = evaluation_range(self.evaluation_periods);
         let first = end - range_len as i64 * self.period_ms;
@@ -397,6 +442,19 @@ mod tests {
         }
     }
 
+    fn windowed(period: u32, n: u32, window: EvaluationWindow) -> Alarm {
+        Alarm {
+            evaluation_window: window,
+            ..alarm(period, n, n)
+        }
+    }
+
+    fn wall_clock(timezone: Option<&str>) -> EvaluationWindow {
+        EvaluationWindow::WallClock {
+            timezone: timezone.map(str::to_owned),
+        }
+    }
+
     fn stats(sum: f64, count: f64) -> SeriesStats {
         SeriesStats {
             sample_count: Some(count),
@@ -419,8 +477,8 @@ mod tests {
     /// total Sum over the total SampleCount, and the period counts once it has ended.
     #[test]
     fn series_points_fold_into_the_alarm_periods() {
-        for window in [Window::Sliding, Window::WallClock] {
-            let mut tracker = AlarmTracker::new(&alarm(60, 1, 1), 10, window, 0);
+        for window in [EvaluationWindow::Sliding, wall_clock(None)] {
+            let mut tracker = AlarmTracker::new(&windowed(60, 1, window), 10, 0);
             for i in 0..6 {
                 // Averages 0, 2, 4, ... 10 over 10 samples each: 50 over 60 -> 5.
                 tracker.add(60_000 + i * 10_000, &stats(20.0 * i as f64, 10.0));
@@ -444,7 +502,7 @@ mod tests {
             .collect();
         let times: Vec<i64> = (1..=12).map(|minute| minute * 60).collect();
         let alarm_times = |window| {
-            let mut tracker = AlarmTracker::new(&alarm(300, 1, 1), 60, window, 0);
+            let mut tracker = AlarmTracker::new(&windowed(300, 1, window), 60, 0);
             tracker.threshold = 20.0;
             states(&mut tracker, &points, &times)
                 .into_iter()
@@ -452,8 +510,38 @@ mod tests {
                 .map(|(t, _)| t)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(alarm_times(Window::Sliding), vec![480]);
-        assert_eq!(alarm_times(Window::WallClock), Vec::<i64>::new());
+        assert_eq!(alarm_times(EvaluationWindow::Sliding), vec![480]);
+        assert_eq!(alarm_times(wall_clock(None)), Vec::<i64>::new());
+    }
+
+    /// alarm-evaluation-window: a wall clock window aligns "to clock boundaries that match
+    /// the period ... and, optionally, to a specific time zone" (WallClockWindow.Timezone,
+    /// offsets in 5-minute steps). A 1-hour alarm (Average >= 20) on a breach from 0:30 to
+    /// 1:30 UTC: in UTC each hour averages 10, never; at +05:30 the hours run from :30, and
+    /// 0:30-1:30 breaches at 1:30.
+    #[test]
+    fn alarm_evaluation_window_wall_clock_in_a_time_zone() {
+        let points: Vec<(i64, f64)> = (0..120)
+            .map(|minute| (minute * 60, if (30..90).contains(&minute) { 20.0 } else { 0.0 }))
+            .collect();
+        let times: Vec<i64> = (1..=120).map(|minute| minute * 60).collect();
+        let alarm_times = |window| {
+            let mut tracker = AlarmTracker::new(&windowed(3600, 1, window), 60, 0);
+            tracker.threshold = 20.0;
+            states(&mut tracker, &points, &times)
+                .into_iter()
+                .filter(|(_, state)| *state == A)
+                .map(|(t, _)| t)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(alarm_times(wall_clock(None)), Vec::<i64>::new());
+        assert_eq!(alarm_times(wall_clock(Some("UTC"))), Vec::<i64>::new());
+        let from_5400: Vec<i64> = (90..=120).map(|minute| minute * 60).collect();
+        // Once the hour 0:30-1:30 has ended it is the newest whole period until 2:30.
+        assert_eq!(alarm_times(wall_clock(Some("+05:30"))), from_5400);
+        assert_eq!(alarm_times(wall_clock(Some("UTC+05:30"))), from_5400);
+        // Sliding: only the span ending exactly at 1:30 is all breach.
+        assert_eq!(alarm_times(EvaluationWindow::Sliding), vec![5400]);
     }
 
     /// alarm-evaluation-window, the same for a 30 s alarm (evaluated every 10 s) on a 10 s
@@ -465,8 +553,8 @@ mod tests {
             .map(|i| (i * 10, if (2..5).contains(&i) { 20.0 } else { 0.0 }))
             .collect();
         let times: Vec<i64> = (1..=9).map(|i| i * 10).collect();
-        for (window, expected) in [(Window::Sliding, vec![50]), (Window::WallClock, vec![])] {
-            let mut tracker = AlarmTracker::new(&alarm(30, 1, 1), 10, window, 0);
+        for (window, expected) in [(EvaluationWindow::Sliding, vec![50]), (wall_clock(None), vec![])] {
+            let mut tracker = AlarmTracker::new(&windowed(30, 1, window.clone()), 10, 0);
             tracker.threshold = 20.0;
             let got: Vec<i64> = states(&mut tracker, &points, &times)
                 .into_iter()
@@ -486,7 +574,7 @@ mod tests {
     /// range for three attempts; the three between have nothing.
     #[test]
     fn api_put_metric_alarm_sub_minute_alarm_on_minute_data() {
-        let mut tracker = AlarmTracker::new(&alarm(10, 1, 1), 60, Window::Sliding, 0);
+        let mut tracker = AlarmTracker::new(&alarm(10, 1, 1), 60, 0);
         let times: Vec<i64> = (6..=12).map(|i| i * 10).collect();
         assert_eq!(
             states(&mut tracker, &[(0, 100.0), (60, 100.0)], &times),
@@ -499,7 +587,7 @@ mod tests {
     /// at 20 s it has it (and 10-20 s is not yet there).
     #[test]
     fn ingestion_delay_holds_a_datapoint_back() {
-        let mut tracker = AlarmTracker::new(&alarm(10, 1, 1), 10, Window::Sliding, 5_000);
+        let mut tracker = AlarmTracker::new(&alarm(10, 1, 1), 10, 5_000);
         assert_eq!(
             states(&mut tracker, &[(0, 100.0), (10, 0.0)], &[10, 20, 30]),
             vec![(10, I), (20, A), (30, O)]
@@ -508,8 +596,8 @@ mod tests {
 
     #[test]
     fn evaluation_cadence_follows_the_period() {
-        let sub_minute = AlarmTracker::new(&alarm(10, 3, 3), 10, Window::Sliding, 0);
-        let minute = AlarmTracker::new(&alarm(300, 1, 1), 10, Window::Sliding, 0);
+        let sub_minute = AlarmTracker::new(&alarm(10, 3, 3), 10, 0);
+        let minute = AlarmTracker::new(&alarm(300, 1, 1), 10, 0);
         assert!(sub_minute.evaluates_at(70_000));
         assert!(!minute.evaluates_at(70_000));
         assert!(minute.evaluates_at(120_000));

@@ -33,7 +33,7 @@ use crate::scaling::model::{
     Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, MetricAggregation,
     PolicyKind, ScalingService, Scenario, SeriesPoint, SeriesStats, Statistic, TrackedMetric, TreatMissingData,
 };
-use alarm::{AlarmTracker, Window};
+use alarm::AlarmTracker;
 
 /// Application Auto Scaling's Cooldown when a policy gives none.
 pub const DEFAULT_APPLICATION_COOLDOWN_S: u32 = 300;
@@ -46,6 +46,8 @@ struct Tracking {
     disable_scale_in: bool,
     /// Backlog per task: the exporter's sample interval, seconds.
     per_task: Option<f64>,
+    /// Tracks a predefined metric, fed by [`Engine::push_predefined`].
+    predefined: bool,
     high: AlarmTracker,
     low: AlarmTracker,
     high_value: Option<f64>,
@@ -73,8 +75,18 @@ pub struct Timing {
 
 impl Timing {
     /// The scenario's delays.
-    pub fn of(_scenario: &Scenario) -> Timing {
-        Timing::default()
+    pub fn of(scenario: &Scenario) -> Timing {
+        let delays = &scenario.delays;
+        let ms = |s: u32| i64::from(s) * 1000;
+        Timing {
+            ingestion_ms: ms(delays.ingestion_s),
+            ec2_launch_ms: ms(delays.ec2_launch_to_in_service_s),
+            task_startup_ms: ms(delays.ecs_task_startup_s),
+            instance_launch_ms: ms(delays.ecs_instance_launch_s),
+            spare_tasks: delays.ecs_spare_tasks,
+            discovery_ms: ms(delays.discovery_s),
+            deregistration_ms: ms(delays.deregistration_s),
+        }
     }
 }
 
@@ -299,7 +311,7 @@ impl<'s> Engine<'s> {
         let alarms: Vec<AlarmTracker> = scenario
             .alarms
             .iter()
-            .map(|alarm| AlarmTracker::new(alarm, series_period_s, Window::Sliding, timing.ingestion_ms))
+            .map(|alarm| AlarmTracker::new(alarm, series_period_s, timing.ingestion_ms))
             .collect();
         let tracking: Vec<Tracking> = scenario
             .policies
@@ -316,11 +328,12 @@ impl<'s> Engine<'s> {
                     ..
                 } => {
                     let per_task = match metric {
-                        // A predefined metric is not yet given a series of its own: until it is,
-                        // validation builds none, and the alarm series stands in.
                         TrackedMetric::AlarmSeries | TrackedMetric::Predefined(_) => None,
                         TrackedMetric::BacklogPerTask(per_task) => Some(per_task.sample_interval_s),
                     };
+                    // A predefined metric (ECS CPU) comes as its own series
+                    // ([`Engine::push_predefined`]), the others from the alarms' series.
+                    let predefined = matches!(metric, TrackedMetric::Predefined(_));
                     let synthetic = |datapoints, threshold, comparison| Alarm {
                         name: policy.name.clone(),
                         namespace: String::new(),
@@ -343,6 +356,7 @@ impl<'s> Engine<'s> {
                         target: *target_value,
                         disable_scale_in: *disable_scale_in,
                         per_task,
+                        predefined,
                         high: AlarmTracker::new(
                             &synthetic(
                                 tracking_alarms.high_datapoints,
@@ -350,7 +364,6 @@ impl<'s> Engine<'s> {
                                 Comparison::GreaterThanThreshold,
                             ),
                             series_period_s,
-                            Window::Sliding,
                             timing.ingestion_ms,
                         ),
                         low: AlarmTracker::new(
@@ -360,7 +373,6 @@ impl<'s> Engine<'s> {
                                 Comparison::LessThanThreshold,
                             ),
                             series_period_s,
-                            Window::Sliding,
                             timing.ingestion_ms,
                         ),
                         high_value: None,
@@ -421,6 +433,31 @@ impl<'s> Engine<'s> {
         (self.tick_ms / 1000) as u32
     }
 
+    /// The predefined metric's series (ECS CPU utilization) has datapoints `period_s` apart:
+    /// call before the first datapoint.
+    pub fn set_predefined_period(&mut self, period_s: u32) {
+        let ingestion_ms = self.capacity.timing.ingestion_ms;
+        for tracking in self.tracking.iter_mut().filter(|tracking| tracking.predefined) {
+            tracking.high = tracking.high.rebuilt(period_s, ingestion_ms);
+            tracking.low = tracking.low.rebuilt(period_s, ingestion_ms);
+        }
+    }
+
+    /// Whether a target tracking policy follows a predefined metric, which needs its own
+    /// series.
+    pub fn needs_predefined_series(&self) -> bool {
+        self.tracking.iter().any(|tracking| tracking.predefined)
+    }
+
+    /// Feed a datapoint of the predefined metric's series, in time order, before the
+    /// datapoints of the main series that start after it (it emits nothing).
+    pub fn push_predefined(&mut self, point: &SeriesPoint) {
+        for tracking in self.tracking.iter_mut().filter(|tracking| tracking.predefined) {
+            tracking.high.add(point.start_ms, &point.stats);
+            tracking.low.add(point.start_ms, &point.stats);
+        }
+    }
+
     /// Feed the next datapoint (in time order); evaluations due before it are emitted first.
     pub fn push(&mut self, point: &SeriesPoint, emit: &mut impl FnMut(&Evaluation)) {
         let first_tick = self
@@ -437,7 +474,7 @@ impl<'s> Engine<'s> {
             tracker.add(point.start_ms, &point.stats);
         }
         let in_service = self.capacity.in_service();
-        for tracking in &mut self.tracking {
+        for tracking in self.tracking.iter_mut().filter(|tracking| !tracking.predefined) {
             let stats = match tracking.per_task {
                 None => point.stats,
                 Some(interval_s) => per_task_stats(
@@ -492,10 +529,16 @@ impl<'s> Engine<'s> {
             let before = tracker.state;
             let (state, value) = tracker.evaluate(time_ms);
             self.evaluation.alarms[index] = AlarmEvaluation { state, value };
-            if !invokes(before, state, time_ms) {
+            let alarm = &scenario.alarms[index];
+            // ActionsEnabled false: the state changes, no action runs.
+            if !alarm.actions_enabled || !invokes(before, state, time_ms) {
                 continue;
             }
-            for &policy in &scenario.alarms[index].actions {
+            for &policy in &alarm.actions {
+                // Enabled false, or AlarmNotification suspended: the policy does nothing.
+                if !scenario.group.alarm_may_run(&scenario.policies[policy]) {
+                    continue;
+                }
                 if let Some(candidate) = step_candidate(scenario, &self.capacity, tracker, policy) {
                     self.candidates.push(candidate);
                 }
@@ -520,12 +563,16 @@ impl<'s> Engine<'s> {
         let mut all_agree_in = true;
         let mut any_may_scale_in = false;
         let mut low_invoked = false;
+        let scenario = self.scenario;
         for tracking in &mut self.tracking {
+            // Its alarms evaluate whatever the switches say; a disabled policy or suspended
+            // alarm notifications mean it neither scales nor has a say in scale-in.
+            let runs = scenario.group.alarm_may_run(&scenario.policies[tracking.policy]);
             if tracking.high.evaluates_at(time_ms) {
                 let before = tracking.high.state;
                 let (state, value) = tracking.high.evaluate(time_ms);
                 tracking.high_value = value;
-                if invokes(before, state, time_ms) {
+                if runs && invokes(before, state, time_ms) {
                     if let Some(metric) = value {
                         let capacity = &self.capacity;
                         let base = scale_out_base(capacity);
@@ -546,9 +593,9 @@ impl<'s> Engine<'s> {
                 let before = tracking.low.state;
                 let (state, value) = tracking.low.evaluate(time_ms);
                 tracking.low_value = value;
-                low_invoked |= !tracking.disable_scale_in && invokes(before, state, time_ms);
+                low_invoked |= runs && !tracking.disable_scale_in && invokes(before, state, time_ms);
             }
-            if tracking.disable_scale_in {
+            if tracking.disable_scale_in || !runs {
                 continue;
             }
             any_may_scale_in = true;
@@ -583,7 +630,18 @@ impl<'s> Engine<'s> {
 
     /// Several policies at once: the one giving the largest capacity wins, for scale-in too.
     fn apply(&mut self, time_ms: i64) {
-        let Some(winner) = self.candidates.iter().max_by_key(|candidate| candidate.target).cloned() else {
+        // Launch / Terminate (EC2) and DynamicScalingOut/InSuspended (Application Auto
+        // Scaling) stop scale-out / scale-in.
+        let suspended = &self.scenario.group.suspended;
+        let desired = self.capacity.desired;
+        let (may_out, may_in) = (suspended.may_scale_out(), suspended.may_scale_in());
+        let Some(winner) = self
+            .candidates
+            .iter()
+            .filter(|candidate| (candidate.target > desired && may_out) || (candidate.target < desired && may_in))
+            .max_by_key(|candidate| candidate.target)
+            .cloned()
+        else {
             return;
         };
         let capacity = &mut self.capacity;

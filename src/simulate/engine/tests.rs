@@ -566,6 +566,248 @@ fn target_tracking_alarms_invoke_once_a_minute() {
     );
 }
 
+/// A scale-out alarm (+1) and a scale-in alarm (-1) on one 60 s series, ECS or EC2: the
+/// series breaches high for 3 minutes, then low for 3.
+fn out_and_in(service: ScalingService) -> (Scenario, Vec<f64>) {
+    let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
+    let mut scale_in = step_policy("in", AdjustmentType::ChangeInCapacity, vec![step(None, Some(0.0), -1)]);
+    set_warmup_and_cooldown(&mut out, Some(0), Some(0));
+    set_warmup_and_cooldown(&mut scale_in, Some(0), Some(0));
+    let scenario = Scenario {
+        delays: Default::default(),
+        group: group(service, 1, 20, 5),
+        alarms: vec![
+            alarm("high", 60, 1, 60.0, Comparison::GreaterThanOrEqualToThreshold, vec![0]),
+            alarm("low", 60, 1, 40.0, Comparison::LessThanThreshold, vec![1]),
+        ],
+        policies: vec![out, scale_in],
+    };
+    (scenario, vec![70.0, 70.0, 70.0, 10.0, 10.0, 10.0])
+}
+
+const OUT_AND_IN: [(i64, usize, u32, u32); 6] = [
+    (60, 0, 5, 6),
+    (120, 0, 6, 7),
+    (180, 0, 7, 8),
+    (240, 1, 8, 7),
+    (300, 1, 7, 6),
+    (360, 1, 6, 5),
+];
+
+/// API_PutMetricAlarm, ActionsEnabled: "Indicates whether actions should be executed during
+/// any changes to the alarm state." False: the alarm still goes to ALARM, nothing scales.
+#[test]
+fn api_put_metric_alarm_actions_enabled_false_changes_state_and_runs_nothing() {
+    let (mut scenario, values) = out_and_in(ScalingService::Ec2AutoScaling);
+    assert_eq!(activities(&run(&scenario, 60, &values)), OUT_AND_IN.to_vec());
+    scenario.alarms[0].actions_enabled = false;
+    let evaluations = run(&scenario, 60, &values);
+    assert_eq!(
+        activities(&evaluations),
+        OUT_AND_IN[3..]
+            .iter()
+            .map(|&(t, p, f, to)| (t, p, f - 3, to - 3))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(evaluations[0].alarms[0].state, AlarmState::Alarm);
+}
+
+/// API_ScalingPolicy, Enabled: "Indicates whether the policy is enabled (true) or disabled
+/// (false)." A disabled policy does nothing when its alarm fires.
+#[test]
+fn api_scaling_policy_enabled_false_does_nothing() {
+    let (mut scenario, values) = out_and_in(ScalingService::Ec2AutoScaling);
+    scenario.policies[1].enabled = false;
+    assert_eq!(activities(&run(&scenario, 60, &values)), OUT_AND_IN[..3].to_vec());
+}
+
+/// as-suspend-resume-processes / suspend-resume-considerations: "Suspending
+/// AlarmNotification allows you to temporarily stop the group's target tracking, step, and
+/// simple scaling policies"; with Launch suspended "the Auto Scaling group can't initiate
+/// scale-out activities for breaching alarms", with Terminate suspended no scale-in ones.
+#[test]
+fn as_suspend_resume_processes_alarm_notification_launch_terminate() {
+    use crate::scaling::model::ScalingProcess;
+    let (scenario, values) = out_and_in(ScalingService::Ec2AutoScaling);
+    let with = |process: ScalingProcess| {
+        let mut scenario = scenario.clone();
+        scenario.group.suspended.processes.insert(process);
+        activities(&run(&scenario, 60, &values))
+    };
+    assert_eq!(with(ScalingProcess::AlarmNotification), vec![]);
+    assert_eq!(
+        with(ScalingProcess::Launch),
+        vec![(240, 1, 5, 4), (300, 1, 4, 3), (360, 1, 3, 2)]
+    );
+    assert_eq!(with(ScalingProcess::Terminate), OUT_AND_IN[..3].to_vec());
+    // A process the simulation has nothing to do with changes nothing.
+    assert_eq!(with(ScalingProcess::AZRebalance), OUT_AND_IN.to_vec());
+    // Target tracking stops too with AlarmNotification.
+    let mut tracked = Scenario {
+        alarms: vec![],
+        policies: vec![tracking("t", 10.0, false)],
+        ..scenario.clone()
+    };
+    assert!(!activities(&run(&tracked, 60, &[25.0; 4])).is_empty());
+    tracked
+        .group
+        .suspended
+        .processes
+        .insert(ScalingProcess::AlarmNotification);
+    assert_eq!(activities(&run(&tracked, 60, &[25.0; 4])), vec![]);
+}
+
+/// application-auto-scaling-suspend-resume-scaling, SuspendedState:
+/// DynamicScalingOutSuspended, "Set the value to true if you don't want Application Auto
+/// Scaling to add capacity when a scaling policy is triggered"; DynamicScalingInSuspended,
+/// "... to remove capacity".
+#[test]
+fn application_auto_scaling_suspend_resume_scaling_suspended_state() {
+    let (scenario, values) = out_and_in(ScalingService::ApplicationAutoScaling);
+    assert_eq!(activities(&run(&scenario, 60, &values)), OUT_AND_IN.to_vec());
+    let mut out_suspended = scenario.clone();
+    out_suspended.group.suspended.dynamic_scaling_out = true;
+    assert_eq!(
+        activities(&run(&out_suspended, 60, &values)),
+        vec![(240, 1, 5, 4), (300, 1, 4, 3), (360, 1, 3, 2)]
+    );
+    let mut in_suspended = scenario.clone();
+    in_suspended.group.suspended.dynamic_scaling_in = true;
+    assert_eq!(activities(&run(&in_suspended, 60, &values)), OUT_AND_IN[..3].to_vec());
+}
+
+/// The shipped step pair's shape on a 10 s backlog series, with a CPU target tracking
+/// policy (ECSServiceAverageCPUUtilizationHighResolution, 20 s) beside it.
+fn step_pair_and_cpu(cpu_target: f64) -> Scenario {
+    use crate::scaling::model::{PredefinedMetric, TrackedMetric};
+    let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
+    let mut scale_in = step_policy("in", AdjustmentType::ChangeInCapacity, vec![step(None, Some(0.0), -1)]);
+    set_warmup_and_cooldown(&mut out, None, Some(60));
+    set_warmup_and_cooldown(&mut scale_in, None, Some(0));
+    let mut cpu = tracking("cpu", cpu_target, false);
+    if let PolicyKind::TargetTracking {
+        metric, metric_period, ..
+    } = &mut cpu.kind
+    {
+        *metric = TrackedMetric::Predefined(PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution);
+        *metric_period = 20;
+    }
+    Scenario {
+        delays: Default::default(),
+        group: group(ScalingService::ApplicationAutoScaling, 1, 8, 4),
+        alarms: vec![
+            alarm("high", 10, 3, 20.0, Comparison::GreaterThanOrEqualToThreshold, vec![0]),
+            alarm("low", 10, 6, 5.0, Comparison::LessThanThreshold, vec![1]),
+        ],
+        policies: vec![out, scale_in, cpu],
+    }
+}
+
+/// Backlog points every 10 s and CPU points every 20 s from 0, interleaved in time.
+fn run_with_cpu(scenario: &Scenario, backlog: &[f64], cpu: &[f64]) -> Vec<Evaluation> {
+    let mut engine = Engine::new(scenario, 10);
+    assert!(engine.needs_predefined_series());
+    engine.set_predefined_period(20);
+    let mut out = Vec::new();
+    let mut cpu_points = cpu
+        .iter()
+        .enumerate()
+        .map(|(i, v)| point(i as i64 * 20_000, *v))
+        .peekable();
+    for (i, value) in backlog.iter().enumerate() {
+        let start = i as i64 * 10_000;
+        while let Some(cpu_point) = cpu_points.next_if(|p| p.start_ms < start) {
+            engine.push_predefined(&cpu_point);
+        }
+        engine.push(&point(start, *value), &mut |e| out.push(e.clone()));
+    }
+    engine.finish(&mut |e| out.push(e.clone()));
+    out
+}
+
+/// target-tracking-faster-auto-scaling: ECS target tracking on
+/// ECSServiceAverageCPUUtilizationHighResolution (20 s). Beside a step pair that stays
+/// quiet (backlog 10, between 5 and 20), CPU at 90 % against a target of 60: its high alarm
+/// (3 of 3 twenty-second periods) enters ALARM at 60 s, ceil(4 × 90 / 60) = 6; again on
+/// the next minute, ceil(6 × 1.5) = 9, clamped to 8.
+#[test]
+fn target_tracking_faster_auto_scaling_cpu_safety_net_beside_the_step_pair() {
+    let scenario = step_pair_and_cpu(60.0);
+    let evaluations = run_with_cpu(&scenario, &[10.0; 15], &[90.0; 8]);
+    assert_eq!(activities(&evaluations), vec![(60, 2, 4, 6), (120, 2, 6, 8)]);
+}
+
+/// API_PutScalingPolicy: "Application Auto Scaling gives precedence to the policy that
+/// provides the largest capacity for both scale out and scale in", and a step scale-in is
+/// not held for a target tracking policy that is not ready to scale in (its caution about
+/// combining them). Backlog 1 (the low alarm, 6 of 6, at 60 s) with CPU at 50 % against 60
+/// (neither above nor below 90 %): the step policy scales in once a minute all the same.
+#[test]
+fn api_put_scaling_policy_step_scale_in_is_not_held_by_target_tracking() {
+    let scenario = step_pair_and_cpu(60.0);
+    let evaluations = run_with_cpu(&scenario, &[1.0; 18], &[50.0; 9]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(60, 1, 4, 3), (120, 1, 3, 2), (180, 1, 2, 1)]
+    );
+}
+
+/// SCALING.md / ec2-auto-scaling-default-instance-warmup: an instance counts for a scale-out
+/// only once InService and warmed. With launch-to-InService 60 s and a warmup of 120 s, +1
+/// at 60 s is counted from 240 s: the alarm's repeats at 120 and 180 s only raise desired
+/// to what it is; at 240 s it adds the next. The first serves at 120 s.
+#[test]
+fn ec2_launch_to_in_service_comes_before_the_warmup() {
+    let mut scenario = plus_one_ec2(60);
+    set_warmup_and_cooldown(&mut scenario.policies[0], Some(120), None);
+    scenario.delays.ec2_launch_to_in_service_s = 60;
+    let evaluations = run(&scenario, 60, &[20.0; 4]);
+    assert_eq!(activities(&evaluations), vec![(60, 0, 2, 3), (240, 0, 3, 4)]);
+    let first = &evaluations.iter().flat_map(|e| &e.activities).next().unwrap();
+    assert_eq!(first.serving_at_ms, Some(120_000));
+    let at = |t: i64| evaluations.iter().find(|e| e.time_ms == t * 1000).unwrap();
+    // Desired 3 at once, serving 3 from 120 s, counted 3 from 240 s.
+    assert_eq!((at(60).desired_capacity, at(60).serving_capacity), (3, 2));
+    assert_eq!((at(120).serving_capacity, at(180).in_service_capacity), (3, 2));
+}
+
+/// The delays reach the summary's timeline: ECS with room for no task, +1 at 30 s waits for
+/// an instance (300 s), starts (60 s) and is found by nginx (10 s): serving at 400 s.
+#[test]
+fn ecs_scale_out_without_room_serves_after_the_instance_launch() {
+    let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
+    set_warmup_and_cooldown(&mut out, None, Some(600));
+    let scenario = Scenario {
+        delays: crate::scaling::model::Delays {
+            ecs_task_startup_s: 60,
+            ecs_instance_launch_s: 300,
+            ecs_spare_tasks: Some(0),
+            discovery_s: 10,
+            ..Default::default()
+        },
+        group: group(ScalingService::ApplicationAutoScaling, 1, 8, 2),
+        alarms: vec![alarm(
+            "high",
+            10,
+            3,
+            20.0,
+            Comparison::GreaterThanOrEqualToThreshold,
+            vec![0],
+        )],
+        policies: vec![out],
+    };
+    let evaluations = run(&scenario, 10, &[25.0; 6]);
+    let activity = evaluations.iter().flat_map(|e| &e.activities).next().unwrap();
+    assert_eq!((activity.time_ms, activity.from, activity.to), (30_000, 2, 3));
+    assert_eq!(activity.serving_at_ms, Some(400_000));
+    // PROVISIONING: desired 3 at once, RunningTaskCount and serving still 2.
+    let last = evaluations.last().unwrap();
+    assert_eq!(
+        (last.desired_capacity, last.in_service_capacity, last.serving_capacity),
+        (3, 2, 2)
+    );
+}
+
 fn capacity(service: ScalingService, desired: u32, timing: Timing) -> Capacity {
     Capacity {
         service,
