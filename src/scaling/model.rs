@@ -565,6 +565,30 @@ pub struct Delays {
     pub deregistration_s: u32,
 }
 
+impl Delays {
+    /// What `simulate` assumes when neither the policy's `[delays]` nor a flag says
+    /// otherwise, each from a public figure (the README's "What the model assumes" cites
+    /// them): CloudWatch makes a high-resolution datapoint visible to alarms within seconds
+    /// (the embedded metric format page asks for a flush every 5 s or less so that alarms
+    /// do not see partial data): 5 s. An EC2 instance's boot to InService without lifecycle
+    /// hooks: 90 s (AWS publishes no figure; the group's activity history shows yours). An
+    /// ECS task's placement, image pull, start and health check: 60 s. The capacity
+    /// provider's instance launch: 300 s (managed scaling tracks a one-minute metric and its
+    /// instanceWarmupPeriod defaults to 300 s). Room for every task (`ecs_spare_tasks`
+    /// unset). Discovery: 60 s, a Cloud Map DNS record's TTL in the ECS service discovery
+    /// examples. Deregistration: 300 s, Elastic Load Balancing's default deregistration
+    /// delay.
+    pub const MEASURED: Delays = Delays {
+        ingestion_s: 5,
+        ec2_launch_to_in_service_s: 90,
+        ecs_task_startup_s: 60,
+        ecs_instance_launch_s: 300,
+        ecs_spare_tasks: None,
+        discovery_s: 60,
+        deregistration_s: 300,
+    };
+}
+
 /// One statistic set of the series: what a datapoint of `get-metric-statistics` or a period
 /// of `replay` holds. A statistic the source did not give is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -121,6 +121,19 @@ pub(super) fn run(
 ) -> Result<(), SimulateError> {
     let config = loop_config(args)?;
     let scenario = &loaded.scenario;
+    if scenario.policies.iter().any(|policy| {
+        matches!(
+            policy.kind,
+            crate::scaling::model::PolicyKind::TargetTracking {
+                metric: crate::scaling::model::TrackedMetric::Predefined(_),
+                ..
+            }
+        )
+    }) {
+        return Err(SimulateError::Usage(
+            "the closed loop has no CPU to give a predefined-metric target tracking policy: simulate it on a series with --cpu-series".into(),
+        ));
+    }
     // The pool gives full statistic sets, as the daemon publishes.
     check_statistics(scenario, &Statistic::ALL, "the closed loop's series")?;
     warn_resolution(loaded, (config.period_ms / 1000) as u32);

@@ -55,7 +55,7 @@ scaling_adjustment = -1
 "#;
 
 fn load_toml(text: &str) -> Result<Loaded, InputError> {
-    validate::scenario(policy_toml::parse("p.toml", text)?, None)
+    from_toml("p.toml", text, None)
 }
 
 /// `BASE` with the `nth` (0-based) occurrence of line `from` replaced by `to`.
@@ -532,7 +532,7 @@ fn resolution_warnings_need_the_series_period() {
         "p.toml",
         line_of(BASE, "period = 10", 1),
         "alarm[0].period",
-        "sees no datapoint",
+        "lapses into INSUFFICIENT_DATA",
     );
     let warnings = resolution_warnings(&loaded, 20);
     check_warning(
@@ -982,4 +982,54 @@ fn other_metric_math_in_a_target_tracking_policy_is_refused_where_it_is() {
         ),
         "{message}"
     );
+}
+
+// --- [delays]: the time the real loop takes ---
+
+/// No `[delays]`: the measured defaults; the keys given replace them, as durations or whole
+/// seconds; `ecs_spare_tasks` limits the room.
+#[test]
+fn delays_default_to_the_measured_figures_and_the_toml_replaces_them() {
+    assert_eq!(load_toml(BASE).unwrap().scenario.delays, Delays::MEASURED);
+    let text =
+        format!("{BASE}\n[delays]\ningestion = \"2s\"\ndiscovery = 0\nderegistration = \"1m\"\necs_spare_tasks = 3\n");
+    let delays = load_toml(&text).unwrap().scenario.delays;
+    assert_eq!(
+        delays,
+        Delays {
+            ingestion_s: 2,
+            discovery_s: 0,
+            deregistration_s: 60,
+            ecs_spare_tasks: Some(3),
+            ..Delays::MEASURED
+        }
+    );
+}
+
+/// A negative or malformed delay, or an unknown key: an error naming the file, the key and
+/// its line.
+#[test]
+fn a_bad_delay_names_the_file_key_and_line() {
+    let line = BASE.lines().count() + 3;
+    for (entry, key, needle) in [
+        ("ingestion = \"-5s\"", "delays.ingestion", "\"-5s\" is not a delay"),
+        (
+            "ecs_task_startup = \"soon\"",
+            "delays.ecs_task_startup",
+            "a duration such as \"30s\"",
+        ),
+        ("discovery = -1", "delays.discovery", "-1 is not a delay"),
+        ("ingestion = \"1.5s\"", "delays.ingestion", "whole seconds"),
+        (
+            "ecs_spare_tasks = -2",
+            "delays.ecs_spare_tasks",
+            "-2 is not a number of tasks",
+        ),
+    ] {
+        let text = format!("{BASE}\n[delays]\n{entry}\n");
+        check_error(load_toml(&text), "p.toml", line, key, needle);
+    }
+    let text = format!("{BASE}\n[delays]\ningestion_delay = \"5s\"\n");
+    let error = load_toml(&text).unwrap_err().to_string();
+    assert!(error.contains("p.toml") && error.contains("ingestion_delay"), "{error}");
 }
