@@ -30,7 +30,7 @@ pub const LOG_TAIL_BYTES: u64 = 256 * 1024;
 /// `access_log.concurrency_max_request_time` is set.
 pub const LONG_REQUEST: Duration = Duration::from_secs(60);
 /// The README section that says what to do.
-const SEE: &str = "see README \"Long-lived connections\": pending = \"log_concurrency\" (it leaves out 101 by default, and with access_log.concurrency_max_request_time requests longer than a bound), or alarm thresholds above the floor";
+const SEE: &str = "see docs/measuring.md \"Long-lived connections\": pending = \"log_concurrency\" (it leaves out 101 by default, and with access_log.concurrency_max_request_time requests longer than a bound), or alarm thresholds above the floor";
 
 /// What one stub_status read says about the floor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
