@@ -442,6 +442,18 @@ mod tests {
         }
     }
 
+    /// When an alarm of `period` s (Average >= 20, 1 of 1) on a 60 s series of `points` is
+    /// in ALARM, at `times`.
+    fn alarm_times(period: u32, window: EvaluationWindow, points: &[(i64, f64)], times: &[i64]) -> Vec<i64> {
+        let mut tracker = AlarmTracker::new(&windowed(period, 1, window), 60, 0);
+        tracker.threshold = 20.0;
+        states(&mut tracker, points, times)
+            .into_iter()
+            .filter(|(_, state)| *state == A)
+            .map(|(t, _)| t)
+            .collect()
+    }
+
     fn windowed(period: u32, n: u32, window: EvaluationWindow) -> Alarm {
         Alarm {
             evaluation_window: window,
@@ -501,15 +513,7 @@ mod tests {
             .map(|minute| (minute * 60, if (3..8).contains(&minute) { 20.0 } else { 0.0 }))
             .collect();
         let times: Vec<i64> = (1..=12).map(|minute| minute * 60).collect();
-        let alarm_times = |window| {
-            let mut tracker = AlarmTracker::new(&windowed(300, 1, window), 60, 0);
-            tracker.threshold = 20.0;
-            states(&mut tracker, &points, &times)
-                .into_iter()
-                .filter(|(_, state)| *state == A)
-                .map(|(t, _)| t)
-                .collect::<Vec<_>>()
-        };
+        let alarm_times = |window| alarm_times(300, window, &points, &times);
         assert_eq!(alarm_times(EvaluationWindow::Sliding), vec![480]);
         assert_eq!(alarm_times(wall_clock(None)), Vec::<i64>::new());
     }
@@ -525,15 +529,7 @@ mod tests {
             .map(|minute| (minute * 60, if (30..90).contains(&minute) { 20.0 } else { 0.0 }))
             .collect();
         let times: Vec<i64> = (1..=120).map(|minute| minute * 60).collect();
-        let alarm_times = |window| {
-            let mut tracker = AlarmTracker::new(&windowed(3600, 1, window), 60, 0);
-            tracker.threshold = 20.0;
-            states(&mut tracker, &points, &times)
-                .into_iter()
-                .filter(|(_, state)| *state == A)
-                .map(|(t, _)| t)
-                .collect::<Vec<_>>()
-        };
+        let alarm_times = |window| alarm_times(3600, window, &points, &times);
         assert_eq!(alarm_times(wall_clock(None)), Vec::<i64>::new());
         assert_eq!(alarm_times(wall_clock(Some("UTC"))), Vec::<i64>::new());
         let from_5400: Vec<i64> = (90..=120).map(|minute| minute * 60).collect();

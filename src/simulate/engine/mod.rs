@@ -1,28 +1,42 @@
-//! The simulation engine: pure code with time passed in. It folds the series into each
-//! alarm's periods ([`alarm`]), evaluates the alarms on their cadence, runs the policies their
-//! actions name ([`steps`]) and applies the service's rules for warmup (EC2 Auto Scaling) or
-//! cooldown (Application Auto Scaling), emitting one [`Evaluation`] per tick.
+//! The simulation engine: pure code with time passed in. It holds each alarm's recent
+//! datapoints ([`alarm`]), evaluates the alarms on their cadence, runs the policies their
+//! actions name ([`steps`]), applies the service's rules for warmup (EC2 Auto Scaling) or
+//! cooldown (Application Auto Scaling) and the time the real loop takes (the scenario's
+//! delays), emitting one [`Evaluation`] per tick.
 //!
-//! What the model assumes (also in the README's `simulate` section):
-//! - a datapoint is available to its alarm as soon as its period ends (no publishing or
-//!   ingestion delay);
+//! What the model assumes (also in docs/simulate.md, "What the model assumes"):
+//! - alarms of 60 s or more are evaluated once a minute, 10/20/30 s alarms every 10 s, on the
+//!   minute UTC; the evaluation window is sliding (the N periods ending at the evaluation)
+//!   unless the alarm's EvaluationWindow is a wall clock window (periods on boundaries that
+//!   match the period, a fixed-offset time zone honoured);
+//! - a datapoint reaches its alarm the ingestion delay after its period ends; a series
+//!   coarser than the alarm period (60 s data under a 10 s alarm) gives each datapoint to the
+//!   alarm period that ends with it, so the alarm gets it on the minute and nothing between;
 //! - the evaluation range is EvaluationPeriods + 2 periods (the guide's only figure: 5 for 3);
-//! - an alarm in ALARM runs its actions when it enters ALARM and again every alarm period
-//!   while it stays there, for both services;
+//! - an alarm in ALARM invokes its Auto Scaling action when it enters ALARM and then once a
+//!   minute while it stays there, at :00 of each minute ([`ACTION_REPEAT_OFFSET_MS`]),
+//!   whatever its period, target tracking's own alarms too; ActionsEnabled false, a
+//!   disabled policy, and the group's suspended processes or state turn actions off;
 //! - a step policy aggregates the real datapoints of the alarm's last EvaluationPeriods
 //!   periods with MetricAggregationType; with none (an alarm in ALARM on missing data
-//!   treated as breaching) it takes the threshold itself (a breach of 0);
-//! - EC2: a launched instance is in service after its warmup (EstimatedInstanceWarmup, else
-//!   DefaultInstanceWarmup, else DefaultCooldown); scale-in terminates at once;
-//! - Application Auto Scaling: a task counts at once; Cooldown 300 s when not given; the
-//!   base of a scale-out cooldown stays the capacity before the scale-out that began it, so
-//!   repeating the same step in the cooldown adds nothing and a larger one adds the
+//!   treated as breaching) it takes the threshold itself (a breach of 0); the inclusive
+//!   bound follows the side of the threshold the aggregate is on;
+//! - EC2: a launched instance is InService after the launch delay, then counts for a step or
+//!   target tracking scale-out after its warmup (EstimatedInstanceWarmup, else
+//!   DefaultInstanceWarmup, else DefaultCooldown); simple scaling waits for its own
+//!   cooldown only; scale-in stops serving at once and drains for the deregistration delay;
+//! - Application Auto Scaling: desired count rises at once, a task runs after its start-up
+//!   (and an instance launch when the cluster has no room); Cooldown 300 s when not given;
+//!   the base of a scale-out cooldown stays the capacity before the scale-out that began it,
+//!   so repeating the same step in the cooldown adds nothing and a larger one adds the
 //!   difference;
-//! - target tracking: the alarms AWS creates for it are modelled as 3 of 3 metric periods
-//!   above the target (scale out) and 15 of 15 below 90 % of it (scale in); the new capacity
-//!   is ceil(capacity × metric / target). Backlog per task (metric math) tracks the series'
-//!   Sum × sample_interval / period (the fleet total: the series is taken as the fleet's)
-//!   divided by the tasks in service when each datapoint arrives (RunningTaskCount).
+//! - new capacity serves (takes requests through nginx) the discovery delay after it runs;
+//! - target tracking: its two alarms come from the policy's parameters (by default 3 of 3
+//!   metric periods above the target, 15 of 15 below 90 % of it); the new capacity is
+//!   ceil(capacity × metric / target). A predefined metric (ECS CPU) is fed as its own
+//!   series ([`Engine::push_predefined`]). Backlog per task (metric math) tracks the
+//!   series' Sum × sample_interval / period (the fleet total: the series is taken as the
+//!   fleet's) divided by the tasks running when each datapoint arrives (RunningTaskCount).
 
 pub mod alarm;
 pub mod steps;
@@ -30,7 +44,7 @@ pub mod steps;
 use std::collections::VecDeque;
 
 use crate::scaling::model::{
-    Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, MetricAggregation,
+    Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, Group, MetricAggregation,
     PolicyKind, ScalingService, Scenario, SeriesPoint, SeriesStats, Statistic, TrackedMetric, TreatMissingData,
 };
 use alarm::AlarmTracker;
@@ -131,6 +145,24 @@ struct Capacity {
 }
 
 impl Capacity {
+    fn new(group: &Group, timing: Timing) -> Capacity {
+        Capacity {
+            service: group.service,
+            min: group.min_capacity,
+            max: group.max_capacity,
+            desired: group.desired_capacity,
+            timing,
+            now_ms: i64::MIN,
+            warming: VecDeque::new(),
+            starting: Vec::new(),
+            draining: VecDeque::new(),
+            room: timing.spare_tasks,
+            scale_out_cooldown: None,
+            scale_in_cooldown: None,
+            simple_cooldown: None,
+        }
+    }
+
     fn warming_count(&self) -> u32 {
         self.warming.iter().map(|(_, count)| count).sum()
     }
@@ -409,21 +441,7 @@ impl<'s> Engine<'s> {
             series_period_ms: i64::from(series_period_s.max(1)) * 1000,
             next_tick: None,
             last_end_ms: 0,
-            capacity: Capacity {
-                service: group.service,
-                min: group.min_capacity,
-                max: group.max_capacity,
-                desired: group.desired_capacity,
-                timing,
-                now_ms: i64::MIN,
-                warming: VecDeque::new(),
-                starting: Vec::new(),
-                draining: VecDeque::new(),
-                room: timing.spare_tasks,
-                scale_out_cooldown: None,
-                scale_in_cooldown: None,
-                simple_cooldown: None,
-            },
+            capacity: Capacity::new(group, timing),
             candidates: Vec::new(),
         }
     }

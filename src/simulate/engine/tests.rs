@@ -809,21 +809,9 @@ fn ecs_scale_out_without_room_serves_after_the_instance_launch() {
 }
 
 fn capacity(service: ScalingService, desired: u32, timing: Timing) -> Capacity {
-    Capacity {
-        service,
-        min: 0,
-        max: 100,
-        desired,
-        timing,
-        now_ms: 0,
-        warming: VecDeque::new(),
-        starting: Vec::new(),
-        draining: VecDeque::new(),
-        room: timing.spare_tasks,
-        scale_out_cooldown: None,
-        scale_in_cooldown: None,
-        simple_cooldown: None,
-    }
+    let mut capacity = Capacity::new(&group(service, 0, 100, desired), timing);
+    capacity.now_ms = 0;
+    capacity
 }
 
 /// A scale-in cancels the launches not yet serving first, newest first, then removes

@@ -151,8 +151,8 @@ impl Spans<'_> {
     }
 }
 
-pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
-    let raw: RawFile = toml::from_str(text).map_err(|error| InputError::Invalid {
+fn read_raw(file: &str, text: &str) -> Result<RawFile, InputError> {
+    toml::from_str(text).map_err(|error| InputError::Invalid {
         location: Location {
             file: file.to_owned(),
             key: "(syntax)".into(),
@@ -161,7 +161,11 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
         // toml's message is multi-line with the source excerpt; its first line says what and
         // names the key.
         message: error.message().lines().next().unwrap_or("invalid TOML").to_owned(),
-    })?;
+    })
+}
+
+pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
+    let raw = read_raw(file, text)?;
     let spans = Spans { file, text };
     let group_span = raw.group.span();
     let group = raw.group.into_inner();
@@ -344,15 +348,9 @@ fn delay_seconds(spans: &Spans, key: &str, value: &Spanned<RawDuration>) -> Resu
 
 /// The policy's `[delays]` over `base` (the keys it gives replace base's).
 pub fn delays(file: &str, text: &str, base: Delays) -> Result<Delays, InputError> {
-    let raw: RawFile = toml::from_str(text).map_err(|error| InputError::Invalid {
-        location: Location {
-            file: file.to_owned(),
-            key: "(syntax)".into(),
-            line: error.span().map_or(1, |span| line_of(text, span.start)),
-        },
-        message: error.message().lines().next().unwrap_or("invalid TOML").to_owned(),
-    })?;
-    let Some(raw) = raw.delays else { return Ok(base) };
+    let Some(raw) = read_raw(file, text)?.delays else {
+        return Ok(base);
+    };
     let spans = Spans { file, text };
     let mut delays = base;
     for (key, value, field) in [

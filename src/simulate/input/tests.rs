@@ -1033,3 +1033,28 @@ fn a_bad_delay_names_the_file_key_and_line() {
     let error = load_toml(&text).unwrap_err().to_string();
     assert!(error.contains("p.toml") && error.contains("ingestion_delay"), "{error}");
 }
+
+/// The shipped example's commented `[delays]`, uncommented, gives the defaults it claims
+/// (with room for 4 tasks instead of all).
+#[test]
+fn the_shipped_examples_delays_are_the_defaults() {
+    let text = include_str!("../../../config/scaling-policy.toml");
+    let start = text.find("# [delays]").expect("the example shows [delays]");
+    let uncommented: String = text[start..]
+        .lines()
+        .map(|line| line.strip_prefix("# ").unwrap_or(line))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let whole = format!("{}{uncommented}", &text[..start]);
+    let delays = from_toml("config/scaling-policy.toml", &whole, None)
+        .unwrap()
+        .scenario
+        .delays;
+    assert_eq!(
+        delays,
+        Delays {
+            ecs_spare_tasks: Some(4),
+            ..Delays::MEASURED
+        }
+    );
+}
