@@ -279,8 +279,8 @@ impl AlarmTracker {
 
     /// Evaluate at `time_ms`: the range is the `evaluation_range` periods that end at
     /// `time_ms` (sliding) or at the last period boundary (wall clock), filled with the
-    /// datapoints that have reached the alarm by then. Returns the state and the newest
-    /// period's value.
+    /// datapoints that have reached the alarm by then. Returns the state and the value of
+    /// the newest period that has one.
     pub fn evaluate(&mut self, time_ms: i64) -> (AlarmState, Option<f64>) {
         let end = match self.window {
             Window::Sliding => time_ms,
@@ -334,7 +334,9 @@ impl AlarmTracker {
             self.treat,
             self.state,
         );
-        (self.state, self.values.last().copied().flatten())
+        // The newest datapoint in the range: with an ingestion delay the newest period has
+        // not reached the alarm yet.
+        (self.state, self.values.iter().rev().find_map(|value| *value))
     }
 
     /// The real values of the newest N periods at the last evaluation (what a step policy
@@ -588,6 +590,12 @@ mod tests {
             states(&mut tracker, &[(0, 100.0), (10, 0.0)], &[10, 20, 30]),
             vec![(10, I), (20, A), (30, O)]
         );
+        // The value reported is the newest that has arrived: at 20 s, 0-10 s's 100 (10-20 s
+        // is not there yet).
+        let mut fresh = AlarmTracker::new(&alarm(10, 1, 1), 10, 5_000);
+        fresh.add(0, &stats(100.0, 1.0));
+        fresh.add(10_000, &stats(0.0, 1.0));
+        assert_eq!(fresh.evaluate(20_000), (A, Some(100.0)));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! The engine against the examples of the AWS guides, each test named after its page, and
 //! property tests over random series and policies.
 
-use std::collections::VecDeque;
-
 use proptest::prelude::*;
 
 use super::*;
