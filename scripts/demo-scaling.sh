@@ -11,8 +11,11 @@
 #
 # The shipped policy's cooldowns (60 s out, 120 s in) would take about nine minutes to come
 # back from 6; the demo shortens them with simulate's --set (20 s out, 10 s in) to fit in
-# three. --short (what the test runs) also shortens the burst and the scale-in alarm (3 of 3
-# periods instead of 6 of 6): 2 -> 4 -> 2 in about two minutes.
+# three. An alarm that stays in ALARM re-runs its policy once a minute (not every period, as
+# AWS does), so removing one task at a time from 6 would take four minutes: the demo's
+# scale-in step removes 4 at once (clamped to the minimum of 2). --short (what the test
+# runs) also shortens the burst and the scale-in alarm (3 of 3 periods instead of 6 of 6):
+# out from 2 and back to 2 in about two minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 short=false
@@ -34,7 +37,8 @@ start_nginx 4096
 write_config 10s
 python3 scripts/demo_support.py wait "http://127.0.0.1:$ministack_port/"
 
-sets=(--set policy.web-scale-out.cooldown=20 --set policy.web-scale-in.cooldown=10)
+sets=(--set policy.web-scale-out.cooldown=20 --set policy.web-scale-in.cooldown=10
+    --set policy.web-scale-in.step.0.adjustment=-4)
 if $short; then
     phases="5:3,30:12,200:3"
     sets+=(--set alarm.web-pending-low.evaluation_periods=3)

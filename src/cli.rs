@@ -183,10 +183,10 @@ pub struct SimulateArgs {
     /// Close the loop: replay the --log requests into a pool of capacity × K slots with one
     /// queue, and let the alarms and the policy resize it. K: requests one instance or task
     /// serves at once.
-    #[arg(long, value_name = "K", requires_all = ["log", "launch_time"])]
+    #[arg(long, value_name = "K", requires = "log")]
     pub unit_concurrency: Option<u32>,
     /// Closed loop: from a scaling activity to the new capacity taking requests (boot,
-    /// health checks).
+    /// health checks), in place of the policy's start-up and discovery delays.
     #[arg(long, value_parser = humantime::parse_duration, requires = "unit_concurrency")]
     pub launch_time: Option<Duration>,
     /// Closed loop: count the requests that waited longer than this for a slot.
@@ -203,9 +203,40 @@ pub struct SimulateArgs {
     /// FROM to TO by STEP, on all cores; one summary row per value.
     #[arg(long, value_name = "KEY=FROM..TO:STEP", requires = "unit_concurrency")]
     pub sweep: Option<String>,
-    /// Change one key of the policy before simulating (the policy's keys of --sweep; the
-    /// pool's have their own flags), e.g. --set alarm.web-pending-high.threshold=30;
-    /// repeatable.
+    /// Delay: from the end of a datapoint's period to its alarm seeing it (CloudWatch
+    /// ingestion); overrides the policy's [delays] ingestion.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub ingestion_delay: Option<Duration>,
+    /// Delay, EC2: from the launch to the instance being InService (boot, lifecycle hooks),
+    /// before its warmup starts; overrides [delays] ec2_launch_to_in_service.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub launch_to_in_service: Option<Duration>,
+    /// Delay, ECS: from desired count rising to the task running (placement, image pull,
+    /// start, health checks); overrides [delays] ecs_task_startup.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub task_startup: Option<Duration>,
+    /// Delay, ECS: the capacity provider's instance launch that tasks wait for (in
+    /// PROVISIONING) when the cluster has no room; overrides [delays] ecs_instance_launch.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub instance_launch: Option<Duration>,
+    /// ECS: tasks the cluster has room for at the start, beyond those running; more wait
+    /// for an instance launch. Overrides [delays] ecs_spare_tasks.
+    #[arg(long, value_name = "N")]
+    pub spare_tasks: Option<u32>,
+    /// Delay: from a task or instance running to nginx sending it requests (DNS TTL, or a
+    /// load balancer's registration); overrides [delays] discovery.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub discovery_delay: Option<Duration>,
+    /// Delay, scale-in: a load balancer's deregistration delay, while the removed capacity
+    /// drains (no new requests) and is still paid for; overrides [delays] deregistration.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub deregistration_delay: Option<Duration>,
+    /// CPU utilization (percent) for a CPU target tracking policy beside the step pair: a
+    /// series file in any form --series takes, its Average (or Maximum) the CPU.
+    #[arg(long, value_name = "FILE")]
+    pub cpu_series: Option<PathBuf>,
+    /// Change one key of the policy before simulating (the keys of --sweep, and
+    /// policy.NAME.cooldown; the pool's have their own flags), e.g. --set alarm.web-pending-high.threshold=30; repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }

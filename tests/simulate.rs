@@ -24,8 +24,8 @@ async fn simulate(args: &[&str]) -> (i32, String, String) {
     run_exporter(exporter().arg("simulate").args(args)).await
 }
 
-/// The shipped example on a load test: the first scale-out comes 30 s after the backlog
-/// crosses 20 (3 of 3 ten-second periods), capacity reaches the group's max of 6 and returns
+/// The shipped example on a load test: the first scale-out comes 40 s after the backlog
+/// crosses 20 (3 of 3 ten-second periods, the last seen 5 s after it ends), capacity reaches the group's max of 6 and returns
 /// to its min of 2 once the backlog is gone, and never leaves [2, 6].
 #[tokio::test]
 async fn the_shipped_policy_scales_out_and_back_in_on_a_load_test() {
@@ -56,12 +56,14 @@ async fn the_shipped_policy_scales_out_and_back_in_on_a_load_test() {
     assert!(capacities.iter().all(|c| (2..=6).contains(c)), "{capacities:?}");
     assert_eq!(capacities.iter().max(), Some(&6));
     assert_eq!(capacities.last(), Some(&2));
-    // The backlog is 30 from 120 s on; the periods 120, 130 and 140 s have ended at 150 s.
+    // The backlog is 30 from 120 s on; the periods 120, 130 and 140 s have ended at 150 s,
+    // and reach the alarm 5 s later (the default ingestion delay): ALARM at the evaluation
+    // of 160 s.
     let first_out = rows
         .iter()
         .find(|r| !r["activity"].is_null())
         .expect("a scaling activity");
-    assert_eq!(time_of(first_out), 150, "{first_out}");
+    assert_eq!(time_of(first_out), 160, "{first_out}");
     assert_eq!(first_out["activity"]["from"], 2);
     assert_eq!(first_out["activity"]["to"], 3);
     assert_eq!(first_out["activity"]["policy"], "web-scale-out");
@@ -492,5 +494,54 @@ async fn a_log_without_request_time_is_refused() {
     assert_eq!(
         stderr,
         "nginx-backlog-exporter: simulate --log needs $request_time in the log format (requests in flight come from it), and nginx's default format combined has none\n"
+    );
+}
+
+/// The delay flags: a negative or malformed duration is a usage error naming the flag (exit
+/// 2); a valid one moves the timeline (an ingestion delay of 15 s: the periods ending at 150
+/// s reach the alarm at 165 s, so the first scale-out is at 170 s), and the summary shows
+/// where the time goes for every scale-out.
+#[tokio::test]
+async fn delay_flags_are_checked_and_move_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_764_547_200;
+    let series = replay_csv(dir.path(), start, &load_test());
+    let policy = shipped_policy();
+    let base = [
+        "--policy",
+        policy.to_str().unwrap(),
+        "--series",
+        series.to_str().unwrap(),
+    ];
+    for (flag, value) in [
+        ("--ingestion-delay", "-5s"),
+        ("--discovery-delay", "soon"),
+        ("--task-startup", "1.5s"),
+    ] {
+        let given = format!("{flag}={value}");
+        let (code, _, stderr) = simulate(&[&base[..], &[given.as_str()]].concat()).await;
+        assert_eq!(code, 2, "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
+    let (code, stdout, stderr) = simulate(
+        &[
+            &base[..],
+            &[
+                "--ingestion-delay",
+                "15s",
+                "--task-startup",
+                "20s",
+                "--discovery-delay",
+                "10s",
+            ],
+        ]
+        .concat(),
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    // The backlog breaches from 120 s: desired rose at 170 s, serving 30 s later.
+    assert!(
+        stdout.contains("2025-12-01T00:02:00Z -> +50 s -> +80 s  (2 -> 3)"),
+        "{stdout}"
     );
 }

@@ -570,6 +570,30 @@ pub struct Delays {
     pub deregistration_s: u32,
 }
 
+impl Delays {
+    /// What `simulate` assumes when neither the policy's `[delays]` nor a flag says
+    /// otherwise, each from a public figure (the README's "What the model assumes" cites
+    /// them): CloudWatch makes a high-resolution datapoint visible to alarms within seconds
+    /// (the embedded metric format page asks for a flush every 5 s or less so that alarms
+    /// do not see partial data): 5 s. An EC2 instance's boot to InService without lifecycle
+    /// hooks: 90 s (AWS publishes no figure; the group's activity history shows yours). An
+    /// ECS task's placement, image pull, start and health check: 60 s. The capacity
+    /// provider's instance launch: 300 s (managed scaling tracks a one-minute metric and its
+    /// instanceWarmupPeriod defaults to 300 s). Room for every task (`ecs_spare_tasks`
+    /// unset). Discovery: 60 s, a Cloud Map DNS record's TTL in the ECS service discovery
+    /// examples. Deregistration: 300 s, Elastic Load Balancing's default deregistration
+    /// delay.
+    pub const MEASURED: Delays = Delays {
+        ingestion_s: 5,
+        ec2_launch_to_in_service_s: 90,
+        ecs_task_startup_s: 60,
+        ecs_instance_launch_s: 300,
+        ecs_spare_tasks: None,
+        discovery_s: 60,
+        deregistration_s: 300,
+    };
+}
+
 /// One statistic set of the series: what a datapoint of `get-metric-statistics` or a period
 /// of `replay` holds. A statistic the source did not give is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -652,6 +676,10 @@ pub struct Activity {
     pub adjustment: i64,
     pub from: u32,
     pub to: u32,
+    /// A scale-out: when the last unit it added takes requests through nginx (after the
+    /// launch or task start-up, an instance launch when the cluster had no room, and
+    /// discovery); `None` for a scale-in.
+    pub serving_at_ms: Option<i64>,
 }
 
 /// One evaluation: the engine emits one per evaluation tick, in time order.
@@ -662,9 +690,12 @@ pub struct Evaluation {
     /// One per alarm, in [`Scenario::alarms`] order.
     pub alarms: Vec<AlarmEvaluation>,
     pub desired_capacity: u32,
-    /// Capacity in service: desired minus what is still launching/warming (EC2), or the
-    /// desired count (ECS, whose tasks the model takes as running at once).
+    /// Capacity the service counts: EC2, instances InService and warmed (desired minus those
+    /// launching or warming); ECS, tasks running (RunningTaskCount).
     pub in_service_capacity: u32,
+    /// Capacity nginx sends requests to: desired minus what is still launching, starting or
+    /// waiting for discovery.
+    pub serving_capacity: u32,
     /// Activities that started at this evaluation (usually none, sometimes more than one
     /// policy's when alarms fire together: the largest capacity wins, the others are
     /// not listed).

@@ -14,17 +14,20 @@
 //!   pessimistic for it;
 //! - PendingRequests is what is in the pool, in service plus queued, sampled every
 //!   `sample_interval` into per-period statistic sets, as the daemon's stub_status figure;
-//! - a scale-out adds its slots `launch_time` after the activity (instances or tasks
-//!   booting and passing health checks); a scale-in first cancels launches not yet done
-//!   (newest first), then removes running units at once: their requests finish, but no new
+//! - a scale-out adds its slots when the engine says its units serve: after the scenario's
+//!   delays (EC2 launch to InService, or ECS task start-up and, without room in the
+//!   cluster, an instance launch first; then discovery by nginx), or `launch_time` after
+//!   the activity when that is given; a scale-in first cancels launches not yet serving
+//!   (newest first), then removes serving units at once: their requests finish, but no new
 //!   request starts until the busy slots fit the smaller pool;
-//! - capacity-hours count what is paid for: running units plus those launching.
+//! - capacity-hours count what is paid for: desired units (launching included) plus those
+//!   draining for the deregistration delay.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use crate::scaling::model::{Activity, Evaluation, Scenario, SeriesPoint, SeriesStats};
-use crate::simulate::engine::Engine;
+use crate::simulate::engine::{Engine, Timing};
 use crate::simulate::report;
 use crate::sources::access_log::CompletedRequest;
 
@@ -58,8 +61,10 @@ impl Request {
 pub struct LoopConfig {
     /// K: requests one unit (instance or task) serves at once.
     pub unit_concurrency: u32,
-    /// From a scaling activity to the new units taking requests.
-    pub launch_time_ms: i64,
+    /// From a scaling activity to the new units taking requests, replacing the scenario's
+    /// start-up delays (EC2 launch to InService, ECS task start-up, with room for every task
+    /// and no discovery delay); `None`: the scenario's delays.
+    pub launch_time_ms: Option<i64>,
     /// The daemon's `sample_interval`.
     pub sample_interval_ms: i64,
     /// The published series' period (seconds, whole).
@@ -112,13 +117,11 @@ pub trait LoopObserver {
 pub struct Quiet;
 impl LoopObserver for Quiet {}
 
-/// The pool: units, slots in use, the queue, launches under way.
+/// The pool: units serving, slots in use, the queue.
 struct Pool {
     unit_concurrency: u64,
     /// Units taking requests.
     running: u32,
-    /// (ready at µs, units), in launch order.
-    launching: VecDeque<(i64, u32)>,
     /// End times of the requests in service.
     busy: BinaryHeap<Reverse<i64>>,
     /// Requests waiting, in arrival order.
@@ -130,36 +133,23 @@ impl Pool {
         (u64::from(self.running) * self.unit_concurrency) as usize
     }
 
-    fn paid(&self) -> u32 {
-        self.running + self.launching.iter().map(|(_, n)| n).sum::<u32>()
-    }
-
     fn pending(&self) -> u64 {
         (self.busy.len() + self.queue.len()) as u64
     }
+}
 
-    /// Move to `desired` units at `now_us`: launches land after `launch_us`; a scale-in
-    /// cancels launches first, newest first.
-    fn resize(&mut self, desired: u32, now_us: i64, launch_us: i64) {
-        let paid = self.paid();
-        if desired > paid {
-            self.launching.push_back((now_us + launch_us, desired - paid));
-            return;
-        }
-        let mut remove = paid - desired;
-        while remove > 0 {
-            let Some((_, count)) = self.launching.back_mut() else {
-                break;
-            };
-            let cancelled = remove.min(*count);
-            *count -= cancelled;
-            remove -= cancelled;
-            if *count == 0 {
-                self.launching.pop_back();
-            }
-        }
-        self.running -= remove.min(self.running);
+/// The engine's timing for the loop: the scenario's delays, or `launch_time` in place of
+/// their start-up part.
+pub fn timing(scenario: &Scenario, config: &LoopConfig) -> Timing {
+    let mut timing = Timing::of(scenario);
+    if let Some(launch_ms) = config.launch_time_ms {
+        let launch_ms = launch_ms.max(0);
+        timing.ec2_launch_ms = launch_ms;
+        timing.task_startup_ms = launch_ms;
+        timing.spare_tasks = None;
+        timing.discovery_ms = 0;
     }
+    timing
 }
 
 /// Statistic set of one period's samples.
@@ -209,12 +199,21 @@ pub fn run(
     debug_assert!(requests.windows(2).all(|w| w[0].arrival_us <= w[1].arrival_us));
     let sample_us = config.sample_interval_ms.max(1) * 1000;
     let period_us = config.period_ms.max(1) * 1000;
-    let launch_us = config.launch_time_ms.max(0) * 1000;
-    let mut engine = scenario.map(|scenario| Engine::new(scenario, (config.period_ms / 1000).max(1) as u32));
+    let mut engine = scenario.map(|scenario| {
+        Engine::with_timing(
+            scenario,
+            (config.period_ms / 1000).max(1) as u32,
+            timing(scenario, config),
+        )
+    });
+    let paid = |engine: &Option<Engine>, now_us: i64| {
+        engine
+            .as_ref()
+            .map_or(starting_units, |engine| engine.paid_at(now_us.div_euclid(1000)))
+    };
     let mut pool = Pool {
         unit_concurrency: u64::from(config.unit_concurrency.max(1)),
         running: starting_units,
-        launching: VecDeque::new(),
         busy: BinaryHeap::new(),
         queue: VecDeque::new(),
     };
@@ -246,7 +245,12 @@ pub fn run(
         }
         let next_arrival = requests.get(next).map_or(i64::MAX, |r| r.arrival_us);
         let next_end = pool.busy.peek().map_or(i64::MAX, |Reverse(t)| *t);
-        let next_launch = pool.launching.front().map_or(i64::MAX, |(t, _)| *t);
+        // Units starting to serve or draining ones going: the engine's schedule (ms, taken
+        // at the next whole ms).
+        let next_launch = engine
+            .as_ref()
+            .and_then(|engine| engine.next_change_after(now.div_euclid(1000)))
+            .map_or(i64::MAX, |ms| ms * 1000);
         let period_end = period_start + period_us;
         // Ties: requests end, launches land, the period closes, then a sample, then arrivals.
         let t = next_end
@@ -255,14 +259,17 @@ pub fn run(
             .min(next_sample)
             .min(next_arrival);
         if t > now {
-            capacity_unit_us += f64::from(pool.paid()) * (t - now) as f64;
+            capacity_unit_us += f64::from(paid(&engine, now)) * (t - now) as f64;
         }
         now = t;
         if next_end == t {
             pool.busy.pop();
         } else if next_launch == t {
-            let (_, count) = pool.launching.pop_front().expect("a launch is due");
-            pool.running += count;
+            if let Some(engine) = engine.as_ref() {
+                pool.running = engine.serving_at(t / 1000);
+            }
+            capacity_min = capacity_min.min(paid(&engine, now));
+            capacity_max = capacity_max.max(paid(&engine, now));
         } else if period_end == t {
             if period.count > 0 {
                 let point = SeriesPoint {
@@ -289,13 +296,11 @@ pub fn run(
                             }
                             last_activity = Some(activity.clone());
                         }
-                        if evaluation.desired_capacity != pool.paid() {
-                            pool.resize(evaluation.desired_capacity, now, launch_us);
-                        }
                     }
+                    pool.running = engine.serving_at(now / 1000);
                 }
-                capacity_min = capacity_min.min(pool.paid());
-                capacity_max = capacity_max.max(pool.paid());
+                capacity_min = capacity_min.min(paid(&engine, now));
+                capacity_max = capacity_max.max(paid(&engine, now));
             }
             period_start = period_end;
             period = PeriodSamples::EMPTY;

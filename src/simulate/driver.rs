@@ -9,7 +9,7 @@ use crate::cli::SimulateArgs;
 use crate::config::Config;
 use crate::derive::log_signals::PeriodSignals;
 use crate::replay::{self, ReplayError};
-use crate::scaling::model::{Scenario, SeriesPoint, SeriesStats, Statistic};
+use crate::scaling::model::{Delays, Scenario, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::engine::Engine;
 use crate::simulate::input::{self, Loaded, Sources};
 use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
@@ -40,6 +40,7 @@ pub fn run(args: &SimulateArgs, format: &LogFormatSource, config: Option<&Config
     for text in &args.set {
         crate::simulate::sweep::set(text, &mut loaded.scenario).map_err(SimulateError::Usage)?;
     }
+    apply_delay_flags(args, &mut loaded.scenario.delays)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
@@ -127,6 +128,45 @@ pub fn run(args: &SimulateArgs, format: &LogFormatSource, config: Option<&Config
         }
         other => other,
     }
+}
+
+/// The delay flags over the policy's `[delays]`: whole seconds each.
+fn apply_delay_flags(args: &SimulateArgs, delays: &mut Delays) -> Result<(), SimulateError> {
+    for (flag, value, field) in [
+        ("--ingestion-delay", args.ingestion_delay, &mut delays.ingestion_s),
+        (
+            "--launch-to-in-service",
+            args.launch_to_in_service,
+            &mut delays.ec2_launch_to_in_service_s,
+        ),
+        ("--task-startup", args.task_startup, &mut delays.ecs_task_startup_s),
+        (
+            "--instance-launch",
+            args.instance_launch,
+            &mut delays.ecs_instance_launch_s,
+        ),
+        ("--discovery-delay", args.discovery_delay, &mut delays.discovery_s),
+        (
+            "--deregistration-delay",
+            args.deregistration_delay,
+            &mut delays.deregistration_s,
+        ),
+    ] {
+        let Some(duration) = value else { continue };
+        *field = u32::try_from(duration.as_secs())
+            .ok()
+            .filter(|_| duration.subsec_nanos() == 0)
+            .ok_or_else(|| {
+                SimulateError::Usage(format!(
+                    "{flag} must be whole seconds, such as \"30s\", got {}",
+                    humantime::format_duration(duration)
+                ))
+            })?;
+    }
+    if let Some(spare) = args.spare_tasks {
+        delays.ecs_spare_tasks = Some(spare);
+    }
+    Ok(())
 }
 
 /// `--period` for a series file: whole seconds.
@@ -258,19 +298,50 @@ fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::scalin
     })
 }
 
-/// The engine with what watches it.
+/// The engine with what watches it, and the predefined metric's series (CPU) it is fed
+/// beside the main one.
 struct Simulation<'s> {
     engine: Engine<'s>,
     watchers: Watchers,
     scenario: &'s Scenario,
+    cpu: std::iter::Peekable<std::vec::IntoIter<SeriesPoint>>,
 }
 
 impl<'s> Simulation<'s> {
     fn new(scenario: &'s Scenario, series_period: u32, args: &SimulateArgs) -> Result<Simulation<'s>, SimulateError> {
+        let mut engine = Engine::new(scenario, series_period);
+        let cpu = match (&args.cpu_series, engine.needs_predefined_series()) {
+            (Some(path), true) => {
+                let read = series::read_series_with_period(path, None)?;
+                if read.series.points.is_empty() {
+                    return Err(SimulateError::Usage(format!(
+                        "{}: the CPU series is empty: nothing to track",
+                        path.display()
+                    )));
+                }
+                engine.set_predefined_period(read.series.period);
+                read.series.points
+            }
+            (None, true) => {
+                return Err(SimulateError::Usage(
+                    "a target tracking policy follows a predefined ECS metric (CPU): give its series with --cpu-series FILE"
+                        .into(),
+                ))
+            }
+            (Some(path), false) => {
+                eprintln!(
+                    "warning: --cpu-series {}: no target tracking policy follows a predefined metric; the series is not used",
+                    path.display()
+                );
+                Vec::new()
+            }
+            (None, false) => Vec::new(),
+        };
         Ok(Simulation {
             scenario,
-            engine: Engine::new(scenario, series_period),
+            engine,
             watchers: Watchers::new(scenario, args),
+            cpu: cpu.into_iter().peekable(),
         })
     }
 
@@ -279,13 +350,22 @@ impl<'s> Simulation<'s> {
             engine,
             watchers,
             scenario,
+            cpu,
         } = self;
+        while let Some(cpu_point) = cpu.next_if(|cpu_point| cpu_point.start_ms < point.start_ms) {
+            engine.push_predefined(&cpu_point);
+        }
         watchers.observe_point(point, scenario);
         engine.push(point, &mut |evaluation| watchers.observe(out, evaluation));
     }
 
     fn finish(mut self, scenario: &Scenario, args: &SimulateArgs, out: &mut impl Write) -> Result<(), SimulateError> {
-        let Simulation { engine, watchers, .. } = &mut self;
+        let Simulation {
+            engine, watchers, cpu, ..
+        } = &mut self;
+        for cpu_point in cpu {
+            engine.push_predefined(&cpu_point);
+        }
         engine.finish(&mut |evaluation| watchers.observe(out, evaluation));
         self.watchers.finish(scenario, args, out)
     }

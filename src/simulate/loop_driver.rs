@@ -64,12 +64,12 @@ fn loop_config(args: &SimulateArgs) -> Result<LoopConfig, SimulateError> {
             "--unit-concurrency must be at least 1 (requests one instance or task serves at once)".into(),
         ));
     }
-    let launch = args
-        .launch_time
-        .ok_or_else(|| SimulateError::Usage("--unit-concurrency needs --launch-time".into()))?;
     Ok(LoopConfig {
         unit_concurrency,
-        launch_time_ms: whole_ms("--launch-time", launch)?,
+        launch_time_ms: args
+            .launch_time
+            .map(|launch| whole_ms("--launch-time", launch))
+            .transpose()?,
         sample_interval_ms,
         period_ms: period.as_millis() as i64,
         slo_us: args.slo.map(|slo| slo.as_micros() as u64),
@@ -129,6 +129,19 @@ pub(super) fn run(
 ) -> Result<(), SimulateError> {
     let config = loop_config(args)?;
     let scenario = &loaded.scenario;
+    if scenario.policies.iter().any(|policy| {
+        matches!(
+            policy.kind,
+            crate::scaling::model::PolicyKind::TargetTracking {
+                metric: crate::scaling::model::TrackedMetric::Predefined(_),
+                ..
+            }
+        )
+    }) {
+        return Err(SimulateError::Usage(
+            "the closed loop has no CPU to give a predefined-metric target tracking policy: simulate it on a series with --cpu-series".into(),
+        ));
+    }
     // The pool gives full statistic sets, as the daemon publishes.
     check_statistics(scenario, &Statistic::ALL, "the closed loop's series")?;
     warn_resolution(loaded, (config.period_ms / 1000) as u32);

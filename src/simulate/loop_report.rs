@@ -22,10 +22,13 @@ fn over_slo(outcome: &LoopOutcome) -> String {
 pub fn write_setting(out: &mut impl Write, config: &LoopConfig, requests: u64, starting: u32) -> io::Result<()> {
     writeln!(
         out,
-        "closed loop: {requests} requests into {starting} unit(s) × K {} = {} slots at the start, one queue; launch time {}; sampled every {} into {} s periods{}",
+        "closed loop: {requests} requests into {starting} unit(s) × K {} = {} slots at the start, one queue; {}; sampled every {} into {} s periods{}",
         config.unit_concurrency,
         u64::from(starting) * u64::from(config.unit_concurrency),
-        humantime::format_duration(std::time::Duration::from_millis(config.launch_time_ms.max(0) as u64)),
+        config.launch_time_ms.map_or("the policy's delays".to_owned(), |ms| format!(
+            "launch time {}",
+            humantime::format_duration(std::time::Duration::from_millis(ms.max(0) as u64))
+        )),
         humantime::format_duration(std::time::Duration::from_millis(config.sample_interval_ms as u64)),
         config.period_ms / 1000,
         config

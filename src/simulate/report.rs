@@ -2,10 +2,15 @@
 //! per evaluation ([`RowWriter`]). Both fold evaluations as they come, so memory stays flat
 //! in the series length (the summary keeps only the list of activities).
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 
 use crate::scaling::model::{Activity, AdjustmentType, AlarmState, Evaluation, PolicyKind, Scenario, SeriesPoint};
 use crate::sources::access_log::values::format_rfc3339;
+
+/// Runs of breaching datapoints remembered for the scale-out timeline (the series is read a
+/// little ahead of the evaluations).
+const BREACH_RUNS_KEPT: usize = 8;
 
 /// Two scaling activities in opposite directions this close together are a flap.
 pub const FLAP_WINDOW_MS: i64 = 10 * 60 * 1000;
@@ -49,6 +54,12 @@ pub struct Summary {
     /// Per alarm: whether it runs a policy that adds capacity, its statistic and threshold.
     scale_out_alarms: Vec<usize>,
     first_breach: Option<(i64, usize)>,
+    /// The starts of the latest runs of datapoints breaching a scale-out threshold (a run
+    /// ends at a datapoint that breaches none), newest last, a few kept.
+    breach_runs: VecDeque<i64>,
+    in_breach: bool,
+    /// Per scale-out: (breach run start, activity index).
+    scale_outs: Vec<(Option<i64>, usize)>,
     activities: Vec<Activity>,
     flaps: Vec<(i64, i64)>,
     state_times: Vec<StateTimes>,
@@ -77,6 +88,9 @@ impl Summary {
         Summary {
             scale_out_alarms,
             first_breach: None,
+            breach_runs: VecDeque::new(),
+            in_breach: false,
+            scale_outs: Vec::new(),
             activities: Vec::new(),
             flaps: Vec::new(),
             state_times: vec![StateTimes::default(); scenario.alarms.len()],
@@ -91,19 +105,27 @@ impl Summary {
     }
 
     /// A datapoint of the series: remembers the first that breaches a scale-out alarm's
-    /// threshold by that alarm's statistic.
+    /// threshold by that alarm's statistic, and where each run of breaching datapoints began.
     pub fn observe_point(&mut self, point: &SeriesPoint, scenario: &Scenario) {
-        if self.first_breach.is_some() {
-            return;
-        }
-        for &index in &self.scale_out_alarms {
+        let breached = self.scale_out_alarms.iter().find(|&&index| {
             let alarm = &scenario.alarms[index];
-            if let Some(value) = point.stats.get(alarm.statistic) {
-                if alarm.comparison.breaches(value, alarm.threshold) {
-                    self.first_breach = Some((point.start_ms, index));
-                    return;
+            point
+                .stats
+                .get(alarm.statistic)
+                .is_some_and(|value| alarm.comparison.breaches(value, alarm.threshold))
+        });
+        match breached {
+            Some(&index) => {
+                self.first_breach.get_or_insert((point.start_ms, index));
+                if !self.in_breach {
+                    self.in_breach = true;
+                    if self.breach_runs.len() == BREACH_RUNS_KEPT {
+                        self.breach_runs.pop_front();
+                    }
+                    self.breach_runs.push_back(point.start_ms);
                 }
             }
+            None => self.in_breach = false,
         }
     }
 
@@ -121,6 +143,16 @@ impl Summary {
                 if is_flap(last, activity) {
                     self.flaps.push((last.time_ms, activity.time_ms));
                 }
+            }
+            if activity.to > activity.from {
+                // The run under way when it was decided (the series may already be past it).
+                let run = self
+                    .breach_runs
+                    .iter()
+                    .rev()
+                    .find(|start| **start < activity.time_ms)
+                    .copied();
+                self.scale_outs.push((run, self.activities.len()));
             }
             self.activities.push(activity.clone());
         }
@@ -232,6 +264,28 @@ impl Summary {
                 format_rfc3339(at)
             )?,
         }
+        if !self.scale_outs.is_empty() {
+            writeln!(
+                out,
+                "scale-outs: first breach -> desired capacity rose -> new capacity serving"
+            )?;
+        }
+        for (run, index) in &self.scale_outs {
+            let activity = &self.activities[*index];
+            let since = |at: i64| match run {
+                Some(start) => format!("+{} s", (at - start) / 1000),
+                None => format_rfc3339(at),
+            };
+            writeln!(
+                out,
+                "  {} -> {} -> {}  ({} -> {})",
+                run.map_or("no breach seen".to_owned(), format_rfc3339),
+                since(activity.time_ms),
+                activity.serving_at_ms.map_or("never".to_owned(), since),
+                activity.from,
+                activity.to
+            )?;
+        }
         writeln!(out, "flaps (direction changes within 10 min): {}", self.flaps.len())?;
         for (from, to) in &self.flaps {
             writeln!(out, "  {} then {}", format_rfc3339(*from), format_rfc3339(*to))?;
@@ -275,12 +329,15 @@ pub enum RowFormat {
 }
 
 /// One row per evaluation: `time`, each alarm's state and the value it saw,
-/// `desired_capacity`, `in_service_capacity`, and where an activity starts, the activity.
+/// `desired_capacity`, `in_service_capacity`, `serving_capacity`, and where an activity
+/// starts, the activity.
 ///
 /// CSV: `time,<alarm>_state,<alarm>_value,...,desired_capacity,in_service_capacity,
-/// activity_policy,activity_step,activity_adjustment,activity_from,activity_to`.
+/// serving_capacity,activity_policy,activity_step,activity_adjustment,activity_from,
+/// activity_to`.
 /// JSON lines: `{"time","alarms":[{"name","state","value"}],"desired_capacity",
-/// "in_service_capacity","activity":null|{"policy","step","adjustment","from","to"}}`.
+/// "in_service_capacity","serving_capacity","activity":null|{"policy","step","adjustment",
+/// "from","to"}}`.
 #[derive(Debug)]
 pub struct RowWriter {
     format: RowFormat,
@@ -328,7 +385,7 @@ impl RowWriter {
         }
         writeln!(
             out,
-            ",desired_capacity,in_service_capacity,activity_policy,activity_step,activity_adjustment,activity_from,activity_to"
+            ",desired_capacity,in_service_capacity,serving_capacity,activity_policy,activity_step,activity_adjustment,activity_from,activity_to"
         )
     }
 
@@ -346,8 +403,8 @@ impl RowWriter {
                 }
                 write!(
                     out,
-                    ",{},{}",
-                    evaluation.desired_capacity, evaluation.in_service_capacity
+                    ",{},{},{}",
+                    evaluation.desired_capacity, evaluation.in_service_capacity, evaluation.serving_capacity
                 )?;
                 match activity {
                     Some(a) => writeln!(
@@ -378,8 +435,8 @@ impl RowWriter {
                 }
                 write!(
                     out,
-                    "],\"desired_capacity\":{},\"in_service_capacity\":{},\"activity\":",
-                    evaluation.desired_capacity, evaluation.in_service_capacity
+                    "],\"desired_capacity\":{},\"in_service_capacity\":{},\"serving_capacity\":{},\"activity\":",
+                    evaluation.desired_capacity, evaluation.in_service_capacity, evaluation.serving_capacity
                 )?;
                 match activity {
                     Some(a) => writeln!(
@@ -477,6 +534,7 @@ mod tests {
                 .collect(),
             desired_capacity: desired,
             in_service_capacity: desired,
+            serving_capacity: desired,
             activities: activity
                 .map(|(policy, from, to)| Activity {
                     time_ms: minute * 60_000,
@@ -485,6 +543,7 @@ mod tests {
                     adjustment: i64::from(to) - i64::from(from),
                     from,
                     to,
+                    serving_at_ms: (to > from).then_some(minute * 60_000 + 45_000),
                 })
                 .into_iter()
                 .collect(),
@@ -556,6 +615,15 @@ mod tests {
             text.contains("first scale-out: 120 s after the series first breached high"),
             "{text}"
         );
+        // The series breached at 0:00; desired rose at 2:00 and 3:00, serving 45 s later.
+        assert!(
+            text.contains("  1970-01-01T00:00:00Z -> +120 s -> +165 s  (2 -> 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  1970-01-01T00:00:00Z -> +180 s -> +225 s  (3 -> 4)"),
+            "{text}"
+        );
         assert!(text.contains("flaps (direction changes within 10 min): 1"), "{text}");
         assert!(
             text.contains("peak 4, lowest 2, at the end 2; 1.05 capacity-hours"),
@@ -582,13 +650,13 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "time,\"high, \"\"quoted\"\"_state\",\"high, \"\"quoted\"\"_value\",low_state,low_value,desired_capacity,in_service_capacity,activity_policy,activity_step,activity_adjustment,activity_from,activity_to"
+            "time,\"high, \"\"quoted\"\"_state\",\"high, \"\"quoted\"\"_value\",low_state,low_value,desired_capacity,in_service_capacity,serving_capacity,activity_policy,activity_step,activity_adjustment,activity_from,activity_to"
         );
         assert_eq!(
             lines[1],
-            "1970-01-01T00:02:00Z,ALARM,12.5,INSUFFICIENT_DATA,,3,3,out,0,1,2,3"
+            "1970-01-01T00:02:00Z,ALARM,12.5,INSUFFICIENT_DATA,,3,3,3,out,0,1,2,3"
         );
-        assert_eq!(lines[2], "1970-01-01T00:03:00Z,OK,12.5,OK,12.5,3,3,,,,,");
+        assert_eq!(lines[2], "1970-01-01T00:03:00Z,OK,12.5,OK,12.5,3,3,3,,,,,");
     }
 
     #[test]

@@ -167,7 +167,7 @@ impl Sweep {
                 if value < 0.0 {
                     return Err("a launch time cannot be negative".into());
                 }
-                config.launch_time_ms = (value * 1000.0).round() as i64;
+                config.launch_time_ms = Some((value * 1000.0).round() as i64);
             }
             Knob::UnitConcurrency => config.unit_concurrency = whole()?,
         }
@@ -245,7 +245,7 @@ pub fn set(text: &str, scenario: &mut Scenario) -> Result<(), String> {
     };
     let mut unused = LoopConfig {
         unit_concurrency: 1,
-        launch_time_ms: 0,
+        launch_time_ms: None,
         sample_interval_ms: 1000,
         period_ms: 10_000,
         slo_us: None,
@@ -499,7 +499,7 @@ mod tests {
     fn config() -> LoopConfig {
         LoopConfig {
             unit_concurrency: 10,
-            launch_time_ms: 60_000,
+            launch_time_ms: Some(60_000),
             sample_interval_ms: 1000,
             period_ms: 10_000,
             slo_us: None,
@@ -603,7 +603,7 @@ mod tests {
         assert!(n.apply(2.0, &mut changed, &mut config).is_err());
         let launch = Sweep::parse("launch_time=30s..90s:30s", &s).unwrap();
         launch.apply(90.0, &mut changed, &mut config).unwrap();
-        assert_eq!(config.launch_time_ms, 90_000);
+        assert_eq!(config.launch_time_ms, Some(90_000));
     }
 
     #[test]

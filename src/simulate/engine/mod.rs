@@ -1,28 +1,42 @@
-//! The simulation engine: pure code with time passed in. It folds the series into each
-//! alarm's periods ([`alarm`]), evaluates the alarms on their cadence, runs the policies their
-//! actions name ([`steps`]) and applies the service's rules for warmup (EC2 Auto Scaling) or
-//! cooldown (Application Auto Scaling), emitting one [`Evaluation`] per tick.
+//! The simulation engine: pure code with time passed in. It holds each alarm's recent
+//! datapoints ([`alarm`]), evaluates the alarms on their cadence, runs the policies their
+//! actions name ([`steps`]), applies the service's rules for warmup (EC2 Auto Scaling) or
+//! cooldown (Application Auto Scaling) and the time the real loop takes (the scenario's
+//! delays), emitting one [`Evaluation`] per tick.
 //!
-//! What the model assumes (also in the README's `simulate` section):
-//! - a datapoint is available to its alarm as soon as its period ends (no publishing or
-//!   ingestion delay);
+//! What the model assumes (also in docs/simulate.md, "What the model assumes"):
+//! - alarms of 60 s or more are evaluated once a minute, 10/20/30 s alarms every 10 s, on the
+//!   minute UTC; the evaluation window is sliding (the N periods ending at the evaluation)
+//!   unless the alarm's EvaluationWindow is a wall clock window (periods on boundaries that
+//!   match the period, a fixed-offset time zone honoured);
+//! - a datapoint reaches its alarm the ingestion delay after its period ends; a series
+//!   coarser than the alarm period (60 s data under a 10 s alarm) gives each datapoint to the
+//!   alarm period that ends with it, so the alarm gets it on the minute and nothing between;
 //! - the evaluation range is EvaluationPeriods + 2 periods (the guide's only figure: 5 for 3);
-//! - an alarm in ALARM runs its actions when it enters ALARM and again every alarm period
-//!   while it stays there, for both services;
+//! - an alarm in ALARM invokes its Auto Scaling action when it enters ALARM and then once a
+//!   minute while it stays there, at :00 of each minute ([`ACTION_REPEAT_OFFSET_MS`]),
+//!   whatever its period, target tracking's own alarms too; ActionsEnabled false, a
+//!   disabled policy, and the group's suspended processes or state turn actions off;
 //! - a step policy aggregates the real datapoints of the alarm's last EvaluationPeriods
 //!   periods with MetricAggregationType; with none (an alarm in ALARM on missing data
-//!   treated as breaching) it takes the threshold itself (a breach of 0);
-//! - EC2: a launched instance is in service after its warmup (EstimatedInstanceWarmup, else
-//!   DefaultInstanceWarmup, else DefaultCooldown); scale-in terminates at once;
-//! - Application Auto Scaling: a task counts at once; Cooldown 300 s when not given; the
-//!   base of a scale-out cooldown stays the capacity before the scale-out that began it, so
-//!   repeating the same step in the cooldown adds nothing and a larger one adds the
+//!   treated as breaching) it takes the threshold itself (a breach of 0); the inclusive
+//!   bound follows the side of the threshold the aggregate is on;
+//! - EC2: a launched instance is InService after the launch delay, then counts for a step or
+//!   target tracking scale-out after its warmup (EstimatedInstanceWarmup, else
+//!   DefaultInstanceWarmup, else DefaultCooldown); simple scaling waits for its own
+//!   cooldown only; scale-in stops serving at once and drains for the deregistration delay;
+//! - Application Auto Scaling: desired count rises at once, a task runs after its start-up
+//!   (and an instance launch when the cluster has no room); Cooldown 300 s when not given;
+//!   the base of a scale-out cooldown stays the capacity before the scale-out that began it,
+//!   so repeating the same step in the cooldown adds nothing and a larger one adds the
 //!   difference;
-//! - target tracking: the alarms AWS creates for it are modelled as 3 of 3 metric periods
-//!   above the target (scale out) and 15 of 15 below 90 % of it (scale in); the new capacity
-//!   is ceil(capacity × metric / target). Backlog per task (metric math) tracks the series'
-//!   Sum × sample_interval / period (the fleet total: the series is taken as the fleet's)
-//!   divided by the tasks in service when each datapoint arrives (RunningTaskCount).
+//! - new capacity serves (takes requests through nginx) the discovery delay after it runs;
+//! - target tracking: its two alarms come from the policy's parameters (by default 3 of 3
+//!   metric periods above the target, 15 of 15 below 90 % of it); the new capacity is
+//!   ceil(capacity × metric / target). A predefined metric (ECS CPU) is fed as its own
+//!   series ([`Engine::push_predefined`]). Backlog per task (metric math) tracks the
+//!   series' Sum × sample_interval / period (the fleet total: the series is taken as the
+//!   fleet's) divided by the tasks running when each datapoint arrives (RunningTaskCount).
 
 pub mod alarm;
 pub mod steps;
@@ -30,7 +44,7 @@ pub mod steps;
 use std::collections::VecDeque;
 
 use crate::scaling::model::{
-    Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, MetricAggregation,
+    Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, Group, MetricAggregation,
     PolicyKind, ScalingService, Scenario, SeriesPoint, SeriesStats, Statistic, TrackedMetric, TreatMissingData,
 };
 use alarm::AlarmTracker;
@@ -46,10 +60,60 @@ struct Tracking {
     disable_scale_in: bool,
     /// Backlog per task: the exporter's sample interval, seconds.
     per_task: Option<f64>,
+    /// Tracks a predefined metric, fed by [`Engine::push_predefined`].
+    predefined: bool,
     high: AlarmTracker,
     low: AlarmTracker,
     high_value: Option<f64>,
     low_value: Option<f64>,
+}
+
+/// The time the real loop takes, in ms, as the engine uses it (from the scenario's delays).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Timing {
+    /// From the end of a datapoint's period to its alarm seeing it.
+    pub ingestion_ms: i64,
+    /// EC2: launch to InService; the warmup starts then.
+    pub ec2_launch_ms: i64,
+    /// ECS: desired count rising to the task running, when the cluster has room.
+    pub task_startup_ms: i64,
+    /// ECS: the instance launch tasks wait for (PROVISIONING) when it has none.
+    pub instance_launch_ms: i64,
+    /// ECS: tasks the cluster has room for at the start; `None`: room for every task.
+    pub spare_tasks: Option<u32>,
+    /// Running to nginx sending it requests.
+    pub discovery_ms: i64,
+    /// Scale-in: removed capacity drains (no new requests, still paid for) this long.
+    pub deregistration_ms: i64,
+}
+
+impl Timing {
+    /// The scenario's delays.
+    pub fn of(scenario: &Scenario) -> Timing {
+        let delays = &scenario.delays;
+        let ms = |s: u32| i64::from(s) * 1000;
+        Timing {
+            ingestion_ms: ms(delays.ingestion_s),
+            ec2_launch_ms: ms(delays.ec2_launch_to_in_service_s),
+            task_startup_ms: ms(delays.ecs_task_startup_s),
+            instance_launch_ms: ms(delays.ecs_instance_launch_s),
+            spare_tasks: delays.ecs_spare_tasks,
+            discovery_ms: ms(delays.discovery_s),
+            deregistration_ms: ms(delays.deregistration_s),
+        }
+    }
+}
+
+/// Units a scale-out added that are not serving yet.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    /// InService (EC2) or RUNNING (ECS).
+    running_at: i64,
+    /// nginx sends it requests.
+    serving_at: i64,
+    count: u32,
+    /// ECS: placed in room the cluster had (given back if cancelled).
+    roomed: bool,
 }
 
 /// The capacity and what constrains its next change.
@@ -59,8 +123,18 @@ struct Capacity {
     min: u32,
     max: u32,
     desired: u32,
-    /// EC2: instances launched and still warming: (in service at, count).
+    timing: Timing,
+    /// The time of the last evaluation.
+    now_ms: i64,
+    /// EC2: instances launched and not yet counted toward the group's metrics (InService and
+    /// warmed): (counted at, count).
     warming: VecDeque<(i64, u32)>,
+    /// Units launched and not yet serving, in launch order.
+    starting: Vec<Start>,
+    /// Units removed and still draining: (gone at, count).
+    draining: VecDeque<(i64, u32)>,
+    /// ECS: room left in the cluster for more tasks; `None`: unlimited.
+    room: Option<u32>,
     /// Application Auto Scaling: a scale-out cooldown's end and the capacity before the
     /// scale-out that began it.
     scale_out_cooldown: Option<(i64, u32)>,
@@ -71,18 +145,70 @@ struct Capacity {
 }
 
 impl Capacity {
+    fn new(group: &Group, timing: Timing) -> Capacity {
+        Capacity {
+            service: group.service,
+            min: group.min_capacity,
+            max: group.max_capacity,
+            desired: group.desired_capacity,
+            timing,
+            now_ms: i64::MIN,
+            warming: VecDeque::new(),
+            starting: Vec::new(),
+            draining: VecDeque::new(),
+            room: timing.spare_tasks,
+            scale_out_cooldown: None,
+            scale_in_cooldown: None,
+            simple_cooldown: None,
+        }
+    }
+
     fn warming_count(&self) -> u32 {
         self.warming.iter().map(|(_, count)| count).sum()
     }
 
+    /// What the service counts: EC2, instances InService and warmed (what a step or target
+    /// tracking scale-out is computed from); ECS, tasks running (RunningTaskCount).
     fn in_service(&self) -> u32 {
-        self.desired.saturating_sub(self.warming_count())
+        match self.service {
+            ScalingService::Ec2AutoScaling => self.desired.saturating_sub(self.warming_count()),
+            ScalingService::ApplicationAutoScaling => self.desired.saturating_sub(
+                self.starting
+                    .iter()
+                    .filter(|start| start.running_at > self.now_ms)
+                    .map(|start| start.count)
+                    .sum(),
+            ),
+        }
+    }
+
+    /// Units nginx sends requests to at `time_ms` (at or after the last evaluation).
+    fn serving_at(&self, time_ms: i64) -> u32 {
+        self.desired.saturating_sub(
+            self.starting
+                .iter()
+                .filter(|start| start.serving_at > time_ms)
+                .map(|start| start.count)
+                .sum(),
+        )
+    }
+
+    /// Units paid for at `time_ms`: desired (launching included) plus those draining.
+    fn paid_at(&self, time_ms: i64) -> u32 {
+        self.desired
+            + self
+                .draining
+                .iter()
+                .filter(|(gone, _)| *gone > time_ms)
+                .map(|(_, count)| count)
+                .sum::<u32>()
     }
 
     fn release(&mut self, time_ms: i64) {
-        while self.warming.front().is_some_and(|(at, _)| *at <= time_ms) {
-            self.warming.pop_front();
-        }
+        self.now_ms = time_ms;
+        self.warming.retain(|(at, _)| *at > time_ms);
+        self.starting.retain(|start| start.serving_at > time_ms);
+        self.draining.retain(|(gone, _)| *gone > time_ms);
         if self.scale_out_cooldown.is_some_and(|(until, _)| until <= time_ms) {
             self.scale_out_cooldown = None;
         }
@@ -91,6 +217,94 @@ impl Capacity {
         }
         if self.simple_cooldown.is_some_and(|until| until <= time_ms) {
             self.simple_cooldown = None;
+        }
+    }
+
+    /// Launch `count` units at `time_ms`; returns when the last of them serves. EC2: InService
+    /// after the launch, counted after the warmup too (`warmup_ms`, none for simple
+    /// scaling). ECS: those the cluster has room for run after the task start-up, the rest
+    /// wait in PROVISIONING for an instance launch first.
+    fn launch(&mut self, time_ms: i64, count: u32, warmup_ms: i64) -> i64 {
+        let timing = self.timing;
+        let mut serving = time_ms;
+        let mut push = |starting: &mut Vec<Start>, running_at: i64, count: u32, roomed: bool| {
+            if count == 0 {
+                return;
+            }
+            let serving_at = running_at + timing.discovery_ms;
+            serving = serving.max(serving_at);
+            if serving_at > time_ms {
+                starting.push(Start {
+                    running_at,
+                    serving_at,
+                    count,
+                    roomed,
+                });
+            }
+        };
+        match self.service {
+            ScalingService::Ec2AutoScaling => {
+                let running_at = time_ms + timing.ec2_launch_ms;
+                push(&mut self.starting, running_at, count, false);
+                if running_at + warmup_ms > time_ms {
+                    self.warming.push_back((running_at + warmup_ms, count));
+                }
+            }
+            ScalingService::ApplicationAutoScaling => {
+                let placed = self.room.map_or(count, |room| room.min(count));
+                if let Some(room) = self.room.as_mut() {
+                    *room -= placed;
+                }
+                push(&mut self.starting, time_ms + timing.task_startup_ms, placed, true);
+                push(
+                    &mut self.starting,
+                    time_ms + timing.instance_launch_ms + timing.task_startup_ms,
+                    count - placed,
+                    false,
+                );
+            }
+        }
+        serving
+    }
+
+    /// Remove `count` units at `time_ms`: launches not yet serving go first, newest first;
+    /// then serving units, which drain for the deregistration delay.
+    fn remove(&mut self, time_ms: i64, mut count: u32) {
+        while count > 0 {
+            let Some(start) = self.starting.last_mut() else { break };
+            let cancelled = count.min(start.count);
+            start.count -= cancelled;
+            count -= cancelled;
+            if start.roomed {
+                if let Some(room) = self.room.as_mut() {
+                    *room += cancelled;
+                }
+            }
+            if start.count == 0 {
+                self.starting.pop();
+            }
+            let mut uncount = cancelled;
+            while uncount > 0 {
+                let Some((_, warming)) = self.warming.back_mut() else {
+                    break;
+                };
+                let less = uncount.min(*warming);
+                *warming -= less;
+                uncount -= less;
+                if *warming == 0 {
+                    self.warming.pop_back();
+                }
+            }
+        }
+        if count == 0 {
+            return;
+        }
+        if let Some(room) = self.room.as_mut() {
+            *room += count;
+        }
+        if self.timing.deregistration_ms > 0 {
+            self.draining
+                .push_back((time_ms + self.timing.deregistration_ms, count));
         }
     }
 }
@@ -103,8 +317,6 @@ struct Candidate {
     /// Clamped.
     target: u32,
     adjustment: i64,
-    /// The capacity the adjustment was computed from.
-    base: u32,
 }
 
 pub struct Engine<'s> {
@@ -123,10 +335,15 @@ pub struct Engine<'s> {
 impl<'s> Engine<'s> {
     /// `series_period_s`: seconds between the series' datapoints.
     pub fn new(scenario: &'s Scenario, series_period_s: u32) -> Engine<'s> {
+        Engine::with_timing(scenario, series_period_s, Timing::of(scenario))
+    }
+
+    /// With the delays given apart from the scenario's.
+    pub fn with_timing(scenario: &'s Scenario, series_period_s: u32, timing: Timing) -> Engine<'s> {
         let alarms: Vec<AlarmTracker> = scenario
             .alarms
             .iter()
-            .map(|alarm| AlarmTracker::new(alarm, series_period_s))
+            .map(|alarm| AlarmTracker::new(alarm, series_period_s, timing.ingestion_ms))
             .collect();
         let tracking: Vec<Tracking> = scenario
             .policies
@@ -143,11 +360,12 @@ impl<'s> Engine<'s> {
                     ..
                 } => {
                     let per_task = match metric {
-                        // A predefined metric is not yet given a series of its own: until it is,
-                        // validation builds none, and the alarm series stands in.
                         TrackedMetric::AlarmSeries | TrackedMetric::Predefined(_) => None,
                         TrackedMetric::BacklogPerTask(per_task) => Some(per_task.sample_interval_s),
                     };
+                    // A predefined metric (ECS CPU) comes as its own series
+                    // ([`Engine::push_predefined`]), the others from the alarms' series.
+                    let predefined = matches!(metric, TrackedMetric::Predefined(_));
                     let synthetic = |datapoints, threshold, comparison| Alarm {
                         name: policy.name.clone(),
                         namespace: String::new(),
@@ -170,6 +388,7 @@ impl<'s> Engine<'s> {
                         target: *target_value,
                         disable_scale_in: *disable_scale_in,
                         per_task,
+                        predefined,
                         high: AlarmTracker::new(
                             &synthetic(
                                 tracking_alarms.high_datapoints,
@@ -177,6 +396,7 @@ impl<'s> Engine<'s> {
                                 Comparison::GreaterThanThreshold,
                             ),
                             series_period_s,
+                            timing.ingestion_ms,
                         ),
                         low: AlarmTracker::new(
                             &synthetic(
@@ -185,6 +405,7 @@ impl<'s> Engine<'s> {
                                 Comparison::LessThanThreshold,
                             ),
                             series_period_s,
+                            timing.ingestion_ms,
                         ),
                         high_value: None,
                         low_value: None,
@@ -211,6 +432,7 @@ impl<'s> Engine<'s> {
                 ],
                 desired_capacity: group.desired_capacity,
                 in_service_capacity: group.desired_capacity,
+                serving_capacity: group.desired_capacity,
                 activities: Vec::new(),
             },
             alarms,
@@ -219,16 +441,7 @@ impl<'s> Engine<'s> {
             series_period_ms: i64::from(series_period_s.max(1)) * 1000,
             next_tick: None,
             last_end_ms: 0,
-            capacity: Capacity {
-                service: group.service,
-                min: group.min_capacity,
-                max: group.max_capacity,
-                desired: group.desired_capacity,
-                warming: VecDeque::new(),
-                scale_out_cooldown: None,
-                scale_in_cooldown: None,
-                simple_cooldown: None,
-            },
+            capacity: Capacity::new(group, timing),
             candidates: Vec::new(),
         }
     }
@@ -236,6 +449,31 @@ impl<'s> Engine<'s> {
     /// Seconds between evaluations: 10 when any alarm's period is under a minute, else 60.
     pub fn tick_seconds(&self) -> u32 {
         (self.tick_ms / 1000) as u32
+    }
+
+    /// The predefined metric's series (ECS CPU utilization) has datapoints `period_s` apart:
+    /// call before the first datapoint.
+    pub fn set_predefined_period(&mut self, period_s: u32) {
+        let ingestion_ms = self.capacity.timing.ingestion_ms;
+        for tracking in self.tracking.iter_mut().filter(|tracking| tracking.predefined) {
+            tracking.high = tracking.high.rebuilt(period_s, ingestion_ms);
+            tracking.low = tracking.low.rebuilt(period_s, ingestion_ms);
+        }
+    }
+
+    /// Whether a target tracking policy follows a predefined metric, which needs its own
+    /// series.
+    pub fn needs_predefined_series(&self) -> bool {
+        self.tracking.iter().any(|tracking| tracking.predefined)
+    }
+
+    /// Feed a datapoint of the predefined metric's series, in time order, before the
+    /// datapoints of the main series that start after it (it emits nothing).
+    pub fn push_predefined(&mut self, point: &SeriesPoint) {
+        for tracking in self.tracking.iter_mut().filter(|tracking| tracking.predefined) {
+            tracking.high.add(point.start_ms, &point.stats);
+            tracking.low.add(point.start_ms, &point.stats);
+        }
     }
 
     /// Feed the next datapoint (in time order); evaluations due before it are emitted first.
@@ -254,7 +492,7 @@ impl<'s> Engine<'s> {
             tracker.add(point.start_ms, &point.stats);
         }
         let in_service = self.capacity.in_service();
-        for tracking in &mut self.tracking {
+        for tracking in self.tracking.iter_mut().filter(|tracking| !tracking.predefined) {
             let stats = match tracking.per_task {
                 None => point.stats,
                 Some(interval_s) => per_task_stats(
@@ -309,20 +547,17 @@ impl<'s> Engine<'s> {
             let before = tracker.state;
             let (state, value) = tracker.evaluate(time_ms);
             self.evaluation.alarms[index] = AlarmEvaluation { state, value };
-            if state != AlarmState::Alarm {
-                tracker.last_invoked_ms = None;
+            let alarm = &scenario.alarms[index];
+            // ActionsEnabled false: the state changes, no action runs.
+            if !alarm.actions_enabled || !invokes(before, state, time_ms) {
                 continue;
             }
-            let due = before != AlarmState::Alarm
-                || tracker
-                    .last_invoked_ms
-                    .is_none_or(|last| time_ms - last >= tracker.period_ms);
-            if !due {
-                continue;
-            }
-            tracker.last_invoked_ms = Some(time_ms);
-            for &policy in &scenario.alarms[index].actions {
-                if let Some(candidate) = step_candidate(scenario, &self.capacity, tracker, policy, time_ms) {
+            for &policy in &alarm.actions {
+                // Enabled false, or AlarmNotification suspended: the policy does nothing.
+                if !scenario.group.alarm_may_run(&scenario.policies[policy]) {
+                    continue;
+                }
+                if let Some(candidate) = step_candidate(scenario, &self.capacity, tracker, policy) {
                     self.candidates.push(candidate);
                 }
             }
@@ -331,10 +566,13 @@ impl<'s> Engine<'s> {
         self.apply(time_ms);
         self.evaluation.desired_capacity = self.capacity.desired;
         self.evaluation.in_service_capacity = self.capacity.in_service();
+        self.evaluation.serving_capacity = self.capacity.serving_at(time_ms);
     }
 
-    /// Target tracking: out if any policy's high alarm fires, in only if every policy that
-    /// may scale in agrees and none lacks data.
+    /// Target tracking: out if any policy's high alarm invokes it, in only when a low alarm
+    /// invokes its policy and every policy that may scale in agrees and none lacks data. Its
+    /// alarms invoke their policy as any alarm does: on entering ALARM and once a minute
+    /// while they stay there.
     fn tracking_candidates(&mut self, time_ms: i64) {
         if self.tracking.is_empty() {
             return;
@@ -342,22 +580,17 @@ impl<'s> Engine<'s> {
         let mut scale_in: Option<Candidate> = None;
         let mut all_agree_in = true;
         let mut any_may_scale_in = false;
+        let mut low_invoked = false;
+        let scenario = self.scenario;
         for tracking in &mut self.tracking {
+            // Its alarms evaluate whatever the switches say; a disabled policy or suspended
+            // alarm notifications mean it neither scales nor has a say in scale-in.
+            let runs = scenario.group.alarm_may_run(&scenario.policies[tracking.policy]);
             if tracking.high.evaluates_at(time_ms) {
                 let before = tracking.high.state;
                 let (state, value) = tracking.high.evaluate(time_ms);
                 tracking.high_value = value;
-                let due = state == AlarmState::Alarm
-                    && (before != AlarmState::Alarm
-                        || tracking
-                            .high
-                            .last_invoked_ms
-                            .is_none_or(|last| time_ms - last >= tracking.high.period_ms));
-                if state != AlarmState::Alarm {
-                    tracking.high.last_invoked_ms = None;
-                }
-                if due {
-                    tracking.high.last_invoked_ms = Some(time_ms);
+                if runs && invokes(before, state, time_ms) {
                     if let Some(metric) = value {
                         let capacity = &self.capacity;
                         let base = scale_out_base(capacity);
@@ -369,17 +602,18 @@ impl<'s> Engine<'s> {
                                 step: None,
                                 target,
                                 adjustment: wanted - i64::from(base),
-                                base,
                             });
                         }
                     }
                 }
             }
             if tracking.low.evaluates_at(time_ms) {
-                let (_, value) = tracking.low.evaluate(time_ms);
+                let before = tracking.low.state;
+                let (state, value) = tracking.low.evaluate(time_ms);
                 tracking.low_value = value;
+                low_invoked |= runs && !tracking.disable_scale_in && invokes(before, state, time_ms);
             }
-            if tracking.disable_scale_in {
+            if tracking.disable_scale_in || !runs {
                 continue;
             }
             any_may_scale_in = true;
@@ -399,14 +633,13 @@ impl<'s> Engine<'s> {
                         step: None,
                         target,
                         adjustment: wanted - i64::from(desired),
-                        base: desired,
                     });
                 }
             } else {
                 all_agree_in = false;
             }
         }
-        if let (true, true, Some(candidate)) = (any_may_scale_in, all_agree_in, scale_in) {
+        if let (true, true, true, Some(candidate)) = (low_invoked, any_may_scale_in, all_agree_in, scale_in) {
             if candidate.target < self.capacity.desired && scale_in_allowed(&self.capacity) {
                 self.candidates.push(candidate);
             }
@@ -415,7 +648,18 @@ impl<'s> Engine<'s> {
 
     /// Several policies at once: the one giving the largest capacity wins, for scale-in too.
     fn apply(&mut self, time_ms: i64) {
-        let Some(winner) = self.candidates.iter().max_by_key(|candidate| candidate.target).cloned() else {
+        // Launch / Terminate (EC2) and DynamicScalingOut/InSuspended (Application Auto
+        // Scaling) stop scale-out / scale-in.
+        let suspended = &self.scenario.group.suspended;
+        let desired = self.capacity.desired;
+        let (may_out, may_in) = (suspended.may_scale_out(), suspended.may_scale_in());
+        let Some(winner) = self
+            .candidates
+            .iter()
+            .filter(|candidate| (candidate.target > desired && may_out) || (candidate.target < desired && may_in))
+            .max_by_key(|candidate| candidate.target)
+            .cloned()
+        else {
             return;
         };
         let capacity = &mut self.capacity;
@@ -425,34 +669,38 @@ impl<'s> Engine<'s> {
         }
         let policy = &self.scenario.policies[winner.policy];
         let group = &self.scenario.group;
+        let mut serving_at_ms = None;
         if winner.target > from {
-            match capacity.service {
-                ScalingService::Ec2AutoScaling => {
-                    let warmup = match &policy.kind {
-                        PolicyKind::Step {
-                            estimated_instance_warmup,
-                            ..
-                        } => *estimated_instance_warmup,
-                        PolicyKind::TargetTracking { scale_out_cooldown, .. } => *scale_out_cooldown,
-                        PolicyKind::Simple { .. } => None,
+            let warmup_s = match capacity.service {
+                // Simple scaling: the warmup settings do not apply; its instances count once
+                // in service.
+                ScalingService::Ec2AutoScaling => match &policy.kind {
+                    PolicyKind::Step {
+                        estimated_instance_warmup,
+                        ..
+                    } => estimated_instance_warmup.or(group.default_instance_warmup),
+                    PolicyKind::TargetTracking { scale_out_cooldown, .. } => {
+                        scale_out_cooldown.or(group.default_instance_warmup)
                     }
-                    .or(group.default_instance_warmup)
-                    .unwrap_or(group.default_cooldown);
-                    capacity
-                        .warming
-                        .push_back((time_ms + i64::from(warmup) * 1000, winner.target - from));
+                    PolicyKind::Simple { .. } => Some(0),
                 }
+                .unwrap_or(group.default_cooldown),
                 ScalingService::ApplicationAutoScaling => {
                     let cooldown = scale_out_cooldown_of(&policy.kind);
                     let base = capacity.scale_out_cooldown.map_or(from, |(_, base)| base);
                     capacity.scale_out_cooldown = Some((time_ms + i64::from(cooldown) * 1000, base));
                     // A scale-out during a scale-in cooldown happens at once and ends it.
                     capacity.scale_in_cooldown = None;
+                    0
                 }
+            };
+            serving_at_ms = Some(capacity.launch(time_ms, winner.target - from, i64::from(warmup_s) * 1000));
+        } else {
+            if capacity.service == ScalingService::ApplicationAutoScaling {
+                let cooldown = scale_in_cooldown_of(&policy.kind);
+                capacity.scale_in_cooldown = Some(time_ms + i64::from(cooldown) * 1000);
             }
-        } else if capacity.service == ScalingService::ApplicationAutoScaling {
-            let cooldown = scale_in_cooldown_of(&policy.kind);
-            capacity.scale_in_cooldown = Some(time_ms + i64::from(cooldown) * 1000);
+            capacity.remove(time_ms, from - winner.target);
         }
         if let PolicyKind::Simple { cooldown, .. } = &policy.kind {
             let cooldown = cooldown.unwrap_or(group.default_cooldown);
@@ -466,9 +714,46 @@ impl<'s> Engine<'s> {
             adjustment: winner.adjustment,
             from,
             to: winner.target,
+            serving_at_ms,
         });
-        let _ = winner.base;
     }
+
+    /// Units nginx sends requests to at `time_ms` (at or after the last evaluation, before
+    /// the next).
+    pub fn serving_at(&self, time_ms: i64) -> u32 {
+        self.capacity.serving_at(time_ms)
+    }
+
+    /// Units paid for at `time_ms` (desired, launching included, plus those draining).
+    pub fn paid_at(&self, time_ms: i64) -> u32 {
+        self.capacity.paid_at(time_ms)
+    }
+
+    /// The next time after `time_ms` at which launched units start serving or draining ones
+    /// go, if any (until the next evaluation).
+    pub fn next_change_after(&self, time_ms: i64) -> Option<i64> {
+        let capacity = &self.capacity;
+        capacity
+            .starting
+            .iter()
+            .map(|start| start.serving_at)
+            .chain(capacity.draining.iter().map(|(gone, _)| *gone))
+            .filter(|at| *at > time_ms)
+            .min()
+    }
+}
+
+/// The minute offset at which an alarm that stays in ALARM invokes its Auto Scaling action
+/// again: AWS says "once each minute ... regardless of the configured time period"
+/// (Knowledge Center autoscaling-policy-cloudwatch-alarm; alarm-actions) but not at which
+/// second; the model takes the start of each minute (UTC :00).
+pub const ACTION_REPEAT_OFFSET_MS: i64 = 0;
+
+/// Whether an alarm evaluated at `time_ms` invokes its actions: when it enters ALARM, and
+/// then at [`ACTION_REPEAT_OFFSET_MS`] of each minute while it stays there, whatever its
+/// period.
+fn invokes(before: AlarmState, state: AlarmState, time_ms: i64) -> bool {
+    state == AlarmState::Alarm && (before != AlarmState::Alarm || time_ms.rem_euclid(60_000) == ACTION_REPEAT_OFFSET_MS)
 }
 
 /// One datapoint's share of `(Sum × sample_interval / period) / running tasks`: the shares of
@@ -550,7 +835,6 @@ fn step_candidate(
     capacity: &Capacity,
     tracker: &AlarmTracker,
     policy_index: usize,
-    time_ms: i64,
 ) -> Option<Candidate> {
     let policy = &scenario.policies[policy_index];
     let (adjustment_type, adjustment, min_magnitude, step) = match &policy.kind {
@@ -561,7 +845,7 @@ fn step_candidate(
             steps: step_list,
             ..
         } => {
-            let value = aggregate(tracker.recent_values(time_ms), *aggregation).unwrap_or(tracker.threshold);
+            let value = aggregate(tracker.recent_values(), *aggregation).unwrap_or(tracker.threshold);
             let index = steps::select_step(step_list, value - tracker.threshold, tracker.comparison.is_upper())?;
             (
                 *adjustment_type,
@@ -588,8 +872,16 @@ fn step_candidate(
         AdjustmentType::ExactCapacity => adjustment > i64::from(capacity.desired),
         _ => adjustment > 0,
     };
+    // Simple scaling waits for its own cooldown and nothing else (as-scaling-simple-step):
+    // the warmup settings do not apply to it, so it works from the desired capacity and a
+    // scale-out in progress does not hold its scale-in.
+    let simple = step.is_none();
     if outward {
-        let base = scale_out_base(capacity);
+        let base = if simple {
+            capacity.desired
+        } else {
+            scale_out_base(capacity)
+        };
         let wanted = steps::target_capacity(base, adjustment_type, adjustment, min_magnitude);
         let target = steps::clamp(wanted, capacity.min, capacity.max);
         // Only raises the desired capacity above what it already is (EC2 warming; the
@@ -599,10 +891,9 @@ fn step_candidate(
             step,
             target,
             adjustment: wanted - i64::from(base),
-            base,
         })
     } else {
-        if !scale_in_allowed(capacity) {
+        if !simple && !scale_in_allowed(capacity) {
             return None;
         }
         let base = capacity.desired;
@@ -612,7 +903,6 @@ fn step_candidate(
             step,
             target: steps::clamp(wanted, capacity.min, capacity.max),
             adjustment: wanted - i64::from(base),
-            base,
         })
     }
 }

@@ -6,14 +6,19 @@
 use crate::scaling::model::{AdjustmentType, StepAdjustment};
 
 /// The step for a breach of size `delta` = aggregated value − threshold. Bounds are relative
-/// to the threshold. Above the threshold (an alarm that breaches upward) a step's lower
-/// bound is inclusive and its upper exclusive; below it (an alarm that breaches downward)
-/// the lower bound is exclusive and the upper inclusive. A missing bound is infinite.
+/// to the threshold; a missing bound is infinite. Which bound is inclusive depends on the
+/// side of the threshold the aggregated value lies on, not on the alarm's direction
+/// (application-auto-scaling-step-scaling-policies, as-scaling-simple-step): above it a
+/// step's lower bound is inclusive and its upper exclusive, below it the lower is exclusive
+/// and the upper inclusive. At the threshold itself the alarm's direction decides
+/// (`upper_alarm`: as above), as the guides' worked example shows (60 on the upper alarm at
+/// 60 takes [0, 10); 40 on the lower alarm at 40 takes (−10, 0]).
 pub fn select_step(steps: &[StepAdjustment], delta: f64, upper_alarm: bool) -> Option<usize> {
+    let above = delta > 0.0 || (delta == 0.0 && upper_alarm);
     steps.iter().position(|step| {
         let lower = step.lower_bound.unwrap_or(f64::NEG_INFINITY);
         let upper = step.upper_bound.unwrap_or(f64::INFINITY);
-        if upper_alarm {
+        if above {
             lower <= delta && delta < upper
         } else {
             lower < delta && delta <= upper
@@ -113,6 +118,27 @@ mod tests {
         assert_eq!(select_step(&lower, 0.0, false), Some(0));
         assert_eq!(select_step(&lower, -10.0, false), Some(1));
         assert_eq!(select_step(&lower, -9.0, false), Some(0));
+    }
+
+    /// application-auto-scaling-step-scaling-policies: "If the metric value is above the
+    /// breach threshold, the lower bound is inclusive and the upper bound is exclusive. If the
+    /// metric value is below the breach threshold, the lower bound is exclusive and the upper
+    /// bound is inclusive." An M-of-N scale-out alarm can be in ALARM with its aggregate
+    /// below its threshold: there the side, not the alarm, picks the inclusive bound.
+    #[test]
+    fn application_auto_scaling_step_scaling_policies_bounds_follow_the_aggregate_side() {
+        // A scale-out alarm's steps reaching below its threshold: (-5, 0] and [0, +inf).
+        let out = [step(Some(-5.0), Some(0.0), 1), step(Some(0.0), None, 2)];
+        // Below the threshold: -5 is excluded, -1 is in the first step.
+        assert_eq!(select_step(&out, -5.0, true), None);
+        assert_eq!(select_step(&out, -1.0, true), Some(0));
+        // A scale-in alarm whose aggregate is above its threshold: [0, 5) above it.
+        let scale_in = [step(None, Some(0.0), -1), step(Some(0.0), Some(5.0), -2)];
+        assert_eq!(select_step(&scale_in, 5.0, false), None);
+        assert_eq!(select_step(&scale_in, 4.0, false), Some(1));
+        // At the threshold the alarm's own direction decides.
+        assert_eq!(select_step(&out, 0.0, true), Some(1));
+        assert_eq!(select_step(&scale_in, 0.0, false), Some(0));
     }
 
     /// as-scaling-simple-step, "Scaling adjustment types": the rounding rules and

@@ -173,27 +173,78 @@ fn as_scaling_simple_step_warming_instances_raise_desired_only_above_what_it_is(
     assert_eq!(at_240.desired_capacity, 13);
 }
 
-/// An EC2 Auto Scaling alarm action runs again every period the alarm stays in ALARM.
-#[test]
-fn an_alarm_that_stays_in_alarm_invokes_its_policy_every_period() {
+fn plus_one_ec2(period: u32) -> Scenario {
     let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
     set_warmup_and_cooldown(&mut out, Some(0), None);
-    let scenario = Scenario {
+    Scenario {
         delays: Default::default(),
-        group: group(ScalingService::Ec2AutoScaling, 1, 10, 2),
-        alarms: vec![alarm("high", 60, 1, 10.0, Comparison::GreaterThanThreshold, vec![0])],
+        group: group(ScalingService::Ec2AutoScaling, 1, 50, 2),
+        alarms: vec![alarm(
+            "high",
+            period,
+            1,
+            10.0,
+            Comparison::GreaterThanThreshold,
+            vec![0],
+        )],
         policies: vec![out],
-    };
-    let evaluations = run(&scenario, 60, &[20.0; 5]);
+    }
+}
+
+/// Knowledge Center autoscaling-policy-cloudwatch-alarm: "an alarm invokes an Auto Scaling
+/// action once each minute when the alarm remains in a new state, regardless of the
+/// configured time period" (alarm-actions: Auto Scaling actions are the exception to "only
+/// on state transitions"). A 10 s alarm that enters ALARM at 10 s invokes +1 then, and again
+/// on each minute while it stays there (60 s, 120 s): not every 10 s.
+#[test]
+fn knowledge_center_autoscaling_policy_cloudwatch_alarm_ten_second_alarm_once_a_minute() {
+    let evaluations = run(&plus_one_ec2(10), 10, &[20.0; 12]);
     assert_eq!(
         activities(&evaluations),
-        vec![
-            (60, 0, 2, 3),
-            (120, 0, 3, 4),
-            (180, 0, 4, 5),
-            (240, 0, 5, 6),
-            (300, 0, 6, 7)
-        ]
+        vec![(10, 0, 2, 3), (60, 0, 3, 4), (120, 0, 4, 5)]
+    );
+}
+
+/// The same page, the other way round: a 5-minute alarm is re-run every minute it stays in
+/// ALARM, not every 5 minutes. Evaluated once a minute with a sliding window, it is in
+/// ALARM from the first minute (the span ending at 1:00 holds one breaching minute) to the
+/// end of the series at 10:00: ten invocations, 2 -> 12.
+#[test]
+fn knowledge_center_autoscaling_policy_cloudwatch_alarm_five_minute_alarm_once_a_minute() {
+    let evaluations = run(&plus_one_ec2(300), 60, &[20.0; 10]);
+    let expected: Vec<(i64, usize, u32, u32)> = (1..=10).map(|m| (m * 60, 0, m as u32 + 1, m as u32 + 2)).collect();
+    assert_eq!(activities(&evaluations), expected);
+}
+
+/// The issue's case, the shipped policy's shape (ECS, 10 s alarm 3 of 3 at 20, +1 below 40
+/// and +2 above, Cooldown 60) on a backlog of 25 from 0 s: ALARM at 30 s, +1 (2 -> 3, the
+/// cooldown to 90 s counting from 2); at 60 s the repeat is in the cooldown and the same
+/// step adds nothing; at 120 s (the next minute) 3 -> 4, then 180 s and 240 s.
+#[test]
+fn knowledge_center_autoscaling_policy_cloudwatch_alarm_shipped_ten_second_step_pair() {
+    let mut out = step_policy(
+        "out",
+        AdjustmentType::ChangeInCapacity,
+        vec![step(Some(0.0), Some(20.0), 1), step(Some(20.0), None, 2)],
+    );
+    set_warmup_and_cooldown(&mut out, None, Some(60));
+    let scenario = Scenario {
+        delays: Default::default(),
+        group: group(ScalingService::ApplicationAutoScaling, 2, 6, 2),
+        alarms: vec![alarm(
+            "high",
+            10,
+            3,
+            20.0,
+            Comparison::GreaterThanOrEqualToThreshold,
+            vec![0],
+        )],
+        policies: vec![out],
+    };
+    let evaluations = run(&scenario, 10, &[25.0; 24]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(30, 0, 2, 3), (120, 0, 3, 4), (180, 0, 4, 5), (240, 0, 5, 6)]
     );
 }
 
@@ -454,6 +505,370 @@ fn simple_scaling_waits_for_its_cooldown() {
     scenario.group.default_instance_warmup = Some(0);
     let evaluations = run(&scenario, 60, &[20.0; 6]);
     assert_eq!(activities(&evaluations), vec![(60, 0, 2, 3), (240, 0, 3, 4)]);
+}
+
+/// as-scaling-simple-step: simple scaling waits for its cooldown ("after a scaling activity
+/// is started, the policy must wait for the scaling activity or health check replacement to
+/// complete and the cooldown period to expire before responding to additional alarms"); the
+/// warmup settings are for step and target tracking policies only. With a group warmup of
+/// 300 s and a Cooldown of 120 s, an alarm in ALARM every minute adds one at 60, 180 and
+/// 300 s.
+#[test]
+fn as_scaling_simple_step_simple_scaling_waits_for_its_cooldown_not_the_warmup() {
+    let simple = Policy {
+        name: "simple".into(),
+        arn: "arn:simple".into(),
+        kind: PolicyKind::Simple {
+            adjustment_type: AdjustmentType::ChangeInCapacity,
+            scaling_adjustment: 1,
+            min_adjustment_magnitude: None,
+            cooldown: Some(120),
+        },
+        enabled: true,
+    };
+    let mut scenario = Scenario {
+        delays: Default::default(),
+        group: group(ScalingService::Ec2AutoScaling, 1, 10, 2),
+        alarms: vec![alarm("high", 60, 1, 10.0, Comparison::GreaterThanThreshold, vec![0])],
+        policies: vec![simple],
+    };
+    scenario.group.default_instance_warmup = Some(300);
+    let evaluations = run(&scenario, 60, &[20.0; 6]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(60, 0, 2, 3), (180, 0, 3, 4), (300, 0, 4, 5)]
+    );
+}
+
+/// SCALING.md, target tracking / alarm-actions: the alarms target tracking creates invoke it
+/// as any alarm does, once a minute while in ALARM. EC2, a 10 s customized metric at 8.5
+/// against a target of 10 (below 90 %: the low alarm, 15 of 15, enters ALARM at 150 s):
+/// scale-in to ceil(10 × 0.85) = 9 at 150 s, then 8 at 180 s, 7 at 240 s, 6 at 300 s; not
+/// every 10 s.
+#[test]
+fn target_tracking_alarms_invoke_once_a_minute() {
+    let mut policy = tracking("t", 10.0, false);
+    if let PolicyKind::TargetTracking { metric_period, .. } = &mut policy.kind {
+        *metric_period = 10;
+    }
+    let scenario = Scenario {
+        delays: Default::default(),
+        group: group(ScalingService::Ec2AutoScaling, 1, 20, 10),
+        alarms: vec![],
+        policies: vec![policy],
+    };
+    let evaluations = run(&scenario, 10, &[8.5; 30]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(150, 0, 10, 9), (180, 0, 9, 8), (240, 0, 8, 7), (300, 0, 7, 6)]
+    );
+}
+
+/// A scale-out alarm (+1) and a scale-in alarm (-1) on one 60 s series, ECS or EC2: the
+/// series breaches high for 3 minutes, then low for 3.
+fn out_and_in(service: ScalingService) -> (Scenario, Vec<f64>) {
+    let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
+    let mut scale_in = step_policy("in", AdjustmentType::ChangeInCapacity, vec![step(None, Some(0.0), -1)]);
+    set_warmup_and_cooldown(&mut out, Some(0), Some(0));
+    set_warmup_and_cooldown(&mut scale_in, Some(0), Some(0));
+    let scenario = Scenario {
+        delays: Default::default(),
+        group: group(service, 1, 20, 5),
+        alarms: vec![
+            alarm("high", 60, 1, 60.0, Comparison::GreaterThanOrEqualToThreshold, vec![0]),
+            alarm("low", 60, 1, 40.0, Comparison::LessThanThreshold, vec![1]),
+        ],
+        policies: vec![out, scale_in],
+    };
+    (scenario, vec![70.0, 70.0, 70.0, 10.0, 10.0, 10.0])
+}
+
+const OUT_AND_IN: [(i64, usize, u32, u32); 6] = [
+    (60, 0, 5, 6),
+    (120, 0, 6, 7),
+    (180, 0, 7, 8),
+    (240, 1, 8, 7),
+    (300, 1, 7, 6),
+    (360, 1, 6, 5),
+];
+
+/// API_PutMetricAlarm, ActionsEnabled: "Indicates whether actions should be executed during
+/// any changes to the alarm state." False: the alarm still goes to ALARM, nothing scales.
+#[test]
+fn api_put_metric_alarm_actions_enabled_false_changes_state_and_runs_nothing() {
+    let (mut scenario, values) = out_and_in(ScalingService::Ec2AutoScaling);
+    assert_eq!(activities(&run(&scenario, 60, &values)), OUT_AND_IN.to_vec());
+    scenario.alarms[0].actions_enabled = false;
+    let evaluations = run(&scenario, 60, &values);
+    assert_eq!(
+        activities(&evaluations),
+        OUT_AND_IN[3..]
+            .iter()
+            .map(|&(t, p, f, to)| (t, p, f - 3, to - 3))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(evaluations[0].alarms[0].state, AlarmState::Alarm);
+}
+
+/// API_ScalingPolicy, Enabled: "Indicates whether the policy is enabled (true) or disabled
+/// (false)." A disabled policy does nothing when its alarm fires.
+#[test]
+fn api_scaling_policy_enabled_false_does_nothing() {
+    let (mut scenario, values) = out_and_in(ScalingService::Ec2AutoScaling);
+    scenario.policies[1].enabled = false;
+    assert_eq!(activities(&run(&scenario, 60, &values)), OUT_AND_IN[..3].to_vec());
+}
+
+/// as-suspend-resume-processes / suspend-resume-considerations: "Suspending
+/// AlarmNotification allows you to temporarily stop the group's target tracking, step, and
+/// simple scaling policies"; with Launch suspended "the Auto Scaling group can't initiate
+/// scale-out activities for breaching alarms", with Terminate suspended no scale-in ones.
+#[test]
+fn as_suspend_resume_processes_alarm_notification_launch_terminate() {
+    use crate::scaling::model::ScalingProcess;
+    let (scenario, values) = out_and_in(ScalingService::Ec2AutoScaling);
+    let with = |process: ScalingProcess| {
+        let mut scenario = scenario.clone();
+        scenario.group.suspended.processes.insert(process);
+        activities(&run(&scenario, 60, &values))
+    };
+    assert_eq!(with(ScalingProcess::AlarmNotification), vec![]);
+    assert_eq!(
+        with(ScalingProcess::Launch),
+        vec![(240, 1, 5, 4), (300, 1, 4, 3), (360, 1, 3, 2)]
+    );
+    assert_eq!(with(ScalingProcess::Terminate), OUT_AND_IN[..3].to_vec());
+    // A process the simulation has nothing to do with changes nothing.
+    assert_eq!(with(ScalingProcess::AZRebalance), OUT_AND_IN.to_vec());
+    // Target tracking stops too with AlarmNotification.
+    let mut tracked = Scenario {
+        alarms: vec![],
+        policies: vec![tracking("t", 10.0, false)],
+        ..scenario.clone()
+    };
+    assert!(!activities(&run(&tracked, 60, &[25.0; 4])).is_empty());
+    tracked
+        .group
+        .suspended
+        .processes
+        .insert(ScalingProcess::AlarmNotification);
+    assert_eq!(activities(&run(&tracked, 60, &[25.0; 4])), vec![]);
+}
+
+/// application-auto-scaling-suspend-resume-scaling, SuspendedState:
+/// DynamicScalingOutSuspended, "Set the value to true if you don't want Application Auto
+/// Scaling to add capacity when a scaling policy is triggered"; DynamicScalingInSuspended,
+/// "... to remove capacity".
+#[test]
+fn application_auto_scaling_suspend_resume_scaling_suspended_state() {
+    let (scenario, values) = out_and_in(ScalingService::ApplicationAutoScaling);
+    assert_eq!(activities(&run(&scenario, 60, &values)), OUT_AND_IN.to_vec());
+    let mut out_suspended = scenario.clone();
+    out_suspended.group.suspended.dynamic_scaling_out = true;
+    assert_eq!(
+        activities(&run(&out_suspended, 60, &values)),
+        vec![(240, 1, 5, 4), (300, 1, 4, 3), (360, 1, 3, 2)]
+    );
+    let mut in_suspended = scenario.clone();
+    in_suspended.group.suspended.dynamic_scaling_in = true;
+    assert_eq!(activities(&run(&in_suspended, 60, &values)), OUT_AND_IN[..3].to_vec());
+}
+
+/// The shipped step pair's shape on a 10 s backlog series, with a CPU target tracking
+/// policy (ECSServiceAverageCPUUtilizationHighResolution, 20 s) beside it.
+fn step_pair_and_cpu(cpu_target: f64) -> Scenario {
+    use crate::scaling::model::{PredefinedMetric, TrackedMetric};
+    let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
+    let mut scale_in = step_policy("in", AdjustmentType::ChangeInCapacity, vec![step(None, Some(0.0), -1)]);
+    set_warmup_and_cooldown(&mut out, None, Some(60));
+    set_warmup_and_cooldown(&mut scale_in, None, Some(0));
+    let mut cpu = tracking("cpu", cpu_target, false);
+    if let PolicyKind::TargetTracking {
+        metric, metric_period, ..
+    } = &mut cpu.kind
+    {
+        *metric = TrackedMetric::Predefined(PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution);
+        *metric_period = 20;
+    }
+    Scenario {
+        delays: Default::default(),
+        group: group(ScalingService::ApplicationAutoScaling, 1, 8, 4),
+        alarms: vec![
+            alarm("high", 10, 3, 20.0, Comparison::GreaterThanOrEqualToThreshold, vec![0]),
+            alarm("low", 10, 6, 5.0, Comparison::LessThanThreshold, vec![1]),
+        ],
+        policies: vec![out, scale_in, cpu],
+    }
+}
+
+/// Backlog points every 10 s and CPU points every 20 s from 0, interleaved in time.
+fn run_with_cpu(scenario: &Scenario, backlog: &[f64], cpu: &[f64]) -> Vec<Evaluation> {
+    let mut engine = Engine::new(scenario, 10);
+    assert!(engine.needs_predefined_series());
+    engine.set_predefined_period(20);
+    let mut out = Vec::new();
+    let mut cpu_points = cpu
+        .iter()
+        .enumerate()
+        .map(|(i, v)| point(i as i64 * 20_000, *v))
+        .peekable();
+    for (i, value) in backlog.iter().enumerate() {
+        let start = i as i64 * 10_000;
+        while let Some(cpu_point) = cpu_points.next_if(|p| p.start_ms < start) {
+            engine.push_predefined(&cpu_point);
+        }
+        engine.push(&point(start, *value), &mut |e| out.push(e.clone()));
+    }
+    engine.finish(&mut |e| out.push(e.clone()));
+    out
+}
+
+/// target-tracking-faster-auto-scaling: ECS target tracking on
+/// ECSServiceAverageCPUUtilizationHighResolution (20 s). Beside a step pair that stays
+/// quiet (backlog 10, between 5 and 20), CPU at 90 % against a target of 60: its high alarm
+/// (3 of 3 twenty-second periods) enters ALARM at 60 s, ceil(4 × 90 / 60) = 6; again on
+/// the next minute, ceil(6 × 1.5) = 9, clamped to 8.
+#[test]
+fn target_tracking_faster_auto_scaling_cpu_safety_net_beside_the_step_pair() {
+    let scenario = step_pair_and_cpu(60.0);
+    let evaluations = run_with_cpu(&scenario, &[10.0; 15], &[90.0; 8]);
+    assert_eq!(activities(&evaluations), vec![(60, 2, 4, 6), (120, 2, 6, 8)]);
+}
+
+/// API_PutScalingPolicy: "Application Auto Scaling gives precedence to the policy that
+/// provides the largest capacity for both scale out and scale in", and a step scale-in is
+/// not held for a target tracking policy that is not ready to scale in (its caution about
+/// combining them). Backlog 1 (the low alarm, 6 of 6, at 60 s) with CPU at 50 % against 60
+/// (neither above nor below 90 %): the step policy scales in once a minute all the same.
+#[test]
+fn api_put_scaling_policy_step_scale_in_is_not_held_by_target_tracking() {
+    let scenario = step_pair_and_cpu(60.0);
+    let evaluations = run_with_cpu(&scenario, &[1.0; 18], &[50.0; 9]);
+    assert_eq!(
+        activities(&evaluations),
+        vec![(60, 1, 4, 3), (120, 1, 3, 2), (180, 1, 2, 1)]
+    );
+}
+
+/// SCALING.md / ec2-auto-scaling-default-instance-warmup: an instance counts for a scale-out
+/// only once InService and warmed. With launch-to-InService 60 s and a warmup of 120 s, +1
+/// at 60 s is counted from 240 s: the alarm's repeats at 120 and 180 s only raise desired
+/// to what it is; at 240 s it adds the next. The first serves at 120 s.
+#[test]
+fn ec2_launch_to_in_service_comes_before_the_warmup() {
+    let mut scenario = plus_one_ec2(60);
+    set_warmup_and_cooldown(&mut scenario.policies[0], Some(120), None);
+    scenario.delays.ec2_launch_to_in_service_s = 60;
+    let evaluations = run(&scenario, 60, &[20.0; 4]);
+    assert_eq!(activities(&evaluations), vec![(60, 0, 2, 3), (240, 0, 3, 4)]);
+    let first = &evaluations.iter().flat_map(|e| &e.activities).next().unwrap();
+    assert_eq!(first.serving_at_ms, Some(120_000));
+    let at = |t: i64| evaluations.iter().find(|e| e.time_ms == t * 1000).unwrap();
+    // Desired 3 at once, serving 3 from 120 s, counted 3 from 240 s.
+    assert_eq!((at(60).desired_capacity, at(60).serving_capacity), (3, 2));
+    assert_eq!((at(120).serving_capacity, at(180).in_service_capacity), (3, 2));
+}
+
+/// The delays reach the summary's timeline: ECS with room for no task, +1 at 30 s waits for
+/// an instance (300 s), starts (60 s) and is found by nginx (10 s): serving at 400 s.
+#[test]
+fn ecs_scale_out_without_room_serves_after_the_instance_launch() {
+    let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
+    set_warmup_and_cooldown(&mut out, None, Some(600));
+    let scenario = Scenario {
+        delays: crate::scaling::model::Delays {
+            ecs_task_startup_s: 60,
+            ecs_instance_launch_s: 300,
+            ecs_spare_tasks: Some(0),
+            discovery_s: 10,
+            ..Default::default()
+        },
+        group: group(ScalingService::ApplicationAutoScaling, 1, 8, 2),
+        alarms: vec![alarm(
+            "high",
+            10,
+            3,
+            20.0,
+            Comparison::GreaterThanOrEqualToThreshold,
+            vec![0],
+        )],
+        policies: vec![out],
+    };
+    let evaluations = run(&scenario, 10, &[25.0; 6]);
+    let activity = evaluations.iter().flat_map(|e| &e.activities).next().unwrap();
+    assert_eq!((activity.time_ms, activity.from, activity.to), (30_000, 2, 3));
+    assert_eq!(activity.serving_at_ms, Some(400_000));
+    // PROVISIONING: desired 3 at once, RunningTaskCount and serving still 2.
+    let last = evaluations.last().unwrap();
+    assert_eq!(
+        (last.desired_capacity, last.in_service_capacity, last.serving_capacity),
+        (3, 2, 2)
+    );
+}
+
+fn capacity(service: ScalingService, desired: u32, timing: Timing) -> Capacity {
+    let mut capacity = Capacity::new(&group(service, 0, 100, desired), timing);
+    capacity.now_ms = 0;
+    capacity
+}
+
+/// A scale-in cancels the launches not yet serving first, newest first, then removes
+/// serving units, which drain for the deregistration delay (paid, not serving).
+#[test]
+fn a_scale_in_cancels_launches_first_then_drains() {
+    let timing = Timing {
+        ec2_launch_ms: 60_000,
+        deregistration_ms: 300_000,
+        ..Timing::default()
+    };
+    let mut capacity = capacity(ScalingService::Ec2AutoScaling, 2, timing);
+    // 2 -> 5 at 0 s and 5 -> 6 at 10 s: serving at 60 s and 70 s.
+    assert_eq!(capacity.launch(0, 3, 0), 60_000);
+    capacity.desired = 5;
+    assert_eq!(capacity.launch(10_000, 1, 0), 70_000);
+    capacity.desired = 6;
+    assert_eq!((capacity.serving_at(20_000), capacity.paid_at(20_000)), (2, 6));
+    // 6 -> 3 at 20 s: the newest launch (1) and 2 of the first go; 1 still launching.
+    capacity.remove(20_000, 3);
+    capacity.desired = 3;
+    assert_eq!((capacity.serving_at(20_000), capacity.serving_at(60_000)), (2, 3));
+    // 3 -> 1 at 30 s: the last launch, then one serving unit, draining until 330 s.
+    capacity.remove(30_000, 2);
+    capacity.desired = 1;
+    assert_eq!(capacity.serving_at(30_000), 1);
+    assert_eq!((capacity.paid_at(30_000), capacity.paid_at(330_000)), (2, 1));
+}
+
+/// SCALING.md, ECS on EC2: "While the cluster has no room, new tasks wait in PROVISIONING:
+/// desired count rises at once, running count only when an instance has joined." With room
+/// for one task, +3 at 0 s: one runs after the task start-up (40 s), two after the instance
+/// launch and the start-up (300 + 40 s); each serves after discovery (30 s more).
+#[test]
+fn ecs_tasks_without_room_wait_for_an_instance() {
+    let timing = Timing {
+        task_startup_ms: 40_000,
+        instance_launch_ms: 300_000,
+        spare_tasks: Some(1),
+        discovery_ms: 30_000,
+        ..Timing::default()
+    };
+    let mut capacity = capacity(ScalingService::ApplicationAutoScaling, 2, timing);
+    assert_eq!(capacity.launch(0, 3, 0), 370_000);
+    capacity.desired = 5;
+    capacity.now_ms = 50_000;
+    // RunningTaskCount at 50 s: 3; serving at 69 s: 2, at 70 s: 3; all at 370 s.
+    assert_eq!(capacity.in_service(), 3);
+    assert_eq!(
+        (
+            capacity.serving_at(69_000),
+            capacity.serving_at(70_000),
+            capacity.serving_at(370_000)
+        ),
+        (2, 3, 5)
+    );
+    // Removing the two waiting tasks gives no room back; removing the placed one does.
+    capacity.remove(80_000, 3);
+    assert_eq!(capacity.room, Some(1));
 }
 
 fn arbitrary_scenario() -> impl Strategy<Value = Scenario> {

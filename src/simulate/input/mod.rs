@@ -20,7 +20,7 @@ mod write_aws;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::scaling::model::Scenario;
+use crate::scaling::model::{Delays, Scenario};
 
 pub(crate) use json::json_path_line;
 pub(crate) use json::{alarm_draft, policy_draft, Locate};
@@ -152,6 +152,15 @@ fn read(path: &Path) -> Result<String, InputError> {
     })
 }
 
+/// The policy TOML's scenario: its group, alarms and policies, and its `[delays]` over the
+/// measured defaults.
+fn from_toml(name: &str, text: &str, capacity: Option<u32>) -> Result<Loaded, InputError> {
+    let drafts = policy_toml::parse(name, text)?;
+    let mut loaded = validate::scenario(drafts, capacity)?;
+    loaded.scenario.delays = policy_toml::delays(name, text, Delays::MEASURED)?;
+    Ok(loaded)
+}
+
 /// Reads and validates the scenario.
 pub fn load(sources: &Sources) -> Result<Loaded, InputError> {
     match (sources.policy_toml, sources.alarms, sources.policies) {
@@ -161,8 +170,7 @@ pub fn load(sources: &Sources) -> Result<Loaded, InputError> {
                     "--group cannot be combined with --policy: the TOML has [group]".into(),
                 ));
             }
-            let drafts = policy_toml::parse(&path.display().to_string(), &read(path)?)?;
-            validate::scenario(drafts, sources.capacity)
+            from_toml(&path.display().to_string(), &read(path)?, sources.capacity)
         }
         (None, Some(alarms), Some(policies)) => {
             let alarms_text = read(alarms)?;
@@ -176,7 +184,10 @@ pub fn load(sources: &Sources) -> Result<Loaded, InputError> {
                 (&policies.display().to_string(), &policies_text),
                 group.as_ref().map(|(name, text)| (name.as_str(), text.as_str())),
             )?;
-            validate::scenario(drafts, sources.capacity)
+            // The describe-* documents say nothing of the delays: the measured defaults.
+            let mut loaded = validate::scenario(drafts, sources.capacity)?;
+            loaded.scenario.delays = Delays::MEASURED;
+            Ok(loaded)
         }
         (Some(_), _, _) => Err(InputError::Sources(
             "--policy cannot be combined with --alarms/--policies".into(),
@@ -196,8 +207,9 @@ pub fn resolution_warnings(loaded: &Loaded, series_period: u32) -> Vec<Warning> 
         }
         if alarm.period < 60 && series_period >= 60 {
             warnings.push(at.warn(format!(
-                "a {} s alarm period on a series of {series_period} s resolution: such an alarm sees no \
-                 datapoint (it needs the metric at high resolution, 1 s storage)",
+                "a {} s alarm period on a series of {series_period} s resolution: such an alarm gets a \
+                 datapoint only at the evaluations that line up with one and often lapses into \
+                 INSUFFICIENT_DATA (it needs the metric at high resolution, 1 s storage)",
                 alarm.period
             )));
         } else if alarm.period % series_period != 0 {

@@ -16,7 +16,7 @@ use super::draft::{
 };
 use super::{InputError, Location};
 use crate::config::DEFAULT_METRIC_NAME;
-use crate::scaling::model::{EvaluationWindow, ScalingService};
+use crate::scaling::model::{Delays, EvaluationWindow, ScalingService};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +26,7 @@ struct RawFile {
     alarm: Vec<Spanned<RawAlarm>>,
     #[serde(default)]
     policy: Vec<Spanned<RawPolicy>>,
+    delays: Option<RawDelays>,
 }
 
 #[derive(Deserialize)]
@@ -183,16 +184,20 @@ impl Spans<'_> {
     }
 }
 
-pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
+fn read_raw(file: &str, text: &str) -> Result<RawFile, InputError> {
     // The exporter's config reads the same way: key path, line, did-you-mean, expected form.
-    let raw: RawFile = crate::serde_errors::from_toml_str(text).map_err(|error| InputError::Invalid {
+    crate::serde_errors::from_toml_str(text).map_err(|error| InputError::Invalid {
         location: Location {
             file: file.to_owned(),
             key: error.key,
             line: error.line,
         },
         message: error.message,
-    })?;
+    })
+}
+
+pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
+    let raw = read_raw(file, text)?;
     let spans = Spans { file, text };
     let group_span = raw.group.span();
     let group = raw.group.into_inner();
@@ -361,4 +366,88 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
         account_id: group.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT_ID.to_owned()),
         warnings: Vec::new(),
     })
+}
+
+// ---- [delays]: the time the real loop takes (read by `delays`, not by `parse`) ----
+
+/// A duration: "30s", "2m", or whole seconds.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum RawDuration {
+    Seconds(i64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelays {
+    ingestion: Option<Spanned<RawDuration>>,
+    ec2_launch_to_in_service: Option<Spanned<RawDuration>>,
+    ecs_task_startup: Option<Spanned<RawDuration>>,
+    ecs_instance_launch: Option<Spanned<RawDuration>>,
+    ecs_spare_tasks: Option<Spanned<i64>>,
+    discovery: Option<Spanned<RawDuration>>,
+    deregistration: Option<Spanned<RawDuration>>,
+}
+
+/// Whole seconds of a delay, or an error naming the key and line.
+fn delay_seconds(spans: &Spans, key: &str, value: &Spanned<RawDuration>) -> Result<u32, InputError> {
+    let at = || spans.loc(format!("delays.{key}"), value.span());
+    let expected = "expected a duration such as \"30s\" or \"2m\" (whole seconds, not negative)";
+    let seconds = match value.get_ref() {
+        RawDuration::Seconds(seconds) => u32::try_from(*seconds).ok(),
+        RawDuration::Text(text) => humantime::parse_duration(text)
+            .ok()
+            .filter(|d| d.subsec_nanos() == 0)
+            .and_then(|d| u32::try_from(d.as_secs()).ok()),
+    };
+    seconds.ok_or_else(|| {
+        let given = match value.get_ref() {
+            RawDuration::Seconds(seconds) => seconds.to_string(),
+            RawDuration::Text(text) => format!("{text:?}"),
+        };
+        at().error(format!("{given} is not a delay: {expected}"))
+    })
+}
+
+/// The policy's `[delays]` over `base` (the keys it gives replace base's).
+pub fn delays(file: &str, text: &str, base: Delays) -> Result<Delays, InputError> {
+    let Some(raw) = read_raw(file, text)?.delays else {
+        return Ok(base);
+    };
+    let spans = Spans { file, text };
+    let mut delays = base;
+    for (key, value, field) in [
+        ("ingestion", &raw.ingestion, &mut delays.ingestion_s),
+        (
+            "ec2_launch_to_in_service",
+            &raw.ec2_launch_to_in_service,
+            &mut delays.ec2_launch_to_in_service_s,
+        ),
+        (
+            "ecs_task_startup",
+            &raw.ecs_task_startup,
+            &mut delays.ecs_task_startup_s,
+        ),
+        (
+            "ecs_instance_launch",
+            &raw.ecs_instance_launch,
+            &mut delays.ecs_instance_launch_s,
+        ),
+        ("discovery", &raw.discovery, &mut delays.discovery_s),
+        ("deregistration", &raw.deregistration, &mut delays.deregistration_s),
+    ] {
+        if let Some(value) = value {
+            *field = delay_seconds(&spans, key, value)?;
+        }
+    }
+    if let Some(spare) = &raw.ecs_spare_tasks {
+        delays.ecs_spare_tasks = Some(u32::try_from(*spare.get_ref()).map_err(|_| {
+            spans.loc("delays.ecs_spare_tasks".into(), spare.span()).error(format!(
+                "{} is not a number of tasks: expected 0 or more",
+                spare.get_ref()
+            ))
+        })?);
+    }
+    Ok(delays)
 }

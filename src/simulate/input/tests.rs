@@ -55,7 +55,7 @@ scaling_adjustment = -1
 "#;
 
 fn load_toml(text: &str) -> Result<Loaded, InputError> {
-    validate::scenario(policy_toml::parse("p.toml", text)?, None)
+    from_toml("p.toml", text, None)
 }
 
 /// `BASE` with the `nth` (0-based) occurrence of line `from` replaced by `to`.
@@ -554,7 +554,7 @@ fn resolution_warnings_need_the_series_period() {
         "p.toml",
         line_of(BASE, "period = 10", 1),
         "alarm[0].period",
-        "sees no datapoint",
+        "lapses into INSUFFICIENT_DATA",
     );
     let warnings = resolution_warnings(&loaded, 20);
     check_warning(
@@ -1223,5 +1223,80 @@ fn fields_aws_adds_are_named_in_a_warning() {
         line_of(&alarms, "AnomalyBandWidth", 1),
         "MetricAlarms[0].AnomalyBandWidth",
         "not modelled",
+    );
+}
+
+// --- [delays]: the time the real loop takes ---
+
+/// No `[delays]`: the measured defaults; the keys given replace them, as durations or whole
+/// seconds; `ecs_spare_tasks` limits the room.
+#[test]
+fn delays_default_to_the_measured_figures_and_the_toml_replaces_them() {
+    assert_eq!(load_toml(BASE).unwrap().scenario.delays, Delays::MEASURED);
+    let text =
+        format!("{BASE}\n[delays]\ningestion = \"2s\"\ndiscovery = 0\nderegistration = \"1m\"\necs_spare_tasks = 3\n");
+    let delays = load_toml(&text).unwrap().scenario.delays;
+    assert_eq!(
+        delays,
+        Delays {
+            ingestion_s: 2,
+            discovery_s: 0,
+            deregistration_s: 60,
+            ecs_spare_tasks: Some(3),
+            ..Delays::MEASURED
+        }
+    );
+}
+
+/// A negative or malformed delay, or an unknown key: an error naming the file, the key and
+/// its line.
+#[test]
+fn a_bad_delay_names_the_file_key_and_line() {
+    let line = BASE.lines().count() + 3;
+    for (entry, key, needle) in [
+        ("ingestion = \"-5s\"", "delays.ingestion", "\"-5s\" is not a delay"),
+        (
+            "ecs_task_startup = \"soon\"",
+            "delays.ecs_task_startup",
+            "a duration such as \"30s\"",
+        ),
+        ("discovery = -1", "delays.discovery", "-1 is not a delay"),
+        ("ingestion = \"1.5s\"", "delays.ingestion", "whole seconds"),
+        (
+            "ecs_spare_tasks = -2",
+            "delays.ecs_spare_tasks",
+            "-2 is not a number of tasks",
+        ),
+    ] {
+        let text = format!("{BASE}\n[delays]\n{entry}\n");
+        check_error(load_toml(&text), "p.toml", line, key, needle);
+    }
+    let text = format!("{BASE}\n[delays]\ningestion_delay = \"5s\"\n");
+    let error = load_toml(&text).unwrap_err().to_string();
+    assert!(error.contains("p.toml") && error.contains("ingestion_delay"), "{error}");
+}
+
+/// The shipped example's commented `[delays]`, uncommented, gives the defaults it claims
+/// (with room for 4 tasks instead of all).
+#[test]
+fn the_shipped_examples_delays_are_the_defaults() {
+    let text = include_str!("../../../config/scaling-policy.toml");
+    let start = text.find("# [delays]").expect("the example shows [delays]");
+    let uncommented: String = text[start..]
+        .lines()
+        .map(|line| line.strip_prefix("# ").unwrap_or(line))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let whole = format!("{}{uncommented}", &text[..start]);
+    let delays = from_toml("config/scaling-policy.toml", &whole, None)
+        .unwrap()
+        .scenario
+        .delays;
+    assert_eq!(
+        delays,
+        Delays {
+            ecs_spare_tasks: Some(4),
+            ..Delays::MEASURED
+        }
     );
 }

@@ -87,6 +87,7 @@ fn evaluation(i: i64, high: AlarmState, desired: u32) -> Evaluation {
         ],
         desired_capacity: desired,
         in_service_capacity: desired,
+        serving_capacity: desired,
         activities: vec![],
     }
 }
