@@ -37,6 +37,8 @@ for part in size replay simulate closed-loop idle tail signal; do
     if [[ "$part" == replay ]]; then
         echo "bench: replay on real-shaped lines ..." >&2
         BENCH_LOG_SHAPE=real BENCH_ROWS=1 scripts/bench-replay.sh | grep '^ROW' >>"$rows" || echo "bench: replay (real-shaped) failed" >&2
+        echo "bench: replay on real-shaped lines over a day (sparse) ..." >&2
+        BENCH_LOG_SHAPE=sparse BENCH_ROWS=1 scripts/bench-replay.sh | grep '^ROW' >>"$rows" || echo "bench: replay (sparse) failed" >&2
     fi
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)

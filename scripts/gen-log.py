@@ -2,13 +2,18 @@
 """Write a deterministic test access log in nginx's combined format plus
 " $request_time $upstream_response_time", as nginx 1.22 would (default escaping).
 
-Usage: scripts/gen-log.py [--lines N] [--seed S] [--rate R] [--shape short|real] [OUTPUT]   (default: stdout)
+Usage: scripts/gen-log.py [--lines N] [--seed S] [--rate R | --span SECONDS] [--shape short|real] [OUTPUT]
+       (default: stdout)
 
 --shape short (the default) writes the benchmark's compact lines (about 135 bytes each);
 --shape real writes lines shaped like today's traffic: three in four from browsers, whose
 user agents are 110-140 bytes, the rest health checks and API clients; a referer on 40% of
 lines; about 210 bytes a line; the same format and the same mix of statuses and upstream
 times.
+
+--span SECONDS spreads the lines over that many seconds instead of --rate's (the rate is
+lines / span): `--span 86400` is a day of a quiet proxy, about 11.6 requests a second for a
+million lines, so the time changes every few lines and every period has few requests.
 
 Fixed seed, so the same arguments always give the same bytes. The mix: mostly 200s, some
 304/404, 499 (client gave up), 502/504 with upstream retries ("0.000, 0.003"), internal
@@ -60,9 +65,14 @@ def main():
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--rate", type=float, default=2000.0, help="requests per second")
+    parser.add_argument("--span", type=float, help="seconds the lines span (sets the rate)")
     parser.add_argument("--shape", choices=["short", "real"], default="short")
     parser.add_argument("output", nargs="?")
     args = parser.parse_args()
+    if args.span is not None:
+        if args.span <= 0:
+            parser.error("--span must be positive")
+        args.rate = args.lines / args.span
     real = args.shape == "real"
     # Real traffic: mostly browsers, some health checks and API clients.
     agents = REAL_AGENTS * 3 + AGENTS if real else AGENTS

@@ -171,13 +171,17 @@ impl TimeVariable {
 }
 
 /// Parses log times to Unix milliseconds. The textual forms change once a second, so the
-/// last string and its value are cached: a busy log parses each distinct second once.
+/// last string and its value are cached: a busy log parses each distinct second once. A new
+/// second of the same day (and offset) only reads its `HH:MM:SS`: a quiet log's time changes
+/// every few lines (issue 22).
 #[derive(Debug, Clone)]
 pub struct TimeParser {
     variable: TimeVariable,
     cached_text: [u8; 32],
     cached_len: usize,
     cached_ms: i64,
+    /// Unix seconds of the cached text's midnight, less its offset: its value without its clock.
+    cached_day_seconds: i64,
 }
 
 impl TimeParser {
@@ -187,6 +191,7 @@ impl TimeParser {
             cached_text: [0; 32],
             cached_len: usize::MAX,
             cached_ms: 0,
+            cached_day_seconds: 0,
         }
     }
 
@@ -209,20 +214,52 @@ impl TimeParser {
     /// A new second: parse it and remember it. Out of line, once a second.
     #[inline(never)]
     fn parse_and_cache(&mut self, raw: &[u8]) -> Option<i64> {
-        let seconds = match self.variable {
-            TimeVariable::Iso8601 => parse_iso8601(raw)?,
-            TimeVariable::Local => parse_time_local(raw)?,
+        let clock = match self.variable {
+            TimeVariable::Iso8601 => ISO8601_CLOCK,
+            TimeVariable::Local => TIME_LOCAL_CLOCK,
             TimeVariable::Msec => return None,
+        };
+        // The same text but for the clock: a parsed text's date and offset, so only the clock
+        // needs checking (the full parse checks it the same way).
+        let cached = self
+            .cached_text
+            .get(..raw.len())
+            .filter(|_| self.cached_len == raw.len());
+        let (seconds, day_seconds) = match (cached, raw.get(clock.clone())) {
+            (Some(cached), Some(raw_clock))
+                if cached.get(..clock.start) == raw.get(..clock.start)
+                    && cached.get(clock.end..) == raw.get(clock.end..) =>
+            {
+                (
+                    self.cached_day_seconds + clock_seconds(raw_clock)?,
+                    self.cached_day_seconds,
+                )
+            }
+            _ => {
+                let seconds = match self.variable {
+                    TimeVariable::Iso8601 => parse_iso8601(raw)?,
+                    _ => parse_time_local(raw)?,
+                };
+                // Parsed, so the clock is there and valid.
+                let day_seconds = seconds - raw.get(clock).and_then(clock_seconds).unwrap_or(0);
+                (seconds, day_seconds)
+            }
         };
         let ms = seconds.checked_mul(1000)?;
         if let Some(slot) = self.cached_text.get_mut(..raw.len()) {
             slot.copy_from_slice(raw);
             self.cached_len = raw.len();
             self.cached_ms = ms;
+            self.cached_day_seconds = day_seconds;
         }
         Some(ms)
     }
 }
+
+/// Where `HH:MM:SS` is in `2026-11-22T19:49:22+00:00`.
+const ISO8601_CLOCK: std::ops::Range<usize> = 11..19;
+/// Where `HH:MM:SS` is in `22/Nov/2026:19:49:22 +0000`.
+const TIME_LOCAL_CLOCK: std::ops::Range<usize> = 12..20;
 
 /// Whether `raw` is the start of `cached`. Time texts are 16 to 32 bytes long, so this is
 /// two (overlapping) 16-byte compares rather than a `memcmp` call (this runs on every line).
@@ -254,7 +291,7 @@ pub fn parse_iso8601(raw: &[u8]) -> Option<i64> {
     let year = digits(&raw[0..4])?;
     let month = digits(&raw[5..7])?;
     let day = digits(&raw[8..10])?;
-    let local = clock_seconds(&raw[11..19])?;
+    let local = clock_seconds(&raw[ISO8601_CLOCK])?;
     let offset = offset_seconds(raw[19], &raw[20..22], &raw[23..25])?;
     Some(days_from_civil(year, month, day)? * 86_400 + local - offset)
 }
@@ -281,7 +318,7 @@ pub fn parse_time_local(raw: &[u8]) -> Option<i64> {
         _ => return None,
     };
     let year = digits(&raw[7..11])?;
-    let local = clock_seconds(&raw[12..20])?;
+    let local = clock_seconds(&raw[TIME_LOCAL_CLOCK])?;
     let offset = offset_seconds(raw[21], &raw[22..24], &raw[24..26])?;
     Some(days_from_civil(year, month, day)? * 86_400 + local - offset)
 }
@@ -353,6 +390,9 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Unix milliseconds as `2026-11-22T19:49:22Z` (UTC, second precision).
 pub fn format_rfc3339(unix_ms: i64) -> String {
+    if let Some(text) = rfc3339_bytes(unix_ms) {
+        return text.iter().map(|&byte| char::from(byte)).collect();
+    }
     let seconds = unix_ms.div_euclid(1000);
     let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
     let of_day = seconds.rem_euclid(86_400);
@@ -362,6 +402,26 @@ pub fn format_rfc3339(unix_ms: i64) -> String {
         of_day / 60 % 60,
         of_day % 60
     )
+}
+
+/// [`format_rfc3339`]'s text as ASCII bytes, without the formatter or an allocation (`replay`
+/// writes one per period); `None` for a year outside 0 to 9999.
+pub fn rfc3339_bytes(unix_ms: i64) -> Option<[u8; 20]> {
+    let seconds = unix_ms.div_euclid(1000);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let year = u16::try_from(year).ok().filter(|&year| year <= 9999)?;
+    let of_day = seconds.rem_euclid(86_400) as u32;
+    let two = |value: u32| [b'0' + (value / 10) as u8, b'0' + (value % 10) as u8];
+    let [y1, y2] = two(u32::from(year / 100));
+    let [y3, y4] = two(u32::from(year % 100));
+    let [mo1, mo2] = two(month);
+    let [d1, d2] = two(day);
+    let [h1, h2] = two(of_day / 3600);
+    let [mi1, mi2] = two(of_day / 60 % 60);
+    let [s1, s2] = two(of_day % 60);
+    Some([
+        y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T', h1, h2, b':', mi1, mi2, b':', s1, s2, b'Z',
+    ])
 }
 
 /// Undo nginx's escaping of a raw value (for display and tests; the hot path never needs it).
@@ -572,11 +632,53 @@ mod tests {
         assert_eq!(msec.parse_ms(b"1700000000.5"), Some(1_700_000_000_500));
     }
 
+    /// A new second of the cached day reads only the clock: it must still check it, and a
+    /// change anywhere else (day, month, year, offset) must not take that path.
+    #[test]
+    fn time_parser_new_second_of_the_same_day() {
+        let mut local = TimeParser::new(TimeVariable::Local);
+        // 2026-11-22T19:49:22Z is 1,795,376,962; its midnight is 4 h 10 min 38 s later.
+        let cases: [(&[u8], Option<i64>); 11] = [
+            (b"22/Nov/2026:19:49:22 +0000", Some(1_795_376_962_000)),
+            (b"22/Nov/2026:19:50:00 +0000", Some(1_795_377_000_000)),
+            (b"22/Nov/2026:23:59:59 +0000", Some(1_795_391_999_000)),
+            (b"22/Nov/2026:24:00:00 +0000", None),
+            (b"22/Nov/2026:23:60:00 +0000", None),
+            (b"22/Nov/2026:2x:00:00 +0000", None),
+            (b"22/Nov/2026:23-59:59 +0000", None),
+            (b"23/Nov/2026:00:00:00 +0000", Some(1_795_392_000_000)),
+            (b"23/Nov/2026:00:00:01 -0100", Some(1_795_395_601_000)),
+            (b"23/Dec/2026:00:00:01 -0100", Some(1_797_987_601_000)),
+            (b"23/Dec/2027:00:00:01 -0100", Some(1_829_523_601_000)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(local.parse_ms(text), expected, "{}", String::from_utf8_lossy(text));
+        }
+        let mut iso = TimeParser::new(TimeVariable::Iso8601);
+        let cases: [(&[u8], Option<i64>); 5] = [
+            (b"2026-11-22T19:49:22+00:00", Some(1_795_376_962_000)),
+            (b"2026-11-22T23:59:59+00:00", Some(1_795_391_999_000)),
+            (b"2026-11-22T23:59:5x+00:00", None),
+            (b"2026-11-22T23:59:59+01:00", Some(1_795_388_399_000)),
+            (b"2026-11-23T00:00:00+01:00", Some(1_795_388_400_000)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(iso.parse_ms(text), expected, "{}", String::from_utf8_lossy(text));
+        }
+    }
+
     #[test]
     fn rfc3339_round_trip() {
         assert_eq!(format_rfc3339(1_795_376_962_000), "2026-11-22T19:49:22Z");
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_rfc3339(1_709_164_800_999), "2024-02-29T00:00:00Z");
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_rfc3339(253_402_300_799_000), "9999-12-31T23:59:59Z");
+        // Past the bytes' four-digit years, the general path.
+        assert_eq!(rfc3339_bytes(253_402_300_800_000), None);
+        assert_eq!(format_rfc3339(253_402_300_800_000), "10000-01-01T00:00:00Z");
+        assert_eq!(rfc3339_bytes(-62_167_219_201_000), None);
+        assert_eq!(format_rfc3339(-62_167_219_200_000), "0000-01-01T00:00:00Z");
     }
 
     #[test]
