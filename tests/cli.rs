@@ -501,9 +501,12 @@ async fn simulate_exits_2_on_a_missing_or_binary_series_policy_or_log() {
     exits_2(&["simulate", "--policy", policy, "--series", &binary], &binary).await;
     exits_2(&["simulate", "--policy", MISSING, "--series", &binary], MISSING).await;
     exits_2(&["simulate", "--policy", &binary, "--series", &binary], &binary).await;
-    exits_2(&["simulate", "--policy", policy, "--log", MISSING], MISSING).await;
+    // A format that has $request_time, so the file is what is wrong (the default, combined,
+    // is refused first: tests/simulate.rs).
+    let format = "--log-format=$remote_addr [$time_local] \"$request\" $status $request_time";
+    exits_2(&["simulate", "--policy", policy, format, "--log", MISSING], MISSING).await;
     let broken = binary_file(dir.path(), "access.log.2.gz");
-    exits_2(&["simulate", "--policy", policy, "--log", &broken], &broken).await;
+    exits_2(&["simulate", "--policy", policy, format, "--log", &broken], &broken).await;
 }
 
 #[tokio::test]
