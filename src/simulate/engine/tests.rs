@@ -725,14 +725,17 @@ fn run_with_cpu(scenario: &Scenario, backlog: &[f64], cpu: &[f64]) -> Vec<Evalua
 
 /// target-tracking-faster-auto-scaling: ECS target tracking on
 /// ECSServiceAverageCPUUtilizationHighResolution (20 s). Beside a step pair that stays
-/// quiet (backlog 10, between 5 and 20), CPU at 90 % against a target of 60: its high alarm
-/// (3 of 3 twenty-second periods) enters ALARM at 60 s, ceil(4 × 90 / 60) = 6; again on
-/// the next minute, ceil(6 × 1.5) = 9, clamped to 8.
+/// quiet (backlog 10, between 5 and 20), CPU at 90 % against a target of 60. Its high alarm
+/// (3 of 3 twenty-second periods, evaluated every 10 s) has at 50 s the datapoints of 0-20
+/// and 20-40 s in its range (the one of 40-60 s has not arrived): both breach and the older
+/// is 3 periods old, so it goes to ALARM (alarms-and-missing-data, premature transitions)
+/// and invokes the policy: ceil(4 × 90 / 60) = 6. At 60 s, the minute, again:
+/// ceil(6 × 1.5) = 9, clamped to 8.
 #[test]
 fn target_tracking_faster_auto_scaling_cpu_safety_net_beside_the_step_pair() {
     let scenario = step_pair_and_cpu(60.0);
     let evaluations = run_with_cpu(&scenario, &[10.0; 15], &[90.0; 8]);
-    assert_eq!(activities(&evaluations), vec![(60, 2, 4, 6), (120, 2, 6, 8)]);
+    assert_eq!(activities(&evaluations), vec![(50, 2, 4, 6), (60, 2, 6, 8)]);
 }
 
 /// API_PutScalingPolicy: "Application Auto Scaling gives precedence to the policy that
