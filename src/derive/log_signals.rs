@@ -732,6 +732,7 @@ impl LatencyHistogram {
     /// was most of its cost (issue 22).
     pub fn take_quantiles(&mut self) -> Quantiles {
         let total = std::mem::take(&mut self.total);
+        let sum_micros = std::mem::take(&mut self.sum_micros);
         if total == 0 {
             return Quantiles::default();
         }
@@ -758,7 +759,13 @@ impl LatencyHistogram {
         // A saturated bucket holds less than was recorded: then `seen` never reaches `total`
         // and the scan empties every bucket.
         let [p50, p90, p99] = found;
-        Quantiles { p50, p90, p99 }
+        Quantiles {
+            p50,
+            p90,
+            p99,
+            count: total,
+            sum_micros,
+        }
     }
 }
 
