@@ -296,7 +296,8 @@ async fn check_flags_a_10s_alarm_on_standard_resolution() {
             "alarm \"web-pending-high\" (scale-out): Maximum over 10 s (does not fit the published series: see the \
              warning)",
             "warning: a 10 s alarm period needs the metric at high resolution: the config's \
-             cloudwatch.storage_resolution is 60, so the alarm sees no datapoint (set it to 1)",
+             cloudwatch.storage_resolution is 60, so the alarm gets a datapoint only at the attempts on the minute and \
+             lapses into INSUFFICIENT_DATA between them (API_PutMetricAlarm, Period; set it to 1)",
             "alarm \"web-pending-minute\" (scale-out): Maximum over 60 s (ok for StorageResolution 60 and a datum \
              every 1m), 3 of 3 periods >= 20",
         ],

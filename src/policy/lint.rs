@@ -330,7 +330,8 @@ pub fn period_finding(alarm_period: u32, cloudwatch: &CloudWatchConfig) -> Optio
             Severity::Error,
             format!(
                 "a {alarm_period} s alarm period needs the metric at high resolution: the config's \
-                 cloudwatch.storage_resolution is {}, so the alarm sees no datapoint (set it to 1)",
+                 cloudwatch.storage_resolution is {}, so the alarm gets a datapoint only at the attempts on the minute and \
+                 lapses into INSUFFICIENT_DATA between them (API_PutMetricAlarm, Period; set it to 1)",
                 cloudwatch.storage_resolution
             ),
         ))

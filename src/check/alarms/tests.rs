@@ -325,7 +325,7 @@ fn an_alarm_period_the_published_series_cannot_fill_is_flagged() {
             &BTreeMap::new(),
         )
     };
-    // Standard resolution: a 10 s alarm sees no datapoint; 60 s is fine.
+    // Standard resolution: a 10 s alarm gets data only on the minute; 60 s is fine.
     check(
         &on(
             "storage_resolution = 60\nperiod = \"60s\"\nsample_interval = \"1s\"",
