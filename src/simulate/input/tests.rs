@@ -1183,8 +1183,8 @@ fn unknown_evaluation_window_members_and_process_names_are_refused_where_they_ar
         load_toml(&text),
         "p.toml",
         line_of(&text, "rolling_window", 1),
-        "(syntax)",
-        "rolling_window",
+        "alarm[1].evaluation_window",
+        "unknown variant `rolling_window`, expected `sliding_window` or `wall_clock_window`",
     );
 }
 
