@@ -262,17 +262,18 @@ fn the_guides_reading_of_the_sweeps_holds() {
     let (hours, p99, flaps) = (1, 2, 8);
     let rows = sweep_rows(&text, "--sweep alarm.web-pending-high.threshold=5..30:5");
     let by = |v: &str| rows.iter().find(|r| r[0] == v).unwrap_or_else(|| panic!("row {v}"));
-    // "thresholds of 5 and 10 ... p99 wait 3.0 s"; "15 to 30 behave the same (p99 9.7 s)".
+    // "thresholds of 5 and 10 ... p99 wait 3.0 s"; "15 to 30 behave the same (p99 10.8 s)".
     assert_eq!((by("5")[p99].as_str(), by("10")[p99].as_str()), ("3.000", "3.000"));
     for v in ["15", "20", "25", "30"] {
         assert_eq!(by(v)[1..], by("15")[1..], "row {v}");
-        assert_eq!(by(v)[p99], "9.700");
+        assert_eq!(by(v)[p99], "10.800");
     }
-    // "The capacity-hours are the same because every row reaches the maximum of 6."
+    // "The capacity-hours differ little because every row reaches the maximum of 6."
     let scaled: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] != "fixed").collect();
+    let hours_of = |r: &Vec<String>| r[hours].parse::<f64>().unwrap();
     assert!(scaled
         .iter()
-        .all(|r| r[hours] == scaled[0][hours] && r.last().unwrap() == "6"));
+        .all(|r| (hours_of(r) - hours_of(scaled[0])).abs() <= 0.05 && r.last().unwrap() == "6"));
     // "Every row has one flap."
     assert!(scaled.iter().all(|r| r[flaps] == "1"), "{scaled:?}");
 

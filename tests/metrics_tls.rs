@@ -87,7 +87,8 @@ async fn get(
         .build();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build::<_, Empty<Bytes>>(connector);
-    let mut request = hyper::Request::get(url);
+    // As Prometheus asks: the exporter answers OpenMetrics then (curl gets the text format).
+    let mut request = hyper::Request::get(url).header("accept", PROMETHEUS_ACCEPT);
     if let Some((user, password)) = credentials {
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         request = request.header("authorization", format!("Basic {encoded}"));

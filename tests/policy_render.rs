@@ -451,13 +451,16 @@ fn lint_refuses_an_alarm_on_another_instance_naming_both_values() {
 /// warning that says so, not "ok".
 #[test]
 fn lint_warns_that_an_instance_id_left_to_imds_cannot_be_compared() {
-    let output = lint(Path::new("config/nginx-backlog-exporter.toml"), ECS);
+    let dir = tempfile::tempdir().unwrap();
+    let config = exporter_config(dir.path(), None, "");
+    let output = lint(&config, ECS);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}{}", text(&output.stderr));
     let line = line_of(ECS, "dimensions = ", 0);
     let expected = format!(
         "warning: {ECS}:{line}: alarm[0].dimensions: alarm \"web-pending-high\" watches InstanceId=i-0123456789abcdef0; \
-         config/nginx-backlog-exporter.toml leaves cloudwatch.instance_id to IMDSv2, so the value cannot be compared here"
+         {} leaves cloudwatch.instance_id to IMDSv2, so the value cannot be compared here",
+        config.display()
     );
     assert!(stdout.contains(&expected), "{expected:?} not in:\n{stdout}");
     assert!(!stdout.contains(": ok"), "{stdout}");
@@ -703,9 +706,10 @@ fn lint_warns_of_a_wall_clock_window() {
     );
     assert_ne!(edited, shipped);
     std::fs::write(&policy, &edited).unwrap();
+    let config = exporter_config(dir.path(), None, "");
     let output = exporter(&[
         "--config",
-        "config/nginx-backlog-exporter.toml",
+        config.to_str().unwrap(),
         "policy",
         "lint",
         "--policy",

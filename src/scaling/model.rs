@@ -572,7 +572,7 @@ pub struct Delays {
 
 impl Delays {
     /// What `simulate` assumes when neither the policy's `[delays]` nor a flag says
-    /// otherwise, each from a public figure (the README's "What the model assumes" cites
+    /// otherwise, each from a public figure (docs/simulate.md, "What the model assumes", cites
     /// them): CloudWatch makes a high-resolution datapoint visible to alarms within seconds
     /// (the embedded metric format page asks for a flush every 5 s or less so that alarms
     /// do not see partial data): 5 s. An EC2 instance's boot to InService without lifecycle
