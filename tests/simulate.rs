@@ -545,3 +545,91 @@ async fn delay_flags_are_checked_and_move_the_timeline() {
         "{stdout}"
     );
 }
+
+/// tests/fixtures/policy-ecs-cpu-safety-net.toml with `--cpu-series`: the backlog stays at
+/// 10 (between the pair's 5 and 20: neither backlog alarm fires) while the CPU goes from 50
+/// to 90 % at 300 s. Only the CPU policy acts: its high alarm (3 of 3 twenty-second periods
+/// above 70) cannot be in ALARM before 300 + 3 × 20 = 360 s, then each invocation sets
+/// ceil(C × 90 / 70) clamped to the max of 10: 2 -> 3 -> 4 -> 6 -> 8 -> 10. The CPU policy
+/// has disable_scale_in, so it has no say in scale-in (as-scaling-target-tracking: only the
+/// policies that may scale in must agree): when the backlog drops to 2 at 900 s, the backlog
+/// pair's low alarm (6 of 6 ten-second periods below 5) cannot fire before 960 s, then
+/// scales in one task at a time, 120 s (its cooldown) or more apart.
+#[tokio::test]
+async fn the_cpu_safety_net_scales_out_while_the_backlog_stays_low() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_764_547_200u64; // on a minute boundary
+    let iso = |t: u64| humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(start + t));
+    let backlog = dir.path().join("backlog.csv");
+    let cpu = dir.path().join("cpu.csv");
+    let mut text = String::from("timestamp,average\n");
+    for t in (0..1500).step_by(10) {
+        text += &format!("{},{}\n", iso(t), if t < 900 { 10 } else { 2 });
+    }
+    std::fs::write(&backlog, text).unwrap();
+    let mut text = String::from("timestamp,average\n");
+    for t in (0..1500).step_by(20) {
+        text += &format!("{},{}\n", iso(t), if (300..900).contains(&t) { 90 } else { 50 });
+    }
+    std::fs::write(&cpu, text).unwrap();
+    let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policy-ecs-cpu-safety-net.toml");
+    let (code, stdout, stderr) = simulate(&[
+        "--policy",
+        policy.to_str().unwrap(),
+        "--series",
+        backlog.to_str().unwrap(),
+        "--cpu-series",
+        cpu.to_str().unwrap(),
+        "--output",
+        "json",
+    ])
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let activities: Vec<(u64, String, u64, u64)> = json_rows(&stdout)
+        .iter()
+        .filter(|row| !row["activity"].is_null())
+        .map(|row| {
+            let time = humantime::parse_rfc3339(row["time"].as_str().unwrap())
+                .unwrap()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                - start;
+            let activity = &row["activity"];
+            (
+                time,
+                activity["policy"].as_str().unwrap().to_owned(),
+                activity["from"].as_u64().unwrap(),
+                activity["to"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let steps: Vec<(&str, u64, u64)> = activities[..5]
+        .iter()
+        .map(|(_, p, f, t)| (p.as_str(), *f, *t))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("web-cpu", 2, 3),
+            ("web-cpu", 3, 4),
+            ("web-cpu", 4, 6),
+            ("web-cpu", 6, 8),
+            ("web-cpu", 8, 10)
+        ],
+        "{activities:?}"
+    );
+    assert!(activities[0].0 >= 360, "{activities:?}");
+    let scale_ins = &activities[5..];
+    assert!(!scale_ins.is_empty(), "{activities:?}");
+    assert!(scale_ins[0].0 >= 960, "{activities:?}");
+    for (i, (time, policy, from, to)) in scale_ins.iter().enumerate() {
+        assert_eq!(
+            (policy.as_str(), *from, *to),
+            ("web-scale-in", 10 - i as u64, 9 - i as u64)
+        );
+        if i > 0 {
+            assert!(time - scale_ins[i - 1].0 >= 120, "{activities:?}");
+        }
+    }
+}

@@ -564,6 +564,39 @@ fn target_tracking_alarms_invoke_once_a_minute() {
     );
 }
 
+/// The same series with the low alarm set to 6 of 6 (`tracking_alarms`): 8.5 is below
+/// 0.9 × 10, so six 10 s datapoints (0 to 50 s) put it in ALARM at 60 s: 10 -> ceil(10 ×
+/// 0.85) = 9 at 60 s, then once a minute 8 (120 s), 7 (180 s), 6 (240 s); at 300 s ceil(6 ×
+/// 0.85) = 6, nothing. With a fraction of 0.8 the low threshold is 8: 8.5 never breaches it.
+#[test]
+fn target_tracking_alarms_are_parameters() {
+    let with = |low_datapoints: u32, low_fraction: f64| {
+        let mut policy = tracking("t", 10.0, false);
+        if let PolicyKind::TargetTracking {
+            metric_period,
+            tracking_alarms,
+            ..
+        } = &mut policy.kind
+        {
+            *metric_period = 10;
+            tracking_alarms.low_datapoints = low_datapoints;
+            tracking_alarms.low_fraction = low_fraction;
+        }
+        let scenario = Scenario {
+            delays: Default::default(),
+            group: group(ScalingService::Ec2AutoScaling, 1, 20, 10),
+            alarms: vec![],
+            policies: vec![policy],
+        };
+        activities(&run(&scenario, 10, &[8.5; 30]))
+    };
+    assert_eq!(
+        with(6, 0.9),
+        vec![(60, 0, 10, 9), (120, 0, 9, 8), (180, 0, 8, 7), (240, 0, 7, 6)]
+    );
+    assert_eq!(with(15, 0.8), vec![]);
+}
+
 /// A scale-out alarm (+1) and a scale-in alarm (-1) on one 60 s series, ECS or EC2: the
 /// series breaches high for 3 minutes, then low for 3.
 fn out_and_in(service: ScalingService) -> (Scenario, Vec<f64>) {

@@ -80,6 +80,16 @@ pub struct TargetDraft {
     pub per_task: Option<PerTaskDraft>,
     /// PredefinedMetricSpecification.PredefinedMetricType, as spelled.
     pub predefined: Option<At<String>>,
+    /// `tracking_alarms` in the TOML; AWS has no such field (it creates the alarms itself).
+    pub tracking_alarms: Option<TrackingAlarmsDraft>,
+}
+
+/// The shape of a target tracking policy's own alarms, each key optional (the model's default).
+#[derive(Debug, Clone)]
+pub struct TrackingAlarmsDraft {
+    pub high_datapoints: Option<At<i64>>,
+    pub low_datapoints: Option<At<i64>>,
+    pub low_fraction: Option<At<f64>>,
 }
 
 /// `backlog_per_task` in the TOML, or the Metrics of describe-scaling-policies in the form

@@ -262,6 +262,7 @@ fn target_draft(
             format!("{tkey}.PredefinedMetricSpecification.PredefinedMetricType"),
             t.predefined_metric_specification.map(|p| p.predefined_metric_type),
         ),
+        tracking_alarms: None,
     })
 }
 

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::draft::{
     ActionRef, AlarmDraft, At, Drafts, GroupDraft, PerTaskDraft, PolicyDraft, StepDraft, TargetDraft,
-    DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
+    TrackingAlarmsDraft, DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
 };
 use super::{InputError, Location};
 use crate::config::DEFAULT_METRIC_NAME;
@@ -127,6 +127,17 @@ struct RawTarget {
     backlog_per_task: Option<Spanned<RawPerTask>>,
     /// PredefinedMetricSpecification.PredefinedMetricType (ECS).
     predefined_metric_type: Option<Spanned<String>>,
+    /// The shape of the two alarms AWS creates for the policy (a model parameter, not rendered).
+    tracking_alarms: Option<Spanned<RawTrackingAlarms>>,
+}
+
+/// `tracking_alarms = { high_datapoints = 3, low_datapoints = 15, low_fraction = 0.9 }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrackingAlarms {
+    high_datapoints: Option<Spanned<i64>>,
+    low_datapoints: Option<Spanned<i64>>,
+    low_fraction: Option<Spanned<f64>>,
 }
 
 /// `[policy.target_tracking_configuration.backlog_per_task]`: the exporter's series to divide
@@ -351,6 +362,15 @@ pub fn parse(file: &str, text: &str) -> Result<Drafts, InputError> {
                             }
                         }),
                         predefined: spans.opt(tkey("predefined_metric_type"), &c.predefined_metric_type),
+                        tracking_alarms: c.tracking_alarms.as_ref().map(|a| {
+                            let akey = |field: &str| tkey(&format!("tracking_alarms.{field}"));
+                            let raw = a.get_ref();
+                            TrackingAlarmsDraft {
+                                high_datapoints: spans.opt(akey("high_datapoints"), &raw.high_datapoints),
+                                low_datapoints: spans.opt(akey("low_datapoints"), &raw.low_datapoints),
+                                low_fraction: spans.opt(akey("low_fraction"), &raw.low_fraction),
+                            }
+                        }),
                     }
                 }),
                 enabled: spans.opt(key("enabled"), &p.enabled),

@@ -1300,3 +1300,63 @@ fn the_shipped_examples_delays_are_the_defaults() {
         }
     );
 }
+
+/// `tracking_alarms` sets the shape of the two alarms the model gives a target tracking
+/// policy (AWS creates them itself: no API field); keys left out keep 3, 15 and 0.9.
+#[test]
+fn tracking_alarms_are_read_and_checked() {
+    let track = |alarms: &str| {
+        BASE.to_string()
+            + "\n[[policy]]\npolicy_name = \"track\"\npolicy_type = \"TargetTrackingScaling\"\n\
+               [policy.target_tracking_configuration]\ntarget_value = 10.0\nperiod = 10\n"
+            + alarms
+    };
+    let tracking_alarms = |text: &str| match load_toml(text).unwrap().scenario.policies[2].kind {
+        PolicyKind::TargetTracking { tracking_alarms, .. } => tracking_alarms,
+        ref other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        tracking_alarms(&track("")),
+        TrackingAlarms {
+            high_datapoints: 3,
+            low_datapoints: 15,
+            low_fraction: 0.9
+        }
+    );
+    assert_eq!(
+        tracking_alarms(&track(
+            "tracking_alarms = { high_datapoints = 2, low_datapoints = 6, low_fraction = 0.5 }\n"
+        )),
+        TrackingAlarms {
+            high_datapoints: 2,
+            low_datapoints: 6,
+            low_fraction: 0.5
+        }
+    );
+    assert_eq!(
+        tracking_alarms(&track("tracking_alarms = { low_datapoints = 8640 }\n")).low_datapoints,
+        8640
+    );
+    let key = "policy[2].target_tracking_configuration.tracking_alarms";
+    let text = track("tracking_alarms = { high_datapoints = 0 }\n");
+    check_toml_error(
+        &text,
+        "high_datapoints",
+        &format!("{key}.high_datapoints"),
+        "from 1 to 8640",
+    );
+    // 10 s periods: 8,641 of them are more than PutMetricAlarm's day.
+    let text = track("tracking_alarms = { low_datapoints = 8641 }\n");
+    check_toml_error(&text, "low_datapoints", &format!("{key}.low_datapoints"), "86,400 s");
+    for fraction in ["0.0", "1.0", "-0.5", "1.5"] {
+        let text = track(&format!("tracking_alarms = {{ low_fraction = {fraction} }}\n"));
+        check_toml_error(
+            &text,
+            "low_fraction",
+            &format!("{key}.low_fraction"),
+            "above 0 and below 1",
+        );
+    }
+    let text = track("tracking_alarms = { low_points = 6 }\n");
+    check_toml_error(&text, "low_points", &format!("{key}.low_points"), "low_datapoints");
+}

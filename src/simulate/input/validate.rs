@@ -1,12 +1,12 @@
 //! Drafts -> [`Scenario`]: every rule AWS enforces when the alarm or policy is created, plus
 //! warnings about what AWS accepts but is wrong for PendingRequests. Runs once, up front.
 
-use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft};
+use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft, TrackingAlarmsDraft};
 use super::{InputError, Loaded, Location, Warning};
 use crate::scaling::model::{
     AdjustmentType, Alarm, BacklogPerTask, Comparison, EvaluationWindow, Group, MetricAggregation, Policy, PolicyKind,
     PredefinedMetric, ScalingProcess, ScalingService, Scenario, Statistic, StepAdjustment, Suspensions, TrackedMetric,
-    TreatMissingData,
+    TrackingAlarms, TreatMissingData,
 };
 
 /// PutMetricAlarm: "the value for the period multiplied by the number of evaluation periods
@@ -197,6 +197,44 @@ fn named<T>(value: &At<String>, parse: fn(&str) -> Option<T>, what: &str, known:
             value.value,
             known.join(", ")
         ))
+    })
+}
+
+/// A target tracking policy's own alarms: the model's defaults where a key is absent. Each
+/// is a CloudWatch alarm on the tracked metric's period, so its datapoints times that period
+/// stay within PutMetricAlarm's one day.
+fn tracking_alarms(draft: Option<&TrackingAlarmsDraft>, metric_period: u32) -> Result<TrackingAlarms, InputError> {
+    let defaults = TrackingAlarms::default();
+    let Some(draft) = draft else {
+        return Ok(defaults);
+    };
+    let datapoints = |value: &Option<At<i64>>, default: u32, what: &str| match value {
+        None => Ok(default),
+        Some(v) if v.value >= 1 && v.value * i64::from(metric_period) <= 86_400 => Ok(v.value as u32),
+        Some(v) => Err(v.at.error(format!(
+            "{what} {}: from 1 to {} (the alarm's {metric_period} s periods times its datapoints: at most \
+             86,400 s)",
+            v.value,
+            86_400 / metric_period.max(1)
+        ))),
+    };
+    let low_fraction = match &draft.low_fraction {
+        None => defaults.low_fraction,
+        Some(v) => {
+            let fraction = finite(v, "the low fraction")?;
+            if !(fraction > 0.0 && fraction < 1.0) {
+                return Err(v.at.error(format!(
+                    "low fraction {fraction}: the low alarm's threshold as a fraction of the target, above 0 and \
+                     below 1"
+                )));
+            }
+            fraction
+        }
+    };
+    Ok(TrackingAlarms {
+        high_datapoints: datapoints(&draft.high_datapoints, defaults.high_datapoints, "high datapoints")?,
+        low_datapoints: datapoints(&draft.low_datapoints, defaults.low_datapoints, "low datapoints")?,
+        low_fraction,
     })
 }
 
@@ -583,7 +621,7 @@ fn policy(
                 scale_in_cooldown: optional(&target.scale_in_cooldown, "the cooldown")?,
                 metric_period,
                 metric,
-                tracking_alarms: Default::default(),
+                tracking_alarms: tracking_alarms(target.tracking_alarms.as_ref(), metric_period)?,
             }
         }
         other => {
