@@ -309,7 +309,14 @@ async fn check(dir: &std::path::Path, nginx: &Nginx, ws_port: u16) -> (i32, Stri
         nginx_section(nginx, ws_port)
     );
     let path = write_config(dir, &text);
-    let (code, stdout, stderr) = run_exporter(exporter().arg("--config").arg(&path).args(["check", "--service-user", "root"])).await;
+    let (code, stdout, stderr) =
+        run_exporter(
+            exporter()
+                .arg("--config")
+                .arg(&path)
+                .args(["check", "--service-user", "root"]),
+        )
+        .await;
     (code, format!("{stdout}\n{stderr}"))
 }
 

@@ -512,12 +512,15 @@ async fn the_rendered_metric_math_target_tracking_deployed_to_moto_simulates_the
     // only once the new tasks have started, so the per-task figure stays high a while longer
     // and target tracking may add more: simulate's delays.)
     let scaled = activities(&from_toml);
-    assert!(!scaled.is_empty() && scaled.iter().all(|p| p == "web-per-task"), "{from_toml}");
-    let first = from_toml
-        .lines()
-        .find(|row| row.contains(",web-per-task,"))
-        .unwrap();
-    assert!(first.ends_with(",2,5"), "the first scale-out goes from 2 to 5 tasks: {first}");
+    assert!(
+        !scaled.is_empty() && scaled.iter().all(|p| p == "web-per-task"),
+        "{from_toml}"
+    );
+    let first = from_toml.lines().find(|row| row.contains(",web-per-task,")).unwrap();
+    assert!(
+        first.ends_with(",2,5"),
+        "the first scale-out goes from 2 to 5 tasks: {first}"
+    );
     assert_eq!(from_aws, from_toml);
 }
 
