@@ -752,7 +752,11 @@ async fn soak(seconds: u64) {
             // Lines nginx wrote between logrotate's copy and its truncate are in no file, but
             // the exporter may have read them before the truncate: counting them is right, up
             // to what nginx wrote (truth.log). Only beyond that is a line counted twice.
-            let ceiling = if copytruncated(second) { written.max(nginx_wrote) } else { written };
+            let ceiling = if copytruncated(second) {
+                written.max(nginx_wrote)
+            } else {
+                written
+            };
             if counted > ceiling {
                 f.lines_extra.push((second, counted - ceiling));
             } else {
