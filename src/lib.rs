@@ -37,7 +37,6 @@ pub mod app;
 pub mod atomic_file;
 pub mod aws_error;
 pub mod check;
-pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod derive;
