@@ -136,6 +136,20 @@ mod tests {
         assert_eq!(clock.drift(), Duration::ZERO);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn clones_share_one_anchor_so_a_reanchor_moves_them_all() {
+        let clock = Clock::system();
+        let clone = clock.clone();
+        // Paused tokio time runs an hour ahead of the system clock: a step of an hour.
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!(clock.drift() > Duration::from_secs(3500));
+        clone.reanchor();
+        assert!(
+            clock.drift() < Duration::from_secs(60),
+            "the original follows its clone's re-anchor"
+        );
+    }
+
     #[test]
     fn rounding() {
         let t = |ms| UNIX_EPOCH + Duration::from_millis(ms);
