@@ -111,15 +111,7 @@ impl Outputs {
                     receiver
                 });
                 let spool = open_spool(config, &target, dry_run, clock)?;
-                let mut delivery = Delivery::new(
-                    publisher,
-                    target.clone(),
-                    spool,
-                    cw.max_calls_per_second,
-                    cw.period,
-                    stats.clone(),
-                    clock.clone(),
-                );
+                let mut delivery = delivery_of(publisher, &target, spool, config, &stats, clock);
                 // Fresh first also across a restart: what the last run left waits for this run's
                 // first datapoint (or two periods, if nginx cannot be read).
                 delivery.hold_spool_until_fresh(cw.period * 2);
@@ -171,15 +163,7 @@ impl Outputs {
             // `once` reports failure by its exit code and cron runs it again; it must not need a
             // writable state directory nor contend with a running daemon for it.
             let spool = Spool::in_memory(SpoolBounds::of(cw));
-            let delivery = Delivery::new(
-                publisher,
-                target.clone(),
-                spool,
-                cw.max_calls_per_second,
-                cw.period,
-                stats.clone(),
-                clock.clone(),
-            );
+            let delivery = delivery_of(publisher, &target, spool, config, &stats, clock);
             let task = tokio::spawn(delivery.run(receiver, cw.operation_timeout * 3));
             (sender, task)
         });
@@ -331,6 +315,27 @@ impl LogOutputs {
             }
         }
     }
+}
+
+/// The one retry layer in front of `publisher`, with the call rate and period of `config`.
+fn delivery_of(
+    publisher: AnyPublisher,
+    target: &Target,
+    spool: Spool,
+    config: &Config,
+    stats: &Arc<Stats>,
+    clock: &Clock,
+) -> Delivery<AnyPublisher> {
+    let cw = &config.cloudwatch;
+    Delivery::new(
+        publisher,
+        target.clone(),
+        spool,
+        cw.max_calls_per_second,
+        cw.period,
+        stats.clone(),
+        clock.clone(),
+    )
 }
 
 /// Where this run publishes: the PutMetricData publisher (CloudWatch, or stdout JSON for
