@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::emf_agent::{self, Protocol};
 use super::Target;
+use crate::clock::Clock;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
 use crate::events::FailureStreak;
 use crate::model::Metric;
@@ -96,16 +97,17 @@ pub async fn run(
     output: EmfOutput,
     mut records: mpsc::Receiver<EmfRecord>,
     stats: Arc<Stats>,
+    clock: Clock,
     drain: std::time::Duration,
 ) {
     match output {
         EmfOutput::Tcp(address) => {
             let encode = |record: &EmfRecord| encode(&target, record);
-            return emf_agent::run(Protocol::Tcp, address, records, encode, stats, drain).await;
+            return emf_agent::run(Protocol::Tcp, address, records, encode, stats, clock, drain).await;
         }
         EmfOutput::Udp(address) => {
             let encode = |record: &EmfRecord| encode(&target, record);
-            return emf_agent::run(Protocol::Udp, address, records, encode, stats, drain).await;
+            return emf_agent::run(Protocol::Udp, address, records, encode, stats, clock, drain).await;
         }
         EmfOutput::Stdout | EmfOutput::File(_) => {}
     }
@@ -119,7 +121,7 @@ pub async fn run(
         match written {
             Ok(n) => {
                 Stats::add(&stats.emf_lines_written, n as u64);
-                Stats::set(&stats.last_publish_unix_ms, unix_ms(SystemTime::now()));
+                Stats::set(&stats.last_publish_unix_ms, unix_ms(clock.now()));
                 if let Some(failures) = failing.recovered() {
                     tracing::info!(failures, "writing EMF lines again");
                 }

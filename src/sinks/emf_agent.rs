@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rand::SeedableRng;
 use tokio::io::AsyncWriteExt;
@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::retry::Backoff;
+use crate::clock::Clock;
 use crate::events::FailureStreak;
 use crate::stats::{unix_ms, Stats};
 
@@ -58,6 +59,8 @@ pub enum Protocol {
 struct LineBuffer {
     lines: VecDeque<String>,
     stats: Arc<Stats>,
+    /// Wall time, for the last publish's time.
+    clock: Clock,
 }
 
 impl LineBuffer {
@@ -85,11 +88,13 @@ pub async fn run<R>(
     mut records: mpsc::Receiver<R>,
     encode: impl Fn(&R) -> Vec<String>,
     stats: Arc<Stats>,
+    clock: Clock,
     drain: Duration,
 ) {
     let mut buffer = LineBuffer {
         lines: VecDeque::new(),
         stats: stats.clone(),
+        clock,
     };
     let mut connection: Option<Connection> = None;
     let mut backoff = Backoff::new(BACKOFF_BASE, BACKOFF_MAX);
@@ -221,7 +226,7 @@ impl Connection {
             }
             buffer.pop();
             Stats::bump(&buffer.stats.emf_lines_written);
-            Stats::set(&buffer.stats.last_publish_unix_ms, unix_ms(SystemTime::now()));
+            Stats::set(&buffer.stats.last_publish_unix_ms, unix_ms(buffer.clock.now()));
         }
         Ok(())
     }
@@ -257,6 +262,7 @@ mod tests {
         let mut buffer = LineBuffer {
             lines: VecDeque::new(),
             stats: stats.clone(),
+            clock: Clock::system(),
         };
         for i in 0..MAX_BUFFERED_LINES + 2 {
             buffer.push(i.to_string());
