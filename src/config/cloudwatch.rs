@@ -73,8 +73,6 @@ fn parse_size(value: &raw::RawSize) -> Option<u64> {
     number.checked_mul(unit)
 }
 
-/// A config key and where its value is.
-
 /// Where `[cloudwatch]`'s keys that other sections are checked against are (the table's
 /// header when the key is left out).
 pub(super) struct CloudWatchSpans {
