@@ -2,10 +2,10 @@
 //! validated once into a [`Config`] that holds parsed URLs and durations. Nothing
 //! starts until this succeeds, and every error names the key and the line.
 //!
-//! One file per section: [`nginx`] (the status page and listen ports), [`tls`] (the
-//! status page's TLS client files), [`access_log`] (the log format and the access-log
-//! source), [`cloudwatch`], [`emf`], [`daemon`] and [`http`]. This file holds the error
-//! type, the validated [`Config`], the [`Validator`] with the helpers every section uses,
+//! One file per section: `nginx` (the status page and listen ports), `tls` (the status
+//! page's TLS client files), `access_log` (the log format and the access-log source),
+//! `cloudwatch`, `emf`, `daemon` and `http`. This file holds the error type, the validated
+//! [`Config`], the `Validator` with the helpers every section uses,
 //! and the order the sections are checked in.
 
 mod access_log;
@@ -82,7 +82,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Validate `text` as if read from `path` (used by tests and fuzzing). The files the config
-/// names are read only after every key is checked (see [`Validator::config`]).
+/// names are read only after every key is checked (see `Validator::config`).
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let raw: raw::RawConfig = serde_errors::from_toml_str(text).map_err(|error| ConfigError::Syntax {
         path: path.to_owned(),

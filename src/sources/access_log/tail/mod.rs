@@ -69,10 +69,10 @@
 //! done inline, and the task yields after every chunk so a 1 GB burst does not starve
 //! other tasks on the runtime.
 //!
-//! The files: [`restore`] (a checkpoint or `start_at` to the files held at start),
-//! [`rotation`] (rotation, replacement and truncation found on each drain), [`watch`] (the
-//! notify watch switched on and off, and waiting), [`follow`] (draining, checkpoints and the
-//! follow loop), and [`tracked`] (one open file and the line being assembled from it).
+//! The files: `restore` (a checkpoint or `start_at` to the files held at start),
+//! `rotation` (rotation, replacement and truncation found on each drain), `watch` (the
+//! notify watch switched on and off, and waiting), `follow` (draining, checkpoints and the
+//! follow loop), and `tracked` (one open file and the line being assembled from it).
 
 mod follow;
 mod restore;
