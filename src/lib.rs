@@ -4,7 +4,7 @@
 //! Data flows one way:
 //!
 //! ```text
-//! sources::stub_status  --StubStatus-->  derive (in-flight, reset-safe rates)
+//! sources::stub_status  --model::Reading-->  sampler  -->  derive (in-flight, reset-safe rates)
 //!        --per-sample value-->  derive::period (aligned periods -> StatisticSet)
 //!        --Datapoint-->  sinks::delivery (fresh first, then sinks::spool on disk; the one retry layer)
 //!        --PutRequest-->  sinks::cloudwatch (PutMetricData) | sinks::dry_run (JSON lines)
