@@ -25,7 +25,7 @@
 //!
 //! ```text
 //! simulate::input (AWS CLI JSON | policy TOML, validated) --Scenario-->
-//! simulate::series | replay periods | simulate::cloudwatch --SeriesPoint-->
+//! simulate::series | replay periods | simulate::read_back --SeriesPoint-->
 //!        simulate::engine (pure: alarms, steps, warmup, cooldown) --Evaluation-->  simulate::report | simulate::plot
 //! ```
 //!
@@ -40,6 +40,7 @@
 pub mod app;
 pub mod atomic_file;
 pub mod aws_error;
+pub mod chart;
 pub mod check;
 pub mod clock;
 pub mod config;
@@ -51,7 +52,6 @@ pub mod model;
 pub mod once;
 pub mod parse_log;
 pub mod pipeline;
-pub mod plot;
 pub mod policy;
 pub mod replay;
 pub mod sampler;

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use flate2::read::MultiGzDecoder;
 
+use crate::chart::ReplayPlot;
 use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
 use crate::parse_log::{self, LogCommandError};
-use crate::plot::ReplayPlot;
 use crate::sources::access_log::values::{format_rfc3339, rfc3339_bytes};
 use crate::sources::access_log::LogFormatSource;
 use crate::sources::access_log::{self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineParser, LineRequest};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{CloudWatchConfig, Config, INSTANCE_DIMENSION};
 use crate::policy::lint::{fleet_sum_warning, period_finding};
-use crate::scaling::model::{
+use crate::scaling::scenario::{
     AdjustmentType, Alarm, Comparison, Policy, PolicyKind, ScalingService, Statistic, StepAdjustment, TreatMissingData,
 };
 use crate::simulate::input::{scale_in_missing_data_warning, scales_in};

@@ -14,7 +14,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::alarms::{policy_ref, PolicyRead, PolicyRef, PublishedSeries, ReadAlarm, ReadFailure, SeriesAlarms};
 use crate::aws_error;
 use crate::scaling::aws;
-use crate::scaling::model::ScalingService;
+use crate::scaling::scenario::ScalingService;
 use crate::simulate::input::{alarm_alone, alarm_draft, policy_alone, policy_draft, Locate, Location};
 
 const DESCRIBE_ALARMS_FOR_METRIC: &str = "cloudwatch:DescribeAlarmsForMetric";

@@ -6,11 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use nginx_backlog_exporter::config::Config;
 use nginx_backlog_exporter::replay;
-use nginx_backlog_exporter::scaling::model::Delays;
+use nginx_backlog_exporter::scaling::scenario::Delays;
 use nginx_backlog_exporter::simulate::closed_loop::LoopConfig;
 use nginx_backlog_exporter::simulate::input::{self, Sources};
 use nginx_backlog_exporter::simulate::sweep::{self, Sweep};
-use nginx_backlog_exporter::simulate::{self, cloudwatch, CloudWatchRead, Logs, Output, SeriesPlan, SimulateError};
+use nginx_backlog_exporter::simulate::{self, read_back, CloudWatchRead, Logs, Output, SeriesPlan, SimulateError};
 use nginx_backlog_exporter::sources::access_log::LogFormatSource;
 
 use crate::cli::{SimulateArgs, SimulateOutput};
@@ -167,12 +167,12 @@ fn cloudwatch_read(args: &SimulateArgs, config: &Config, now: SystemTime) -> Res
         return Err(SimulateError::Usage("--from-cloudwatch needs --start and --end".into()));
     };
     let explicit = match &args.dimensions {
-        Some(text) => Some(cloudwatch::parse_dimensions(text).map_err(SimulateError::Usage)?),
+        Some(text) => Some(read_back::parse_dimensions(text).map_err(SimulateError::Usage)?),
         None => None,
     };
     let dimensions_given = explicit.is_some();
-    let query = cloudwatch::query_for(cw, explicit.unwrap_or_default(), period.as_secs() as u32, start, end);
-    cloudwatch::check(&query, now).map_err(|e| SimulateError::Usage(e.to_string()))?;
+    let query = read_back::query_for(cw, explicit.unwrap_or_default(), period.as_secs() as u32, start, end);
+    read_back::check(&query, now).map_err(|e| SimulateError::Usage(e.to_string()))?;
     Ok(CloudWatchRead {
         cloudwatch: cw.clone(),
         query,

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::config::{CloudWatchConfig, INSTANCE_DIMENSION};
-use crate::scaling::model::{BacklogPerTask, EvaluationWindow, PolicyKind, Statistic, TrackedMetric};
+use crate::scaling::scenario::{BacklogPerTask, EvaluationWindow, PolicyKind, Statistic, TrackedMetric};
 use crate::simulate::input::{Loaded, Location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use crate::scaling::aws::{
     self, suspended_state, MetricAlarm, ScalingPolicy, ECS_SCALABLE_DIMENSION, ECS_SERVICE_NAMESPACE,
 };
-use crate::scaling::model::{Alarm, BacklogPerTask, Policy, PolicyKind, ScalingService, Scenario, TrackedMetric};
+use crate::scaling::scenario::{Alarm, BacklogPerTask, Policy, PolicyKind, ScalingService, Scenario, TrackedMetric};
 
 /// The output formats of `policy render`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! `PutScalingPolicy` and CloudFormation take. Each field is mapped here once:
 //!
 //! ```text
-//! model::Scenario --documents()--> MetricAlarm, ScalingPolicy, AutoScalingGroup | ScalableTarget
+//! scenario::Scenario --documents()--> MetricAlarm, ScalingPolicy, AutoScalingGroup | ScalableTarget
 //!     --serde--> --print-aws JSON, CloudFormation properties, the CLI's JSON arguments
 //! describe-* JSON --serde--> the same shapes --simulate::input (drafts, validation)--> Scenario
 //! check: the SDK's answers --> the same shapes --> the same validation
@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{
+use super::scenario::{
     BacklogPerTask, EvaluationWindow as ModelWindow, Group, Policy, PolicyKind, PredefinedMetric, ScalingProcess,
     ScalingService, Scenario, Statistic, StepAdjustment as ModelStep, TrackedMetric,
 };

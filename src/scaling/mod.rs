@@ -3,9 +3,9 @@
 //! turn them off, the delays of the real loop) and what the engine reports.
 //!
 //! ```text
-//! simulate::input (AWS CLI JSON | policy TOML) --validate--> model::Scenario
+//! simulate::input (AWS CLI JSON | policy TOML) --validate--> scenario::Scenario
 //!        --> simulate::engine | policy::render | policy::lint | check
 //! ```
 
 pub mod aws;
-pub mod model;
+pub mod scenario;

@@ -26,7 +26,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use crate::scaling::model::{Activity, Evaluation, Scenario, SeriesPoint, SeriesStats};
+use crate::scaling::scenario::{Activity, Evaluation, Scenario, SeriesPoint, SeriesStats};
 use crate::simulate::engine::{Engine, Timing};
 use crate::simulate::report;
 use crate::sources::access_log::CompletedRequest;

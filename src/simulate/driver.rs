@@ -7,13 +7,13 @@ use std::path::Path;
 
 use crate::derive::log_signals::PeriodSignals;
 use crate::replay::{self, ReplayError};
-use crate::scaling::model::{Scenario, Series, SeriesPoint, SeriesStats, Statistic};
+use crate::scaling::scenario::{Scenario, Series, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::engine::Engine;
 use crate::simulate::input::{self, Loaded};
 use crate::simulate::plan::{CloudWatchRead, Logs, Plan, SeriesPlan};
 use crate::simulate::prepare::{check_cpu_series, check_statistics, warn_resolution, SimulateError};
 use crate::simulate::watchers::Watchers;
-use crate::simulate::{cloudwatch, series};
+use crate::simulate::{read_back, series};
 
 /// Run a validated `simulate`: read the series, run the engine, print and draw.
 pub fn run(plan: &Plan) -> Result<(), SimulateError> {
@@ -174,14 +174,14 @@ fn read_cloudwatch(read: &CloudWatchRead) -> Result<Series, SimulateError> {
             .map_err(anyhow::Error::new)?;
         let mut query = query;
         if !dimensions_given {
-            query.dimensions = cloudwatch::instance_dimensions(&identity.instance_id);
+            query.dimensions = read_back::instance_dimensions(&identity.instance_id);
         }
         let client = aws_sdk_cloudwatch::Client::new(&identity.sdk_config);
         let endpoint = crate::aws_error::endpoint(
             &identity.sdk_config,
             crate::sinks::cloudwatch::CLOUDWATCH_ENDPOINT_PREFIX,
         );
-        let series = cloudwatch::fetch(&client, &endpoint, &query)
+        let series = read_back::fetch(&client, &endpoint, &query)
             .await
             .map_err(|e| SimulateError::Runtime(anyhow::Error::new(e)))?;
         eprintln!(

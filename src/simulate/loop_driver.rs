@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::time::Instant;
 
 use crate::replay::{self, ReplayError};
-use crate::scaling::model::{Evaluation, Scenario, SeriesPoint};
+use crate::scaling::scenario::{Evaluation, Scenario, SeriesPoint};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopObserver, Quiet, Request};
 use crate::simulate::loop_report::{self, SweepFormat};
 use crate::simulate::plan::{Logs, Output, Plan};

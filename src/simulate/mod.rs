@@ -2,8 +2,8 @@
 //! PendingRequests series, by AWS's documented rules.
 //!
 //! ```text
-//! input (AWS CLI JSON | policy TOML) --validate--> scaling::model::Scenario
-//! series (replay CSV/JSON | get-metric-statistics | GetMetricData | --log) --> scaling::model::Series
+//! input (AWS CLI JSON | policy TOML) --validate--> scaling::scenario::Scenario
+//! series (replay CSV/JSON | get-metric-statistics | GetMetricData | --log) --> scaling::scenario::Series
 //! engine (pure: alarms, steps, warmup/cooldown)  --Evaluation per tick-->  report | plot
 //! --log requests --> closed_loop (pool of capacity × K, one queue) --samples--> engine
 //!                        ^---------- desired capacity, after the launch time ----'
@@ -14,7 +14,6 @@
 //! [`run`] takes only that plan.
 
 pub mod closed_loop;
-pub mod cloudwatch;
 mod driver;
 pub mod engine;
 pub mod input;
@@ -23,6 +22,7 @@ pub mod loop_report;
 pub mod plan;
 pub mod plot;
 mod prepare;
+pub mod read_back;
 pub mod report;
 pub mod series;
 pub mod sweep;

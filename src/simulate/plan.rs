@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::config::CloudWatchConfig;
 use crate::simulate::closed_loop::LoopConfig;
-use crate::simulate::cloudwatch::SeriesQuery;
 use crate::simulate::input::Loaded;
+use crate::simulate::read_back::SeriesQuery;
 use crate::simulate::sweep::Sweep;
 use crate::sources::access_log::LogFormatSource;
 

@@ -1,16 +1,16 @@
 //! `simulate --plot FILE.svg`: the series with each alarm's threshold, the ALARM intervals as
-//! shaded bands and the capacity as a step line, on [`crate::plot`]'s bounded buckets.
+//! shaded bands and the capacity as a step line, on [`crate::chart`]'s bounded buckets.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::plot::{
+use crate::chart::{
     alarm_colour, draw_error, draw_legend, number_label, whole_ticks, Buckets, LegendEntry, PlotError, Ticked,
     TimeAxis, AVERAGE_COLOUR, BAND_OPACITY, COUNT_COLOUR, FLAG_ALARM, FLAG_INSUFFICIENT, HEIGHT, LEGEND_WIDTH,
     MAXIMUM_COLOUR, MINIMUM_COLOUR, SUM_COLOUR, WIDTH,
 };
-use crate::scaling::model::{AlarmState, Evaluation, Scenario, SeriesPoint, Statistic};
+use crate::scaling::scenario::{AlarmState, Evaluation, Scenario, SeriesPoint, Statistic};
 
 /// The in-service capacity: a wide pale line under the desired capacity's thin black one, so
 /// it shows where the two are equal as well as where they part.

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::parse_log::LogCommandError;
-use crate::scaling::model::{PolicyKind, Scenario, Statistic, TrackedMetric};
+use crate::scaling::scenario::{PolicyKind, Scenario, Statistic, TrackedMetric};
 use crate::simulate::input::{self, Loaded};
 use crate::simulate::series;
 use crate::sources::access_log::LogFormatSource;

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Write};
 
-use crate::scaling::model::{Activity, AdjustmentType, AlarmState, Evaluation, PolicyKind, Scenario, SeriesPoint};
+use crate::scaling::scenario::{Activity, AdjustmentType, AlarmState, Evaluation, PolicyKind, Scenario, SeriesPoint};
 use crate::sources::access_log::values::format_rfc3339;
 
 /// Runs of breaching datapoints remembered for the scale-out timeline (the series is read a
@@ -458,7 +458,7 @@ impl RowWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaling::model::{
+    use crate::scaling::scenario::{
         Alarm, AlarmEvaluation, Comparison, Group, MetricAggregation, Policy, ScalingService, SeriesStats, Statistic,
         StepAdjustment, TreatMissingData,
     };

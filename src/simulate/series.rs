@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::scaling::model::{Series, SeriesPoint, SeriesStats, Statistic};
+use crate::scaling::scenario::{Series, SeriesPoint, SeriesStats, Statistic};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRead {

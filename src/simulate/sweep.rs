@@ -12,7 +12,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::scaling::model::{PolicyKind, Scenario};
+use crate::scaling::scenario::{PolicyKind, Scenario};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopOutcome, Quiet, Request};
 
 /// The form of every key (NAME: an alarm's or a policy's name; I: a step's index), as
@@ -265,7 +265,7 @@ fn check_range(evaluation_periods: u32, period: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn steps_of(scenario: &mut Scenario, policy: usize) -> &mut Vec<crate::scaling::model::StepAdjustment> {
+fn steps_of(scenario: &mut Scenario, policy: usize) -> &mut Vec<crate::scaling::scenario::StepAdjustment> {
     match &mut scenario.policies[policy].kind {
         PolicyKind::Step { steps, .. } => steps,
         _ => unreachable!("knob_of accepts step keys on step policies only"),
@@ -434,7 +434,7 @@ fn parse_range(text: &str, duration: bool) -> Result<Vec<f64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaling::model::{
+    use crate::scaling::scenario::{
         AdjustmentType, Alarm, Comparison, Group, MetricAggregation, Policy, ScalingService, Statistic, StepAdjustment,
         TreatMissingData,
     };

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::scaling::model::{Evaluation, Scenario, SeriesPoint};
+use crate::scaling::scenario::{Evaluation, Scenario, SeriesPoint};
 use crate::simulate::plan::Output;
 use crate::simulate::plot::SimulationPlot;
 use crate::simulate::prepare::SimulateError;

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::scaling::model::MetricAggregation;
+use crate::scaling::scenario::MetricAggregation;
 
 const EC2_OUT: &str = "arn:aws:autoscaling:us-west-2:123456789012:scalingPolicy:1645edea-81dd-449b-bd86-2a55ff2ddcc1:autoScalingGroupName/web-asg:policyName/web-scale-out";
 const EC2_IN: &str = "arn:aws:autoscaling:us-west-2:123456789012:scalingPolicy:1a4e166d-0ae7-4ba9-81ea-4b51578bfd32:autoScalingGroupName/web-asg:policyName/web-scale-in";

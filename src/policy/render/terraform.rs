@@ -9,7 +9,7 @@ use crate::scaling::aws::{
     per_task_metrics, suspended_state, Dimension, MetricAlarm, ScalingPolicy, StepAdjustment,
     StepScalingPolicyConfiguration, TargetTrackingMetricDataQuery, ECS_SCALABLE_DIMENSION, ECS_SERVICE_NAMESPACE,
 };
-use crate::scaling::model::{Alarm, Policy, PolicyKind, Scenario};
+use crate::scaling::scenario::{Alarm, Policy, PolicyKind, Scenario};
 
 pub(super) fn terraform(scenario: &Scenario, tracked: Option<&Alarm>) -> String {
     let mut out = String::new();

@@ -137,12 +137,12 @@ fn ecs_with_target_tracking() -> Scenario {
         enabled: true,
         kind: PolicyKind::TargetTracking {
             target_value: 10.0,
-            statistic: crate::scaling::model::Statistic::Average,
+            statistic: crate::scaling::scenario::Statistic::Average,
             disable_scale_in: false,
             scale_out_cooldown: Some(60),
             scale_in_cooldown: Some(300),
             metric_period: 60,
-            metric: crate::scaling::model::TrackedMetric::AlarmSeries,
+            metric: crate::scaling::scenario::TrackedMetric::AlarmSeries,
             tracking_alarms: Default::default(),
         },
     });

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::scaling::model::{
+use crate::scaling::scenario::{
     AdjustmentType, Alarm, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService, Statistic,
     StepAdjustment, TreatMissingData,
 };

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::scaling::model::{
+use crate::scaling::scenario::{
     Alarm, AlarmState, Comparison, EvaluationWindow, SeriesStats, Statistic, TreatMissingData,
 };
 

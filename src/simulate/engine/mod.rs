@@ -43,7 +43,7 @@ pub mod steps;
 
 use std::collections::VecDeque;
 
-use crate::scaling::model::{
+use crate::scaling::scenario::{
     Activity, AdjustmentType, Alarm, AlarmEvaluation, AlarmState, Comparison, Evaluation, Group, MetricAggregation,
     PolicyKind, ScalingService, Scenario, SeriesPoint, SeriesStats, Statistic, TrackedMetric, TreatMissingData,
 };

@@ -3,7 +3,7 @@
 //! step a breach falls in, the adjustment types, AWS's rounding of percentages and
 //! MinAdjustmentMagnitude, and clamping to the group's bounds.
 
-use crate::scaling::model::{AdjustmentType, StepAdjustment};
+use crate::scaling::scenario::{AdjustmentType, StepAdjustment};
 
 /// The step for a breach of size `delta` = aggregated value − threshold. Bounds are relative
 /// to the threshold; a missing bound is infinite. Which bound is inclusive depends on the

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::scaling::model::{Group, Policy, SeriesStats, Statistic, StepAdjustment};
+use crate::scaling::scenario::{Group, Policy, SeriesStats, Statistic, StepAdjustment};
 
 const MINUTE: i64 = 60_000;
 
@@ -419,7 +419,7 @@ fn tracking(name: &str, target: f64, disable_scale_in: bool) -> Policy {
             scale_out_cooldown: Some(0),
             scale_in_cooldown: Some(0),
             metric_period: 60,
-            metric: crate::scaling::model::TrackedMetric::AlarmSeries,
+            metric: crate::scaling::scenario::TrackedMetric::AlarmSeries,
             tracking_alarms: Default::default(),
         },
     }
@@ -658,7 +658,7 @@ fn api_scaling_policy_enabled_false_does_nothing() {
 /// scale-out activities for breaching alarms", with Terminate suspended no scale-in ones.
 #[test]
 fn as_suspend_resume_processes_alarm_notification_launch_terminate() {
-    use crate::scaling::model::ScalingProcess;
+    use crate::scaling::scenario::ScalingProcess;
     let (scenario, values) = out_and_in(ScalingService::Ec2AutoScaling);
     let with = |process: ScalingProcess| {
         let mut scenario = scenario.clone();
@@ -710,7 +710,7 @@ fn application_auto_scaling_suspend_resume_scaling_suspended_state() {
 /// The shipped step pair's shape on a 10 s backlog series, with a CPU target tracking
 /// policy (ECSServiceAverageCPUUtilizationHighResolution, 20 s) beside it.
 fn step_pair_and_cpu(cpu_target: f64) -> Scenario {
-    use crate::scaling::model::{PredefinedMetric, TrackedMetric};
+    use crate::scaling::scenario::{PredefinedMetric, TrackedMetric};
     let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
     let mut scale_in = step_policy("in", AdjustmentType::ChangeInCapacity, vec![step(None, Some(0.0), -1)]);
     set_warmup_and_cooldown(&mut out, None, Some(60));
@@ -812,7 +812,7 @@ fn ecs_scale_out_without_room_serves_after_the_instance_launch() {
     let mut out = step_policy("out", AdjustmentType::ChangeInCapacity, vec![step(Some(0.0), None, 1)]);
     set_warmup_and_cooldown(&mut out, None, Some(600));
     let scenario = Scenario {
-        delays: crate::scaling::model::Delays {
+        delays: crate::scaling::scenario::Delays {
             ecs_task_startup_s: 60,
             ecs_instance_launch_s: 300,
             ecs_spare_tasks: Some(0),
@@ -1013,7 +1013,7 @@ proptest! {
 fn per_task_tracking(target: f64, sample_interval_s: f64) -> Policy {
     let mut policy = tracking("per-task", target, false);
     if let PolicyKind::TargetTracking { metric, .. } = &mut policy.kind {
-        *metric = crate::scaling::model::TrackedMetric::BacklogPerTask(crate::scaling::model::BacklogPerTask {
+        *metric = crate::scaling::scenario::TrackedMetric::BacklogPerTask(crate::scaling::scenario::BacklogPerTask {
             namespace: "MyApp".into(),
             metric_name: "PendingRequests".into(),
             dimensions: vec![("Service".into(), "nginx".into())],

@@ -3,7 +3,7 @@
 //! the value was read from.
 
 use super::Location;
-use crate::scaling::model::{EvaluationWindow, ScalingService};
+use crate::scaling::scenario::{EvaluationWindow, ScalingService};
 
 #[derive(Debug, Clone)]
 pub struct At<T> {

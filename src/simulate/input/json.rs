@@ -15,7 +15,7 @@ use crate::scaling::aws::{
     self, DescribeAlarms, DescribeGroups, DescribePolicies, MetricAlarm, ScalingPolicy, TargetTrackingConfiguration,
     TargetTrackingMetricDataQuery, NOT_CONFIGURATION,
 };
-use crate::scaling::model::ScalingService;
+use crate::scaling::scenario::ScalingService;
 
 /// Where a key of an AWS shape was given: a JSON file's path and line, or (for `check`) the
 /// API answer it came from.

@@ -20,7 +20,7 @@ mod write_aws;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::scaling::model::{Delays, Scenario};
+use crate::scaling::scenario::{Delays, Scenario};
 
 pub(crate) use json::json_path_line;
 pub(crate) use json::{alarm_draft, policy_draft, Locate};

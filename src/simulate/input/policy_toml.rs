@@ -16,7 +16,7 @@ use super::draft::{
 };
 use super::{InputError, Location};
 use crate::config::DEFAULT_METRIC_NAME;
-use crate::scaling::model::{Delays, EvaluationWindow, ScalingService};
+use crate::scaling::scenario::{Delays, EvaluationWindow, ScalingService};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

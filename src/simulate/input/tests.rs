@@ -2,7 +2,7 @@
 //! the line (found here by searching the input for a marker, not from the code under test).
 
 use super::*;
-use crate::scaling::model::*;
+use crate::scaling::scenario::*;
 
 /// A small valid EC2 scenario; tests replace one line of it.
 const BASE: &str = r#"[group]
@@ -926,7 +926,7 @@ const PER_TASK: &str =
 fn backlog_per_task_takes_the_service_from_the_resource_id() {
     let loaded = load_toml(&ecs_per_task(PER_TASK)).unwrap();
     let PolicyKind::TargetTracking {
-        metric: crate::scaling::model::TrackedMetric::BacklogPerTask(per_task),
+        metric: crate::scaling::scenario::TrackedMetric::BacklogPerTask(per_task),
         ..
     } = &loaded.scenario.policies[2].kind
     else {

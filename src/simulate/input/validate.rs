@@ -3,7 +3,7 @@
 
 use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft, TrackingAlarmsDraft};
 use super::{InputError, Loaded, Location, Warning};
-use crate::scaling::model::{
+use crate::scaling::scenario::{
     AdjustmentType, Alarm, BacklogPerTask, Comparison, EvaluationWindow, Group, MetricAggregation, Policy, PolicyKind,
     PredefinedMetric, ScalingProcess, ScalingService, Scenario, Statistic, StepAdjustment, Suspensions, TrackedMetric,
     TrackingAlarms, TreatMissingData,

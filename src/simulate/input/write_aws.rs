@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::draft::{DEFAULT_ACCOUNT_ID, DEFAULT_REGION};
 use super::InputError;
 use crate::scaling::aws::Documents;
-use crate::scaling::model::{Group, ScalingService, Scenario};
+use crate::scaling::scenario::{Group, ScalingService, Scenario};
 
 /// The UUID of a synthesized ARN: stable for a (group, policy) pair.
 fn policy_uuid(group: &str, policy: &str) -> uuid::Uuid {

@@ -2,8 +2,8 @@
 //! line per threshold, one band per ALARM interval, and a bounded size on a long window.
 
 use super::*;
-use crate::plot::MAX_BUCKETS;
-use crate::scaling::model::{
+use crate::chart::MAX_BUCKETS;
+use crate::scaling::scenario::{
     AdjustmentType, Alarm, AlarmEvaluation, Comparison, Group, MetricAggregation, Policy, PolicyKind, ScalingService,
     SeriesStats, StepAdjustment, TreatMissingData,
 };

@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 
 use crate::config::CloudWatchConfig;
-use crate::scaling::model::{Series, SeriesPoint, SeriesStats, Statistic};
+use crate::scaling::scenario::{Series, SeriesPoint, SeriesStats, Statistic};
 
 /// What CloudWatch keeps (CloudWatch User Guide, "Metrics retention"): data points with a
 /// period under 60 s for 3 hours, 60 s ones for 15 days, 300 s ones for 63 days, 1 h ones 455
