@@ -3,3 +3,4 @@
 pub mod accept_queue;
 pub mod access_log;
 pub mod stub_status;
+pub mod upstreams;

@@ -9,14 +9,16 @@
 //! /proc shows as `rx_queue` and `tx_queue`.
 //!
 //! The request encoder and the reply decoder are pure; [`SockDiagReader`] is the thin socket
-//! I/O around them. The unsafe syscalls live in `netlink-sys`.
+//! I/O around them. The unsafe syscalls live in `netlink-sys`. The per-upstream source
+//! (sources/upstreams) dumps ESTABLISHED sockets through the same encoder, reply checks and
+//! reader ([`encode_dump`], [`visit_dump_datagram`], [`SockDiagReader::dump`]).
 
 use std::io;
 use std::time::Duration;
 
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, TCP_LISTEN};
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 
@@ -73,6 +75,25 @@ pub enum SockDiagError {
 /// Write the `SOCK_DIAG_BY_FAMILY` dump request (an `inet_diag_req_v2`) for TCP sockets of
 /// `family` in state LISTEN into `buffer`, replacing what it held.
 pub fn encode_listen_dump(family: u8, sequence_number: u32, buffer: &mut Vec<u8>) {
+    encode_dump(
+        family,
+        sequence_number,
+        StateFlags::LISTEN,
+        ExtensionFlags::empty(),
+        buffer,
+    );
+}
+
+/// Write a `SOCK_DIAG_BY_FAMILY` dump request (an `inet_diag_req_v2`) for TCP sockets of
+/// `family` in `states`, asking for the attributes `extensions`, into `buffer`, replacing
+/// what it held.
+pub fn encode_dump(
+    family: u8,
+    sequence_number: u32,
+    states: StateFlags,
+    extensions: ExtensionFlags,
+    buffer: &mut Vec<u8>,
+) {
     let mut header = NetlinkHeader::default();
     header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     header.sequence_number = sequence_number;
@@ -86,8 +107,8 @@ pub fn encode_listen_dump(family: u8, sequence_number: u32, buffer: &mut Vec<u8>
         SockDiagMessage::InetRequest(InetRequest {
             family,
             protocol: IPPROTO_TCP,
-            extensions: ExtensionFlags::empty(),
-            states: StateFlags::LISTEN,
+            extensions,
+            states,
             socket_id,
         })
         .into(),
@@ -115,6 +136,27 @@ pub fn sum_dump_datagram(
     ports: &[u16],
     total: &mut AcceptQueue,
 ) -> Result<Dump, DumpError> {
+    visit_dump_datagram(datagram, family, sequence_number, |response| {
+        let socket = &response.header;
+        // The request asked for LISTEN only; a kernel that ignored the filter must
+        // not have a connection's receive queue (bytes) counted as queued connections.
+        if socket.state == TCP_LISTEN && ports.contains(&socket.socket_id.source_port) {
+            total.depth += u64::from(socket.recv_queue);
+            total.limit += u64::from(socket.send_queue);
+            total.listeners += 1;
+        }
+    })
+}
+
+/// Hand each socket in one datagram of the reply to the dump request `(family,
+/// sequence_number)` to `visit`; say whether the dump goes on. Checks what every dump's
+/// reply must be (sequence number, family, message types), so a caller only reads sockets.
+pub fn visit_dump_datagram(
+    datagram: &[u8],
+    family: u8,
+    sequence_number: u32,
+    mut visit: impl FnMut(&InetResponse),
+) -> Result<Dump, DumpError> {
     if datagram.is_empty() {
         return Err(DumpError::Malformed("empty datagram".into()));
     }
@@ -131,20 +173,13 @@ pub fn sum_dump_datagram(
         }
         match message.payload {
             NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                let socket = &response.header;
-                if socket.family != family {
+                if response.header.family != family {
                     return Err(DumpError::Family {
                         expected: family,
-                        got: socket.family,
+                        got: response.header.family,
                     });
                 }
-                // The request asked for LISTEN only; a kernel that ignored the filter must
-                // not have a connection's receive queue (bytes) counted as queued connections.
-                if socket.state == TCP_LISTEN && ports.contains(&socket.socket_id.source_port) {
-                    total.depth += u64::from(socket.recv_queue);
-                    total.limit += u64::from(socket.send_queue);
-                    total.listeners += 1;
-                }
+                visit(&response);
             }
             NetlinkPayload::Done(done) if done.code == 0 => return Ok(Dump::Done),
             NetlinkPayload::Done(done) => return Err(DumpError::Refused(done.code.saturating_abs())),
@@ -198,9 +233,34 @@ impl SockDiagReader {
     /// After an error the socket may still hold the rest of a dump: drop the reader.
     pub fn listen_queues(&mut self, ports: &[u16]) -> Result<AcceptQueue, SockDiagError> {
         let mut total = AcceptQueue::default();
+        self.dump(
+            StateFlags::LISTEN,
+            ExtensionFlags::empty(),
+            |family, sequence_number, datagram| sum_dump_datagram(datagram, family, sequence_number, ports, &mut total),
+        )?;
+        Ok(total)
+    }
+
+    /// Dump the TCP sockets of both families in `states`, with the attributes `extensions`,
+    /// handing each datagram of the replies to `decode(family, sequence_number, datagram)`
+    /// until it says the dump of that family is done.
+    ///
+    /// After an error the socket may still hold the rest of a dump: drop the reader.
+    pub fn dump(
+        &mut self,
+        states: StateFlags,
+        extensions: ExtensionFlags,
+        mut decode: impl FnMut(u8, u32, &[u8]) -> Result<Dump, DumpError>,
+    ) -> Result<(), SockDiagError> {
         for family in FAMILIES {
             self.sequence_number = self.sequence_number.wrapping_add(1);
-            encode_listen_dump(family, self.sequence_number, &mut self.request);
+            encode_dump(
+                family,
+                self.sequence_number,
+                states.clone(),
+                extensions.clone(),
+                &mut self.request,
+            );
             self.socket
                 .send(&self.request, 0)
                 .map_err(|source| SockDiagError::Io { step: "send", source })?;
@@ -212,13 +272,12 @@ impl SockDiagReader {
                 if received >= self.datagram.len() {
                     return Err(SockDiagError::Truncated(self.datagram.len()));
                 }
-                let datagram = &self.datagram[..received];
-                if sum_dump_datagram(datagram, family, self.sequence_number, ports, &mut total)? == Dump::Done {
+                if decode(family, self.sequence_number, &self.datagram[..received])? == Dump::Done {
                     break;
                 }
             }
         }
-        Ok(total)
+        Ok(())
     }
 }
 
