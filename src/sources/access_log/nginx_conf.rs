@@ -947,4 +947,49 @@ mod tests {
         let error = find_log_format(&dir.path().join("nginx.conf"), "main").unwrap_err();
         assert!(matches!(error, NginxConfError::TooDeep { .. }), "{error}");
     }
+
+    /// `nginx -T` prints `# configuration file PATH:`, the file, and a newline, per file.
+    #[test]
+    fn config_dumps_split_into_their_files() {
+        let dump = b"nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n# configuration file /etc/nginx/nginx.conf:\nhttp {\n  include conf.d/*.conf;\n}\n\n# configuration file /etc/nginx/conf.d/a.conf:\nupstream a { server 10.0.0.1; }\n\n";
+        let files = split_config_dump(dump).unwrap();
+        let names: Vec<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
+        assert_eq!(
+            names,
+            [
+                Path::new("/etc/nginx/nginx.conf"),
+                Path::new("/etc/nginx/conf.d/a.conf")
+            ]
+        );
+        assert_eq!(files[1].1, b"upstream a { server 10.0.0.1; }\n\n");
+        assert_eq!(split_config_dump(b"http {\n}\n"), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dump.txt"), dump).unwrap();
+        let walked = all_directives(&dir.path().join("dump.txt")).unwrap();
+        let seen: Vec<(String, &str, usize, Vec<&str>)> = walked
+            .iter()
+            .map(|located| {
+                (
+                    located.file.display().to_string(),
+                    located.directive.name.as_str(),
+                    located.directive.line,
+                    located.directive.blocks.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("/etc/nginx/nginx.conf".to_string(), "http", 1, vec![]),
+                ("/etc/nginx/conf.d/a.conf".to_string(), "upstream", 1, vec!["http"]),
+                (
+                    "/etc/nginx/conf.d/a.conf".to_string(),
+                    "server",
+                    1,
+                    vec!["http", "upstream"]
+                ),
+            ]
+        );
+    }
 }

@@ -195,6 +195,15 @@ pub fn upstreams_in(directives: &[Located]) -> Result<UpstreamConf, ConfError> {
             message: format!("{} {url:?}: {message}", directive.name),
         })? {
             PassTarget::Variable => conf.dynamic.push(place),
+            PassTarget::BlockOrVariable(name) => {
+                if !conf
+                    .groups
+                    .iter()
+                    .any(|group| group.kind == GroupKind::Block && group.name.eq_ignore_ascii_case(&name))
+                {
+                    conf.dynamic.push(place);
+                }
+            }
             PassTarget::Named(name) => {
                 if conf
                     .groups
@@ -293,12 +302,21 @@ enum PassTarget {
         spelled: String,
         address: ServerAddress,
     },
+    /// A host under a variable scheme: the block of that name, or unknown until a request.
+    BlockOrVariable(String),
     Variable,
 }
 
 /// The target of a pass's address: `scheme://host[:port][/uri]`, `scheme://unix:/path:/uri`,
 /// or, for the passes without a scheme, `host:port` and `unix:/path`.
 fn pass_target(url: &str, schemes: &[(&str, u16)]) -> Result<PassTarget, String> {
+    // A variable anywhere before the path (`$scheme://api`, `http://api$request_uri`, Kong's
+    // `$upstream_scheme://kong_upstream$upstream_uri`): nginx evaluates the URL per request.
+    // The literal host before the first variable still names a block if one has that name;
+    // anything else is unknown until a request.
+    if let Some((_, rest)) = url.split_once("://").filter(|(scheme, _)| scheme.contains('$')) {
+        return Ok(variable_target(rest));
+    }
     let rest = if schemes.is_empty() {
         url
     } else {
@@ -325,7 +343,7 @@ fn pass_target(url: &str, schemes: &[(&str, u16)]) -> Result<PassTarget, String>
     }
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
     if authority.contains('$') {
-        return Ok(PassTarget::Variable);
+        return Ok(variable_target(rest));
     }
     let (host, port) = split_host_port(authority)?;
     match port {
@@ -335,6 +353,16 @@ fn pass_target(url: &str, schemes: &[(&str, u16)]) -> Result<PassTarget, String>
             address: ServerAddress::Host { host, port },
         }),
     }
+}
+
+/// The target of an address with a variable before its path: the literal host in front of
+/// the first `$`, if there is one and it has no port, may name a block.
+fn variable_target(after_scheme: &str) -> PassTarget {
+    let literal = after_scheme.split(['$', '/', '?']).next().unwrap_or_default();
+    if literal.is_empty() || literal.contains([':', '[']) {
+        return PassTarget::Variable;
+    }
+    PassTarget::BlockOrVariable(literal.to_string())
 }
 
 /// `host`, `host:port`, `[ipv6]`, `[ipv6]:port` -> the host (IPv6 without brackets) and the
@@ -567,6 +595,15 @@ server {\n\
             .unwrap()
             .dynamic;
         assert_eq!(dynamic.len(), 1);
+        // Kong's `$upstream_scheme://kong_upstream$upstream_uri` names the block.
+        let kong = conf("upstream kong_upstream { server 0.0.0.1; }\nserver { location / { proxy_pass $upstream_scheme://kong_upstream$upstream_uri; } }\n").unwrap();
+        assert_eq!((kong.groups.len(), kong.dynamic.len()), (1, 0));
+        let request_uri =
+            conf("upstream api { server 10.0.0.1; }\nserver { location / { proxy_pass http://api$request_uri; } }\n")
+                .unwrap();
+        assert_eq!((request_uri.groups.len(), request_uri.dynamic.len()), (1, 0));
+        let elsewhere = conf("server { location / { proxy_pass $scheme://other.internal; } }\n").unwrap();
+        assert_eq!((elsewhere.groups.len(), elsewhere.dynamic.len()), (0, 1));
     }
 
     #[test]
