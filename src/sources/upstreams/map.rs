@@ -116,9 +116,9 @@ impl UpstreamMap {
                 )));
             }
             if spec.name == UNCLAIMED || spec.name == SHARED {
-                return Err(refuse(format!(
-                    "the name is the exporter's own key for connections no single group claims; rename the upstream block"
-                )));
+                return Err(refuse(
+                    "the name is the exporter's own key for connections no single group claims; rename the upstream block".into(),
+                ));
             }
             if spec.servers.len() > MAX_ADDRESSES_PER_GROUP {
                 return Err(refuse(format!(
