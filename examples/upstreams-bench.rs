@@ -63,18 +63,16 @@ fn main() {
         let start = Instant::now();
         let counts = reader.sample(&map).expect("dump with tcp_info");
         ours.push(start.elapsed());
-        counted = counts
-            .groups
-            .iter()
-            .map(|(_, c)| u64::from(c.waiting + c.idle))
-            .sum();
+        counted = counts.groups.iter().map(|(_, c)| u64::from(c.waiting + c.idle)).sum();
 
         let start = Instant::now();
         let mut sockets = 0u64;
         plain
-            .dump(StateFlags::ESTABLISHED, ExtensionFlags::empty(), |family, sequence, datagram| {
-                visit_dump_datagram(datagram, family, sequence, |_| sockets += 1)
-            })
+            .dump(
+                StateFlags::ESTABLISHED,
+                ExtensionFlags::empty(),
+                |family, sequence, datagram| visit_dump_datagram(datagram, family, sequence, |_| sockets += 1),
+            )
             .expect("dump without tcp_info");
         without_info.push(start.elapsed());
         dumped = sockets;
@@ -91,10 +89,11 @@ fn main() {
     let (ours, without_info, proc_net) = (median(ours), median(without_info), median(proc_net));
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!("connections {connections}, groups {groups}, samples {samples}");
+    println!("sockets: dump {dumped} ESTABLISHED, /proc/net/tcp{{,6}} {rows} rows, counted to groups {counted}");
     println!(
-        "sockets: dump {dumped} ESTABLISHED, /proc/net/tcp{{,6}} {rows} rows, counted to groups {counted}"
+        "ROW\tdump with tcp_info + count (ours)\t{:.0} us",
+        ours.as_secs_f64() * 1e6
     );
-    println!("ROW\tdump with tcp_info + count (ours)\t{:.0} us", ours.as_secs_f64() * 1e6);
     println!(
         "ROW\tdump without tcp_info\t{:.0} us\tours x{:.2}",
         without_info.as_secs_f64() * 1e6,

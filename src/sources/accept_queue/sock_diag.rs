@@ -282,8 +282,9 @@ impl SockDiagReader {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::net::{IpAddr, SocketAddr};
 
     // Built by hand from the kernel's layouts (linux/netlink.h, linux/inet_diag.h), all in host
     // (little-endian here) byte order except the ports and addresses, which are big-endian:
@@ -292,12 +293,12 @@ mod tests {
     //   struct inet_diag_req_v2 { u8 family, protocol, ext, pad; u32 states; sockid id; }   56
     //   struct inet_diag_msg  { u8 family, state, timer, retrans; sockid id;
     //                           u32 expires, rqueue, wqueue, uid, inode; }                    72
-    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    pub(crate) const SOCK_DIAG_BY_FAMILY: u16 = 20;
     const NLMSG_ERROR: u16 = 2;
     const NLMSG_DONE: u16 = 3;
     const TCP_ESTABLISHED: u8 = 1;
 
-    fn nlmsghdr(length: usize, message_type: u16, flags: u16, sequence_number: u32) -> Vec<u8> {
+    pub(crate) fn nlmsghdr(length: usize, message_type: u16, flags: u16, sequence_number: u32) -> Vec<u8> {
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&(length as u32).to_le_bytes());
         bytes.extend_from_slice(&message_type.to_le_bytes());
@@ -318,25 +319,60 @@ mod tests {
     /// One `SOCK_DIAG_BY_FAMILY` reply: nlmsghdr + inet_diag_msg + an INET_DIAG_SHUTDOWN
     /// attribute (the kernel always adds it; 5 bytes, padded to 8).
     fn reply(sequence_number: u32, row: &Row) -> Vec<u8> {
-        let mut body = vec![row.family, row.state, 0, 0];
-        body.extend_from_slice(&row.port.to_be_bytes()); // idiag_sport
-        body.extend_from_slice(&0u16.to_be_bytes()); // idiag_dport
-        let mut source = [0u8; 16];
-        source[..4].copy_from_slice(&[127, 0, 0, 1]);
-        body.extend_from_slice(&source);
-        body.extend_from_slice(&[0u8; 16]); // idiag_dst
+        let source = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), row.port);
+        let socket = Socket {
+            family: row.family,
+            state: row.state,
+            source,
+            destination: SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0),
+            rqueue: row.rqueue,
+            wqueue: row.wqueue,
+            uid: 33,
+        };
+        socket_reply(sequence_number, &socket, &[(8, &[0])])
+    }
+
+    /// The header fields of one socket in a reply.
+    pub(crate) struct Socket {
+        pub family: u8,
+        pub state: u8,
+        pub source: SocketAddr,
+        pub destination: SocketAddr,
+        pub rqueue: u32,
+        pub wqueue: u32,
+        pub uid: u32,
+    }
+
+    /// One `SOCK_DIAG_BY_FAMILY` reply: nlmsghdr + inet_diag_msg + `attributes` (struct nlattr
+    /// { u16 len; u16 type; } + value, padded to 4 bytes).
+    pub(crate) fn socket_reply(sequence_number: u32, socket: &Socket, attributes: &[(u16, &[u8])]) -> Vec<u8> {
+        let address = |ip: IpAddr| -> [u8; 16] {
+            let mut bytes = [0u8; 16];
+            match ip {
+                IpAddr::V4(v4) => bytes[..4].copy_from_slice(&v4.octets()),
+                IpAddr::V6(v6) => bytes = v6.octets(),
+            }
+            bytes
+        };
+        let mut body = vec![socket.family, socket.state, 0, 0];
+        body.extend_from_slice(&socket.source.port().to_be_bytes()); // idiag_sport
+        body.extend_from_slice(&socket.destination.port().to_be_bytes()); // idiag_dport
+        body.extend_from_slice(&address(socket.source.ip()));
+        body.extend_from_slice(&address(socket.destination.ip()));
         body.extend_from_slice(&0u32.to_le_bytes()); // idiag_if
         body.extend_from_slice(&[0xff; 8]); // idiag_cookie
         body.extend_from_slice(&0u32.to_le_bytes()); // idiag_expires
-        body.extend_from_slice(&row.rqueue.to_le_bytes());
-        body.extend_from_slice(&row.wqueue.to_le_bytes());
-        body.extend_from_slice(&33u32.to_le_bytes()); // idiag_uid
+        body.extend_from_slice(&socket.rqueue.to_le_bytes());
+        body.extend_from_slice(&socket.wqueue.to_le_bytes());
+        body.extend_from_slice(&socket.uid.to_le_bytes()); // idiag_uid
         body.extend_from_slice(&98765u32.to_le_bytes()); // idiag_inode
         assert_eq!(body.len(), 72);
-        // struct nlattr { u16 len; u16 type; } + u8 value, INET_DIAG_SHUTDOWN = 8.
-        body.extend_from_slice(&5u16.to_le_bytes());
-        body.extend_from_slice(&8u16.to_le_bytes());
-        body.extend_from_slice(&[0, 0, 0, 0]);
+        for (kind, value) in attributes {
+            body.extend_from_slice(&((4 + value.len()) as u16).to_le_bytes());
+            body.extend_from_slice(&kind.to_le_bytes());
+            body.extend_from_slice(value);
+            body.resize(nlmsg_align(body.len()), 0);
+        }
         let mut message = nlmsghdr(
             16 + body.len(),
             SOCK_DIAG_BY_FAMILY,
@@ -347,7 +383,7 @@ mod tests {
         message
     }
 
-    fn done(sequence_number: u32, code: i32) -> Vec<u8> {
+    pub(crate) fn done(sequence_number: u32, code: i32) -> Vec<u8> {
         let mut message = nlmsghdr(20, NLMSG_DONE, 2, sequence_number);
         message.extend_from_slice(&code.to_le_bytes());
         message

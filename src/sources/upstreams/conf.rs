@@ -443,20 +443,24 @@ fn server_directive(args: &[String], place: Place) -> Result<UpstreamServer, Con
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sources::access_log::nginx_conf::directives;
 
-    fn conf(text: &str) -> Result<UpstreamConf, ConfError> {
-        let located: Vec<Located> = directives(text.as_bytes())
+    /// The directives of `text`, as if read from `file`.
+    pub(crate) fn located(file: &str, text: &str) -> Vec<Located> {
+        directives(text.as_bytes())
             .unwrap()
             .into_iter()
             .map(|directive| Located {
-                file: PathBuf::from("nginx.conf"),
+                file: PathBuf::from(file),
                 directive,
             })
-            .collect();
-        upstreams_in(&located)
+            .collect()
+    }
+
+    fn conf(text: &str) -> Result<UpstreamConf, ConfError> {
+        upstreams_in(&located("nginx.conf", text))
     }
 
     fn host(host: &str, port: u16) -> ServerAddress {

@@ -392,18 +392,9 @@ impl UpstreamCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::access_log::nginx_conf::{directives, Located};
-    use std::path::PathBuf;
 
     fn map_of(text: &str) -> Result<UpstreamMap, UpstreamError> {
-        let located: Vec<Located> = directives(text.as_bytes())
-            .unwrap()
-            .into_iter()
-            .map(|directive| Located {
-                file: PathBuf::from("/etc/nginx/nginx.conf"),
-                directive,
-            })
-            .collect();
+        let located = super::super::conf::tests::located("/etc/nginx/nginx.conf", text);
         UpstreamMap::new(super::super::conf::upstreams_in(&located)?)
     }
 

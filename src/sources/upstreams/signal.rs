@@ -109,30 +109,15 @@ mod tests {
     use super::*;
     use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6};
 
-    // Layouts as in accept_queue/sock_diag.rs's tests, from linux/netlink.h and
-    // linux/inet_diag.h: nlmsghdr (16) + inet_diag_msg (72) + attributes (nlattr: u16 len,
-    // u16 type, value padded to 4). INET_DIAG_INFO is attribute 2.
-    const SOCK_DIAG_BY_FAMILY: u16 = 20;
-    const NLMSG_DONE: u16 = 3;
+    use crate::sources::accept_queue::sock_diag::tests::{done, socket_reply, Socket};
+
+    /// INET_DIAG_INFO, linux/inet_diag.h.
     const INET_DIAG_INFO: u16 = 2;
     const TCP_LISTEN: u8 = 10;
 
     struct Row {
-        family: u8,
-        state: u8,
-        source: SocketAddr,
-        destination: SocketAddr,
-        uid: u32,
+        socket: Socket,
         info: Option<Vec<u8>>,
-    }
-
-    fn address_bytes(ip: IpAddr) -> [u8; 16] {
-        let mut bytes = [0u8; 16];
-        match ip {
-            IpAddr::V4(v4) => bytes[..4].copy_from_slice(&v4.octets()),
-            IpAddr::V6(v6) => bytes = v6.octets(),
-        }
-        bytes
     }
 
     /// A tcp_info of the kernel's current size (232 bytes on 6.x) with the two clocks set.
@@ -147,52 +132,24 @@ mod tests {
     }
 
     fn reply(sequence_number: u32, row: &Row) -> Vec<u8> {
-        let mut body = vec![row.family, row.state, 0, 0];
-        body.extend_from_slice(&row.source.port().to_be_bytes());
-        body.extend_from_slice(&row.destination.port().to_be_bytes());
-        body.extend_from_slice(&address_bytes(row.source.ip()));
-        body.extend_from_slice(&address_bytes(row.destination.ip()));
-        body.extend_from_slice(&0u32.to_le_bytes()); // idiag_if
-        body.extend_from_slice(&[0x11; 8]); // idiag_cookie
-        body.extend_from_slice(&0u32.to_le_bytes()); // idiag_expires
-        body.extend_from_slice(&0u32.to_le_bytes()); // idiag_rqueue
-        body.extend_from_slice(&0u32.to_le_bytes()); // idiag_wqueue
-        body.extend_from_slice(&row.uid.to_le_bytes());
-        body.extend_from_slice(&4321u32.to_le_bytes()); // idiag_inode
-        if let Some(info) = &row.info {
-            body.extend_from_slice(&((4 + info.len()) as u16).to_le_bytes());
-            body.extend_from_slice(&INET_DIAG_INFO.to_le_bytes());
-            body.extend_from_slice(info);
+        match &row.info {
+            Some(info) => socket_reply(sequence_number, &row.socket, &[(INET_DIAG_INFO, info)]),
+            None => socket_reply(sequence_number, &row.socket, &[]),
         }
-        let mut message = Vec::new();
-        message.extend_from_slice(&((16 + body.len()) as u32).to_le_bytes());
-        message.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_le_bytes());
-        message.extend_from_slice(&2u16.to_le_bytes()); // NLM_F_MULTI
-        message.extend_from_slice(&sequence_number.to_le_bytes());
-        message.extend_from_slice(&0u32.to_le_bytes());
-        message.extend_from_slice(&body);
-        message
-    }
-
-    fn done(sequence_number: u32) -> Vec<u8> {
-        let mut message = Vec::new();
-        message.extend_from_slice(&20u32.to_le_bytes());
-        message.extend_from_slice(&NLMSG_DONE.to_le_bytes());
-        message.extend_from_slice(&2u16.to_le_bytes());
-        message.extend_from_slice(&sequence_number.to_le_bytes());
-        message.extend_from_slice(&0u32.to_le_bytes());
-        message.extend_from_slice(&0i32.to_le_bytes());
-        message
     }
 
     fn established(source: &str, destination: &str, sent: u32, received: u32) -> Row {
         let source: SocketAddr = source.parse().unwrap();
         Row {
-            family: if source.is_ipv4() { AF_INET } else { AF_INET6 },
-            state: TCP_ESTABLISHED,
-            source,
-            destination: destination.parse().unwrap(),
-            uid: 33,
+            socket: Socket {
+                family: if source.is_ipv4() { AF_INET } else { AF_INET6 },
+                state: TCP_ESTABLISHED,
+                source,
+                destination: destination.parse().unwrap(),
+                rqueue: 0,
+                wqueue: 0,
+                uid: 33,
+            },
             info: Some(tcp_info(sent, received)),
         }
     }
@@ -201,9 +158,9 @@ mod tests {
     fn decodes_addresses_owner_and_clocks() {
         let mut datagram = reply(5, &established("127.0.0.1:40001", "127.0.0.1:8080", 1992, 2524));
         let mut listening = established("127.0.0.1:80", "0.0.0.0:0", 0, 0);
-        listening.state = TCP_LISTEN;
+        listening.socket.state = TCP_LISTEN;
         datagram.extend(reply(5, &listening));
-        datagram.extend(done(5));
+        datagram.extend(done(5, 0));
         let mut out = Vec::new();
         assert_eq!(connections_in_datagram(&datagram, AF_INET, 5, &mut out), Ok(Dump::Done));
         assert_eq!(
