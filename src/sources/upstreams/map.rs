@@ -405,6 +405,7 @@ mod tests {
             uid: 33,
             last_data_sent_ms: sent,
             last_data_recv_ms: received,
+            bytes_received: Some(if sent == received { 0 } else { 900 }),
         }
     }
 

@@ -6,7 +6,7 @@
 //! - [`map`]: group names checked as CloudWatch dimension values, server names resolved
 //!   (again when the caller asks), addresses -> groups, and the per-group count.
 //! - [`signal`]: the sock_diag dump of ESTABLISHED sockets with tcp_info, decoded (pure);
-//!   a connection is waiting when nginx sent at or after it last received.
+//!   a connection is waiting when nginx sent after it last received (see there for ties).
 //! - [`UpstreamReader`]: the dump on accept_queue's netlink socket.
 //!
 //! The sampler's use, once wired:

@@ -1,14 +1,36 @@
 //! The live signal: nginx's TCP connections to its upstreams, from a sock_diag dump of
 //! ESTABLISHED sockets with `INET_DIAG_INFO` (the kernel's `struct tcp_info`).
 //!
-//! **A connection is waiting when nginx sent on it at or after it last received**
-//! (`tcpi_last_data_sent <= tcpi_last_data_recv`, both in ms ago): a request went out and no
+//! **A connection is waiting when nginx sent on it after it last received**
+//! (`tcpi_last_data_sent < tcpi_last_data_recv`, both in ms ago): a request went out and no
 //! answer has come back since. A pooled keep-alive connection received its last response
-//! after it sent its last request, so it is idle; a fresh connection has received nothing but
-//! the handshake, which sets both clocks to the same instant until nginx sends. Measured on
-//! nginx 1.22 (issue 25): busy `1992 <= 2524`, idle pooled `2828 > 2528`, fresh busy
-//! `2000 <= 2000`.
+//! after it sent its last request, so it is idle. Measured on nginx 1.22 (issue 25): busy
+//! `1992 < 2524`, idle pooled `2828 > 2528`.
 //!
+//! **A tie is waiting only on a connection that has received nothing** (`tcpi_bytes_received`
+//! is 0): the clocks count jiffies (4 ms at HZ=250), so a fresh connection's handshake and
+//! nginx's request often fall in one tick (issue 25: `2000 = 2000`, busy), and so do a request
+//! and its answer from a fast upstream, which then idles in the pool with equal clocks
+//! (tests/upstreams.rs measured one such phantom after 20 fast answers). A pooled connection
+//! reused within the tick its last answer arrived in is missed until the next answer.
+//!
+//! What it sees and misses (tests/upstreams.rs measures the first four on nginx):
+//! - a request held at the upstream, on a fresh or a pooled connection: waiting;
+//! - a response being streamed (data arriving after the request): not waiting;
+//! - a request body still being sent (`proxy_request_buffering off`, or a large body): waiting,
+//!   as the request is in flight;
+//! - an upstream that sent its headers and then stalls: not waiting (data came after the
+//!   request): missed, as is any response that has started;
+//! - another process of the host with connections to the same addresses: counted unless the
+//!   owner uid is given ([`crate::sources::upstreams::UpstreamReader::open`]); the dump tells
+//!   a socket's uid, not its process;
+//! - HTTP/2 and gRPC: nginx's upstream side is HTTP/1.x for `proxy_pass`, and `grpc_pass`
+//!   sends one request per upstream connection at a time (ngx_http_grpc_module opens one
+//!   stream per connection; keepalive reuses the connection afterwards), so the count is still
+//!   requests waiting. A streaming RPC is waiting while the client streams (nginx sends) and
+//!   not while the server streams (data arrives); a long-lived bidirectional stream is either,
+//!   by whichever side spoke last.
+
 //! The decoder and the counting are pure; the socket is accept_queue's [`SockDiagReader`].
 //!
 //! [`SockDiagReader`]: crate::sources::accept_queue::sock_diag::SockDiagReader
@@ -26,6 +48,9 @@ use crate::sources::accept_queue::sock_diag::{visit_dump_datagram, Dump, DumpErr
 /// `tcpi_last_data_sent` (44), `tcpi_last_ack_sent` (48), `tcpi_last_data_recv` (52).
 const LAST_DATA_SENT: usize = 44;
 const LAST_DATA_RECV: usize = 52;
+/// ... rcv_rtt (92), rcv_space, total_retrans, u64 pacing_rate (104), max_pacing_rate,
+/// bytes_acked (120), `tcpi_bytes_received` (128, u64; since Linux 4.1).
+const BYTES_RECEIVED: usize = 128;
 
 /// One ESTABLISHED TCP socket: where it goes, who owns it, and its two data clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +64,20 @@ pub struct TcpConnection {
     pub last_data_sent_ms: u32,
     /// ms since the socket last received data.
     pub last_data_recv_ms: u32,
+    /// Payload bytes received so far (`None` before Linux 4.1, whose tcp_info stops sooner).
+    pub bytes_received: Option<u64>,
 }
 
 impl TcpConnection {
-    /// Sent at or after it last received: a request is out and its answer has not started.
+    /// Sent after it last received: a request is out and its answer has not started. In a
+    /// tie (one clock tick), only a connection that has received nothing is waiting (a
+    /// kernel too old to say counts the tie as waiting, the issue's first rule).
     pub fn waiting(&self) -> bool {
-        self.last_data_sent_ms <= self.last_data_recv_ms
+        match self.last_data_sent_ms.cmp(&self.last_data_recv_ms) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => self.bytes_received.is_none_or(|bytes| bytes == 0),
+        }
     }
 }
 
@@ -101,6 +134,9 @@ fn connection(response: &InetResponse) -> Option<TcpConnection> {
         uid: response.header.uid,
         last_data_sent_ms: field(LAST_DATA_SENT)?,
         last_data_recv_ms: field(LAST_DATA_RECV)?,
+        bytes_received: info
+            .get(BYTES_RECEIVED..BYTES_RECEIVED + 8)
+            .and_then(|bytes| Some(u64::from_ne_bytes(bytes.try_into().ok()?))),
     })
 }
 
@@ -123,6 +159,7 @@ mod tests {
     /// A tcp_info of the kernel's current size (232 bytes on 6.x) with the two clocks set.
     fn tcp_info(last_data_sent: u32, last_data_recv: u32) -> Vec<u8> {
         let mut info = vec![0u8; 232];
+        info[128..136].copy_from_slice(&517u64.to_ne_bytes()); // tcpi_bytes_received
         info[0] = TCP_ESTABLISHED;
         info[44..48].copy_from_slice(&last_data_sent.to_ne_bytes());
         info[48..52].copy_from_slice(&7u32.to_ne_bytes()); // tcpi_last_ack_sent, not read
@@ -171,6 +208,7 @@ mod tests {
                 uid: 33,
                 last_data_sent_ms: 1992,
                 last_data_recv_ms: 2524,
+                bytes_received: Some(517),
             }]
         );
     }
@@ -200,24 +238,40 @@ mod tests {
         assert!(connections_in_datagram(&reply(5, &row), AF_INET, 5, &mut out).is_err());
     }
 
-    /// The issue's measurement on nginx 1.22 (ms ago, as `ss -ti` prints them).
+    /// The issue's measurement on nginx 1.22 (ms ago, as `ss -ti` prints them), and the
+    /// ties of one clock tick.
     #[test]
-    fn waiting_is_sent_at_or_after_the_last_receive() {
-        let connection = |sent, received| TcpConnection {
+    fn waiting_is_sent_after_the_last_receive() {
+        let connection = |sent, received, bytes_received| TcpConnection {
             source: "127.0.0.1:1".parse().unwrap(),
             destination: "127.0.0.1:2".parse().unwrap(),
             uid: 0,
             last_data_sent_ms: sent,
             last_data_recv_ms: received,
+            bytes_received,
         };
-        for (sent, received, waiting, what) in [
-            (1992, 2524, true, "busy pooled connection to api"),
-            (1988, 2524, true, "busy pooled connection to api"),
-            (2000, 2524, true, "busy pooled connection to api"),
-            (2828, 2528, false, "idle pooled keep-alive connection to api"),
-            (2000, 2000, true, "fresh connection to web: only the handshake received"),
+        for (sent, received, bytes, waiting, what) in [
+            (1992, 2524, Some(900), true, "busy pooled connection to api"),
+            (1988, 2524, Some(900), true, "busy pooled connection to api"),
+            (2000, 2524, Some(900), true, "busy pooled connection to api"),
+            (2828, 2528, Some(900), false, "idle pooled keep-alive connection to api"),
+            (
+                2000,
+                2000,
+                Some(0),
+                true,
+                "fresh connection to web: only the handshake received",
+            ),
+            (
+                2000,
+                2000,
+                Some(900),
+                false,
+                "a fast answer in the request's tick, then idle",
+            ),
+            (2000, 2000, None, true, "a tie on a kernel without tcpi_bytes_received"),
         ] {
-            assert_eq!(connection(sent, received).waiting(), waiting, "{what}");
+            assert_eq!(connection(sent, received, bytes).waiting(), waiting, "{what}");
         }
     }
 }
