@@ -84,6 +84,19 @@ async fn serve(mut stream: TcpStream, mut released: watch::Receiver<u64>) {
         if !path.contains("/fast") {
             until_released(&mut released).await;
         }
+        // Read the request body before answering, as a server must.
+        let body_length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+        while buffer.len() < body_length {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buffer.drain(..body_length);
         let connection = if close { "close" } else { "keep-alive" };
         let response = format!("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: {connection}\r\n\r\nok\n");
         if stream.write_all(response.as_bytes()).await.is_err() || close {
@@ -306,9 +319,10 @@ async fn streamed_and_stalled_responses_are_not_waiting() {
     // A request body still being sent (proxy_request_buffering off: nginx passes each piece
     // on as the client sends it, every 100 ms): the request is in flight, and counted.
     let port = setup.proxy_port;
+    let (body_sent, body_done) = tokio::sync::oneshot::channel();
     let upload = tokio::spawn(async move {
         let mut client = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let pieces = 30;
+        let pieces = 15;
         let head = format!(
             "POST /upload/hold HTTP/1.0\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
             pieces * 1024
@@ -318,6 +332,7 @@ async fn streamed_and_stalled_responses_are_not_waiting() {
             client.write_all(&[b'x'; 1024]).await.unwrap();
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let _ = body_sent.send(());
         let mut response = Vec::new();
         client.read_to_end(&mut response).await.unwrap();
         String::from_utf8_lossy(&response).into_owned()
@@ -330,6 +345,7 @@ async fn streamed_and_stalled_responses_are_not_waiting() {
         Some(counts(1, 2)),
         "the upload is waiting, the streams are not"
     );
+    body_done.await.unwrap();
     setup.web.release();
     setup.api.release();
     finish(streaming).await;
