@@ -5,10 +5,13 @@
 //! - baseline 1: the same dump without INET_DIAG_INFO (what the attribute costs);
 //! - baseline 2: reading /proc/net/tcp and /proc/net/tcp6 (what `ss`-less tools do; no tcp_info).
 //!
-//! Usage: upstreams-bench [CONNECTIONS] [GROUPS] [SAMPLES]   (needs ~2 * CONNECTIONS fds)
+//! Usage: upstreams-bench [CONNECTIONS] [GROUPS] [SAMPLES]   (needs ~CONNECTIONS fds; the
+//! accepting ends are held by a child process, `upstreams-bench serve GROUPS`, so that each
+//! process stays under a hard limit of 20,000 open files)
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, Read};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use netlink_packet_sock_diag::inet::{ExtensionFlags, StateFlags};
@@ -27,28 +30,62 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
+/// The child: G listeners, their addresses on one line of stdout, then accept forever.
+fn serve(groups: usize) {
+    let listeners: Vec<TcpListener> = (0..groups)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a listener"))
+        .collect();
+    let addresses: Vec<String> = listeners
+        .iter()
+        .map(|listener| listener.local_addr().unwrap().to_string())
+        .collect();
+    println!("{}", addresses.join(" "));
+    let threads: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            std::thread::spawn(move || {
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept() {
+                    held.push(stream);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        let _ = thread.join();
+    }
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        return serve(arg(2, 20));
+    }
     let connections = arg(1, 10_000);
     let groups = arg(2, 20);
     let samples = arg(3, 50);
 
-    let listeners: Vec<TcpListener> = (0..groups)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a listener"))
-        .collect();
-    let mut open: Vec<(TcpStream, TcpStream)> = Vec::with_capacity(connections);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["serve", &groups.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the accepting child");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let listeners: Vec<SocketAddr> = line.split_whitespace().map(|a| a.parse().unwrap()).collect();
+    let mut open: Vec<TcpStream> = Vec::with_capacity(connections);
     for i in 0..connections {
-        let listener = &listeners[i % groups];
-        let client = TcpStream::connect(listener.local_addr().unwrap())
+        let client = TcpStream::connect(listeners[i % groups])
             .unwrap_or_else(|error| panic!("connection {i}: {error} (raise ulimit -n)"));
-        let (server, _) = listener.accept().unwrap();
-        open.push((client, server));
+        open.push(client);
     }
 
     let conf = std::env::temp_dir().join(format!("upstreams-bench-{}.conf", std::process::id()));
     let blocks: String = listeners
         .iter()
         .enumerate()
-        .map(|(i, listener)| format!("upstream group{i} {{ server {}; }}\n", listener.local_addr().unwrap()))
+        .map(|(i, address)| format!("upstream group{i} {{ server {address}; }}\n"))
         .collect();
     std::fs::write(&conf, format!("http {{\n{blocks}}}\n")).unwrap();
     let map = UpstreamMap::from_conf(&conf).unwrap();
@@ -105,4 +142,6 @@ fn main() {
         ratio(ours, proc_net)
     );
     drop(open);
+    let _ = child.kill();
+    let _ = child.wait();
 }

@@ -10,7 +10,12 @@ cd "$(dirname "$0")/.."
 CARGO_TARGET_DIR="$(scripts/cargo-target-dir.sh)"
 export CARGO_TARGET_DIR
 connections=${1:-10000}
-# Both ends of every connection are open in the one process.
-ulimit -n $((2 * connections + 256))
-cargo build --release --quiet --example upstreams-bench
-"$CARGO_TARGET_DIR/release/examples/upstreams-bench" "$connections" "${2:-20}" "${3:-50}"
+# One end of every connection in each of two processes (the example and its accepting child).
+need=$((connections + 256)); hard=$(ulimit -Hn)
+[[ "$hard" == unlimited || "$hard" -ge "$need" ]] || { echo "bench-upstreams: ulimit -Hn $hard < $need" >&2; exit 2; }
+ulimit -n "$need"
+# BENCH_PROFILE=dev for a quick look without a release build (the decoding is slower there).
+profile=${BENCH_PROFILE:-release}
+cargo build --profile "$profile" --quiet --example upstreams-bench
+dir=$([[ "$profile" == dev ]] && echo debug || echo "$profile")
+"$CARGO_TARGET_DIR/$dir/examples/upstreams-bench" "$connections" "${2:-20}" "${3:-50}"
