@@ -25,12 +25,12 @@
 //!   owner uid is given ([`crate::sources::upstreams::UpstreamReader::open`]); the dump tells
 //!   a socket's uid, not its process;
 //! - HTTP/2 and gRPC: nginx's upstream side is HTTP/1.x for `proxy_pass`, and `grpc_pass`
-//!   sends one request per upstream connection at a time (ngx_http_grpc_module opens one
-//!   stream per connection; keepalive reuses the connection afterwards), so the count is still
+//!   sends one request per upstream connection at a time (from ngx_http_grpc_module: one
+//!   stream per connection, reused by keepalive afterwards; not measured here), so the count is still
 //!   requests waiting. A streaming RPC is waiting while the client streams (nginx sends) and
 //!   not while the server streams (data arrives); a long-lived bidirectional stream is either,
 //!   by whichever side spoke last.
-
+//!
 //! The decoder and the counting are pure; the socket is accept_queue's [`SockDiagReader`].
 //!
 //! [`SockDiagReader`]: crate::sources::accept_queue::sock_diag::SockDiagReader
