@@ -5,6 +5,7 @@
 pub mod accept_queue;
 pub mod access_log;
 pub mod stub_status;
+pub mod upstreams;
 
 use crate::model::{Reading, Unread};
 

@@ -9,14 +9,16 @@
 //! /proc shows as `rx_queue` and `tx_queue`.
 //!
 //! The request encoder and the reply decoder are pure; [`SockDiagReader`] is the thin socket
-//! I/O around them. The unsafe syscalls live in `netlink-sys`.
+//! I/O around them. The unsafe syscalls live in `netlink-sys`. The per-upstream source
+//! (sources/upstreams) dumps ESTABLISHED sockets through the same encoder, reply checks and
+//! reader ([`encode_dump`], [`visit_dump_datagram`], [`SockDiagReader::dump`]).
 
 use std::io;
 use std::time::Duration;
 
 use netlink_packet_core::{NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, TCP_LISTEN};
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_sys::{protocols::NETLINK_SOCK_DIAG, Socket, SocketAddr};
 
@@ -73,6 +75,25 @@ pub enum SockDiagError {
 /// Write the `SOCK_DIAG_BY_FAMILY` dump request (an `inet_diag_req_v2`) for TCP sockets of
 /// `family` in state LISTEN into `buffer`, replacing what it held.
 pub fn encode_listen_dump(family: u8, sequence_number: u32, buffer: &mut Vec<u8>) {
+    encode_dump(
+        family,
+        sequence_number,
+        StateFlags::LISTEN,
+        ExtensionFlags::empty(),
+        buffer,
+    );
+}
+
+/// Write a `SOCK_DIAG_BY_FAMILY` dump request (an `inet_diag_req_v2`) for TCP sockets of
+/// `family` in `states`, asking for the attributes `extensions`, into `buffer`, replacing
+/// what it held.
+pub fn encode_dump(
+    family: u8,
+    sequence_number: u32,
+    states: StateFlags,
+    extensions: ExtensionFlags,
+    buffer: &mut Vec<u8>,
+) {
     let mut header = NetlinkHeader::default();
     header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     header.sequence_number = sequence_number;
@@ -86,8 +107,8 @@ pub fn encode_listen_dump(family: u8, sequence_number: u32, buffer: &mut Vec<u8>
         SockDiagMessage::InetRequest(InetRequest {
             family,
             protocol: IPPROTO_TCP,
-            extensions: ExtensionFlags::empty(),
-            states: StateFlags::LISTEN,
+            extensions,
+            states,
             socket_id,
         })
         .into(),
@@ -115,6 +136,27 @@ pub fn sum_dump_datagram(
     ports: &[u16],
     total: &mut AcceptQueue,
 ) -> Result<Dump, DumpError> {
+    visit_dump_datagram(datagram, family, sequence_number, |response| {
+        let socket = &response.header;
+        // The request asked for LISTEN only; a kernel that ignored the filter must
+        // not have a connection's receive queue (bytes) counted as queued connections.
+        if socket.state == TCP_LISTEN && ports.contains(&socket.socket_id.source_port) {
+            total.depth += u64::from(socket.recv_queue);
+            total.limit += u64::from(socket.send_queue);
+            total.listeners += 1;
+        }
+    })
+}
+
+/// Hand each socket in one datagram of the reply to the dump request `(family,
+/// sequence_number)` to `visit`; say whether the dump goes on. Checks what every dump's
+/// reply must be (sequence number, family, message types), so a caller only reads sockets.
+pub fn visit_dump_datagram(
+    datagram: &[u8],
+    family: u8,
+    sequence_number: u32,
+    mut visit: impl FnMut(&InetResponse),
+) -> Result<Dump, DumpError> {
     if datagram.is_empty() {
         return Err(DumpError::Malformed("empty datagram".into()));
     }
@@ -131,20 +173,13 @@ pub fn sum_dump_datagram(
         }
         match message.payload {
             NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                let socket = &response.header;
-                if socket.family != family {
+                if response.header.family != family {
                     return Err(DumpError::Family {
                         expected: family,
-                        got: socket.family,
+                        got: response.header.family,
                     });
                 }
-                // The request asked for LISTEN only; a kernel that ignored the filter must
-                // not have a connection's receive queue (bytes) counted as queued connections.
-                if socket.state == TCP_LISTEN && ports.contains(&socket.socket_id.source_port) {
-                    total.depth += u64::from(socket.recv_queue);
-                    total.limit += u64::from(socket.send_queue);
-                    total.listeners += 1;
-                }
+                visit(&response);
             }
             NetlinkPayload::Done(done) if done.code == 0 => return Ok(Dump::Done),
             NetlinkPayload::Done(done) => return Err(DumpError::Refused(done.code.saturating_abs())),
@@ -198,9 +233,34 @@ impl SockDiagReader {
     /// After an error the socket may still hold the rest of a dump: drop the reader.
     pub fn listen_queues(&mut self, ports: &[u16]) -> Result<AcceptQueue, SockDiagError> {
         let mut total = AcceptQueue::default();
+        self.dump(
+            StateFlags::LISTEN,
+            ExtensionFlags::empty(),
+            |family, sequence_number, datagram| sum_dump_datagram(datagram, family, sequence_number, ports, &mut total),
+        )?;
+        Ok(total)
+    }
+
+    /// Dump the TCP sockets of both families in `states`, with the attributes `extensions`,
+    /// handing each datagram of the replies to `decode(family, sequence_number, datagram)`
+    /// until it says the dump of that family is done.
+    ///
+    /// After an error the socket may still hold the rest of a dump: drop the reader.
+    pub fn dump(
+        &mut self,
+        states: StateFlags,
+        extensions: ExtensionFlags,
+        mut decode: impl FnMut(u8, u32, &[u8]) -> Result<Dump, DumpError>,
+    ) -> Result<(), SockDiagError> {
         for family in FAMILIES {
             self.sequence_number = self.sequence_number.wrapping_add(1);
-            encode_listen_dump(family, self.sequence_number, &mut self.request);
+            encode_dump(
+                family,
+                self.sequence_number,
+                states.clone(),
+                extensions.clone(),
+                &mut self.request,
+            );
             self.socket
                 .send(&self.request, 0)
                 .map_err(|source| SockDiagError::Io { step: "send", source })?;
@@ -212,19 +272,19 @@ impl SockDiagReader {
                 if received >= self.datagram.len() {
                     return Err(SockDiagError::Truncated(self.datagram.len()));
                 }
-                let datagram = &self.datagram[..received];
-                if sum_dump_datagram(datagram, family, self.sequence_number, ports, &mut total)? == Dump::Done {
+                if decode(family, self.sequence_number, &self.datagram[..received])? == Dump::Done {
                     break;
                 }
             }
         }
-        Ok(total)
+        Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::net::{IpAddr, SocketAddr};
 
     // Built by hand from the kernel's layouts (linux/netlink.h, linux/inet_diag.h), all in host
     // (little-endian here) byte order except the ports and addresses, which are big-endian:
@@ -233,12 +293,12 @@ mod tests {
     //   struct inet_diag_req_v2 { u8 family, protocol, ext, pad; u32 states; sockid id; }   56
     //   struct inet_diag_msg  { u8 family, state, timer, retrans; sockid id;
     //                           u32 expires, rqueue, wqueue, uid, inode; }                    72
-    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    pub(crate) const SOCK_DIAG_BY_FAMILY: u16 = 20;
     const NLMSG_ERROR: u16 = 2;
     const NLMSG_DONE: u16 = 3;
     const TCP_ESTABLISHED: u8 = 1;
 
-    fn nlmsghdr(length: usize, message_type: u16, flags: u16, sequence_number: u32) -> Vec<u8> {
+    pub(crate) fn nlmsghdr(length: usize, message_type: u16, flags: u16, sequence_number: u32) -> Vec<u8> {
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&(length as u32).to_le_bytes());
         bytes.extend_from_slice(&message_type.to_le_bytes());
@@ -259,25 +319,60 @@ mod tests {
     /// One `SOCK_DIAG_BY_FAMILY` reply: nlmsghdr + inet_diag_msg + an INET_DIAG_SHUTDOWN
     /// attribute (the kernel always adds it; 5 bytes, padded to 8).
     fn reply(sequence_number: u32, row: &Row) -> Vec<u8> {
-        let mut body = vec![row.family, row.state, 0, 0];
-        body.extend_from_slice(&row.port.to_be_bytes()); // idiag_sport
-        body.extend_from_slice(&0u16.to_be_bytes()); // idiag_dport
-        let mut source = [0u8; 16];
-        source[..4].copy_from_slice(&[127, 0, 0, 1]);
-        body.extend_from_slice(&source);
-        body.extend_from_slice(&[0u8; 16]); // idiag_dst
+        let source = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), row.port);
+        let socket = Socket {
+            family: row.family,
+            state: row.state,
+            source,
+            destination: SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0),
+            rqueue: row.rqueue,
+            wqueue: row.wqueue,
+            uid: 33,
+        };
+        socket_reply(sequence_number, &socket, &[(8, &[0])])
+    }
+
+    /// The header fields of one socket in a reply.
+    pub(crate) struct Socket {
+        pub family: u8,
+        pub state: u8,
+        pub source: SocketAddr,
+        pub destination: SocketAddr,
+        pub rqueue: u32,
+        pub wqueue: u32,
+        pub uid: u32,
+    }
+
+    /// One `SOCK_DIAG_BY_FAMILY` reply: nlmsghdr + inet_diag_msg + `attributes` (struct nlattr
+    /// { u16 len; u16 type; } + value, padded to 4 bytes).
+    pub(crate) fn socket_reply(sequence_number: u32, socket: &Socket, attributes: &[(u16, &[u8])]) -> Vec<u8> {
+        let address = |ip: IpAddr| -> [u8; 16] {
+            let mut bytes = [0u8; 16];
+            match ip {
+                IpAddr::V4(v4) => bytes[..4].copy_from_slice(&v4.octets()),
+                IpAddr::V6(v6) => bytes = v6.octets(),
+            }
+            bytes
+        };
+        let mut body = vec![socket.family, socket.state, 0, 0];
+        body.extend_from_slice(&socket.source.port().to_be_bytes()); // idiag_sport
+        body.extend_from_slice(&socket.destination.port().to_be_bytes()); // idiag_dport
+        body.extend_from_slice(&address(socket.source.ip()));
+        body.extend_from_slice(&address(socket.destination.ip()));
         body.extend_from_slice(&0u32.to_le_bytes()); // idiag_if
         body.extend_from_slice(&[0xff; 8]); // idiag_cookie
         body.extend_from_slice(&0u32.to_le_bytes()); // idiag_expires
-        body.extend_from_slice(&row.rqueue.to_le_bytes());
-        body.extend_from_slice(&row.wqueue.to_le_bytes());
-        body.extend_from_slice(&33u32.to_le_bytes()); // idiag_uid
+        body.extend_from_slice(&socket.rqueue.to_le_bytes());
+        body.extend_from_slice(&socket.wqueue.to_le_bytes());
+        body.extend_from_slice(&socket.uid.to_le_bytes()); // idiag_uid
         body.extend_from_slice(&98765u32.to_le_bytes()); // idiag_inode
         assert_eq!(body.len(), 72);
-        // struct nlattr { u16 len; u16 type; } + u8 value, INET_DIAG_SHUTDOWN = 8.
-        body.extend_from_slice(&5u16.to_le_bytes());
-        body.extend_from_slice(&8u16.to_le_bytes());
-        body.extend_from_slice(&[0, 0, 0, 0]);
+        for (kind, value) in attributes {
+            body.extend_from_slice(&((4 + value.len()) as u16).to_le_bytes());
+            body.extend_from_slice(&kind.to_le_bytes());
+            body.extend_from_slice(value);
+            body.resize(nlmsg_align(body.len()), 0);
+        }
         let mut message = nlmsghdr(
             16 + body.len(),
             SOCK_DIAG_BY_FAMILY,
@@ -288,7 +383,7 @@ mod tests {
         message
     }
 
-    fn done(sequence_number: u32, code: i32) -> Vec<u8> {
+    pub(crate) fn done(sequence_number: u32, code: i32) -> Vec<u8> {
         let mut message = nlmsghdr(20, NLMSG_DONE, 2, sequence_number);
         message.extend_from_slice(&code.to_le_bytes());
         message

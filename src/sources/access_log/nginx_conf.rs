@@ -485,6 +485,152 @@ impl Search<'_> {
     }
 }
 
+/// A directive with the file it is in; its `blocks` are all the blocks around it, through
+/// the includes that brought its file in (`["http", "upstream"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub file: PathBuf,
+    pub directive: Directive,
+}
+
+/// The header `nginx -T` prints before each file it dumps: `# configuration file PATH:`.
+const DUMP_HEADER: &str = "# configuration file ";
+
+/// Split the output of `nginx -T` into its files, in the order nginx read them, each with the
+/// text nginx printed after its header (nginx adds one newline after each file). `None` when
+/// `text` is not such a dump (no line starts with the header). Lines before the first header
+/// (`nginx: the configuration file ... syntax is ok` when stderr was captured too) are skipped.
+pub fn split_config_dump(text: &[u8]) -> Option<Vec<(PathBuf, Vec<u8>)>> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let bare = line.strip_suffix(b"\n").unwrap_or(line);
+        let header = bare
+            .strip_prefix(DUMP_HEADER.as_bytes())
+            .and_then(|rest| rest.strip_suffix(b":"));
+        match (header, files.last_mut()) {
+            (Some(path), _) => files.push((PathBuf::from(String::from_utf8_lossy(path).into_owned()), Vec::new())),
+            (None, Some((_, body))) => body.extend_from_slice(line),
+            (None, None) => {}
+        }
+    }
+    if files.is_empty() {
+        return None;
+    }
+    Some(files)
+}
+
+/// Every directive of `nginx_conf` and the files it includes, in the order nginx reads them,
+/// each with its file and all the blocks around it. `nginx_conf` may also be the saved output
+/// of `nginx -T`: its files are then read from the dump, not from disk (includes resolve
+/// against the dumped files), so a host whose nginx.conf the exporter cannot read can hand
+/// it the dump.
+pub fn all_directives(nginx_conf: &Path) -> Result<Vec<Located>, NginxConfError> {
+    let text = std::fs::read(nginx_conf).map_err(|source| NginxConfError::Read {
+        path: nginx_conf.into(),
+        source,
+    })?;
+    let mut walk = Walk {
+        prefix: nginx_conf.parent().map(Path::to_path_buf).unwrap_or_default(),
+        dump: None,
+        out: Vec::new(),
+    };
+    match split_config_dump(&text) {
+        Some(files) => {
+            let (first, first_text) = files[0].clone();
+            walk.prefix = first.parent().map(Path::to_path_buf).unwrap_or_default();
+            walk.dump = Some(files);
+            walk.file(&first, first_text, &[], 0)?;
+        }
+        None => walk.file(nginx_conf, text, &[], 0)?,
+    }
+    Ok(walk.out)
+}
+
+/// One walk of the include tree, from disk or from an `nginx -T` dump.
+struct Walk {
+    prefix: PathBuf,
+    dump: Option<Vec<(PathBuf, Vec<u8>)>>,
+    out: Vec<Located>,
+}
+
+impl Walk {
+    fn file(&mut self, path: &Path, text: Vec<u8>, outer: &[String], depth: usize) -> Result<(), NginxConfError> {
+        if depth > MAX_INCLUDE_DEPTH {
+            return Err(NginxConfError::TooDeep { path: path.into() });
+        }
+        let parsed = directives(&text).map_err(|error| NginxConfError::Syntax {
+            path: path.into(),
+            line: error.line,
+            message: error.message,
+        })?;
+        for mut directive in parsed {
+            let blocks: Vec<String> = outer.iter().chain(&directive.blocks).cloned().collect();
+            if directive.name == "include" {
+                if let Some(pattern) = directive.args.first() {
+                    let pattern = self.prefix.join(pattern);
+                    for (included, included_text) in self.included(&pattern)? {
+                        self.file(&included, included_text, &blocks, depth + 1)?;
+                    }
+                }
+                continue;
+            }
+            directive.blocks = blocks;
+            self.out.push(Located {
+                file: path.into(),
+                directive,
+            });
+        }
+        Ok(())
+    }
+
+    /// The files an include pattern names, with their text.
+    fn included(&self, pattern: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, NginxConfError> {
+        let Some(dump) = &self.dump else {
+            let paths = expand_include(pattern).map_err(|source| NginxConfError::Read {
+                path: pattern.into(),
+                source,
+            })?;
+            return paths
+                .into_iter()
+                .map(|path| match std::fs::read(&path) {
+                    Ok(text) => Ok((path, text)),
+                    Err(source) => Err(NginxConfError::Read { path, source }),
+                })
+                .collect();
+        };
+        let wanted: Vec<String> = pattern
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let mut found: Vec<(PathBuf, Vec<u8>)> = dump
+            .iter()
+            .filter(|(path, _)| {
+                let names: Vec<String> = path
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                names.len() == wanted.len()
+                    && wanted
+                        .iter()
+                        .zip(&names)
+                        .all(|(want, name)| wildcard_match(want.as_bytes(), name.as_bytes()))
+            })
+            .cloned()
+            .collect();
+        // Sorted as glob(3) sorts; a file nginx read twice is in the dump twice or once
+        // (newer nginx prints it once), and is walked once per include either way.
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.dedup_by(|a, b| a.0 == b.0);
+        if found.is_empty() && !pattern.to_string_lossy().contains(['*', '?', '[']) {
+            return Err(NginxConfError::Read {
+                path: pattern.into(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not in the nginx -T output"),
+            });
+        }
+        Ok(found)
+    }
+}
+
 /// A path, or a glob (`*`, `?`, `[...]` in any component) expanded in sorted order like
 /// glob(3). A glob that matches nothing is fine, as in nginx; a plain missing file is not.
 fn expand_include(pattern: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -800,5 +946,50 @@ mod tests {
         std::fs::write(dir.path().join("nginx.conf"), "include nginx.conf;\n").unwrap();
         let error = find_log_format(&dir.path().join("nginx.conf"), "main").unwrap_err();
         assert!(matches!(error, NginxConfError::TooDeep { .. }), "{error}");
+    }
+
+    /// `nginx -T` prints `# configuration file PATH:`, the file, and a newline, per file.
+    #[test]
+    fn config_dumps_split_into_their_files() {
+        let dump = b"nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n# configuration file /etc/nginx/nginx.conf:\nhttp {\n  include conf.d/*.conf;\n}\n\n# configuration file /etc/nginx/conf.d/a.conf:\nupstream a { server 10.0.0.1; }\n\n";
+        let files = split_config_dump(dump).unwrap();
+        let names: Vec<&Path> = files.iter().map(|(path, _)| path.as_path()).collect();
+        assert_eq!(
+            names,
+            [
+                Path::new("/etc/nginx/nginx.conf"),
+                Path::new("/etc/nginx/conf.d/a.conf")
+            ]
+        );
+        assert_eq!(files[1].1, b"upstream a { server 10.0.0.1; }\n\n");
+        assert_eq!(split_config_dump(b"http {\n}\n"), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dump.txt"), dump).unwrap();
+        let walked = all_directives(&dir.path().join("dump.txt")).unwrap();
+        let seen: Vec<(String, &str, usize, Vec<&str>)> = walked
+            .iter()
+            .map(|located| {
+                (
+                    located.file.display().to_string(),
+                    located.directive.name.as_str(),
+                    located.directive.line,
+                    located.directive.blocks.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("/etc/nginx/nginx.conf".to_string(), "http", 1, vec![]),
+                ("/etc/nginx/conf.d/a.conf".to_string(), "upstream", 1, vec!["http"]),
+                (
+                    "/etc/nginx/conf.d/a.conf".to_string(),
+                    "server",
+                    1,
+                    vec!["http", "upstream"]
+                ),
+            ]
+        );
     }
 }
