@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use super::emf_agent::{self, Protocol};
 use super::Target;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
+use crate::events::sinks::{EmfLinesWritten, EmfWriteFailed};
 use crate::events::FailureStreak;
 use crate::model::Metric;
 use crate::stats::{unix_ms, Stats};
@@ -117,19 +118,12 @@ pub async fn run(
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match written {
-            Ok(n) => {
-                Stats::add(&stats.emf_lines_written, n as u64);
-                Stats::set(&stats.last_publish_unix_ms, unix_ms(SystemTime::now()));
-                if let Some(failures) = failing.recovered() {
-                    tracing::info!(failures, "writing EMF lines again");
-                }
+            Ok(lines) => EmfLinesWritten {
+                lines,
+                at: SystemTime::now(),
             }
-            Err(error) => {
-                Stats::bump(&stats.emf_lines_dropped);
-                if failing.failed() {
-                    tracing::warn!("cannot write EMF lines: {error}");
-                }
-            }
+            .emit(&stats, &mut failing),
+            Err(error) => EmfWriteFailed { error: &error }.emit(&stats, &mut failing),
         }
     }
 }
