@@ -3,7 +3,7 @@
 //! line, in one call, so that a counter and its line cannot drift apart (Vector's
 //! `internal_events`). `emit` takes what the event touches: the stats, and the
 //! [`FailureStreak`] of a failure that repeats, which decides when its line is written.
-//! Events live by the part of the exporter that emits them ([`sinks`], [`sources`]); they
+//! Events live by the part of the exporter that emits them ([`sinks`], [`sources`], [`pipeline`]); they
 //! import only `stats`, never the code that emits them (errors come as `&dyn Display`).
 //!
 //! [`FailureStreak`] is the one rate limiter of a failure that can go on for a while
@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+pub mod pipeline;
 pub mod sinks;
 pub mod sources;
 
