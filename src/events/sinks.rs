@@ -288,6 +288,30 @@ impl EmfLinesLeftAtShutdown<'_> {
     }
 }
 
+/// `/metrics` could not accept a connection (the listener goes on).
+pub struct MetricsAcceptFailed<'a> {
+    pub error: &'a dyn Display,
+}
+
+impl MetricsAcceptFailed<'_> {
+    pub fn emit(self) {
+        tracing::debug!("accept failed: {}", self.error);
+    }
+}
+
+/// A `/metrics` connection dropped before HTTP (a failed or slow TLS handshake): a client's mistake, so
+/// debug, never a flood of warnings.
+pub struct MetricsConnectionDropped<'a> {
+    pub peer: std::net::SocketAddr,
+    pub reason: &'a dyn Display,
+}
+
+impl MetricsConnectionDropped<'_> {
+    pub fn emit(self) {
+        tracing::debug!(peer = %self.peer, "/metrics connection dropped: {}", self.reason);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

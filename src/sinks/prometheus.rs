@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::web;
 use crate::config::HttpConfig;
 use crate::derive::log_signals::PeriodSignals;
+use crate::events::sinks::{MetricsAcceptFailed, MetricsConnectionDropped};
 use crate::stats::{unix_ms, Kind, OwnMetric, Reading, Shown, Stats, OWN_METRICS, STATUS_CLASSES};
 
 /// Reads [`Stats`] at every scrape; nothing is copied between scrapes.
@@ -341,7 +342,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    tracing::debug!("accept failed: {error}");
+                    MetricsAcceptFailed { error: &error }.emit();
                     continue;
                 }
             },
@@ -355,8 +356,7 @@ pub async fn serve(
                 handshake = guard.handshake(stream) => match handshake {
                     Ok(stream) => stream,
                     Err(reason) => {
-                        // A client's mistake, not the exporter's: debug, never a flood of warnings.
-                        tracing::debug!(%peer, "/metrics connection dropped: {reason}");
+                        MetricsConnectionDropped { peer, reason: &reason }.emit();
                         return;
                     }
                 },
