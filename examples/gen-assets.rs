@@ -11,7 +11,14 @@ use std::process::ExitCode;
 
 use clap::CommandFactory;
 use clap_complete::Shell;
-use nginx_backlog_exporter::cli::Cli;
+
+// The binary's own clap definitions (a module of the binary, not of the library); only `Cli`
+// is used here.
+#[allow(dead_code)]
+#[path = "../src/cli.rs"]
+mod cli;
+
+use cli::Cli;
 
 fn main() -> ExitCode {
     let Some(out_dir) = std::env::args_os().nth(1).map(PathBuf::from) else {

@@ -1,4 +1,4 @@
-//! The daemon's access-log path without the rest of the daemon: `log_pipeline::start`, the
+//! The daemon's access-log path without the rest of the daemon: `pipeline::access_log::start`, the
 //! very task `run` spawns (tailer, line parser, log signals, periods closed by the clock),
 //! on a log for a fixed time, with no outputs; then print what it counted.
 //! `scripts/bench-tail.sh` measures the real daemon under load; it uses this only for the
@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nginx_backlog_exporter::clock::Clock;
-use nginx_backlog_exporter::log_pipeline::{self, LogOutputs};
+use nginx_backlog_exporter::pipeline;
+use nginx_backlog_exporter::sinks::outputs::LogOutputs;
 use nginx_backlog_exporter::stats::Stats;
 use tokio_util::sync::CancellationToken;
 
@@ -34,14 +35,15 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let token = CancellationToken::new();
-        let task = log_pipeline::start(
+        let task = pipeline::access_log::start(
             access_log,
             config.cloudwatch.period,
             &config.daemon.state_directory,
             stats.clone(),
             Clock::system(),
             token.clone(),
-            LogOutputs::default(),
+            None,
+            LogOutputs::none(stats.clone()),
         )?;
         let task = tokio::spawn(task);
         tokio::time::sleep(Duration::from_secs(seconds)).await;

@@ -1,4 +1,6 @@
-//! Command-line interface: clap types only; the doc comments are the --help text.
+//! Command-line interface: clap types only; the doc comments are the --help text. A module
+//! of the binary (the library never sees a clap type); `plan` turns these into the library's
+//! plans. examples/gen-assets.rs includes this file for the man pages and completions.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -6,8 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::DEFAULT_CONFIG_PATH;
-use crate::sources::access_log::{Escape, LogFormatSource};
+use nginx_backlog_exporter::config::DEFAULT_CONFIG_PATH;
 
 /// Publishes the NGINX request backlog (PendingRequests) to CloudWatch for EC2 Auto Scaling.
 ///
@@ -58,7 +59,7 @@ pub enum Command {
         config_only: bool,
         /// The user the daemon runs as, whose access to nginx.access_log is checked (from
         /// the mode, owner and group of the file and its directories, and the user's groups).
-        #[arg(long, default_value = crate::check::access_log::SERVICE_USER)]
+        #[arg(long, default_value = nginx_backlog_exporter::check::access_log::SERVICE_USER)]
         service_user: String,
     },
     /// Split access-log lines with a log_format and print each as a JSON line (a format debugger).
@@ -295,34 +296,6 @@ pub struct LogFormatArgs {
     pub nginx_conf: Option<PathBuf>,
 }
 
-impl LogFormatArgs {
-    /// Whether a format is named on the command line at all (else `--config`'s, or combined).
-    pub fn given(&self) -> bool {
-        self.log_format.is_some() || self.log_format_name.is_some()
-    }
-
-    /// The format these flags name: the one form the log commands take, whether it came
-    /// from flags or from the config file's `nginx.log_format`.
-    pub fn source(&self) -> LogFormatSource {
-        let escape = match self.log_escape {
-            None | Some(LogEscape::Default) => Escape::Default,
-            Some(LogEscape::Json) => Escape::Json,
-            Some(LogEscape::None) => Escape::None,
-        };
-        match (&self.log_format, &self.log_format_name, &self.nginx_conf) {
-            (Some(format), _, _) => LogFormatSource::Inline {
-                format: format.clone(),
-                escape,
-            },
-            (None, Some(name), Some(nginx_conf)) => LogFormatSource::Named {
-                name: name.clone(),
-                nginx_conf: nginx_conf.clone(),
-            },
-            _ => LogFormatSource::Combined,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogEscape {
     Default,
@@ -378,7 +351,7 @@ mod tests {
         let simulate = command.find_subcommand("simulate").unwrap();
         let sweep = simulate.get_arguments().find(|arg| arg.get_id() == "sweep").unwrap();
         let help = sweep.get_help().unwrap().to_string();
-        for form in crate::simulate::sweep::KEY_FORMS {
+        for form in nginx_backlog_exporter::simulate::sweep::KEY_FORMS {
             assert!(help.contains(form), "--sweep's help omits {form}: {help}");
         }
     }

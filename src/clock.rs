@@ -4,23 +4,34 @@
 //! tokio's monotonic clock. The two are tied at an anchor; the daemon re-anchors when the
 //! system clock is stepped (at boot before NTP has synced, or after a VM resume).
 
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-#[derive(Debug, Clone, Copy)]
+/// The process's one clock. Clones share one anchor, so a re-anchor after a clock step
+/// (done by the sample loop) moves every reader's wall time with it.
+#[derive(Debug, Clone)]
 pub struct Clock {
-    anchor_wall: SystemTime,
-    anchor: Instant,
+    anchor: Arc<RwLock<Anchor>>,
     follows_system: bool,
 }
 
+/// Wall time `wall` was tokio's `at`.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    wall: SystemTime,
+    at: Instant,
+}
+
 impl Clock {
-    /// Follows the system clock.
+    /// Follows the system clock. Build one per process and hand out clones.
     pub fn system() -> Self {
         Clock {
-            anchor_wall: SystemTime::now(),
-            anchor: Instant::now(),
+            anchor: Arc::new(RwLock::new(Anchor {
+                wall: SystemTime::now(),
+                at: Instant::now(),
+            })),
             follows_system: true,
         }
     }
@@ -28,17 +39,25 @@ impl Clock {
     /// A clock that starts at `wall` now and only moves with tokio's (possibly paused) time.
     pub fn starting_at(wall: SystemTime) -> Self {
         Clock {
-            anchor_wall: wall,
-            anchor: Instant::now(),
+            anchor: Arc::new(RwLock::new(Anchor {
+                wall,
+                at: Instant::now(),
+            })),
             follows_system: false,
         }
     }
 
+    fn anchor(&self) -> Anchor {
+        // A poisoned lock still holds a whole anchor (it is written in one assignment).
+        *self.anchor.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub fn wall(&self, at: Instant) -> SystemTime {
-        if at >= self.anchor {
-            self.anchor_wall + (at - self.anchor)
+        let anchor = self.anchor();
+        if at >= anchor.at {
+            anchor.wall + (at - anchor.at)
         } else {
-            self.anchor_wall - (self.anchor - at)
+            anchor.wall - (anchor.at - at)
         }
     }
 
@@ -48,9 +67,10 @@ impl Clock {
 
     /// The instant at which the wall clock will read `wall`.
     pub fn instant_for(&self, wall: SystemTime) -> Instant {
-        match wall.duration_since(self.anchor_wall) {
-            Ok(ahead) => self.anchor + ahead,
-            Err(behind) => self.anchor.checked_sub(behind.duration()).unwrap_or(self.anchor),
+        let anchor = self.anchor();
+        match wall.duration_since(anchor.wall) {
+            Ok(ahead) => anchor.at + ahead,
+            Err(behind) => anchor.at.checked_sub(behind.duration()).unwrap_or(anchor.at),
         }
     }
 
@@ -67,12 +87,14 @@ impl Clock {
             .unwrap_or_default()
     }
 
-    /// Re-tie to the system clock (system clocks only).
-    pub fn reanchored(self) -> Self {
+    /// Re-tie to the system clock (system clocks only), for every clone of this clock.
+    pub fn reanchor(&self) {
         if self.follows_system {
-            Clock::system()
-        } else {
-            self
+            let fresh = Anchor {
+                wall: SystemTime::now(),
+                at: Instant::now(),
+            };
+            *self.anchor.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
         }
     }
 }
@@ -112,6 +134,20 @@ mod tests {
         let at = clock.instant_for(UNIX_EPOCH + Duration::from_secs(110));
         assert_eq!(clock.wall(at), UNIX_EPOCH + Duration::from_secs(110));
         assert_eq!(clock.drift(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn clones_share_one_anchor_so_a_reanchor_moves_them_all() {
+        let clock = Clock::system();
+        let clone = clock.clone();
+        // Paused tokio time runs an hour ahead of the system clock: a step of an hour.
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert!(clock.drift() > Duration::from_secs(3500));
+        clone.reanchor();
+        assert!(
+            clock.drift() < Duration::from_secs(60),
+            "the original follows its clone's re-anchor"
+        );
     }
 
     #[test]

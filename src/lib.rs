@@ -4,18 +4,21 @@
 //! Data flows one way:
 //!
 //! ```text
-//! sources::stub_status  --StubStatus-->  derive (in-flight, reset-safe rates)
+//! sources::stub_status  --model::Reading-->  sampler  -->  derive (in-flight, reset-safe rates)
 //!        --per-sample value-->  derive::period (aligned periods -> StatisticSet)
 //!        --Datapoint-->  sinks::delivery (fresh first, then sinks::spool on disk; the one retry layer)
 //!        --PutRequest-->  sinks::cloudwatch (PutMetricData) | sinks::dry_run (JSON lines)
 //! ```
 //!
-//! The access-log path (parsing half so far) runs beside it:
+//! The access-log path runs beside it (`pipeline::access_log`):
 //!
 //! ```text
-//! sources::access_log (format compiled once, zero-copy LineMatcher, RecordExtractor)
+//! sources::access_log (tailer, format compiled once, LineParser)
 //!        --CompletedRequest-->  derive::log_signals (per-period counts, quantiles, in-flight sweep)
+//!        --Datapoint-->  sinks::outputs::LogOutputs (delivery, EMF; the newest period to /metrics)
 //! ```
+//!
+//! Every output hangs off one fan-out, `sinks::outputs::Outputs`, built once from `Config`.
 //!
 //! `simulate` turns a series (a file, `replay`'s periods, or the published series read back
 //! from CloudWatch) into what the alarms and scaling policies would have done:
@@ -26,7 +29,8 @@
 //!        simulate::engine (pure: alarms, steps, warmup, cooldown) --Evaluation-->  simulate::report | simulate::plot
 //! ```
 //!
-//! `app` (the daemon), `once` (cron) and `check` drive those pieces, `parse_log` and
+//! `app` (the daemon: `pipeline`'s sample loop and access-log task, feeding `Outputs`),
+//! `once` (cron) and `check` drive those pieces, `parse_log` and
 //! `replay` drive the access-log path over files; `main` only parses the
 //! command line and picks exit codes. Sources never import sinks and sinks never import
 //! sources: they meet in `model`.
@@ -37,17 +41,16 @@ pub mod app;
 pub mod atomic_file;
 pub mod aws_error;
 pub mod check;
-pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod derive;
 pub mod events;
 pub mod failure;
 pub mod limits;
-pub mod log_pipeline;
 pub mod model;
 pub mod once;
 pub mod parse_log;
+pub mod pipeline;
 pub mod plot;
 pub mod policy;
 pub mod replay;

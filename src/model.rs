@@ -210,3 +210,41 @@ impl BadLine {
         }
     }
 }
+
+/// nginx's connection and request counters at one instant, whichever source read them
+/// (stub_status today; NGINX Plus's API gives the same figures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Connections {
+    /// Open client connections, including idle keep-alive (`Waiting`).
+    pub active: u64,
+    /// Connections accepted since nginx (re)started.
+    pub accepts: u64,
+    /// Connections handled; `accepts - handled` were dropped for lack of `worker_connections`.
+    pub handled: u64,
+    /// Requests since nginx (re)started.
+    pub requests: u64,
+    /// Connections whose request header is being read.
+    pub reading: u64,
+    /// Requests being processed or answered (includes waiting on the upstream and the scrape itself).
+    pub writing: u64,
+    /// Idle keep-alive and silent new connections: not the backlog.
+    pub waiting: u64,
+}
+
+/// What one source read in one sample. Sources produce it and derive takes what is inside it,
+/// so derive never knows where a reading came from. A new kind of reading is one more variant
+/// here, with a derive step of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// nginx's counters: the answer the saturation rules judge nginx by.
+    Connections(Connections),
+}
+
+/// Why a source gave no reading, as the saturation rules need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unread {
+    /// Timed out, refused or reset: what saturation looks like (and what "down" looks like).
+    Unanswered,
+    /// Answered with something that is not what was asked for: we cannot see nginx.
+    Wrong,
+}

@@ -5,27 +5,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::derive::period::period_start;
 use crate::model::{Datapoint, StatisticSet};
 use crate::sampler::Sampler;
-use crate::sinks::delivery::Delivery;
-use crate::sinks::emf::{self, EmfRecord};
-use crate::sinks::spool::{Spool, SpoolBounds};
+use crate::sinks::outputs::Outputs;
 use crate::stats::Stats;
 
 pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> anyhow::Result<()> {
     let cw = &config.cloudwatch;
     let window = window.unwrap_or(cw.period);
-    // Resolve the AWS identity first: off EC2 that fails in about a second, before any sampling.
-    let (publisher, target) = crate::app::publisher_and_target(&config, dry_run).await?;
-
-    let stats = Arc::new(Stats::default());
-    let mut sampler = Sampler::new(&config, stats.clone());
+    // The process's one clock.
     let clock = Clock::system();
+    let stats = Arc::new(Stats::default());
+    // Resolves the AWS identity first: off EC2 that fails in about a second, before any sampling.
+    let mut outputs = Outputs::once(&config, dry_run, &clock, stats.clone()).await?;
+    let mut sampler = Sampler::new(&config, stats);
     let started = clock.now();
     let samples = (window.as_millis() / cw.sample_interval.as_millis()).max(1);
     let mut ticker = tokio::time::interval(cw.sample_interval);
@@ -55,27 +52,15 @@ pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> any
         period_start(started, Duration::from_secs(cw.storage_resolution as u64)),
         stats_set,
     );
-    if let Some(output) = &config.emf {
-        let lines = emf::encode(&target, &EmfRecord::with_values(&datapoint, values));
-        emf::write_lines(output, &lines).context("cannot write the EMF line")?;
+    outputs
+        .send_period(datapoint, values)
+        .context("cannot write the EMF line")?;
+    let report = outputs.drain().await?;
+    if let Some(error) = report.last_error {
+        bail!("publishing to CloudWatch failed: {error}");
     }
-    if let Some(publisher) = publisher {
-        let (sender, receiver) = mpsc::channel(1);
-        sender.try_send(datapoint)?;
-        drop(sender);
-        // Retries of the one datapoint get three operation timeouts in all. No spool on disk:
-        // `once` reports failure by its exit code and cron runs it again; it must not need a
-        // writable state directory nor contend with a running daemon for it.
-        let spool = Spool::in_memory(SpoolBounds::of(cw));
-        let report = Delivery::new(publisher, target, spool, cw.max_calls_per_second, cw.period, stats)
-            .run(receiver, cw.operation_timeout * 3)
-            .await;
-        if let Some(error) = report.last_error {
-            bail!("publishing to CloudWatch failed: {error}");
-        }
-        if report.unsent > 0 {
-            bail!("publishing to CloudWatch did not finish in time");
-        }
+    if report.unsent > 0 {
+        bail!("publishing to CloudWatch did not finish in time");
     }
     tracing::info!(
         samples = stats_set.sample_count,

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use flate2::read::MultiGzDecoder;
 
-use crate::cli::ReplayOutput;
 use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
 use crate::parse_log::{self, LogCommandError};
 use crate::plot::ReplayPlot;
@@ -27,11 +26,11 @@ use crate::sources::access_log::values::{format_rfc3339, rfc3339_bytes};
 use crate::sources::access_log::LogFormatSource;
 use crate::sources::access_log::{self, BadLine, BadLineCounts, CompletedRequest, LineChunks, LineParser, LineRequest};
 
-/// What `replay` needs besides the format.
+/// What `replay` needs besides the format, its period already checked ([`check_period`]).
 #[derive(Debug, Clone)]
-pub struct ReplayOptions {
+pub struct Options {
     pub period: Duration,
-    pub output: ReplayOutput,
+    pub output: Output,
     /// Variable name (without `$`) to break counts down by.
     pub breakdown: Option<String>,
     pub files: Vec<PathBuf>,
@@ -40,6 +39,15 @@ pub struct ReplayOptions {
     pub threads: Option<NonZeroUsize>,
     /// Also draw the series as an SVG here.
     pub plot: Option<PathBuf>,
+}
+
+/// What `replay` prints per period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One CSV row ([`CSV_HEADER`] first).
+    Csv,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Most worker threads `replay` starts: each has up to two chunks in flight, a chunk being
@@ -93,14 +101,14 @@ impl ReplaySummary {
     }
 }
 
-pub fn run(format: &LogFormatSource, options: &ReplayOptions) -> Result<(), LogCommandError> {
+pub fn run(format: &LogFormatSource, options: &Options) -> Result<(), LogCommandError> {
     let started = Instant::now();
     // Before the header: a missing file prints nothing on stdout, only its error.
     parse_log::check_files(&options.files)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     // Written with the first row: input with no usable line prints nothing at all.
-    let mut header = options.output == ReplayOutput::Csv;
+    let mut header = options.output == Output::Csv;
     let output = options.output;
     let mut plot = options.plot.as_ref().map(|_| ReplayPlot::new());
     let replayed = replay_periods(
@@ -168,6 +176,16 @@ impl From<LogCommandError> for ReplayError {
     }
 }
 
+/// `--period`: a length the signals take (whole seconds, at most a day), checked before a
+/// command reads anything.
+pub fn check_period(period: Duration) -> Result<(), LogCommandError> {
+    signals_for(period).map(drop)
+}
+
+fn signals_for(period: Duration) -> Result<LogSignals, LogCommandError> {
+    LogSignals::new(SignalsConfig::new(period)).map_err(|error| LogCommandError::Usage(format!("--period: {error}")))
+}
+
 /// Replay `files` in order and hand each closed period to `sink`, in time order: what
 /// `replay` prints and what `simulate --log` simulates on.
 pub fn replay_periods(
@@ -178,8 +196,7 @@ pub fn replay_periods(
     threads: Option<NonZeroUsize>,
     sink: &mut dyn FnMut(&PeriodSignals) -> std::io::Result<()>,
 ) -> Result<ReplaySummary, ReplayError> {
-    let signals = LogSignals::new(SignalsConfig::new(period))
-        .map_err(|error| LogCommandError::Usage(format!("--period: {error}")))?;
+    let signals = signals_for(period)?;
     let mut periods = Periods {
         signals,
         sink,
@@ -580,10 +597,10 @@ enum FeedError {
 pub const CSV_HEADER: &str = "time,completed,in_flight_average,in_flight_peak,status_499,status_5xx,request_time_p50,request_time_p90,request_time_p99,upstream_response_time_p99,status_2xx,status_4xx";
 
 /// One period as a CSV row or a JSON line.
-pub fn write_period(out: &mut impl Write, output: ReplayOutput, period: &PeriodSignals) -> std::io::Result<()> {
+pub fn write_period(out: &mut impl Write, output: Output, period: &PeriodSignals) -> std::io::Result<()> {
     match output {
-        ReplayOutput::Csv => write_csv_row(out, period),
-        ReplayOutput::Json => {
+        Output::Csv => write_csv_row(out, period),
+        Output::Json => {
             let time = format_rfc3339(period.start_ms);
             let quantiles = |q: &crate::derive::log_signals::Quantiles| serde_json::json!({"p50": q.p50, "p90": q.p90, "p99": q.p99});
             let breakdown: Vec<serde_json::Value> = period
@@ -819,7 +836,7 @@ mod tests {
     fn replay(
         format: &str,
         files: Vec<Box<dyn Read + '_>>,
-        output: ReplayOutput,
+        output: Output,
         threads: usize,
         chunk_bytes: usize,
     ) -> Replayed {
@@ -939,7 +956,7 @@ mod tests {
                     .map(|file| Box::new(MultiGzDecoder::new(&file[..])) as _)
                     .collect()
             };
-            for output in [ReplayOutput::Csv, ReplayOutput::Json] {
+            for output in [Output::Csv, Output::Json] {
                 let reference = replay(format, plain(), output, 1, CHUNK_BYTES);
                 // The reference itself saw what the log holds.
                 assert_eq!(reference.lines, log.lines, "{format}");
@@ -959,7 +976,7 @@ mod tests {
                 assert_eq!(reference.bad_at, log.bad_at, "{format}");
                 assert!(reference.late > 0, "{format}: no late lines");
                 assert!(reference.periods >= 80, "{format}: {} periods", reference.periods);
-                if output == ReplayOutput::Json {
+                if output == Output::Json {
                     assert!(
                         reference.output.contains(r#""value":"other""#),
                         "the breakdown is capped"

@@ -1,6 +1,7 @@
-//! One sample: scrape stub_status, read the kernel's accept queue, derive PendingRequests
-//! (saturation included), with rate-limited failure logging. Shared by the daemon and the
-//! one-shot.
+//! One sample: read nginx's source (stub_status), read the kernel's accept queue, derive
+//! PendingRequests (saturation included), with rate-limited failure logging. Shared by the
+//! daemon and the one-shot. The sampler is where sources meet derive: a source gives a
+//! `model::Reading` or a `ReadError`, and derive takes what is inside the reading.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +10,13 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::derive::log_window::{BusyTime, LittleWindow};
-use crate::derive::pending::{KernelDeltas, Pending, PendingDeriver, StubReading};
+use crate::derive::pending::{Answer, KernelDeltas, Pending, PendingDeriver};
 use crate::derive::{Deriver, Figures};
 use crate::events::FailureStreak;
+use crate::model::Reading;
 use crate::sources::accept_queue::{KernelReader, KernelSample};
-use crate::sources::stub_status::{ScrapeError, Scraper, StubStatus};
+use crate::sources::stub_status::Scraper;
+use crate::sources::{ReadError, Source};
 use crate::stats::{unix_ms, Stats};
 
 /// While a failure goes on, repeat its warning at most this often.
@@ -29,7 +32,9 @@ pub struct Sample {
 }
 
 pub struct Sampler {
-    scraper: Scraper,
+    /// The source of nginx's counters: its answer, or its silence, is what the saturation
+    /// rules judge nginx by.
+    nginx: Source,
     kernel: Option<KernelReader>,
     deriver: Deriver,
     pending: PendingDeriver,
@@ -42,14 +47,14 @@ pub struct Sampler {
     log_window: LittleWindow,
     stub_failing: FailureStreak,
     kernel_failing: FailureStreak,
-    pub last_error: Option<ScrapeError>,
+    pub last_error: Option<ReadError>,
 }
 
 impl Sampler {
     pub fn new(config: &Config, stats: Arc<Stats>) -> Self {
         let formula = config.cloudwatch.pending;
         Sampler {
-            scraper: Scraper::new(&config.nginx.status_url, config.nginx.timeout),
+            nginx: Source::StubStatus(Scraper::new(&config.nginx.status_url, config.nginx.timeout)),
             kernel: formula
                 .uses_kernel()
                 .then(|| KernelReader::new(config.nginx.listen_ports.clone())),
@@ -77,51 +82,50 @@ impl Sampler {
     }
 
     pub fn url(&self) -> &str {
-        self.scraper.url()
+        self.nginx.target()
     }
 
     /// Take one sample.
     pub async fn sample(&mut self, clock: &crate::clock::Clock) -> Sample {
-        let scraped = self.scraper.scrape().await;
-        self.observe(scraped, clock)
+        let read = self.nginx.read().await;
+        self.observe(read, clock)
     }
 
-    /// Everything of a sample after the scrape: the kernel's view, the derived figures and
-    /// PendingRequests, the failure streaks and the live gauges.
-    pub fn observe(&mut self, scraped: Result<StubStatus, ScrapeError>, clock: &crate::clock::Clock) -> Sample {
+    /// Everything of a sample after nginx's source was read: the kernel's view, the derived
+    /// figures and PendingRequests, the failure streaks and the live gauges.
+    pub fn observe(&mut self, read: Result<Reading, ReadError>, clock: &crate::clock::Clock) -> Sample {
         let now = Instant::now();
         let kernel = self.read_kernel();
-        let figures = match scraped {
-            Ok(status) => {
+        let name = self.nginx.name();
+        let figures = match read {
+            Ok(Reading::Connections(counters)) => {
                 let elapsed = self.last_ok.map_or(Duration::ZERO, |t| now - t);
                 self.last_ok = Some(now);
                 self.last_error = None;
                 if let Some(failures) = self.stub_failing.recovered() {
-                    tracing::info!(failures, url = %self.scraper.url(), "stub_status readable again");
+                    tracing::info!(failures, url = %self.nginx.target(), "{name} readable again");
                 }
-                Some(self.deriver.observe(status, elapsed))
+                Ok(self.deriver.observe(counters, elapsed))
             }
             Err(error) => {
                 if self.stub_failing.failed() {
                     let failures = self.stub_failing.count();
-                    tracing::warn!(failures, kind = error.kind(), "cannot read stub_status: {error}");
+                    tracing::warn!(failures, kind = error.kind, "cannot read {name}: {error}");
                 }
+                let unread = error.unread;
                 self.last_error = Some(error);
-                None
+                Err(unread)
             }
         };
-        let reading = match (&figures, &self.last_error) {
-            (Some(figures), _) => StubReading::Read(figures),
-            (None, Some(ScrapeError::Timeout { .. } | ScrapeError::Connect { .. } | ScrapeError::Body { .. })) => {
-                StubReading::Unanswered
-            }
-            (None, _) => StubReading::Wrong,
+        let answer = match &figures {
+            Ok(figures) => Answer::Read(figures),
+            Err(unread) => Answer::from(*unread),
         };
         let log_concurrency = self.take_log_window(now);
-        let (pending, deltas) = self.pending.observe(reading, kernel.as_ref(), log_concurrency);
+        let (pending, deltas) = self.pending.observe(answer, kernel.as_ref(), log_concurrency);
         let sample = Sample {
             pending,
-            figures,
+            figures: figures.ok(),
             kernel,
             deltas,
         };
@@ -217,6 +221,7 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::derive::pending::Pending;
+    use crate::sources::stub_status::ScrapeError;
     use std::sync::Arc;
 
     const NETSTAT: &str = "TcpExt: ListenOverflows ListenDrops\nTcpExt: 0 0\n";
@@ -259,19 +264,22 @@ mod tests {
     }
 
     /// stub_status with `writing` (our own scrape included) and `requests` so far.
-    fn page(writing: u64, requests: u64) -> Result<StubStatus, ScrapeError> {
+    fn page(writing: u64, requests: u64) -> Result<Reading, ReadError> {
         let text = format!(
             "Active connections: {} \nserver accepts handled requests\n {requests} {requests} {requests} \nReading: 0 Writing: {writing} Waiting: 1 \n",
             writing + 1
         );
-        Ok(crate::sources::stub_status::parser::parse(text.as_bytes()).unwrap())
+        Ok(Reading::Connections(
+            crate::sources::stub_status::parser::parse(text.as_bytes()).unwrap(),
+        ))
     }
 
-    fn unanswered() -> Result<StubStatus, ScrapeError> {
+    fn unanswered() -> Result<Reading, ReadError> {
         Err(ScrapeError::Timeout {
             url: "http://127.0.0.1:9/nginx_status".into(),
             timeout: Duration::from_secs(1),
-        })
+        }
+        .into())
     }
 
     #[tokio::test(start_paused = true)]

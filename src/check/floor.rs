@@ -17,8 +17,9 @@ use std::time::Duration;
 use crate::config::{AccessLogConfig, Config};
 use crate::derive::in_flight;
 use crate::derive::pending::{Formula, LogConcurrencyFilter};
+use crate::model::Connections;
 use crate::sources::access_log::{LineMatcher, LogFormat, RecordExtractor};
-use crate::sources::stub_status::{Scraper, StubStatus};
+use crate::sources::stub_status::Scraper;
 
 /// stub_status reads in the window (the first at once).
 pub const SAMPLES: usize = 5;
@@ -32,17 +33,17 @@ pub const LONG_REQUEST: Duration = Duration::from_secs(60);
 /// The README section that says what to do.
 const SEE: &str = "see docs/measuring.md \"Long-lived connections\": pending = \"log_concurrency\" (it leaves out 101 by default, and with access_log.concurrency_max_request_time requests longer than a bound), or alarm thresholds above the floor";
 
-/// What one stub_status read says about the floor.
+/// What one read of nginx's counters says about the floor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reading {
+pub struct FloorRead {
     pub in_flight: u64,
     /// nginx's `requests` counter (requests started, the read itself included).
     pub requests: u64,
 }
 
-impl Reading {
-    pub fn of(status: &StubStatus) -> Reading {
-        Reading {
+impl FloorRead {
+    pub fn of(status: &Connections) -> FloorRead {
+        FloorRead {
             in_flight: in_flight(status),
             requests: status.requests,
         }
@@ -62,7 +63,7 @@ pub enum Floor {
 }
 
 /// The pure decision on the window's readings, oldest first.
-pub fn judge(readings: &[Reading]) -> Floor {
+pub fn judge(readings: &[FloorRead]) -> Floor {
     let (Some(first), Some(last)) = (readings.first(), readings.last()) else {
         return Floor::Unknown;
     };
@@ -145,7 +146,7 @@ pub fn start(config: &Config, scraper: &Scraper) -> Option<tokio::task::JoinHand
         for _ in 0..SAMPLES {
             ticks.tick().await;
             match scraper.scrape().await {
-                Ok(status) => readings.push(Reading::of(&status)),
+                Ok(status) => readings.push(FloorRead::of(&status)),
                 Err(_) => return Floor::Unknown,
             }
         }
@@ -243,10 +244,10 @@ mod tests {
     use super::*;
     use crate::sources::access_log::Escape;
 
-    fn reads(pairs: &[(u64, u64)]) -> Vec<Reading> {
+    fn reads(pairs: &[(u64, u64)]) -> Vec<FloorRead> {
         pairs
             .iter()
-            .map(|&(in_flight, requests)| Reading { in_flight, requests })
+            .map(|&(in_flight, requests)| FloorRead { in_flight, requests })
             .collect()
     }
 

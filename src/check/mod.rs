@@ -23,9 +23,22 @@ use crate::sources::stub_status::Scraper;
 const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
 const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What `check` does besides validating the config (which was loaded to build this).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Stop after the config: read neither nginx nor AWS.
+    pub config_only: bool,
+    /// The user the daemon runs as (whose access to the access log is checked).
+    pub service_user: String,
+}
+
 /// Runs every check, prints the report to stdout, and fails if anything needed is missing.
-/// `service_user`: the user the daemon runs as (whose access to the access log is checked).
-pub async fn run(config: Config, service_user: &str) -> anyhow::Result<()> {
+pub async fn run(config: Config, options: &Options) -> anyhow::Result<()> {
+    if options.config_only {
+        println!("config        {}: ok", config.path.display());
+        return Ok(());
+    }
+    let service_user = options.service_user.as_str();
     let mut report = String::new();
     let mut problems = 0;
     let cw = &config.cloudwatch;

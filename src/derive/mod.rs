@@ -1,5 +1,6 @@
-//! Pure derive step: stub_status readings in, backlog figures out. No I/O and no
-//! clock reads: every timestamp and elapsed time is an argument.
+//! Pure derive step: readings in (`model::Reading`'s contents, whichever source gave them),
+//! backlog figures out. No I/O and no clock reads: every timestamp and elapsed time is an
+//! argument.
 
 pub mod log_metrics;
 pub mod log_signals;
@@ -9,13 +10,13 @@ pub mod period;
 
 use std::time::Duration;
 
-use crate::sources::stub_status::StubStatus;
+use crate::model::Connections;
 
 /// The exporter's own GET is in flight while nginx renders the page: it shows as Writing 1.
 pub const OWN_SCRAPE: u64 = 1;
 
 /// Requests nginx is working on right now, excluding our own scrape; never negative.
-pub fn in_flight(status: &StubStatus) -> u64 {
+pub fn in_flight(status: &Connections) -> u64 {
     status.reading.saturating_add(status.writing).saturating_sub(OWN_SCRAPE)
 }
 
@@ -38,12 +39,12 @@ pub struct Figures {
 /// Turns consecutive readings into figures, surviving counter resets.
 #[derive(Debug, Default)]
 pub struct Deriver {
-    previous: Option<StubStatus>,
+    previous: Option<Connections>,
 }
 
 impl Deriver {
     /// `elapsed` is the time since the previous successful reading.
-    pub fn observe(&mut self, status: StubStatus, elapsed: Duration) -> Figures {
+    pub fn observe(&mut self, status: Connections, elapsed: Duration) -> Figures {
         let previous = self.previous.replace(status);
         // Counters only decrease when nginx restarted (or a new binary took over): the
         // delta across that gap is unknowable, so report none rather than a negative or
@@ -75,8 +76,8 @@ impl Deriver {
 mod tests {
     use super::*;
 
-    fn status(requests: u64, reading: u64, writing: u64) -> StubStatus {
-        StubStatus {
+    fn status(requests: u64, reading: u64, writing: u64) -> Connections {
+        Connections {
             active: reading + writing,
             accepts: requests,
             handled: requests,

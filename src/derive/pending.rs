@@ -1,4 +1,6 @@
-//! What one sample says `PendingRequests` is, including when nginx is saturated.
+//! What one sample says `PendingRequests` is, including when nginx is saturated. The rules
+//! take nginx's [`Answer`] (its counters' figures, or no answer, or a wrong one), never a
+//! source's own types; "stub_status" below is the source that gives them today.
 //!
 //! Measured on nginx 1.22: when workers are stalled or out of `worker_connections`, the
 //! stub_status request itself hangs or is refused exactly when the backlog is worst. The
@@ -13,6 +15,7 @@
 //! - otherwise (nginx down, wrong URL, a page that is not stub_status): no value.
 
 use crate::derive::Figures;
+use crate::model::Unread;
 use crate::sources::accept_queue::{KernelSample, ListenDrops};
 
 /// How `PendingRequests` is computed from a readable sample.
@@ -93,14 +96,23 @@ impl LogConcurrencyFilter {
     }
 }
 
-/// How the stub_status read of this sample went.
+/// How nginx answered this sample, whichever source asked (stub_status today).
 #[derive(Debug, Clone, Copy)]
-pub enum StubReading<'a> {
+pub enum Answer<'a> {
     Read(&'a Figures),
     /// Timed out, refused or reset: what saturation looks like (and what "down" looks like).
     Unanswered,
-    /// Answered with something that is not a stub_status page: we cannot see nginx.
+    /// Answered with something that is not what was asked for: we cannot see nginx.
     Wrong,
+}
+
+impl From<Unread> for Answer<'_> {
+    fn from(unread: Unread) -> Self {
+        match unread {
+            Unread::Unanswered => Answer::Unanswered,
+            Unread::Wrong => Answer::Wrong,
+        }
+    }
 }
 
 /// The value of one sample.
@@ -154,7 +166,7 @@ impl PendingDeriver {
     /// formula needs it.
     pub fn observe(
         &mut self,
-        stub: StubReading,
+        nginx: Answer,
         kernel: Option<&KernelSample>,
         log_concurrency: Option<u64>,
     ) -> (Pending, KernelDeltas) {
@@ -162,8 +174,8 @@ impl PendingDeriver {
         let queue = kernel.map(|k| k.accept_queue);
         let listening = queue.is_some_and(|q| q.listeners > 0);
         let depth = queue.map_or(0, |q| q.depth);
-        let pending = match stub {
-            StubReading::Read(figures) => {
+        let pending = match nginx {
+            Answer::Read(figures) => {
                 self.last_in_flight = Some(figures.in_flight);
                 self.dropping = figures.dropped_connections.unwrap_or(0) > 0;
                 match self.formula {
@@ -177,7 +189,7 @@ impl PendingDeriver {
                     Formula::LogConcurrency => log_concurrency.map_or(Pending::Blind, Pending::Measured),
                 }
             }
-            StubReading::Unanswered => {
+            Answer::Unanswered => {
                 let evidence = depth > 0 || deltas.listen_overflows > 0 || self.dropping;
                 if listening && evidence {
                     Pending::Saturated(depth + self.last_in_flight.unwrap_or(0))
@@ -185,7 +197,7 @@ impl PendingDeriver {
                     Pending::Blind
                 }
             }
-            StubReading::Wrong => Pending::Blind,
+            Answer::Wrong => Pending::Blind,
         };
         (pending, deltas)
     }
@@ -247,7 +259,7 @@ mod tests {
     }
 
     /// Feeds samples in order and checks each value.
-    fn check(formula: Formula, samples: &[(StubReading, Option<KernelSample>, Pending)]) {
+    fn check(formula: Formula, samples: &[(Answer, Option<KernelSample>, Pending)]) {
         let mut deriver = PendingDeriver::new(formula);
         for (i, (stub, kernel, expected)) in samples.iter().enumerate() {
             let (got, _) = deriver.observe(*stub, kernel.as_ref(), None);
@@ -261,22 +273,19 @@ mod tests {
         let k = Some(kernel(3, 2, 0));
         check(
             Formula::InFlightPlusAcceptQueue,
-            &[(StubReading::Read(&f), k, Pending::Measured(7))],
+            &[(Answer::Read(&f), k, Pending::Measured(7))],
         );
-        check(Formula::InFlight, &[(StubReading::Read(&f), k, Pending::Measured(4))]);
-        check(
-            Formula::AcceptQueue,
-            &[(StubReading::Read(&f), k, Pending::Measured(3))],
-        );
+        check(Formula::InFlight, &[(Answer::Read(&f), k, Pending::Measured(4))]);
+        check(Formula::AcceptQueue, &[(Answer::Read(&f), k, Pending::Measured(3))]);
         // Kernel unreadable: in-flight still stands on its own.
         check(
             Formula::InFlightPlusAcceptQueue,
-            &[(StubReading::Read(&f), None, Pending::Measured(4))],
+            &[(Answer::Read(&f), None, Pending::Measured(4))],
         );
         // accept_queue without any listener on the configured ports has no honest value.
         check(
             Formula::AcceptQueue,
-            &[(StubReading::Read(&f), Some(kernel(0, 0, 0)), Pending::Blind)],
+            &[(Answer::Read(&f), Some(kernel(0, 0, 0)), Pending::Blind)],
         );
     }
 
@@ -286,16 +295,16 @@ mod tests {
         check(
             Formula::InFlightPlusAcceptQueue,
             &[
-                (StubReading::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(20)),
-                (StubReading::Unanswered, Some(kernel(35, 1, 0)), Pending::Saturated(55)),
+                (Answer::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(20)),
+                (Answer::Unanswered, Some(kernel(35, 1, 0)), Pending::Saturated(55)),
                 // Even the in_flight formula reports high when saturated.
             ],
         );
         check(
             Formula::InFlight,
             &[
-                (StubReading::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(20)),
-                (StubReading::Unanswered, Some(kernel(35, 1, 0)), Pending::Saturated(55)),
+                (Answer::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(20)),
+                (Answer::Unanswered, Some(kernel(35, 1, 0)), Pending::Saturated(55)),
             ],
         );
     }
@@ -306,21 +315,17 @@ mod tests {
         check(
             Formula::InFlightPlusAcceptQueue,
             &[
-                (StubReading::Read(&f), Some(kernel(0, 1, 100)), Pending::Measured(8)),
+                (Answer::Read(&f), Some(kernel(0, 1, 100)), Pending::Measured(8)),
                 // Queue drained to 0 at this instant, but SYNs overflowed since the last sample.
-                (StubReading::Unanswered, Some(kernel(0, 1, 130)), Pending::Saturated(8)),
+                (Answer::Unanswered, Some(kernel(0, 1, 130)), Pending::Saturated(8)),
             ],
         );
         let dropping = figures(8, 5);
         check(
             Formula::InFlightPlusAcceptQueue,
             &[
-                (
-                    StubReading::Read(&dropping),
-                    Some(kernel(0, 1, 0)),
-                    Pending::Measured(8),
-                ),
-                (StubReading::Unanswered, Some(kernel(0, 1, 0)), Pending::Saturated(8)),
+                (Answer::Read(&dropping), Some(kernel(0, 1, 0)), Pending::Measured(8)),
+                (Answer::Unanswered, Some(kernel(0, 1, 0)), Pending::Saturated(8)),
             ],
         );
     }
@@ -331,16 +336,16 @@ mod tests {
         check(
             Formula::InFlightPlusAcceptQueue,
             &[
-                (StubReading::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(2)),
+                (Answer::Read(&f), Some(kernel(0, 1, 0)), Pending::Measured(2)),
                 // Stopped: refused, no listener, no load.
-                (StubReading::Unanswered, Some(kernel(0, 0, 0)), Pending::Blind),
+                (Answer::Unanswered, Some(kernel(0, 0, 0)), Pending::Blind),
                 // Host-wide overflows from another service do not make a stopped nginx saturated.
-                (StubReading::Unanswered, Some(kernel(0, 0, 50)), Pending::Blind),
+                (Answer::Unanswered, Some(kernel(0, 0, 50)), Pending::Blind),
                 // Listening but idle and unanswered: no evidence of load.
-                (StubReading::Unanswered, Some(kernel(0, 1, 50)), Pending::Blind),
+                (Answer::Unanswered, Some(kernel(0, 1, 50)), Pending::Blind),
                 // A 404 or an HTML page is never saturation.
-                (StubReading::Wrong, Some(kernel(9, 1, 50)), Pending::Blind),
-                (StubReading::Unanswered, None, Pending::Blind),
+                (Answer::Wrong, Some(kernel(9, 1, 50)), Pending::Blind),
+                (Answer::Unanswered, None, Pending::Blind),
             ],
         );
     }
@@ -349,9 +354,9 @@ mod tests {
     fn kernel_counters_become_increases() {
         let mut deriver = PendingDeriver::new(Formula::InFlightPlusAcceptQueue);
         let f = figures(0, 0);
-        let (_, first) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 10)), None);
+        let (_, first) = deriver.observe(Answer::Read(&f), Some(&kernel(0, 1, 10)), None);
         assert_eq!(first, KernelDeltas::default(), "no increase without a previous reading");
-        let (_, next) = deriver.observe(StubReading::Read(&f), Some(&kernel(0, 1, 14)), None);
+        let (_, next) = deriver.observe(Answer::Read(&f), Some(&kernel(0, 1, 14)), None);
         assert_eq!(next.listen_overflows, 4);
         assert_eq!(next.listen_drops, 4);
     }
@@ -370,14 +375,14 @@ mod tests {
         let mut deriver = PendingDeriver::new(Formula::LogConcurrency);
         let k = kernel(0, 1, 0);
         assert_eq!(
-            deriver.observe(StubReading::Read(&f), Some(&k), Some(4)).0,
+            deriver.observe(Answer::Read(&f), Some(&k), Some(4)).0,
             Pending::Measured(4)
         );
-        assert_eq!(deriver.observe(StubReading::Read(&f), Some(&k), None).0, Pending::Blind);
+        assert_eq!(deriver.observe(Answer::Read(&f), Some(&k), None).0, Pending::Blind);
         // Saturated: the same rule as every formula.
         let busy = kernel(12, 1, 0);
         assert_eq!(
-            deriver.observe(StubReading::Unanswered, Some(&busy), Some(0)).0,
+            deriver.observe(Answer::Unanswered, Some(&busy), Some(0)).0,
             Pending::Saturated(21)
         );
     }

@@ -11,7 +11,7 @@ pub mod lint;
 pub mod render;
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::config::{self, ConfigError};
 use crate::simulate::input::{self, InputError, Sources};
@@ -36,6 +36,28 @@ impl PolicyError {
     /// A problem with the files given (exit 2), not a failure while running (exit 1).
     pub fn is_usage(&self) -> bool {
         !matches!(self, PolicyError::Stdout(_))
+    }
+}
+
+/// A `policy` command and the files it reads.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// Print the policy as `format`.
+    Render { policy: PathBuf, format: Format },
+    /// Validate the policy; with the exporter's config, cross-check it.
+    Lint {
+        policy: PathBuf,
+        exporter_config: Option<PathBuf>,
+    },
+}
+
+pub fn run(plan: &Plan) -> Result<(), PolicyError> {
+    match plan {
+        Plan::Render { policy, format } => run_render(policy, *format),
+        Plan::Lint {
+            policy,
+            exporter_config,
+        } => run_lint(policy, exporter_config.as_deref()),
     }
 }
 

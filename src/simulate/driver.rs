@@ -3,120 +3,47 @@
 //! the readers; errors are typed so `main` can pick the exit code.
 
 use std::io::{BufWriter, ErrorKind, Write};
-use std::time::{Duration, SystemTime};
+use std::path::Path;
 
-use crate::cli::SimulateArgs;
-use crate::config::Config;
 use crate::derive::log_signals::PeriodSignals;
 use crate::replay::{self, ReplayError};
-use crate::scaling::model::{Delays, Scenario, SeriesPoint, SeriesStats, Statistic};
+use crate::scaling::model::{Scenario, Series, SeriesPoint, SeriesStats, Statistic};
 use crate::simulate::engine::Engine;
-use crate::simulate::input::{self, Loaded, Sources};
-use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
+use crate::simulate::input::{self, Loaded};
+use crate::simulate::plan::{CloudWatchRead, Logs, Plan, SeriesPlan};
+use crate::simulate::prepare::{check_cpu_series, check_statistics, warn_resolution, SimulateError};
 use crate::simulate::watchers::Watchers;
 use crate::simulate::{cloudwatch, series};
-use crate::sources::access_log::LogFormatSource;
 
-/// The statistics `--log` gives: the sweep's in-flight average and peak.
-const LOG_STATISTICS: [Statistic; 2] = [Statistic::Average, Statistic::Maximum];
-
-/// Run `simulate`. `format`: the log format (the config's when --config was given);
-/// `config`: the loaded config, needed by --from-cloudwatch.
-pub fn run(args: &SimulateArgs, format: &LogFormatSource, config: Option<&Config>) -> Result<(), SimulateError> {
-    let sources = Sources {
-        alarms: args.alarms.as_deref(),
-        policies: args.policies.as_deref(),
-        group: args.group.as_deref(),
-        policy_toml: args.policy.as_deref(),
-        capacity: args.capacity,
-    };
-    if sources.policy_toml.is_none() && sources.alarms.is_none() {
-        return Err(SimulateError::Usage(
-            "simulate needs a policy: --policy FILE.toml, or --alarms and --policies (and --group or --capacity)"
-                .into(),
-        ));
-    }
-    let mut loaded = input::load(&sources)?;
-    for text in &args.set {
-        crate::simulate::sweep::set(text, &mut loaded.scenario).map_err(SimulateError::Usage)?;
-    }
-    apply_delay_flags(args, &mut loaded.scenario.delays)?;
+/// Run a validated `simulate`: read the series, run the engine, print and draw.
+pub fn run(plan: &Plan) -> Result<(), SimulateError> {
+    let loaded = &plan.loaded;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
     }
-    if let Some(dir) = &args.print_aws {
+    if let Some(dir) = &plan.print_aws {
         let written = input::write_aws(&loaded.scenario, dir)?;
         for path in written {
             println!("{}", path.display());
         }
-        if args.series.is_none() && args.log.is_empty() && !args.from_cloudwatch {
-            return Ok(());
-        }
+    }
+    if let SeriesPlan::None = plan.series {
+        return Ok(());
     }
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let streamed = match &args.series {
-        Some(path) if path.as_os_str() != "-" => series_period_hint(args)
-            .and_then(|hint| Ok(series::scan_csv(path, hint)?))
-            .map(|scan| scan.map(|scan| (path, scan))),
-        _ => Ok(None),
-    };
-    let result = if args.unit_concurrency.is_some() {
-        crate::simulate::loop_driver::run(args, format, &loaded, &mut out)
-    } else if !args.log.is_empty() {
-        simulate_log(args, format, &loaded, &mut out)
-    } else if let Some((path, scan)) = streamed? {
-        // A CSV in time order: validated in a first pass, then streamed (memory flat in the
-        // series length).
-        if scan.points == 0 {
-            return Err(SimulateError::Usage(format!(
-                "{}: the series is empty: nothing to simulate",
-                path.display()
-            )));
+    let result = match &plan.series {
+        SeriesPlan::None => Ok(()),
+        SeriesPlan::ClosedLoop { logs, pool, sweep } => {
+            crate::simulate::loop_driver::run(plan, logs, pool, sweep.as_ref(), &mut out)
         }
-        check_statistics(&loaded.scenario, &scan.statistics, "the series")?;
-        warn_resolution(&loaded, scan.period);
-        let mut simulation = Simulation::new(&loaded.scenario, scan.period, args)?;
-        series::feed_csv(path, &mut |point| simulation.push(point, &mut out))?;
-        simulation.finish(&loaded.scenario, args, &mut out)
-    } else {
-        let (series, statistics) = if args.from_cloudwatch {
-            let config = config.ok_or_else(|| {
-                SimulateError::Usage("--from-cloudwatch reads the config's namespace and metric: give --config".into())
-            })?;
-            let series = read_cloudwatch(args, config)?;
-            (series, Statistic::ALL.to_vec())
-        } else if let Some(path) = &args.series {
-            let read = series::read_series_with_period(path, series_period_hint(args)?)?;
-            if read.merged_duplicates > 0 || read.reordered {
-                eprintln!(
-                    "simulate: {}: {} duplicate timestamps merged, {}",
-                    path.display(),
-                    read.merged_duplicates,
-                    if read.reordered {
-                        "sorted by time"
-                    } else {
-                        "already in time order"
-                    }
-                );
-            }
-            (read.series, read.statistics)
-        } else {
-            return Err(SimulateError::Usage(
-                "simulate needs a series: --series FILE, --log FILE... or --from-cloudwatch".into(),
-            ));
-        };
-        if series.points.is_empty() {
-            return Err(SimulateError::Usage("the series is empty: nothing to simulate".into()));
+        SeriesPlan::Log { logs, period } => simulate_log(plan, logs, *period, &mut out),
+        SeriesPlan::File { path, period } => simulate_file(plan, path, *period, &mut out),
+        SeriesPlan::CloudWatch(read) => {
+            let series = read_cloudwatch(read)?;
+            simulate_points(plan, &series, &Statistic::ALL, &mut out)
         }
-        check_statistics(&loaded.scenario, &statistics, "the series")?;
-        warn_resolution(&loaded, series.period);
-        let mut simulation = Simulation::new(&loaded.scenario, series.period, args)?;
-        for point in &series.points {
-            simulation.push(point, &mut out);
-        }
-        simulation.finish(&loaded.scenario, args, &mut out)
     };
     match result.and_then(|()| out.flush().map_err(|e| SimulateError::Runtime(anyhow::Error::new(e)))) {
         Err(SimulateError::Runtime(error))
@@ -130,83 +57,78 @@ pub fn run(args: &SimulateArgs, format: &LogFormatSource, config: Option<&Config
     }
 }
 
-/// The delay flags over the policy's `[delays]`: whole seconds each.
-fn apply_delay_flags(args: &SimulateArgs, delays: &mut Delays) -> Result<(), SimulateError> {
-    for (flag, value, field) in [
-        ("--ingestion-delay", args.ingestion_delay, &mut delays.ingestion_s),
-        (
-            "--launch-to-in-service",
-            args.launch_to_in_service,
-            &mut delays.ec2_launch_to_in_service_s,
-        ),
-        ("--task-startup", args.task_startup, &mut delays.ecs_task_startup_s),
-        (
-            "--instance-launch",
-            args.instance_launch,
-            &mut delays.ecs_instance_launch_s,
-        ),
-        ("--discovery-delay", args.discovery_delay, &mut delays.discovery_s),
-        (
-            "--deregistration-delay",
-            args.deregistration_delay,
-            &mut delays.deregistration_s,
-        ),
-    ] {
-        let Some(duration) = value else { continue };
-        *field = u32::try_from(duration.as_secs())
-            .ok()
-            .filter(|_| duration.subsec_nanos() == 0)
-            .ok_or_else(|| {
-                SimulateError::Usage(format!(
-                    "{flag} must be whole seconds, such as \"30s\", got {}",
-                    humantime::format_duration(duration)
-                ))
-            })?;
+/// `--series FILE`: a CSV in time order is validated in a first pass, then streamed (memory
+/// flat in the series length); anything else is read whole.
+fn simulate_file(plan: &Plan, path: &Path, period: Option<u32>, out: &mut impl Write) -> Result<(), SimulateError> {
+    let loaded = &plan.loaded;
+    let scan = if path.as_os_str() != "-" {
+        series::scan_csv(path, period)?
+    } else {
+        None
+    };
+    if let Some(scan) = scan {
+        if scan.points == 0 {
+            return Err(SimulateError::Usage(format!(
+                "{}: the series is empty: nothing to simulate",
+                path.display()
+            )));
+        }
+        check_statistics(&loaded.scenario, &scan.statistics, "the series")?;
+        warn_resolution(loaded, scan.period);
+        let mut simulation = Simulation::new(&loaded.scenario, scan.period, plan)?;
+        series::feed_csv(path, &mut |point| simulation.push(point, &mut *out))?;
+        return simulation.finish(&loaded.scenario, plan, out);
     }
-    if let Some(spare) = args.spare_tasks {
-        delays.ecs_spare_tasks = Some(spare);
+    let read = series::read_series_with_period(path, period)?;
+    if read.merged_duplicates > 0 || read.reordered {
+        eprintln!(
+            "simulate: {}: {} duplicate timestamps merged, {}",
+            path.display(),
+            read.merged_duplicates,
+            if read.reordered {
+                "sorted by time"
+            } else {
+                "already in time order"
+            }
+        );
     }
-    Ok(())
+    simulate_points(plan, &read.series, &read.statistics, out)
 }
 
-/// `--period` for a series file: whole seconds.
-fn series_period_hint(args: &SimulateArgs) -> Result<Option<u32>, SimulateError> {
-    match args.period {
-        Some(period) if period.subsec_nanos() == 0 && period.as_secs() > 0 => Ok(Some(period.as_secs() as u32)),
-        Some(period) => Err(SimulateError::Usage(format!(
-            "--period must be whole seconds, got {period:?}"
-        ))),
-        None => Ok(None),
+/// A series read whole (a file, or CloudWatch's).
+fn simulate_points(
+    plan: &Plan,
+    series: &Series,
+    statistics: &[Statistic],
+    out: &mut impl Write,
+) -> Result<(), SimulateError> {
+    let loaded = &plan.loaded;
+    if series.points.is_empty() {
+        return Err(SimulateError::Usage("the series is empty: nothing to simulate".into()));
     }
+    check_statistics(&loaded.scenario, statistics, "the series")?;
+    warn_resolution(loaded, series.period);
+    let mut simulation = Simulation::new(&loaded.scenario, series.period, plan)?;
+    for point in &series.points {
+        simulation.push(point, out);
+    }
+    simulation.finish(&loaded.scenario, plan, out)
 }
 
 /// `--log`: replay's own code, each closed period fed to the engine as it closes.
 fn simulate_log(
-    args: &SimulateArgs,
-    format: &LogFormatSource,
-    loaded: &Loaded,
+    plan: &Plan,
+    logs: &Logs,
+    period: std::time::Duration,
     out: &mut impl Write,
 ) -> Result<(), SimulateError> {
-    let period = args.period.unwrap_or(Duration::from_secs(10));
-    if period.subsec_nanos() != 0 || period.as_secs() == 0 {
-        return Err(SimulateError::Usage(format!(
-            "--period must be a whole number of seconds, got {period:?}"
-        )));
-    }
+    let loaded: &Loaded = &plan.loaded;
     let period_s = period.as_secs() as u32;
-    // The series is the requests in flight, known only from $request_time: without it every
-    // period would be 0 and the alarm "never breached", a quiet zero.
-    if crate::parse_log::compile(format)?.position("request_time").is_none() {
-        return Err(SimulateError::Usage(format!(
-            "simulate --log needs $request_time in the log format (requests in flight come from it), and {format} has none"
-        )));
-    }
-    check_statistics(&loaded.scenario, &LOG_STATISTICS, "a series from --log")?;
     warn_resolution(loaded, period_s);
-    let mut simulation = Simulation::new(&loaded.scenario, period_s, args)?;
+    let mut simulation = Simulation::new(&loaded.scenario, period_s, plan)?;
     let mut periods = 0u64;
     let started = std::time::Instant::now();
-    let replayed = replay::replay_periods(format, &args.log, period, None, args.threads, &mut |signals| {
+    let replayed = replay::replay_periods(&logs.format, &logs.files, period, None, logs.threads, &mut |signals| {
         periods += 1;
         simulation.push(&point_of(signals), &mut *out);
         Ok(())
@@ -222,7 +144,7 @@ fn simulate_log(
             "the logs gave no period with a request: nothing to simulate".into(),
         ));
     }
-    simulation.finish(&loaded.scenario, args, out)
+    simulation.finish(&loaded.scenario, plan, out)
 }
 
 /// One replayed period as a datapoint: the in-flight average and peak stand for Average
@@ -238,29 +160,10 @@ pub fn point_of(signals: &PeriodSignals) -> SeriesPoint {
     }
 }
 
-fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::scaling::model::Series, SimulateError> {
-    let cw = &config.cloudwatch;
-    let period = args.period.unwrap_or(cw.period);
-    if period.subsec_nanos() != 0 || period.as_secs() == 0 {
-        return Err(SimulateError::Usage(format!(
-            "--period must be whole seconds, got {period:?}"
-        )));
-    }
-    let (Some(start), Some(end)) = (args.start, args.end) else {
-        return Err(SimulateError::Usage("--from-cloudwatch needs --start and --end".into()));
-    };
-    let explicit = match &args.dimensions {
-        Some(text) => Some(cloudwatch::parse_dimensions(text).map_err(SimulateError::Usage)?),
-        None => None,
-    };
-    let query = cloudwatch::query_for(
-        cw,
-        explicit.clone().unwrap_or_default(),
-        period.as_secs() as u32,
-        start,
-        end,
-    );
-    cloudwatch::check(&query, SystemTime::now()).map_err(|e| SimulateError::Usage(e.to_string()))?;
+fn read_cloudwatch(read: &CloudWatchRead) -> Result<Series, SimulateError> {
+    let cw = &read.cloudwatch;
+    let dimensions_given = read.dimensions_given;
+    let query = read.query.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -270,7 +173,7 @@ fn read_cloudwatch(args: &SimulateArgs, config: &Config) -> Result<crate::scalin
             .await
             .map_err(anyhow::Error::new)?;
         let mut query = query;
-        if explicit.is_none() {
+        if !dimensions_given {
             query.dimensions = cloudwatch::instance_dimensions(&identity.instance_id);
         }
         let client = aws_sdk_cloudwatch::Client::new(&identity.sdk_config);
@@ -308,9 +211,11 @@ struct Simulation<'s> {
 }
 
 impl<'s> Simulation<'s> {
-    fn new(scenario: &'s Scenario, series_period: u32, args: &SimulateArgs) -> Result<Simulation<'s>, SimulateError> {
+    fn new(scenario: &'s Scenario, series_period: u32, plan: &Plan) -> Result<Simulation<'s>, SimulateError> {
         let mut engine = Engine::new(scenario, series_period);
-        let cpu = match (&args.cpu_series, engine.needs_predefined_series()) {
+        // The plan was checked for this; a plan built by hand is checked here too.
+        check_cpu_series(scenario, plan.cpu_series.as_deref())?;
+        let cpu = match (&plan.cpu_series, engine.needs_predefined_series()) {
             (Some(path), true) => {
                 let read = series::read_series_with_period(path, None)?;
                 if read.series.points.is_empty() {
@@ -322,12 +227,6 @@ impl<'s> Simulation<'s> {
                 engine.set_predefined_period(read.series.period);
                 read.series.points
             }
-            (None, true) => {
-                return Err(SimulateError::Usage(
-                    "a target tracking policy follows a predefined ECS metric (CPU): give its series with --cpu-series FILE"
-                        .into(),
-                ))
-            }
             (Some(path), false) => {
                 eprintln!(
                     "warning: --cpu-series {}: no target tracking policy follows a predefined metric; the series is not used",
@@ -335,12 +234,12 @@ impl<'s> Simulation<'s> {
                 );
                 Vec::new()
             }
-            (None, false) => Vec::new(),
+            (None, _) => Vec::new(),
         };
         Ok(Simulation {
             scenario,
             engine,
-            watchers: Watchers::new(scenario, args),
+            watchers: Watchers::new(scenario, plan.output, plan.plot.is_some()),
             cpu: cpu.into_iter().peekable(),
         })
     }
@@ -359,7 +258,7 @@ impl<'s> Simulation<'s> {
         engine.push(point, &mut |evaluation| watchers.observe(out, evaluation));
     }
 
-    fn finish(mut self, scenario: &Scenario, args: &SimulateArgs, out: &mut impl Write) -> Result<(), SimulateError> {
+    fn finish(mut self, scenario: &Scenario, plan: &Plan, out: &mut impl Write) -> Result<(), SimulateError> {
         let Simulation {
             engine, watchers, cpu, ..
         } = &mut self;
@@ -367,6 +266,6 @@ impl<'s> Simulation<'s> {
             engine.push_predefined(&cpu_point);
         }
         engine.finish(&mut |evaluation| watchers.observe(out, evaluation));
-        self.watchers.finish(scenario, args, out)
+        self.watchers.finish(scenario, plan.plot.as_deref(), out)
     }
 }

@@ -4,18 +4,16 @@
 
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::cli::{SimulateArgs, SimulateOutput};
 use crate::replay::{self, ReplayError};
-use crate::scaling::model::{Evaluation, Scenario, SeriesPoint, Statistic};
+use crate::scaling::model::{Evaluation, Scenario, SeriesPoint};
 use crate::simulate::closed_loop::{self, LoopConfig, LoopObserver, Quiet, Request};
-use crate::simulate::input::Loaded;
 use crate::simulate::loop_report::{self, SweepFormat};
-use crate::simulate::prepare::{check_statistics, warn_resolution, SimulateError};
+use crate::simulate::plan::{Logs, Output, Plan};
+use crate::simulate::prepare::{warn_resolution, SimulateError};
 use crate::simulate::sweep::Sweep;
 use crate::simulate::watchers::Watchers;
-use crate::sources::access_log::LogFormatSource;
 
 /// The closed loop's watchers: the open loop's summary, rows and plot.
 struct Watching<'a, W: Write> {
@@ -33,58 +31,15 @@ impl<W: Write> LoopObserver for Watching<'_, W> {
     }
 }
 
-fn whole_ms(what: &str, duration: Duration) -> Result<i64, SimulateError> {
-    if !duration.subsec_nanos().is_multiple_of(1_000_000) {
-        return Err(SimulateError::Usage(format!(
-            "{what} must be whole milliseconds, got {duration:?}"
-        )));
-    }
-    Ok(duration.as_millis() as i64)
-}
-
-/// The pool's setting from the flags.
-fn loop_config(args: &SimulateArgs) -> Result<LoopConfig, SimulateError> {
-    let period = args.period.unwrap_or(Duration::from_secs(10));
-    if period.subsec_nanos() != 0 || period.as_secs() == 0 {
-        return Err(SimulateError::Usage(format!(
-            "--period must be a whole number of seconds, got {period:?}"
-        )));
-    }
-    let sample_interval_ms = whole_ms("--sample-interval", args.sample_interval)?;
-    if sample_interval_ms == 0 || sample_interval_ms > period.as_millis() as i64 {
-        return Err(SimulateError::Usage(format!(
-            "--sample-interval must be above 0 and at most the period ({}), got {}",
-            humantime::format_duration(period),
-            humantime::format_duration(args.sample_interval)
-        )));
-    }
-    let unit_concurrency = args.unit_concurrency.unwrap_or(1);
-    if unit_concurrency == 0 {
-        return Err(SimulateError::Usage(
-            "--unit-concurrency must be at least 1 (requests one instance or task serves at once)".into(),
-        ));
-    }
-    Ok(LoopConfig {
-        unit_concurrency,
-        launch_time_ms: args
-            .launch_time
-            .map(|launch| whole_ms("--launch-time", launch))
-            .transpose()?,
-        sample_interval_ms,
-        period_ms: period.as_millis() as i64,
-        slo_us: args.slo.map(|slo| slo.as_micros() as u64),
-    })
-}
-
 /// Every logged request with a `$request_time`, sorted by arrival.
-fn read_requests(args: &SimulateArgs, format: &LogFormatSource) -> Result<Vec<Request>, SimulateError> {
+fn read_requests(logs: &Logs) -> Result<Vec<Request>, SimulateError> {
     let started = Instant::now();
     let mut requests = Vec::new();
     let mut without_time = 0u64;
     let replayed = replay::replay_requests(
-        format,
-        &args.log,
-        args.threads,
+        &logs.format,
+        &logs.files,
+        logs.threads,
         &mut |logged| match Request::of(logged) {
             Some(request) => requests.push(request),
             None => without_time += 1,
@@ -121,43 +76,26 @@ fn read_requests(args: &SimulateArgs, format: &LogFormatSource) -> Result<Vec<Re
     Ok(requests)
 }
 
+/// Run the closed loop (or its sweep) of a validated plan: `pool` and `sweep` were checked
+/// against the policy when the plan was built.
 pub(super) fn run(
-    args: &SimulateArgs,
-    format: &LogFormatSource,
-    loaded: &Loaded,
+    plan: &Plan,
+    logs: &Logs,
+    config: &LoopConfig,
+    sweep: Option<&Sweep>,
     out: &mut impl Write,
 ) -> Result<(), SimulateError> {
-    let config = loop_config(args)?;
-    let scenario = &loaded.scenario;
-    if scenario.policies.iter().any(|policy| {
-        matches!(
-            policy.kind,
-            crate::scaling::model::PolicyKind::TargetTracking {
-                metric: crate::scaling::model::TrackedMetric::Predefined(_),
-                ..
-            }
-        )
-    }) {
-        return Err(SimulateError::Usage(
-            "the closed loop has no CPU to give a predefined-metric target tracking policy: simulate it on a series with --cpu-series".into(),
-        ));
-    }
-    // The pool gives full statistic sets, as the daemon publishes.
-    check_statistics(scenario, &Statistic::ALL, "the closed loop's series")?;
-    warn_resolution(loaded, (config.period_ms / 1000) as u32);
-    let sweep = match &args.sweep {
-        Some(text) => Some(Sweep::parse(text, scenario).map_err(SimulateError::Usage)?),
-        None => None,
-    };
-    let requests = read_requests(args, format)?;
+    let scenario = &plan.loaded.scenario;
+    warn_resolution(&plan.loaded, (config.period_ms / 1000) as u32);
+    let requests = read_requests(logs)?;
     let starting = scenario.group.desired_capacity;
     let started = Instant::now();
-    let fixed = closed_loop::run(&requests, starting, None, &config, &mut Quiet);
+    let fixed = closed_loop::run(&requests, starting, None, config, &mut Quiet);
     if let Some(sweep) = sweep {
         let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-        let rows = sweep.run(&requests, scenario, &config, threads);
+        let rows = sweep.run(&requests, scenario, config, threads);
         let mut err = std::io::stderr().lock();
-        let _ = loop_report::write_setting(&mut err, &config, requests.len() as u64, starting);
+        let _ = loop_report::write_setting(&mut err, config, requests.len() as u64, starting);
         eprintln!(
             "simulate: sweep of {} over {} values on {} threads in {:.3}s",
             sweep.key,
@@ -165,20 +103,20 @@ pub(super) fn run(
             threads.get().min(sweep.values.len()),
             started.elapsed().as_secs_f64()
         );
-        let format = match args.output {
-            SimulateOutput::Summary => SweepFormat::Table,
-            SimulateOutput::Csv => SweepFormat::Csv,
-            SimulateOutput::Json => SweepFormat::Json,
+        let format = match plan.output {
+            Output::Summary => SweepFormat::Table,
+            Output::Csv => SweepFormat::Csv,
+            Output::Json => SweepFormat::Json,
         };
-        loop_report::write_sweep(out, &sweep, &rows, &fixed, format).map_err(anyhow::Error::new)?;
+        loop_report::write_sweep(out, sweep, &rows, &fixed, format).map_err(anyhow::Error::new)?;
         return Ok(());
     }
-    let mut watchers = Watchers::new(scenario, args);
+    let mut watchers = Watchers::new(scenario, plan.output, plan.plot.is_some());
     let scaled = closed_loop::run(
         &requests,
         starting,
         Some(scenario),
-        &config,
+        config,
         &mut Watching {
             watchers: &mut watchers,
             scenario,
@@ -190,15 +128,15 @@ pub(super) fn run(
         requests.len(),
         started.elapsed().as_secs_f64()
     );
-    let rows_on_stdout = args.output != SimulateOutput::Summary;
-    watchers.finish(scenario, args, out)?;
+    let rows_on_stdout = plan.output != Output::Summary;
+    watchers.finish(scenario, plan.plot.as_deref(), out)?;
     let written = if rows_on_stdout {
         let mut err = std::io::stderr().lock();
-        loop_report::write_setting(&mut err, &config, requests.len() as u64, starting)
-            .and_then(|()| loop_report::write_comparison(&mut err, &config, &scaled, &fixed, starting))
+        loop_report::write_setting(&mut err, config, requests.len() as u64, starting)
+            .and_then(|()| loop_report::write_comparison(&mut err, config, &scaled, &fixed, starting))
     } else {
-        loop_report::write_setting(out, &config, requests.len() as u64, starting)
-            .and_then(|()| loop_report::write_comparison(out, &config, &scaled, &fixed, starting))
+        loop_report::write_setting(out, config, requests.len() as u64, starting)
+            .and_then(|()| loop_report::write_comparison(out, config, &scaled, &fixed, starting))
     };
     written.map_err(anyhow::Error::new)?;
     Ok(())

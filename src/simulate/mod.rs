@@ -9,6 +9,9 @@
 //!                        ^---------- desired capacity, after the launch time ----'
 //! sweep: the closed loop once per value of one knob, on all cores --> loop_report
 //! ```
+//!
+//! The command layer checks the flags and builds a [`Plan`] before anything is read;
+//! [`run`] takes only that plan.
 
 pub mod closed_loop;
 pub mod cloudwatch;
@@ -17,6 +20,7 @@ pub mod engine;
 pub mod input;
 mod loop_driver;
 pub mod loop_report;
+pub mod plan;
 pub mod plot;
 mod prepare;
 pub mod report;
@@ -25,4 +29,5 @@ pub mod sweep;
 mod watchers;
 
 pub use driver::{point_of, run};
-pub use prepare::SimulateError;
+pub use plan::{CloudWatchRead, Logs, Output, Plan, SeriesPlan};
+pub use prepare::{check_closed_loop, check_cpu_series, check_log, SimulateError};

@@ -2,9 +2,10 @@
 //! open loop and the closed loop feed the same watchers.
 
 use std::io::Write;
+use std::path::Path;
 
-use crate::cli::{SimulateArgs, SimulateOutput};
 use crate::scaling::model::{Evaluation, Scenario, SeriesPoint};
+use crate::simulate::plan::Output;
 use crate::simulate::plot::SimulationPlot;
 use crate::simulate::prepare::SimulateError;
 use crate::simulate::report::{RowFormat, RowWriter, Summary};
@@ -42,16 +43,17 @@ impl Watchers {
 }
 
 impl Watchers {
-    pub fn new(scenario: &Scenario, args: &SimulateArgs) -> Watchers {
-        let rows = match args.output {
-            SimulateOutput::Summary => None,
-            SimulateOutput::Csv => Some(RowWriter::new(scenario, RowFormat::Csv)),
-            SimulateOutput::Json => Some(RowWriter::new(scenario, RowFormat::Json)),
+    /// `plot`: a plot will be written ([`Watchers::finish`] is given its path).
+    pub fn new(scenario: &Scenario, output: Output, plot: bool) -> Watchers {
+        let rows = match output {
+            Output::Summary => None,
+            Output::Csv => Some(RowWriter::new(scenario, RowFormat::Csv)),
+            Output::Json => Some(RowWriter::new(scenario, RowFormat::Json)),
         };
         Watchers {
             summary: Summary::new(scenario),
             rows,
-            plot: args.plot.as_ref().map(|_| SimulationPlot::new(scenario)),
+            plot: plot.then(|| SimulationPlot::new(scenario)),
             write_error: None,
             header_written: false,
         }
@@ -65,7 +67,12 @@ impl Watchers {
     }
 
     /// The summary (on stdout, or on stderr when rows went to stdout) and the plot.
-    pub fn finish(self, scenario: &Scenario, args: &SimulateArgs, out: &mut impl Write) -> Result<(), SimulateError> {
+    pub fn finish(
+        self,
+        scenario: &Scenario,
+        plot_path: Option<&Path>,
+        out: &mut impl Write,
+    ) -> Result<(), SimulateError> {
         if let Some(error) = self.write_error {
             return Err(anyhow::Error::new(error).into());
         }
@@ -75,7 +82,7 @@ impl Watchers {
             self.summary.write(scenario, out)
         };
         written.map_err(anyhow::Error::new)?;
-        if let (Some(plot), Some(path)) = (&self.plot, &args.plot) {
+        if let (Some(plot), Some(path)) = (&self.plot, plot_path) {
             plot.write_svg(path)
                 .map_err(|e| anyhow::Error::new(e).context(format!("writing {}", path.display())))?;
             eprintln!("simulate: wrote {}", path.display());

@@ -9,7 +9,7 @@
 //! jittered exponential delays; validation errors are dropped and counted, never retried.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rand::SeedableRng;
 use tokio::sync::mpsc;
@@ -19,6 +19,7 @@ use super::cloudwatch::encode::encode;
 use super::retry::Backoff;
 use super::spool::Spool;
 use super::{FailureKind, PublishError, Publisher, Target};
+use crate::clock::Clock;
 use crate::events::sinks::{DatapointsDropped, DatapointsRejected, PublishFailed, Published, UnsentAtShutdown};
 use crate::events::FailureStreak;
 use crate::limits;
@@ -38,6 +39,8 @@ pub struct Delivery<P> {
     publisher: P,
     target: Target,
     stats: Arc<Stats>,
+    /// Wall time, for the spool's age bound and the last publish's time.
+    clock: Clock,
     /// The newest datapoint of the scaling metric, not yet tried; a newer one pushes it into
     /// the spool.
     fresh: Option<Datapoint>,
@@ -77,11 +80,13 @@ impl<P: Publisher> Delivery<P> {
         max_calls_per_second: u32,
         period: Duration,
         stats: Arc<Stats>,
+        clock: Clock,
     ) -> Self {
         let delivery = Delivery {
             publisher,
             target,
             stats,
+            clock,
             fresh: None,
             riders: Vec::new(),
             riders_until: None,
@@ -223,7 +228,7 @@ impl<P: Publisher> Delivery<P> {
 
     /// Put a datapoint in the spool, counting what its bounds drop.
     fn keep(&mut self, datapoint: Datapoint) {
-        let dropped = self.spool.push(datapoint, SystemTime::now());
+        let dropped = self.spool.push(datapoint, self.clock.now());
         self.count_dropped(dropped);
     }
 
@@ -268,7 +273,7 @@ impl<P: Publisher> Delivery<P> {
             Source::SpoolNewest(_) => newest_spooled.map(|(_, d)| d).into_iter().collect(),
             Source::SpoolOldest => {
                 let per_call = limits::MAX_DATUMS_PER_CALL / self.target.datums_per_datapoint();
-                let (batch, dropped) = self.spool.oldest(per_call, SystemTime::now());
+                let (batch, dropped) = self.spool.oldest(per_call, self.clock.now());
                 self.count_dropped(dropped);
                 batch
             }
@@ -302,7 +307,7 @@ impl<P: Publisher> Delivery<P> {
                 Published {
                     datapoints: carried,
                     spooled: self.spool.len(),
-                    at: SystemTime::now(),
+                    at: self.clock.now(),
                 }
                 .emit(&self.stats, &mut self.failing);
                 self.backoff.reset();
@@ -392,7 +397,7 @@ mod tests {
     use crate::sinks::{PublishError, PutRequest};
     use std::collections::VecDeque;
     use std::sync::Mutex;
-    use std::time::UNIX_EPOCH;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     /// One successful call: when it was made, and its datums as (metric name, timestamp, sum).
     type Delivered = (Instant, Vec<(String, SystemTime, f64)>);
@@ -468,6 +473,7 @@ mod tests {
             1000,
             Duration::from_secs(60),
             Arc::new(Stats::default()),
+            Clock::system(),
         )
     }
 
@@ -528,6 +534,7 @@ mod tests {
             1000,
             Duration::from_secs(10),
             Arc::new(Stats::default()),
+            Clock::system(),
         );
         let mut longest = Duration::ZERO;
         for n in 1..=20 {
@@ -646,7 +653,15 @@ mod tests {
         let started = Instant::now();
         *recorder.down_until.lock().unwrap() = Some(started + OUTAGE);
         let stats = Arc::new(Stats::default());
-        let d = Delivery::new(recorder.clone(), target(), spool, 20, PERIOD, stats.clone());
+        let d = Delivery::new(
+            recorder.clone(),
+            target(),
+            spool,
+            20,
+            PERIOD,
+            stats.clone(),
+            Clock::system(),
+        );
         let (tx, rx) = mpsc::channel(8);
         let task = tokio::spawn(d.run(rx, Duration::from_secs(60)));
         // 15 minutes of periods: 60 during the outage, 30 after.
@@ -788,6 +803,7 @@ mod tests {
             2,
             Duration::from_secs(60),
             Arc::new(Stats::default()),
+            Clock::system(),
         );
         let (tx, rx) = mpsc::channel(8);
         let started = Instant::now();

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::emf_agent::{self, Protocol};
 use super::Target;
+use crate::clock::Clock;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
 use crate::events::sinks::{EmfLinesWritten, EmfWriteFailed};
 use crate::events::FailureStreak;
@@ -97,16 +98,17 @@ pub async fn run(
     output: EmfOutput,
     mut records: mpsc::Receiver<EmfRecord>,
     stats: Arc<Stats>,
+    clock: Clock,
     drain: std::time::Duration,
 ) {
     match output {
         EmfOutput::Tcp(address) => {
             let encode = |record: &EmfRecord| encode(&target, record);
-            return emf_agent::run(Protocol::Tcp, address, records, encode, stats, drain).await;
+            return emf_agent::run(Protocol::Tcp, address, records, encode, stats, clock, drain).await;
         }
         EmfOutput::Udp(address) => {
             let encode = |record: &EmfRecord| encode(&target, record);
-            return emf_agent::run(Protocol::Udp, address, records, encode, stats, drain).await;
+            return emf_agent::run(Protocol::Udp, address, records, encode, stats, clock, drain).await;
         }
         EmfOutput::Stdout | EmfOutput::File(_) => {}
     }
@@ -118,11 +120,7 @@ pub async fn run(
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match written {
-            Ok(lines) => EmfLinesWritten {
-                lines,
-                at: SystemTime::now(),
-            }
-            .emit(&stats, &mut failing),
+            Ok(lines) => EmfLinesWritten { lines, at: clock.now() }.emit(&stats, &mut failing),
             Err(error) => EmfWriteFailed { error: &error }.emit(&stats, &mut failing),
         }
     }

@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rand::SeedableRng;
 use tokio::io::AsyncWriteExt;
@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::retry::Backoff;
+use crate::clock::Clock;
 use crate::events::sinks::{
     EmfAgentConnectionLost, EmfAgentSent, EmfAgentUnreachable, EmfBufferFull, EmfDatagramRefused, EmfLineSent,
     EmfLineTooLongForUdp, EmfLinesLeftAtShutdown,
@@ -62,6 +63,8 @@ pub enum Protocol {
 struct LineBuffer {
     lines: VecDeque<String>,
     stats: Arc<Stats>,
+    /// Wall time, for the last publish's time.
+    clock: Clock,
 }
 
 impl LineBuffer {
@@ -89,11 +92,13 @@ pub async fn run<R>(
     mut records: mpsc::Receiver<R>,
     encode: impl Fn(&R) -> Vec<String>,
     stats: Arc<Stats>,
+    clock: Clock,
     drain: Duration,
 ) {
     let mut buffer = LineBuffer {
         lines: VecDeque::new(),
         stats: stats.clone(),
+        clock,
     };
     let mut connection: Option<Connection> = None;
     let mut backoff = Backoff::new(BACKOFF_BASE, BACKOFF_MAX);
@@ -225,7 +230,7 @@ impl Connection {
                 }
             }
             buffer.pop();
-            EmfLineSent { at: SystemTime::now() }.emit(&buffer.stats);
+            EmfLineSent { at: buffer.clock.now() }.emit(&buffer.stats);
         }
         Ok(())
     }
@@ -261,6 +266,7 @@ mod tests {
         let mut buffer = LineBuffer {
             lines: VecDeque::new(),
             stats: stats.clone(),
+            clock: Clock::system(),
         };
         for i in 0..MAX_BUFFERED_LINES + 2 {
             buffer.push(i.to_string());

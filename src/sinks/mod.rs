@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod dry_run;
 pub mod emf;
 pub mod emf_agent;
+pub mod outputs;
 pub mod prometheus;
 pub mod retry;
 pub mod spool;

@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::web;
+use crate::clock::Clock;
 use crate::config::HttpConfig;
 use crate::derive::log_signals::PeriodSignals;
 use crate::events::sinks::{MetricsAcceptFailed, MetricsConnectionDropped};
@@ -35,6 +36,8 @@ struct StatsCollector {
     stats: Arc<Stats>,
     /// The access log's newest closed period (the log task sends it; latest value wins).
     last_log_period: LastLogPeriod,
+    /// Wall time, for `last_publish_age_seconds`.
+    clock: Clock,
 }
 
 /// The receiving end of the access log's newest closed period.
@@ -91,7 +94,7 @@ fn gauge<N: prometheus_client::encoding::EncodeGaugeValue>(
 impl Collector for StatsCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let log_enabled = Stats::get(&self.stats.log.enabled) == 1;
-        let now_unix_ms = unix_ms(SystemTime::now());
+        let now_unix_ms = unix_ms(self.clock.now());
         let mut in_log_rows = false;
         for metric in OWN_METRICS {
             let log_row = metric.shown == Shown::WithAccessLog;
@@ -171,19 +174,23 @@ struct Metrics {
     registry: Registry,
     stats: Arc<Stats>,
     last_log_period: LastLogPeriod,
+    /// Wall time, for `/healthz`.
+    clock: Clock,
 }
 
 impl Metrics {
-    fn new(stats: Arc<Stats>, last_log_period: LastLogPeriod) -> Metrics {
+    fn new(stats: Arc<Stats>, last_log_period: LastLogPeriod, clock: Clock) -> Metrics {
         let mut registry = Registry::with_prefix(PREFIX);
         registry.register_collector(Box::new(StatsCollector {
             stats: stats.clone(),
             last_log_period: last_log_period.clone(),
+            clock: clock.clone(),
         }));
         Metrics {
             registry,
             stats,
             last_log_period,
+            clock,
         }
     }
 
@@ -327,11 +334,12 @@ pub async fn serve(
     stats: Arc<Stats>,
     last_log_period: LastLogPeriod,
     policy: HealthPolicy,
+    clock: Clock,
     token: CancellationToken,
 ) -> std::io::Result<()> {
     let addr = http.listen;
     let guard = web::Guard::new(&http);
-    let metrics = Arc::new(Metrics::new(stats.clone(), last_log_period));
+    let metrics = Arc::new(Metrics::new(stats.clone(), last_log_period, clock));
     tracing::info!(%addr, scheme = http.scheme(), guards = %http.guards(), "serving /metrics and /healthz");
     for risk in http.risks() {
         tracing::warn!(%addr, "/metrics: {risk}");
@@ -431,7 +439,7 @@ fn respond(
                 ),
             }
         }
-        "/healthz" => match health(stats, policy, SystemTime::now()) {
+        "/healthz" => match health(stats, policy, metrics.clock.now()) {
             Ok(status) => text(StatusCode::OK, "text/plain", format!("{status}\n")),
             Err(reason) => text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", format!("{reason}\n")),
         },
@@ -484,7 +492,7 @@ mod tests {
         let stats = Arc::new(Stats::default());
         Stats::set(&stats.live.pending, 7);
         Stats::bump(&stats.samples_saturated);
-        let body = Metrics::new(stats, tokio::sync::watch::channel(None).1)
+        let body = Metrics::new(stats, tokio::sync::watch::channel(None).1, Clock::system())
             .encode()
             .unwrap();
         assert!(body.contains("nginx_backlog_pending_requests 7\n"), "{body}");
@@ -501,7 +509,7 @@ mod tests {
         let stats = Arc::new(Stats::default());
         Stats::set(&stats.log.enabled, 1);
         let (sender, receiver) = tokio::sync::watch::channel(None);
-        let metrics = Metrics::new(stats, receiver);
+        let metrics = Metrics::new(stats, receiver, Clock::system());
         assert!(
             !metrics.encode().unwrap().contains("log_period_completed"),
             "no period closed yet"
@@ -531,7 +539,7 @@ mod tests {
         period.request_time.p90 = Some(0.15);
         period.request_time.p99 = Some(0.15);
         let (_sender, receiver) = tokio::sync::watch::channel(Some(period));
-        let body = Metrics::new(stats, receiver).encode().unwrap();
+        let body = Metrics::new(stats, receiver, Clock::system()).encode().unwrap();
         let expected = concat!(
             "# TYPE nginx_backlog_log_request_time_seconds summary\n",
             "nginx_backlog_log_request_time_seconds{quantile=\"0.5\"} 0.1\n",

@@ -812,7 +812,7 @@ impl Tailer {
 
     /// Follows the file until `token` is cancelled, handing each line to `follow` and
     /// letting it act after every drain, then writes the checkpoint. This is the loop the
-    /// daemon runs (`log_pipeline`), and the one the tailer tests test.
+    /// daemon runs (`pipeline::access_log`), and the one the tailer tests test.
     ///
     /// I/O errors are counted (`io_errors`), logged once per streak and kind of failure
     /// ([`FailureStreak`]), and retried on the next re-check; they never end the loop.

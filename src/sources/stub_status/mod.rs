@@ -22,6 +22,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 
 pub use parser::StubStatus;
 
+use crate::model::Unread;
+use crate::sources::ReadError;
+
 /// A stub_status page is about 100 bytes; anything past this is not one.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 const USER_AGENT: &str = concat!("nginx-backlog-exporter/", env!("CARGO_PKG_VERSION"));
@@ -53,6 +56,25 @@ impl ScrapeError {
             ScrapeError::Status { .. } => "status",
             ScrapeError::Body { .. } => "body",
             ScrapeError::Parse { .. } => "parse",
+        }
+    }
+
+    /// No answer (timeout, refused, reset, a body cut off) is what saturation looks like; an
+    /// answer that is not a stub_status page never is.
+    pub fn unread(&self) -> Unread {
+        match self {
+            ScrapeError::Timeout { .. } | ScrapeError::Connect { .. } | ScrapeError::Body { .. } => Unread::Unanswered,
+            ScrapeError::Status { .. } | ScrapeError::Parse { .. } => Unread::Wrong,
+        }
+    }
+}
+
+impl From<ScrapeError> for ReadError {
+    fn from(error: ScrapeError) -> Self {
+        ReadError {
+            unread: error.unread(),
+            kind: error.kind(),
+            error: Box::new(error),
         }
     }
 }
@@ -190,4 +212,57 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each way a scrape fails, as the saturation rules must see it: no answer may be
+    /// saturation, a wrong answer never is.
+    #[test]
+    fn failures_are_unanswered_or_wrong() {
+        let url: Arc<str> = "http://127.0.0.1:9/nginx_status".into();
+        let check = |error: ScrapeError, expected: Unread| {
+            let kind = error.kind();
+            let read = ReadError::from(error);
+            assert_eq!(read.unread, expected, "{kind}");
+            assert_eq!(read.kind, kind);
+        };
+        check(
+            ScrapeError::Timeout {
+                url: url.clone(),
+                timeout: Duration::from_secs(1),
+            },
+            Unread::Unanswered,
+        );
+        check(
+            ScrapeError::Connect {
+                url: url.clone(),
+                reason: "connection refused".into(),
+            },
+            Unread::Unanswered,
+        );
+        check(
+            ScrapeError::Body {
+                url: url.clone(),
+                reason: "connection reset".into(),
+            },
+            Unread::Unanswered,
+        );
+        check(
+            ScrapeError::Status {
+                url: url.clone(),
+                status: StatusCode::NOT_FOUND,
+            },
+            Unread::Wrong,
+        );
+        check(
+            ScrapeError::Parse {
+                url,
+                source: parser::parse(b"<html>").unwrap_err(),
+            },
+            Unread::Wrong,
+        );
+    }
 }

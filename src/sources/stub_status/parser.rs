@@ -12,24 +12,8 @@ use nom::character::complete::{space0, space1, u64 as number};
 use nom::combinator::eof;
 use nom::{IResult, Parser};
 
-/// One reading of `stub_status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct StubStatus {
-    /// Open client connections, including idle keep-alive (`Waiting`).
-    pub active: u64,
-    /// Connections accepted since nginx (re)started.
-    pub accepts: u64,
-    /// Connections handled; `accepts - handled` were dropped for lack of `worker_connections`.
-    pub handled: u64,
-    /// Requests since nginx (re)started.
-    pub requests: u64,
-    /// Connections whose request header is being read.
-    pub reading: u64,
-    /// Requests being processed or answered (includes waiting on the upstream and the scrape itself).
-    pub writing: u64,
-    /// Idle keep-alive and silent new connections: not the backlog.
-    pub waiting: u64,
-}
+/// A stub_status page is nginx's connection counters; the parser fills the type derive takes.
+pub type StubStatus = crate::model::Connections;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a stub_status page: expected {expected} at byte {offset}")]

@@ -1,23 +1,22 @@
-//! The access-log source in the daemon: the tailer hands complete lines to the compiled
+//! The access-log pipeline in the daemon: the tailer hands complete lines to the compiled
 //! matcher, matched lines become completed requests, and the log signals fold them into
 //! periods. Bad lines are counted by reason and skipped (their text is logged at debug level
 //! only). Closed periods feed the local outputs through [`Stats`], and the signals listed in
-//! `access_log.publish` go to delivery as datapoints of extra metrics.
+//! `access_log.publish` go to the outputs ([`LogOutputs`]) as datapoints of extra metrics.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::AccessLogConfig;
 use crate::derive::log_metrics::{self, QuietPeriods};
-use crate::derive::log_signals::{LogSignals, PeriodSignals, SignalsConfig};
+use crate::derive::log_signals::{LogSignals, SignalsConfig};
 use crate::derive::log_window::BusyTime;
 use crate::derive::pending::LogConcurrencyFilter;
 use crate::model::{Datapoint, LogMetric};
-use crate::sinks::emf::EmfRecord;
+use crate::sinks::outputs::LogOutputs;
 use crate::sources::access_log::tail::{Follow, TailError, Tailer, TailerOptions};
 use crate::sources::access_log::{BadLine, LineParser};
 use crate::stats::{unix_ms, Stats};
@@ -26,19 +25,6 @@ use crate::stats::{unix_ms, Stats};
 const IDLE_TICK: Duration = Duration::from_secs(1);
 /// A line stamped further ahead of our clock than this is corrupt, not early.
 const MAX_FUTURE: Duration = Duration::from_secs(300);
-
-/// Where the published log metrics go.
-#[derive(Debug, Default)]
-pub struct LogOutputs {
-    /// To CloudWatch (delivery's channel for other metrics; the task waits when it is full).
-    pub delivery: Option<mpsc::Sender<Datapoint>>,
-    /// To the EMF writer (never waited on: a stuck writer drops lines and counts them).
-    pub emf: Option<mpsc::Sender<EmfRecord>>,
-    /// The sampler's `log_concurrency` input: the `$request_time` of each counted request.
-    pub busy_time: Option<BusyTime>,
-    /// The newest closed period, for `/metrics` (latest value wins).
-    pub last_period: Option<watch::Sender<Option<PeriodSignals>>>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogPipelineError {
@@ -52,27 +38,29 @@ pub enum LogPipelineError {
     Signals(String),
 }
 
-struct Parse {
+/// What the tailer feeds (its [`Follow`]): parses each line and folds it into periods, and
+/// hands the closed periods to the outputs.
+struct LinesIntoPeriods {
     clock: Clock,
     parser: LineParser,
     signals: LogSignals,
     stats: Arc<Stats>,
     max_end_ms: i64,
-    /// Signals to publish, and where their datapoints go (both `None`: `/metrics` only).
+    /// Signals to publish, and where their datapoints go.
     publish: Vec<LogMetric>,
-    delivery: Option<mpsc::Sender<Datapoint>>,
-    emf: Option<mpsc::Sender<EmfRecord>>,
+    outputs: LogOutputs,
+    /// Whether any output takes the published signals' datapoints.
+    publishes: bool,
     /// Periods without a single line still publish their zero counts.
     quiet: QuietPeriods,
     /// Which requests feed the `log_concurrency` window, and where their time goes.
     concurrency: LogConcurrencyFilter,
     busy_time: Option<BusyTime>,
-    last_period: Option<watch::Sender<Option<PeriodSignals>>>,
     /// Periods before this are partial (reading began inside them): not published.
     first_complete_ms: Option<i64>,
 }
 
-impl Parse {
+impl LinesIntoPeriods {
     fn line(&mut self, line: &[u8]) {
         let log = &self.stats.log;
         let result = self.parser.parse(line).and_then(|request| {
@@ -111,7 +99,9 @@ impl Parse {
 }
 
 /// Open the tailer now (so a bad state directory is a startup error), run until cancelled.
-/// The metrics of `access_log.publish` go to `outputs` each period.
+/// The metrics of `access_log.publish` go to `outputs` each period; the `$request_time` of
+/// each counted request to `busy_time` (the sampler's `log_concurrency` input).
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     config: &AccessLogConfig,
     period: Duration,
@@ -119,6 +109,7 @@ pub fn start(
     stats: Arc<Stats>,
     clock: Clock,
     token: CancellationToken,
+    busy_time: Option<BusyTime>,
     outputs: LogOutputs,
 ) -> Result<impl std::future::Future<Output = ()>, LogPipelineError> {
     let mut options = TailerOptions::new(&config.path, state_directory);
@@ -136,36 +127,35 @@ pub fn start(
         .map_err(|e| LogPipelineError::Signals(e.to_string()))?;
     Stats::set(&stats.log.enabled, 1);
     let parse_now = clock.now();
-    let parse = Parse {
+    let parse = LinesIntoPeriods {
         clock,
         parser,
         signals,
         stats,
         max_end_ms: i64::MAX,
-        delivery: outputs.delivery.filter(|_| !config.publish.is_empty()),
-        emf: outputs.emf.filter(|_| !config.publish.is_empty()),
+        publishes: outputs.publishes() && !config.publish.is_empty(),
+        outputs,
         publish: config.publish.clone(),
         concurrency: config.concurrency.clone(),
-        busy_time: outputs.busy_time,
-        last_period: outputs.last_period,
+        busy_time,
         first_complete_ms: None,
         quiet: QuietPeriods::new(unix_ms(parse_now) as i64, period.as_millis() as i64),
     };
     Ok(run(tailer, parse, token))
 }
 
-async fn run(tailer: Tailer, parse: Parse, token: CancellationToken) {
+async fn run(tailer: Tailer, parse: LinesIntoPeriods, token: CancellationToken) {
     tailer.run(token, parse).await;
 }
 
-impl Follow for Parse {
+impl Follow for LinesIntoPeriods {
     fn before_drain(&mut self) {
         let now_ms = unix_ms(self.clock.now()) as i64;
         self.max_end_ms = now_ms + MAX_FUTURE.as_millis() as i64;
     }
 
     fn line(&mut self, line: &[u8]) {
-        Parse::line(self, line);
+        LinesIntoPeriods::line(self, line);
     }
 
     /// Close the periods the clock has passed, and send their datapoints (waiting while
@@ -174,19 +164,8 @@ impl Follow for Parse {
         let now_ms = unix_ms(self.clock.now()) as i64;
         self.signals.advance_to(now_ms);
         let datapoints = publish_closed(self, readable);
-        if let Some(emf) = &self.emf {
-            for datapoint in &datapoints {
-                if emf.try_send(EmfRecord::of_datapoint(datapoint)).is_err() {
-                    Stats::bump(&self.stats.emf_lines_dropped);
-                }
-            }
-        }
-        if let Some(delivery) = &self.delivery {
-            for datapoint in datapoints {
-                if delivery.send(datapoint).await.is_err() {
-                    break;
-                }
-            }
+        if !datapoints.is_empty() {
+            self.outputs.send(datapoints).await;
         }
     }
 
@@ -196,7 +175,7 @@ impl Follow for Parse {
 }
 
 /// Fold closed periods into the stats; returns the datapoints of the published metrics.
-fn publish_closed(parse: &mut Parse, readable: bool) -> Vec<Datapoint> {
+fn publish_closed(parse: &mut LinesIntoPeriods, readable: bool) -> Vec<Datapoint> {
     let log = &parse.stats.log;
     Stats::set(&log.lines_late, parse.signals.late_requests());
     let mut newest = None;
@@ -222,17 +201,17 @@ fn publish_closed(parse: &mut Parse, readable: bool) -> Vec<Datapoint> {
             Stats::bump(&log.periods_partial);
             continue;
         }
-        if parse.delivery.is_some() || parse.emf.is_some() {
+        if parse.publishes {
             datapoints.extend(log_metrics::datapoints(&period, &parse.publish));
         }
         newest = Some(period);
     }
-    if let (Some(period), Some(last)) = (newest, &parse.last_period) {
-        last.send_replace(Some(period));
+    if let Some(period) = newest {
+        parse.outputs.newest_period(period);
     }
     let period_ms = parse.quiet.period_ms();
     for start_ms in parse.quiet.closed(parse.signals.closed_until_ms(), &popped, readable) {
-        if parse.delivery.is_some() || parse.emf.is_some() {
+        if parse.publishes {
             let quiet = log_metrics::quiet_period(start_ms, period_ms);
             datapoints.extend(log_metrics::datapoints(&quiet, &parse.publish));
         }
@@ -247,8 +226,10 @@ mod tests {
     //! advance, a clock that only moves with tokio's, and the outputs' channels read back.
 
     use super::*;
+    use crate::derive::log_signals::PeriodSignals;
     use crate::model::LogMetric;
     use std::time::{SystemTime, UNIX_EPOCH};
+    use tokio::sync::{mpsc, watch};
 
     /// 2026-01-01T00:00:00Z, a whole minute: periods of 10 s start on it.
     const T0: u64 = 1_767_225_600;
@@ -296,12 +277,8 @@ mod tests {
             stats.clone(),
             Clock::starting_at(SystemTime::UNIX_EPOCH + Duration::from_millis(T0 * 1000 + 500)),
             token.clone(),
-            LogOutputs {
-                delivery: Some(sender),
-                emf: None,
-                busy_time: Some(busy_time.clone()),
-                last_period: Some(last_sender),
-            },
+            Some(busy_time.clone()),
+            LogOutputs::to_channels(stats.clone(), Some(sender), Some(last_sender)),
         )
         .unwrap();
         Wired {
