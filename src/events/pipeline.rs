@@ -57,7 +57,7 @@ impl SampleBlind {
 #[derive(Debug)]
 pub struct PeriodBlind {
     pub period_start: SystemTime,
-    pub failed_samples: u64,
+    pub failed_samples: u32,
     pub blind_in_a_row: u64,
 }
 
