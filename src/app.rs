@@ -14,9 +14,8 @@ use crate::sampler::Sampler;
 use crate::sinks::outputs::Outputs;
 use crate::stats::{unix_ms, Stats, Summary};
 
-pub async fn run(config: Config, dry_run: bool) -> anyhow::Result<()> {
-    // The process's one clock: every reader of wall time holds a clone.
-    let clock = Clock::system();
+/// `clock`: the process's one clock (main builds it); every reader of wall time holds a clone.
+pub async fn run(config: Config, dry_run: bool, clock: Clock) -> anyhow::Result<()> {
     let stats = Arc::new(Stats::default());
     Stats::set(&stats.started_unix_ms, unix_ms(clock.now()));
     let token = CancellationToken::new();

@@ -41,11 +41,11 @@ fn main() -> ExitCode {
         | Command::Policy { .. } => tracing::Level::WARN,
     };
     let log_target = telemetry::init(cli.log_level.unwrap_or(default_level));
-    // The process's one wall clock, for what the plans decide from the time (simulate's
-    // CloudWatch window).
+    // The process's one wall clock: for what the plans decide from the time (simulate's
+    // CloudWatch window) and for the daemon and the one-shot, which hand out clones.
     let clock = Clock::system();
     // Every usage error is found while building the plan, before anything runs.
-    match Plan::build(cli, config_given, &clock).and_then(Plan::run) {
+    match Plan::build(cli, config_given, &clock).and_then(|plan| plan.run(&clock)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             report(log_target, failure.message());

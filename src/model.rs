@@ -117,6 +117,21 @@ impl LogMetric {
         LogMetric::ALL.into_iter().find(|m| m.name() == name)
     }
 
+    /// The nginx variables (without `$`) the log format must have for this metric.
+    pub fn needed_variables(self) -> &'static [&'static str] {
+        match self {
+            LogMetric::RequestTimeP50
+            | LogMetric::RequestTimeP90
+            | LogMetric::RequestTimeP99
+            | LogMetric::LogInFlightAverage
+            | LogMetric::LogInFlightPeak => &["request_time"],
+            LogMetric::UpstreamResponseTimeP50
+            | LogMetric::UpstreamResponseTimeP90
+            | LogMetric::UpstreamResponseTimeP99 => &["upstream_response_time"],
+            LogMetric::RequestsCompleted | LogMetric::Responses5xx | LogMetric::Responses499 => &[],
+        }
+    }
+
     /// CloudWatch's StandardUnit name.
     pub fn unit(self) -> &'static str {
         match self {

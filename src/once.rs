@@ -14,11 +14,10 @@ use crate::sampler::Sampler;
 use crate::sinks::outputs::Outputs;
 use crate::stats::Stats;
 
-pub async fn run(config: Config, window: Option<Duration>, dry_run: bool) -> anyhow::Result<()> {
+/// `clock`: the process's one clock (main builds it).
+pub async fn run(config: Config, window: Option<Duration>, dry_run: bool, clock: Clock) -> anyhow::Result<()> {
     let cw = &config.cloudwatch;
     let window = window.unwrap_or(cw.period);
-    // The process's one clock.
-    let clock = Clock::system();
     let stats = Arc::new(Stats::default());
     // Resolves the AWS identity first: off EC2 that fails in about a second, before any sampling.
     let mut outputs = Outputs::once(&config, dry_run, &clock, stats.clone()).await?;

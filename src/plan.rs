@@ -134,7 +134,8 @@ impl Plan {
         })
     }
 
-    pub fn run(self) -> Result<(), Failure> {
+    /// `clock`: the process's one clock, handed to the daemon and the one-shot.
+    pub fn run(self, clock: &Clock) -> Result<(), Failure> {
         let (config, daemon) = match self {
             Plan::ParseLog { format, file } => return Ok(parse_log::run(&format, file.as_deref())?),
             Plan::Replay { format, options } => return Ok(replay::run(&format, &options)?),
@@ -154,8 +155,8 @@ impl Plan {
             .map_err(|error| Failure::Runtime(format!("cannot start the runtime: {error}")))?;
         runtime.block_on(async move {
             match daemon {
-                Daemon::Run { dry_run } => app::run(config, dry_run).await,
-                Daemon::Once { window, dry_run } => once::run(config, window, dry_run).await,
+                Daemon::Run { dry_run } => app::run(config, dry_run, clock.clone()).await,
+                Daemon::Once { window, dry_run } => once::run(config, window, dry_run, clock.clone()).await,
                 Daemon::Check(options) => check::run(config, &options).await,
             }
         })?;

@@ -516,6 +516,15 @@ fn same_list_shape(value: &[u8], addr: &str) -> bool {
 }
 
 /// What the value of `variable` must be for `sent`, when the test knows it: `Err` with why not.
+/// nginx's `escape=` parameter for `escape` (the inverse of `Escape::from_nginx`).
+fn escape_parameter(escape: Escape) -> &'static str {
+    match escape {
+        Escape::Default => "default",
+        Escape::Json => "json",
+        Escape::None => "none",
+    }
+}
+
 fn check_value(variable: &str, value: &[u8], sent: &Sent, escape: Escape) -> Result<(), String> {
     let unset: &[u8] = if escape == Escape::Json { b"" } else { b"-" };
     let want: Option<Vec<u8>> = match variable {
@@ -601,7 +610,7 @@ async fn real_nginx_lines_in_the_corpus_formats_read_back_field_by_field() {
         let name = format!("corpus{index}");
         formats.push_str(&format!(
             "log_format {name} escape={} {};\n",
-            found.escape.as_nginx(),
+            escape_parameter(found.escape),
             quoted(&found.format)
         ));
         logs.push((defined, found, scratch.path().join(format!("{name}.log")), name));

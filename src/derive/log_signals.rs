@@ -125,19 +125,19 @@ pub struct LogSignals {
     config: SignalsConfig,
     period_ms: i64,
     settle_ms: i64,
-    open: BTreeMap<i64, PeriodAccumulator>,
+    open: BTreeMap<i64, OpenPeriodSignals>,
     /// The open period the last request landed in, kept out of `open` (never in both) so the
     /// common case needs no map lookup. Put back before anything walks `open`.
-    hot: Option<PeriodAccumulator>,
+    hot: Option<OpenPeriodSignals>,
     closed: VecDeque<PeriodSignals>,
     /// Closed periods' accumulators, emptied, for the next periods: a period's histograms are
     /// 36 KB, and a quiet log closes one every period (issue 22). At most as many as were
     /// ever open at once.
-    spare: Vec<PeriodAccumulator>,
+    spare: Vec<OpenPeriodSignals>,
     /// Periods handed back by [`LogSignals::recycle`], whose vectors the next closed periods
     /// reuse.
     recycled: Vec<PeriodSignals>,
-    sweep: Option<Sweep>,
+    sweep: Option<InFlightSweep>,
     watermark_ms: i64,
     /// Every period ending by this has closed: the one place that decides (see
     /// [`LogSignals::closed_until_ms`]).
@@ -221,7 +221,7 @@ impl LogSignals {
     #[inline(never)]
     fn start_sweep(&mut self, first_end_ms: i64) {
         let origin = self.period_start(first_end_ms.saturating_sub(self.settle_ms));
-        self.sweep = Some(Sweep::new(origin, self.settle_ms));
+        self.sweep = Some(InFlightSweep::new(origin, self.settle_ms));
     }
 
     /// Make `period`'s accumulator the hot one (the previous hot one goes back into `open`).
@@ -282,7 +282,7 @@ impl LogSignals {
     }
 
     /// The period's signals to `closed`, its accumulator to `spare`.
-    fn close(&mut self, mut accumulator: PeriodAccumulator) {
+    fn close(&mut self, mut accumulator: OpenPeriodSignals) {
         let signals = accumulator.finish(self.recycled.pop().unwrap_or_default());
         self.closed.push_back(signals);
         self.spare.push(accumulator);
@@ -351,13 +351,13 @@ impl LogSignals {
 }
 
 /// An empty accumulator for `period`: a spare one if there is one.
-fn reopen(spare: &mut Vec<PeriodAccumulator>, period: i64, period_ms: i64) -> PeriodAccumulator {
+fn reopen(spare: &mut Vec<OpenPeriodSignals>, period: i64, period_ms: i64) -> OpenPeriodSignals {
     match spare.pop() {
         Some(mut accumulator) => {
             accumulator.start_ms = period;
             accumulator
         }
-        None => PeriodAccumulator::new(period, period_ms),
+        None => OpenPeriodSignals::new(period, period_ms),
     }
 }
 
@@ -368,7 +368,7 @@ fn reopen(spare: &mut Vec<PeriodAccumulator>, period: i64, period_ms: i64) -> Pe
 /// per 64 ms instead of 1000 (a log of a dozen requests a second spent most of its time
 /// adding zeros, issue 22); a busy stretch of 64 ms takes the plain loop.
 #[derive(Debug)]
-struct Sweep {
+struct InFlightSweep {
     /// A power of two long (at least 2048), so a slot is a mask rather than a division.
     deltas: Vec<i32>,
     /// Bit `slot % 64` of word `slot / 64`: `deltas[slot]` was written since it was summed.
@@ -381,12 +381,12 @@ struct Sweep {
     second_peak: i64,
 }
 
-impl Sweep {
-    fn new(origin_ms: i64, settle_ms: i64) -> Sweep {
+impl InFlightSweep {
+    fn new(origin_ms: i64, settle_ms: i64) -> InFlightSweep {
         // The watermark runs at most settle + 1 s ahead of swept_until; keep a spare second.
         // At least 2048, so `touched` is whole words.
         let slots = (usize::try_from(settle_ms).unwrap_or(0) + 2_000).next_power_of_two();
-        Sweep {
+        InFlightSweep {
             deltas: vec![0; slots],
             touched: vec![0; slots / 64],
             swept_until_ms: origin_ms,
@@ -499,7 +499,7 @@ impl Sweep {
 const SPARSE_SLOTS: u32 = 16;
 
 #[derive(Debug)]
-struct PeriodAccumulator {
+struct OpenPeriodSignals {
     start_ms: i64,
     period_ms: i64,
     completed: u64,
@@ -514,9 +514,9 @@ struct PeriodAccumulator {
     breakdown_other: BreakdownRow,
 }
 
-impl PeriodAccumulator {
-    fn new(start_ms: i64, period_ms: i64) -> PeriodAccumulator {
-        PeriodAccumulator {
+impl OpenPeriodSignals {
+    fn new(start_ms: i64, period_ms: i64) -> OpenPeriodSignals {
+        OpenPeriodSignals {
             start_ms,
             period_ms,
             completed: 0,
@@ -579,7 +579,7 @@ impl PeriodAccumulator {
     }
 
     /// The period's signals, written into `signals` (a recycled one: its vectors are reused).
-    /// Leaves the accumulator empty, as [`PeriodAccumulator::new`] makes it, for another period.
+    /// Leaves the accumulator empty, as [`OpenPeriodSignals::new`] makes it, for another period.
     fn finish(&mut self, mut signals: PeriodSignals) -> PeriodSignals {
         let total_ms: i64 = self.seconds.iter().map(|&(sum, _)| sum).sum();
         let mut breakdown = std::mem::take(&mut signals.breakdown);

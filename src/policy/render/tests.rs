@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use super::terraform::hcl_string;
 use super::*;
 use crate::simulate::input::{self, Sources};
 

@@ -38,14 +38,6 @@ impl Escape {
             _ => None,
         }
     }
-
-    pub fn as_nginx(self) -> &'static str {
-        match self {
-            Escape::Default => "default",
-            Escape::Json => "json",
-            Escape::None => "none",
-        }
-    }
 }
 
 /// A `log_format` that cannot be compiled, with where and why.
