@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::pipeline;
 use crate::sampler::Sampler;
 use crate::sinks::outputs::Outputs;
-use crate::stats::{unix_ms, Stats};
+use crate::stats::{unix_ms, Stats, Summary};
 
 /// `clock`: the process's one clock (main builds it); every reader of wall time holds a clone.
 pub async fn run(config: Config, dry_run: bool, clock: Clock) -> anyhow::Result<()> {
@@ -62,14 +62,7 @@ pub async fn run(config: Config, dry_run: bool, clock: Clock) -> anyhow::Result<
         task.await.context("access-log task failed")?;
     }
     let report = outputs.drain().await?;
-    tracing::info!(
-        samples_ok = Stats::get(&stats.samples_ok),
-        samples_saturated = Stats::get(&stats.samples_saturated),
-        samples_failed = Stats::get(&stats.samples_failed),
-        periods_blind = Stats::get(&stats.periods_blind),
-        datapoints_sent = Stats::get(&stats.datapoints_sent),
-        datapoints_unsent = report.unsent,
-        "stopped"
-    );
+    // The summary's counters come from stats::OWN_METRICS, the rows marked for it.
+    tracing::info!(datapoints_unsent = report.unsent, "stopped {}", Summary(&stats));
     Ok(())
 }

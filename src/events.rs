@@ -1,10 +1,21 @@
-//! Rate-limited logging of a recoverable failure that can go on for a while (stub_status
-//! unreachable, the log unreadable, CloudWatch or the EMF agent down): the first failure of a
-//! streak is logged, repeats at most once per `repeat_every` (or never), and the recovery
-//! once, with how many failures there were. Counters are the caller's (each failure bumps
-//! one in [`crate::stats`]); this decides only when a line is worth writing.
+//! Named events: each recoverable failure (and each happening worth a counter) is a small
+//! struct whose `emit` bumps its counters in [`Stats`](crate::stats::Stats) and writes its log
+//! line, in one call, so that a counter and its line cannot drift apart (Vector's
+//! `internal_events`). `emit` takes what the event touches: the stats, and the
+//! [`FailureStreak`] of a failure that repeats, which decides when its line is written.
+//! Events live by the part of the exporter that emits them ([`sinks`], [`sources`], [`pipeline`]); they
+//! import only `stats`, never the code that emits them (errors come as `&dyn Display`).
+//!
+//! [`FailureStreak`] is the one rate limiter of a failure that can go on for a while
+//! (stub_status unreachable, the log unreadable, CloudWatch or the EMF agent down): the first
+//! failure of a streak is logged, repeats at most once per `repeat_every` (or never), and the
+//! recovery once, with how many failures there were.
 
 use std::time::Duration;
+
+pub mod pipeline;
+pub mod sinks;
+pub mod sources;
 
 use tokio::time::Instant;
 
@@ -12,6 +23,8 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Default)]
 pub struct FailureStreak {
     count: u64,
+    /// Failures since the last line written.
+    not_logged: u64,
     last_logged: Option<Instant>,
     /// What failed last time: a failure of another kind is logged at once.
     kind: Option<&'static str>,
@@ -40,7 +53,18 @@ impl FailureStreak {
     /// [`FailureStreak::failed`], where a failure of another `kind` than the last is logged
     /// at once (a read error after an open error, say).
     pub fn failed_as(&mut self, kind: &'static str) -> bool {
-        self.count += 1;
+        self.failed_n_as(1, kind).is_some()
+    }
+
+    /// Count `n` failures at once (datapoints dropped together, say); `Some(failures since
+    /// the last line)` if one should be written now.
+    pub fn failed_n(&mut self, n: u64) -> Option<u64> {
+        self.failed_n_as(n, "")
+    }
+
+    fn failed_n_as(&mut self, n: u64, kind: &'static str) -> Option<u64> {
+        self.count += n;
+        self.not_logged += n;
         let now = Instant::now();
         let changed = self.kind.replace(kind) != Some(kind);
         let due = match (self.last_logged, self.repeat_every) {
@@ -48,10 +72,11 @@ impl FailureStreak {
             (Some(at), Some(every)) => now - at >= every,
             (Some(_), None) => false,
         };
-        if due || changed {
-            self.last_logged = Some(now);
+        if !(due || changed) {
+            return None;
         }
-        due || changed
+        self.last_logged = Some(now);
+        Some(std::mem::take(&mut self.not_logged))
     }
 
     /// Failures in the current streak.
@@ -66,6 +91,7 @@ impl FailureStreak {
     /// The streak ended: how many failures it had, once (`None` when there was none).
     pub fn recovered(&mut self) -> Option<u64> {
         let count = std::mem::take(&mut self.count);
+        self.not_logged = 0;
         self.last_logged = None;
         self.kind = None;
         (count > 0).then_some(count)
@@ -91,6 +117,17 @@ mod tests {
         assert_eq!(streak.recovered(), Some(130));
         assert_eq!(streak.recovered(), None, "a recovery is reported once");
         assert!(streak.failed(), "a new streak logs its first failure");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_failures_at_once_report_how_many_since_the_last_line() {
+        let mut streak = FailureStreak::repeating_every(Duration::from_secs(60));
+        assert_eq!(streak.failed_n(3), Some(3));
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(streak.failed_n(2), None);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(streak.failed_n(4), Some(6), "the 2 not logged, then these 4");
+        assert_eq!(streak.count(), 9);
     }
 
     #[tokio::test(start_paused = true)]

@@ -12,12 +12,13 @@ use crate::config::Config;
 use crate::derive::log_window::{BusyTime, LittleWindow};
 use crate::derive::pending::{Answer, KernelDeltas, Pending, PendingDeriver};
 use crate::derive::{Deriver, Figures};
+use crate::events::pipeline::{SampleBlind, SampleSaturated, SampleTaken};
 use crate::events::FailureStreak;
 use crate::model::Reading;
 use crate::sources::accept_queue::{KernelReader, KernelSample};
 use crate::sources::stub_status::Scraper;
 use crate::sources::{ReadError, Source};
-use crate::stats::{unix_ms, Stats};
+use crate::stats::Stats;
 
 /// While a failure goes on, repeat its warning at most this often.
 const FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
@@ -175,20 +176,17 @@ impl Sampler {
         let stats = &self.stats;
         let live = &stats.live;
         match sample.pending {
-            Pending::Measured(value) => {
-                Stats::bump(&stats.samples_ok);
-                Stats::set(&stats.last_sample_ok_unix_ms, unix_ms(clock.now()));
-                Stats::set(&live.pending, value);
-                Stats::set(&live.saturated, 0);
+            Pending::Measured(pending) => SampleTaken {
+                pending,
+                at: clock.now(),
             }
-            Pending::Saturated(value) => {
-                Stats::bump(&stats.samples_saturated);
-                Stats::set(&stats.last_sample_ok_unix_ms, unix_ms(clock.now()));
-                Stats::set(&live.pending, value);
-                Stats::set(&live.saturated, 1);
-                tracing::debug!(value, "nginx saturated: stub_status unanswered, kernel shows load");
+            .emit(stats),
+            Pending::Saturated(pending) => SampleSaturated {
+                pending,
+                at: clock.now(),
             }
-            Pending::Blind => Stats::bump(&stats.samples_failed),
+            .emit(stats),
+            Pending::Blind => SampleBlind.emit(stats),
         }
         if let Some(f) = &sample.figures {
             Stats::set(&live.in_flight, f.in_flight);

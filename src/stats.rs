@@ -1,10 +1,13 @@
-//! The exporter's own health: counters bumped by named events, read by `check`,
-//! the shutdown summary and the local outputs.
+//! The exporter's own health: counters bumped by the named events of [`crate::events`], and
+//! [`OWN_METRICS`], the one table of them that `/metrics` and the shutdown summary read.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::model::BadLine;
+
+mod table;
+pub use table::{Kind, OwnMetric, Reading, Shown, Summary, Unit, OWN_METRICS};
 
 #[derive(Debug, Default)]
 pub struct Stats {

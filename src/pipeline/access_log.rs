@@ -15,6 +15,7 @@ use crate::derive::log_metrics::{self, QuietPeriods};
 use crate::derive::log_signals::{LogSignals, SignalsConfig};
 use crate::derive::log_window::BusyTime;
 use crate::derive::pending::LogConcurrencyFilter;
+use crate::events::pipeline::{LogLineExcluded, LogLineParsed, LogLineRejected, LogPeriodPartial};
 use crate::model::{Datapoint, LogMetric};
 use crate::sinks::outputs::LogOutputs;
 use crate::sources::access_log::tail::{Follow, TailError, Tailer, TailerOptions};
@@ -62,7 +63,6 @@ struct LinesIntoPeriods {
 
 impl LinesIntoPeriods {
     fn line(&mut self, line: &[u8]) {
-        let log = &self.stats.log;
         let result = self.parser.parse(line).and_then(|request| {
             if request.end_ms > self.max_end_ms {
                 Err(BadLine::BadTime)
@@ -72,7 +72,7 @@ impl LinesIntoPeriods {
         });
         match result {
             Ok(request) => {
-                Stats::bump(&log.lines_parsed);
+                LogLineParsed.emit(&self.stats);
                 if self.first_complete_ms.is_none() {
                     self.first_complete_ms = Some(log_metrics::first_complete_period(
                         request.end_ms,
@@ -86,13 +86,12 @@ impl LinesIntoPeriods {
                         busy_time.add(request_time_us);
                     }
                 } else {
-                    Stats::bump(&log.concurrency_excluded);
+                    LogLineExcluded.emit(&self.stats);
                 }
                 self.signals.observe(&request);
             }
             Err(reason) => {
-                Stats::bump(&log.lines_rejected[reason as usize]);
-                tracing::debug!(reason = reason.label(), line = %String::from_utf8_lossy(line), "skipped an access-log line");
+                LogLineRejected { reason, line }.emit(&self.stats);
             }
         }
     }
@@ -198,7 +197,7 @@ fn publish_closed(parse: &mut LinesIntoPeriods, readable: bool) -> Vec<Datapoint
         }
         if parse.first_complete_ms.is_none_or(|first| period.start_ms < first) {
             // Partial: reading began inside it (see log_metrics::first_complete_period).
-            Stats::bump(&log.periods_partial);
+            LogPeriodPartial.emit(&parse.stats);
             continue;
         }
         if parse.publishes {

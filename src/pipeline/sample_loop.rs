@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::{next_multiple, round_to, Clock};
 use crate::config::Config;
 use crate::derive::period::{Closed, PeriodAccumulator};
+use crate::events::pipeline::{PeriodBlind, PublishingResumed};
 use crate::sampler::Sampler;
 use crate::sinks::outputs::Outputs;
 use crate::stats::Stats;
@@ -88,7 +89,10 @@ impl Handoff<'_> {
         match closed {
             Closed::Datapoint { datapoint, values } => {
                 if self.blind_periods > 0 {
-                    tracing::info!(periods = self.blind_periods, "nginx readable again; publishing resumes");
+                    PublishingResumed {
+                        periods: self.blind_periods,
+                    }
+                    .emit();
                     self.blind_periods = 0;
                 }
                 // The daemon's outputs never fail in place: a stuck one drops and counts.
@@ -100,15 +104,13 @@ impl Handoff<'_> {
                 period_start,
                 failed_samples,
             } => {
-                Stats::bump(&self.stats.periods_blind);
                 self.blind_periods += 1;
-                if self.blind_periods == 1 {
-                    tracing::warn!(
-                        period_start = %humantime::format_rfc3339_seconds(period_start),
-                        failed_samples,
-                        "no sample of nginx succeeded in this period: publishing nothing for it (the alarm's TreatMissingData decides)"
-                    );
+                PeriodBlind {
+                    period_start,
+                    failed_samples,
+                    blind_in_a_row: self.blind_periods,
                 }
+                .emit(&self.stats);
             }
         }
     }

@@ -20,10 +20,11 @@ use super::retry::Backoff;
 use super::spool::Spool;
 use super::{FailureKind, PublishError, Publisher, Target};
 use crate::clock::Clock;
+use crate::events::sinks::{DatapointsDropped, DatapointsRejected, PublishFailed, Published, UnsentAtShutdown};
 use crate::events::FailureStreak;
 use crate::limits;
 use crate::model::{Datapoint, Metric};
-use crate::stats::{unix_ms, Stats};
+use crate::stats::Stats;
 
 /// Backoff after a retryable failure starts here and grows to the period (see [`Delivery::new`]).
 const RETRY_BASE: Duration = Duration::from_secs(1);
@@ -57,9 +58,8 @@ pub struct Delivery<P> {
     /// `1 / max_calls_per_second`: the least time between two calls.
     call_spacing: Duration,
     last_call: Option<Instant>,
-    /// When drops were last logged, and how many happened since.
-    last_drop_warning: Option<Instant>,
-    drops_not_logged: u64,
+    /// Datapoints the spool's bounds dropped: logged at most once per DROP_WARNING_INTERVAL.
+    dropping: FailureStreak,
     backoff: Backoff,
     not_before: Option<Instant>,
     failing: FailureStreak,
@@ -95,8 +95,7 @@ impl<P: Publisher> Delivery<P> {
             spool_held_until: None,
             call_spacing: Duration::from_secs(1) / max_calls_per_second.max(1),
             last_call: None,
-            last_drop_warning: None,
-            drops_not_logged: 0,
+            dropping: FailureStreak::repeating_every(DROP_WARNING_INTERVAL),
             backoff: Backoff::new(RETRY_BASE, period.max(RETRY_BASE)),
             not_before: None,
             failing: FailureStreak::once(),
@@ -172,13 +171,11 @@ impl<P: Publisher> Delivery<P> {
         }
         self.spool_riders();
         let unsent = self.pending();
-        if unsent > 0 {
-            tracing::warn!(
-                datapoints = unsent,
-                persistent = self.spool.is_persistent(),
-                "shutting down with datapoints CloudWatch did not take; they stay in the spool"
-            );
+        UnsentAtShutdown {
+            datapoints: unsent,
+            persistent: self.spool.is_persistent(),
         }
+        .emit();
         DeliveryReport {
             unsent,
             last_error: self.last_error,
@@ -236,25 +233,11 @@ impl<P: Publisher> Delivery<P> {
     }
 
     fn count_dropped(&mut self, dropped: u64) {
-        if dropped == 0 {
-            return;
+        DatapointsDropped {
+            dropped,
+            spooled: self.spool.len(),
         }
-        Stats::add(&self.stats.datapoints_dropped, dropped);
-        self.drops_not_logged += dropped;
-        let now = Instant::now();
-        if self
-            .last_drop_warning
-            .is_none_or(|last| now - last >= DROP_WARNING_INTERVAL)
-        {
-            tracing::warn!(
-                dropped = self.drops_not_logged,
-                dropped_total = Stats::get(&self.stats.datapoints_dropped),
-                spooled = self.spool.len(),
-                "spool full or datapoints past spool_max_age: dropped the oldest"
-            );
-            self.last_drop_warning = Some(now);
-            self.drops_not_logged = 0;
-        }
+        .emit(&self.stats, &mut self.dropping);
     }
 
     fn update_gauges(&self) {
@@ -321,26 +304,26 @@ impl<P: Publisher> Delivery<P> {
         match result {
             Ok(()) => {
                 taken(self);
-                Stats::bump(&self.stats.publish_calls_ok);
-                Stats::add(&self.stats.datapoints_sent, carried as u64);
-                Stats::set(&self.stats.last_publish_unix_ms, unix_ms(self.clock.now()));
-                if let Some(failures) = self.failing.recovered() {
-                    tracing::info!(failures, spooled = self.spool.len(), "publishing recovered");
+                Published {
+                    datapoints: carried,
+                    spooled: self.spool.len(),
+                    at: self.clock.now(),
                 }
-                tracing::debug!(datapoints = carried, spooled = self.spool.len(), "published");
+                .emit(&self.stats, &mut self.failing);
                 self.backoff.reset();
                 self.not_before = None;
                 self.last_error = None;
             }
             Err(error) => {
                 self.last_error = Some(error.clone());
-                Stats::bump(&self.stats.publish_calls_failed);
-                let first = self.failing.failed();
                 match error.kind {
                     FailureKind::Rejected => {
                         taken(self);
-                        Stats::add(&self.stats.datapoints_rejected, carried as u64);
-                        tracing::error!(datapoints = carried, reason = %error, "CloudWatch rejected datapoints; dropped them");
+                        DatapointsRejected {
+                            datapoints: carried,
+                            reason: &error,
+                        }
+                        .emit(&self.stats, &mut self.failing);
                         self.not_before = None;
                     }
                     FailureKind::Retryable | FailureKind::AccessDenied => {
@@ -355,11 +338,13 @@ impl<P: Publisher> Delivery<P> {
                         if error.kind == FailureKind::AccessDenied {
                             delay = delay.max(ACCESS_DENIED_DELAY);
                         }
-                        if first || error.kind == FailureKind::AccessDenied {
-                            tracing::warn!(reason = %error, retry_in = ?delay, spooled = self.spool.len(), "publish failed; keeping datapoints");
-                        } else {
-                            tracing::debug!(reason = %error, retry_in = ?delay, "publish failed again");
+                        PublishFailed {
+                            reason: &error,
+                            retry_in: delay,
+                            spooled: self.spool.len(),
+                            access_denied: error.kind == FailureKind::AccessDenied,
                         }
+                        .emit(&self.stats, &mut self.failing);
                         self.not_before = Some(Instant::now() + delay);
                     }
                 }

@@ -21,6 +21,7 @@ use super::emf_agent::{self, Protocol};
 use super::Target;
 use crate::clock::Clock;
 use crate::config::{EmfOutput, INSTANCE_DIMENSION};
+use crate::events::sinks::{EmfLinesWritten, EmfWriteFailed};
 use crate::events::FailureStreak;
 use crate::model::Metric;
 use crate::stats::{unix_ms, Stats};
@@ -119,19 +120,8 @@ pub async fn run(
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         match written {
-            Ok(n) => {
-                Stats::add(&stats.emf_lines_written, n as u64);
-                Stats::set(&stats.last_publish_unix_ms, unix_ms(clock.now()));
-                if let Some(failures) = failing.recovered() {
-                    tracing::info!(failures, "writing EMF lines again");
-                }
-            }
-            Err(error) => {
-                Stats::bump(&stats.emf_lines_dropped);
-                if failing.failed() {
-                    tracing::warn!("cannot write EMF lines: {error}");
-                }
-            }
+            Ok(lines) => EmfLinesWritten { lines, at: clock.now() }.emit(&stats, &mut failing),
+            Err(error) => EmfWriteFailed { error: &error }.emit(&stats, &mut failing),
         }
     }
 }

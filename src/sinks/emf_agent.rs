@@ -32,8 +32,12 @@ use tokio::time::Instant;
 
 use super::retry::Backoff;
 use crate::clock::Clock;
+use crate::events::sinks::{
+    EmfAgentConnectionLost, EmfAgentSent, EmfAgentUnreachable, EmfBufferFull, EmfDatagramRefused, EmfLineSent,
+    EmfLineTooLongForUdp, EmfLinesLeftAtShutdown,
+};
 use crate::events::FailureStreak;
-use crate::stats::{unix_ms, Stats};
+use crate::stats::Stats;
 
 /// Lines kept while the agent cannot be reached: a 10 s period with PendingRequests and all
 /// 11 access-log metrics makes 12 lines, so this holds over 14 minutes of them (almost 3
@@ -67,7 +71,7 @@ impl LineBuffer {
     fn push(&mut self, line: String) {
         if self.lines.len() == MAX_BUFFERED_LINES {
             self.lines.pop_front();
-            Stats::bump(&self.stats.emf_lines_dropped);
+            EmfBufferFull.emit(&self.stats);
         }
         self.lines.push_back(line);
         Stats::set(&self.stats.emf_lines_buffered, self.lines.len() as u64);
@@ -108,9 +112,11 @@ pub async fn run<R>(
                 Ok(opened) => connection = Some(opened),
                 Err(error) => {
                     connect_at = Instant::now() + backoff.next_delay(&mut rng);
-                    if failing.failed_as("connect") {
-                        tracing::warn!("cannot reach the EMF agent at {address}: {error}; lines wait in the buffer");
+                    EmfAgentUnreachable {
+                        address: &address,
+                        error: &error,
                     }
+                    .emit(&mut failing);
                 }
             }
         }
@@ -118,16 +124,16 @@ pub async fn run<R>(
             match open.send_buffered(&mut buffer).await {
                 Ok(()) => {
                     backoff.reset();
-                    if let Some(failures) = failing.recovered() {
-                        tracing::info!(failures, "writing EMF lines to {address} again");
-                    }
+                    EmfAgentSent { address: &address }.emit(&mut failing);
                 }
                 Err(error) => {
                     connection = None;
                     connect_at = Instant::now() + backoff.next_delay(&mut rng);
-                    if failing.failed_as("send") {
-                        tracing::warn!("EMF agent connection to {address} lost: {error}; reconnecting");
+                    EmfAgentConnectionLost {
+                        address: &address,
+                        error: &error,
                     }
+                    .emit(&mut failing);
                 }
             }
         }
@@ -150,11 +156,11 @@ pub async fn run<R>(
             () = tokio::time::sleep_until(drain_until.unwrap_or_else(Instant::now)), if drain_until.is_some() => {}
         }
     }
-    if !buffer.lines.is_empty() {
-        let left = buffer.lines.len();
-        Stats::add(&stats.emf_lines_dropped, left as u64);
-        tracing::warn!(left, "stopping with EMF lines the agent at {address} did not take");
+    EmfLinesLeftAtShutdown {
+        address: &address,
+        left: buffer.lines.len(),
     }
+    .emit(&stats);
 }
 
 enum Connection {
@@ -207,26 +213,24 @@ impl Connection {
                 }
                 Connection::Udp(socket) => {
                     if bytes.len() > MAX_DATAGRAM_BYTES {
-                        tracing::warn!(
-                            bytes = bytes.len(),
-                            max = MAX_DATAGRAM_BYTES,
-                            "an EMF line does not fit one UDP datagram; dropped (use emf.output = \"tcp://...\")"
-                        );
-                        Stats::bump(&buffer.stats.emf_lines_dropped);
+                        EmfLineTooLongForUdp {
+                            bytes: bytes.len(),
+                            max: MAX_DATAGRAM_BYTES,
+                        }
+                        .emit(&buffer.stats);
                         buffer.pop();
                         continue;
                     }
                     if let Err(error) = socket.send(&bytes).await {
                         // Refused: the agent was down for an earlier datagram. This one is
                         // not sent; keep it for the next socket.
-                        Stats::bump(&buffer.stats.emf_lines_dropped);
+                        EmfDatagramRefused.emit(&buffer.stats);
                         return Err(error);
                     }
                 }
             }
             buffer.pop();
-            Stats::bump(&buffer.stats.emf_lines_written);
-            Stats::set(&buffer.stats.last_publish_unix_ms, unix_ms(buffer.clock.now()));
+            EmfLineSent { at: buffer.clock.now() }.emit(&buffer.stats);
         }
         Ok(())
     }

@@ -27,6 +27,7 @@ use super::{cloudwatch, AnyPublisher, PublishError, Target};
 use crate::clock::Clock;
 use crate::config::{Config, EmfOutput};
 use crate::derive::log_signals::PeriodSignals;
+use crate::events::pipeline::{DeliveryBehind, EmfBehind};
 use crate::model::Datapoint;
 use crate::stats::Stats;
 
@@ -197,13 +198,11 @@ impl Outputs {
             None => false,
         };
         if refused {
-            Stats::bump(&self.stats.emf_lines_dropped);
-            tracing::error!("the EMF output is not keeping up; dropped this period's line");
+            EmfBehind { logged: true }.emit(&self.stats);
         }
         if let Some((delivery, _)) = &self.delivery {
             if delivery.try_send(datapoint).is_err() {
-                Stats::bump(&self.stats.datapoints_dropped);
-                tracing::error!("delivery is not keeping up; dropped this period's datapoint");
+                DeliveryBehind.emit(&self.stats);
             }
         }
         Ok(())
@@ -303,7 +302,7 @@ impl LogOutputs {
         if let Some(emf) = &self.emf {
             for datapoint in &datapoints {
                 if emf.try_send(EmfRecord::of_datapoint(datapoint)).is_err() {
-                    Stats::bump(&self.stats.emf_lines_dropped);
+                    EmfBehind { logged: false }.emit(&self.stats);
                 }
             }
         }

@@ -18,6 +18,7 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -26,8 +27,8 @@ use super::web;
 use crate::clock::Clock;
 use crate::config::HttpConfig;
 use crate::derive::log_signals::PeriodSignals;
-use crate::model::BadLine;
-use crate::stats::{unix_ms, Stats, STATUS_CLASSES};
+use crate::events::sinks::{MetricsAcceptFailed, MetricsConnectionDropped};
+use crate::stats::{unix_ms, Kind, OwnMetric, Reading, Shown, Stats, OWN_METRICS, STATUS_CLASSES};
 
 /// Reads [`Stats`] at every scrape; nothing is copied between scrapes.
 #[derive(Debug)]
@@ -42,9 +43,42 @@ struct StatsCollector {
 /// The receiving end of the access log's newest closed period.
 pub type LastLogPeriod = tokio::sync::watch::Receiver<Option<PeriodSignals>>;
 
-fn counter(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> Result<(), std::fmt::Error> {
-    let metric = ConstCounter::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+/// One row of [`OWN_METRICS`], as it reads now.
+fn encode_own(e: &mut DescriptorEncoder, metric: &OwnMetric, reading: Reading) -> Result<(), std::fmt::Error> {
+    let (name, help) = (metric.name, metric.help);
+    match (metric.kind, reading) {
+        (Kind::Counter, Reading::Whole(value)) => {
+            let counter = ConstCounter::new(value);
+            counter.encode(e.encode_descriptor(name, help, None, counter.metric_type())?)
+        }
+        (Kind::Counter, Reading::Real(value)) => {
+            let counter = ConstCounter::new(value);
+            counter.encode(e.encode_descriptor(name, help, None, counter.metric_type())?)
+        }
+        (Kind::Gauge, Reading::Whole(value)) => {
+            let gauge = ConstGauge::new(value as i64);
+            gauge.encode(e.encode_descriptor(name, help, None, gauge.metric_type())?)
+        }
+        (Kind::Gauge, Reading::Real(value)) => {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(e.encode_descriptor(name, help, None, gauge.metric_type())?)
+        }
+        (kind, Reading::Labelled { label, values }) => {
+            let metric_type = match kind {
+                Kind::Counter => MetricType::Counter,
+                Kind::Gauge => MetricType::Gauge,
+            };
+            let mut family = e.encode_descriptor(name, help, None, metric_type)?;
+            for (value_of_label, value) in values {
+                let labels = [(label, value_of_label)];
+                match kind {
+                    Kind::Counter => ConstCounter::new(value).encode(family.encode_family(&labels)?)?,
+                    Kind::Gauge => ConstGauge::new(value as i64).encode(family.encode_family(&labels)?)?,
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 fn gauge<N: prometheus_client::encoding::EncodeGaugeValue>(
@@ -57,283 +91,31 @@ fn gauge<N: prometheus_client::encoding::EncodeGaugeValue>(
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
-/// One counter family with a `result` label.
-fn counter_by_result(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    values: &[(&'static str, u64)],
-) -> Result<(), std::fmt::Error> {
-    let mut family = encoder.encode_descriptor(name, help, None, prometheus_client::metrics::MetricType::Counter)?;
-    for (result, value) in values {
-        let labels = [("result", *result)];
-        ConstCounter::new(*value).encode(family.encode_family(&labels)?)?;
-    }
-    Ok(())
-}
-
 impl Collector for StatsCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let s = &self.stats;
-        let live = &s.live;
-        let e = &mut encoder;
-        gauge(
-            e,
-            "pending_requests",
-            "PendingRequests of the latest sample (the published value)",
-            Stats::get(&live.pending) as i64,
-        )?;
-        gauge(
-            e,
-            "in_flight_requests",
-            "stub_status Reading + Writing minus our own scrape",
-            Stats::get(&live.in_flight) as i64,
-        )?;
-        gauge(
-            e,
-            "reading_connections",
-            "stub_status Reading",
-            Stats::get(&live.reading) as i64,
-        )?;
-        gauge(
-            e,
-            "writing_connections",
-            "stub_status Writing (includes our scrape)",
-            Stats::get(&live.writing) as i64,
-        )?;
-        gauge(
-            e,
-            "waiting_connections",
-            "stub_status Waiting: idle keep-alive and silent new connections, not the backlog",
-            Stats::get(&live.waiting) as i64,
-        )?;
-        gauge(
-            e,
-            "active_connections",
-            "stub_status Active connections",
-            Stats::get(&live.active) as i64,
-        )?;
-        gauge(
-            e,
-            "accept_queue_depth",
-            "connections in the kernel's accept queues of nginx's ports",
-            Stats::get(&live.accept_queue) as i64,
-        )?;
-        gauge(
-            e,
-            "accept_queue_limit",
-            "sum of the accept queues' limits",
-            Stats::get(&live.accept_queue_limit) as i64,
-        )?;
-        gauge(
-            e,
-            "requests_per_second",
-            "nginx requests per second between the last two readings (NaN after a counter reset)",
-            Stats::get_f64(&live.requests_per_second_bits),
-        )?;
-        gauge(
-            e,
-            "saturated",
-            "1 if the latest sample found nginx saturated (stub_status unanswered, kernel shows load)",
-            Stats::get(&live.saturated) as i64,
-        )?;
-        counter(
-            e,
-            "dropped_connections",
-            "connections nginx accepted and dropped (growth of accepts - handled)",
-            Stats::get(&live.dropped_connections),
-        )?;
-        counter(
-            e,
-            "listen_overflows",
-            "increase of TcpExt ListenOverflows, host-wide, every dropped SYN counted",
-            Stats::get(&live.listen_overflows),
-        )?;
-        counter(
-            e,
-            "listen_drops",
-            "increase of TcpExt ListenDrops, host-wide",
-            Stats::get(&live.listen_drops),
-        )?;
-        counter_by_result(
-            e,
-            "samples",
-            "samples taken, by result",
-            &[
-                ("ok", Stats::get(&s.samples_ok)),
-                ("failed", Stats::get(&s.samples_failed)),
-                ("saturated", Stats::get(&s.samples_saturated)),
-            ],
-        )?;
-        counter(
-            e,
-            "periods_blind",
-            "periods with no successful sample, for which nothing was published",
-            Stats::get(&s.periods_blind),
-        )?;
-        counter_by_result(
-            e,
-            "publish_calls",
-            "PutMetricData calls, by result",
-            &[
-                ("ok", Stats::get(&s.publish_calls_ok)),
-                ("failed", Stats::get(&s.publish_calls_failed)),
-            ],
-        )?;
-        counter(
-            e,
-            "datapoints_sent",
-            "datapoints CloudWatch accepted",
-            Stats::get(&s.datapoints_sent),
-        )?;
-        counter(
-            e,
-            "datapoints_dropped",
-            "datapoints dropped: backlog full or older than CloudWatch accepts",
-            Stats::get(&s.datapoints_dropped),
-        )?;
-        counter(
-            e,
-            "datapoints_rejected",
-            "datapoints CloudWatch rejected as invalid",
-            Stats::get(&s.datapoints_rejected),
-        )?;
-        gauge(
-            e,
-            "backlog_datapoints",
-            "datapoints waiting to be sent",
-            Stats::get(&s.backlog_len) as i64,
-        )?;
-        counter(
-            e,
-            "emf_lines_written",
-            "EMF lines written",
-            Stats::get(&s.emf_lines_written),
-        )?;
-        counter(
-            e,
-            "emf_lines_dropped",
-            "EMF lines dropped: not writable, output behind, buffer full, or too long for UDP",
-            Stats::get(&s.emf_lines_dropped),
-        )?;
-        gauge(
-            e,
-            "emf_lines_buffered",
-            "EMF lines waiting for the CloudWatch agent",
-            Stats::get(&s.emf_lines_buffered) as i64,
-        )?;
-        if Stats::get(&s.log.enabled) == 1 {
-            encode_log(e, &s.log, &self.last_log_period)?;
+        let log_enabled = Stats::get(&self.stats.log.enabled) == 1;
+        let now_unix_ms = unix_ms(self.clock.now());
+        let mut in_log_rows = false;
+        for metric in OWN_METRICS {
+            let log_row = metric.shown == Shown::WithAccessLog;
+            if log_row && !log_enabled {
+                continue;
+            }
+            if in_log_rows && !log_row {
+                encode_last_log_period(&mut encoder, &self.last_log_period)?;
+            }
+            in_log_rows = log_row;
+            encode_own(&mut encoder, metric, (metric.read)(&self.stats, now_unix_ms))?;
         }
-        let last_publish = Stats::get(&s.last_publish_unix_ms);
-        let age = if last_publish == 0 {
-            f64::NAN
-        } else {
-            unix_ms(self.clock.now()).saturating_sub(last_publish) as f64 / 1000.0
-        };
-        gauge(
-            e,
-            "last_publish_age_seconds",
-            "seconds since the last successful publish (NaN: none yet)",
-            age,
-        )?;
+        if in_log_rows {
+            encode_last_log_period(&mut encoder, &self.last_log_period)?;
+        }
         Ok(())
     }
 }
 
-/// The access-log source: its health, totals, and the newest closed period's signals.
-fn encode_log(
-    e: &mut DescriptorEncoder,
-    log: &crate::stats::LogStats,
-    last_period: &LastLogPeriod,
-) -> Result<(), std::fmt::Error> {
-    counter(
-        e,
-        "log_lines_parsed",
-        "access-log lines parsed",
-        Stats::get(&log.lines_parsed),
-    )?;
-    let rejected = BadLine::ALL
-        .iter()
-        .map(|reason| (reason.label(), Stats::get(&log.lines_rejected[*reason as usize])));
-    let mut family = e.encode_descriptor(
-        "log_lines_rejected",
-        "access-log lines skipped, by reason",
-        None,
-        prometheus_client::metrics::MetricType::Counter,
-    )?;
-    for (reason, value) in rejected {
-        ConstCounter::new(value).encode(family.encode_family(&[("reason", reason)])?)?;
-    }
-    counter(
-        e,
-        "log_concurrency_excluded",
-        "access-log lines left out of log_concurrency (access_log.concurrency_exclude_status, concurrency_max_request_time)",
-        Stats::get(&log.concurrency_excluded),
-    )?;
-    counter(
-        e,
-        "log_lines_late",
-        "lines whose period had already closed",
-        Stats::get(&log.lines_late),
-    )?;
-    counter(
-        e,
-        "log_overlong_lines",
-        "lines longer than the cap, skipped",
-        Stats::get(&log.tail.overlong_lines),
-    )?;
-    counter(
-        e,
-        "log_rotations",
-        "log rotations followed",
-        Stats::get(&log.tail.rotations),
-    )?;
-    counter(
-        e,
-        "log_truncations",
-        "log truncations (copytruncate) followed",
-        Stats::get(&log.tail.truncations),
-    )?;
-    counter(
-        e,
-        "log_periods_partial",
-        "log periods not published because reading began inside them (start-up, restart)",
-        Stats::get(&log.periods_partial),
-    )?;
-    counter(
-        e,
-        "log_checkpoint_failures",
-        "access-log checkpoint writes that failed (full or read-only state directory); reading went on",
-        Stats::get(&log.tail.checkpoint_failures),
-    )?;
-    counter(
-        e,
-        "log_possibly_lost_bytes",
-        "bytes truncated away before they could be read",
-        Stats::get(&log.tail.possibly_lost_bytes),
-    )?;
-    let mut family = e.encode_descriptor(
-        "log_requests_completed",
-        "requests completed over every closed period, by status class",
-        None,
-        prometheus_client::metrics::MetricType::Counter,
-    )?;
-    for (class, total) in STATUS_CLASSES.iter().zip(&log.completed_by_class) {
-        ConstCounter::new(Stats::get(total)).encode(family.encode_family(&[("class", *class)])?)?;
-    }
-    counter(
-        e,
-        "log_requests_499",
-        "requests the client gave up on (499)",
-        Stats::get(&log.status_499),
-    )?;
-    counter(
-        e,
-        "log_requests_5xx",
-        "requests answered 5xx",
-        Stats::get(&log.status_5xx),
-    )?;
+/// The access log's newest closed period: its signals, as gauges (none before one closed).
+fn encode_last_log_period(e: &mut DescriptorEncoder, last_period: &LastLogPeriod) -> Result<(), std::fmt::Error> {
     let last = last_period.borrow();
     let Some(period) = last.as_ref() else { return Ok(()) };
     gauge(
@@ -364,7 +146,7 @@ fn encode_log(
         "log_period_completed_by_class",
         "requests completed in the newest closed period, by status class",
         None,
-        prometheus_client::metrics::MetricType::Gauge,
+        MetricType::Gauge,
     )?;
     for (class, count) in STATUS_CLASSES.iter().zip(period.by_class) {
         ConstGauge::new(count as i64).encode(family.encode_family(&[("class", *class)])?)?;
@@ -374,7 +156,7 @@ fn encode_log(
             "log_period_completed_by_value",
             "requests completed in the newest closed period, by the breakdown variable (capped; the rest is \"other\")",
             None,
-            prometheus_client::metrics::MetricType::Gauge,
+            MetricType::Gauge,
         )?;
         for row in &period.breakdown {
             let labels = [("value", row.value.as_str())];
@@ -568,7 +350,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    tracing::debug!("accept failed: {error}");
+                    MetricsAcceptFailed { error: &error }.emit();
                     continue;
                 }
             },
@@ -582,8 +364,7 @@ pub async fn serve(
                 handshake = guard.handshake(stream) => match handshake {
                     Ok(stream) => stream,
                     Err(reason) => {
-                        // A client's mistake, not the exporter's: debug, never a flood of warnings.
-                        tracing::debug!(%peer, "/metrics connection dropped: {reason}");
+                        MetricsConnectionDropped { peer, reason: &reason }.emit();
                         return;
                     }
                 },

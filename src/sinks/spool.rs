@@ -29,6 +29,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::events::sinks::{SpoolWritable, SpoolWriteFailed};
 use crate::model::{Datapoint, Metric, StatisticSet};
 
 /// The log's name inside the state directory; the version is in the name so a future
@@ -340,13 +341,17 @@ impl Spool {
         match result {
             Ok(()) => {
                 if log.stale {
-                    tracing::info!(dir = %log.dir.display(), "spool file writable again");
+                    SpoolWritable { dir: &log.dir }.emit();
                     log.stale = false;
                 }
             }
             Err(error) => {
                 if !log.stale {
-                    tracing::error!(dir = %log.dir.display(), %error, "cannot write the spool; keeping datapoints in memory until it works again");
+                    SpoolWriteFailed {
+                        dir: &log.dir,
+                        error: &error,
+                    }
+                    .emit();
                     log.stale = true;
                 }
             }

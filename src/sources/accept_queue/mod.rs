@@ -16,6 +16,8 @@
 
 use std::path::PathBuf;
 
+use crate::events::sources::{SockDiagFailed, SockDiagUnavailable};
+
 mod queue;
 pub mod sock_diag;
 
@@ -291,10 +293,7 @@ impl KernelReader {
             None => match open() {
                 Ok(opened) => reader.insert(opened),
                 Err(error) => {
-                    tracing::warn!(
-                        kind = "sock_diag_unavailable",
-                        "reading accept queues from /proc/self/net/tcp{{,6}}, which costs more CPU: {error}"
-                    );
+                    SockDiagUnavailable { error: &error }.emit();
                     self.queues = QueueSource::Proc;
                     return None;
                 }
@@ -309,19 +308,15 @@ impl KernelReader {
                 // The socket may hold the rest of the failed dump: the next try opens a new one.
                 *reader = None;
                 *failed_in_a_row += 1;
-                if *failed_in_a_row >= SOCK_DIAG_ATTEMPTS {
-                    tracing::warn!(
-                        kind = "sock_diag_failed",
-                        attempts = *failed_in_a_row,
-                        "reading accept queues from /proc/self/net/tcp{{,6}}, which costs more CPU: {error}"
-                    );
+                let gave_up = *failed_in_a_row >= SOCK_DIAG_ATTEMPTS;
+                SockDiagFailed {
+                    attempts: *failed_in_a_row,
+                    gave_up,
+                    error: &error,
+                }
+                .emit();
+                if gave_up {
                     self.queues = QueueSource::Proc;
-                } else {
-                    tracing::debug!(
-                        kind = "sock_diag_failed",
-                        attempts = *failed_in_a_row,
-                        "this sample reads /proc/self/net/tcp{{,6}}: {error}"
-                    );
                 }
                 None
             }
