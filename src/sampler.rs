@@ -13,6 +13,7 @@ use crate::derive::log_window::{BusyTime, LittleWindow};
 use crate::derive::pending::{Answer, KernelDeltas, Pending, PendingDeriver};
 use crate::derive::{Deriver, Figures};
 use crate::events::pipeline::{SampleBlind, SampleSaturated, SampleTaken};
+use crate::events::sources as events;
 use crate::events::FailureStreak;
 use crate::model::Reading;
 use crate::sources::accept_queue::{KernelReader, KernelSample};
@@ -103,16 +104,20 @@ impl Sampler {
                 let elapsed = self.last_ok.map_or(Duration::ZERO, |t| now - t);
                 self.last_ok = Some(now);
                 self.last_error = None;
-                if let Some(failures) = self.stub_failing.recovered() {
-                    tracing::info!(failures, url = %self.nginx.target(), "{name} readable again");
+                events::SourceRead {
+                    name,
+                    url: &self.nginx.target(),
                 }
+                .emit(&mut self.stub_failing);
                 Ok(self.deriver.observe(counters, elapsed))
             }
             Err(error) => {
-                if self.stub_failing.failed() {
-                    let failures = self.stub_failing.count();
-                    tracing::warn!(failures, kind = error.kind, "cannot read {name}: {error}");
+                events::SourceUnreadable {
+                    name,
+                    kind: error.kind,
+                    error: &error,
                 }
+                .emit(&mut self.stub_failing);
                 let unread = error.unread;
                 self.last_error = Some(error);
                 Err(unread)
@@ -154,18 +159,11 @@ impl Sampler {
         let reader = self.kernel.as_mut()?;
         match reader.sample() {
             Ok(sample) => {
-                if let Some(failures) = self.kernel_failing.recovered() {
-                    tracing::info!(failures, "accept queue readable again");
-                }
+                events::AcceptQueueRead.emit(&mut self.kernel_failing);
                 Some(sample)
             }
             Err(error) => {
-                if self.kernel_failing.failed() {
-                    tracing::warn!(
-                        failures = self.kernel_failing.count(),
-                        "cannot read the accept queue: {error}"
-                    );
-                }
+                events::AcceptQueueUnreadable { error: &error }.emit(&mut self.kernel_failing);
                 None
             }
         }

@@ -6,31 +6,34 @@ use std::path::Path;
 use super::FailureStreak;
 use crate::stats::{Stats, TailStats};
 
-/// stub_status could not be read (counted as a failed sample by [`super::pipeline`]).
-/// Rate-limited by the sampler's streak.
-pub struct StubStatusUnreadable<'a> {
+/// nginx's source (stub_status) could not be read (counted as a failed sample by
+/// [`super::pipeline`]). Rate-limited by the sampler's streak.
+pub struct SourceUnreadable<'a> {
+    /// The source's name, as [`crate::sources::Source::name`] gives it ("stub_status").
+    pub name: &'static str,
     pub kind: &'static str,
     pub error: &'a dyn Display,
 }
 
-impl StubStatusUnreadable<'_> {
+impl SourceUnreadable<'_> {
     pub fn emit(self, streak: &mut FailureStreak) {
         if streak.failed() {
             let failures = streak.count();
-            tracing::warn!(failures, kind = self.kind, "cannot read stub_status: {}", self.error);
+            tracing::warn!(failures, kind = self.kind, "cannot read {}: {}", self.name, self.error);
         }
     }
 }
 
-/// stub_status answered: the end of a failure streak, if there was one.
-pub struct StubStatusRead<'a> {
+/// nginx's source answered: the end of a failure streak, if there was one.
+pub struct SourceRead<'a> {
+    pub name: &'static str,
     pub url: &'a dyn Display,
 }
 
-impl StubStatusRead<'_> {
+impl SourceRead<'_> {
     pub fn emit(self, streak: &mut FailureStreak) {
         if let Some(failures) = streak.recovered() {
-            tracing::info!(failures, url = %self.url, "stub_status readable again");
+            tracing::info!(failures, url = %self.url, "{} readable again", self.name);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Draining lines to a sink, writing checkpoints, and the loop that follows the file.
 
+use crate::events::sources as events;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -92,20 +93,14 @@ impl Tailer {
     /// it costs is only after a crash: lines since the last checkpoint written are read again.
     fn try_checkpoint(&mut self) {
         match self.checkpoint() {
-            Ok(()) => {
-                if let Some(failures) = self.checkpoint_failing.recovered() {
-                    tracing::info!(failures, "writing the access-log checkpoint again");
-                }
-            }
+            Ok(()) => events::CheckpointWritten.emit(&mut self.checkpoint_failing),
             Err(error) => {
-                Stats::bump(&self.stats.checkpoint_failures);
                 self.last_checkpoint_at = Some(Instant::now());
-                if self.checkpoint_failing.failed_as(error.kind()) {
-                    tracing::warn!(
-                        kind = error.kind(),
-                        "cannot write the access-log checkpoint (reading goes on; after a crash, lines since the last one written are read again): {error}"
-                    );
+                events::CheckpointWriteFailed {
+                    kind: error.kind(),
+                    error: &error,
                 }
+                .emit(&self.stats, &mut self.checkpoint_failing);
             }
         }
     }
@@ -152,16 +147,18 @@ impl Tailer {
             let drained = self.drain(RUN_BATCH_LINES, &mut |line: &[u8]| follow.line(line)).await;
             let caught_up = match &drained {
                 Ok(drained) => {
-                    if let Some(failures) = failing.recovered() {
-                        tracing::info!(path = %self.options.path.display(), failures, "reading the access log again");
+                    events::LogRead {
+                        path: &self.options.path,
                     }
+                    .emit(&mut failing);
                     drained.caught_up
                 }
                 Err(error) => {
-                    Stats::bump(&self.stats.io_errors);
-                    if failing.failed_as(error.kind()) {
-                        tracing::warn!(kind = error.kind(), "cannot read the access log: {error}");
+                    events::LogUnreadable {
+                        kind: error.kind(),
+                        error,
                     }
+                    .emit(&self.stats, &mut failing);
                     true
                 }
             };
@@ -189,8 +186,11 @@ impl Tailer {
             }
         }
         if let Err(error) = self.checkpoint() {
-            Stats::bump(&self.stats.io_errors);
-            tracing::warn!(kind = error.kind(), "tailer: {error}");
+            events::TailerStopFailed {
+                kind: error.kind(),
+                error: &error,
+            }
+            .emit(&self.stats);
         }
         self.counters()
     }

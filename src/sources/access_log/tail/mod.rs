@@ -235,7 +235,7 @@ impl Tailer {
         let checkpoint = match store.load() {
             Ok(checkpoint) => checkpoint,
             Err(error @ CheckpointError::Invalid { .. }) => {
-                tracing::warn!(kind = "checkpoint_invalid", "ignoring checkpoint: {error}");
+                crate::events::sources::CheckpointInvalid { error: &error }.emit();
                 None
             }
             Err(error) => return Err(error.into()),

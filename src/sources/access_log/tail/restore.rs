@@ -3,8 +3,8 @@
 
 use super::tracked::{mark_matches, open_existing, read_at, Tracked};
 use super::{rotated_sibling, Slot, StartAt, TailError, Tailer, READ_CHUNK_BYTES};
+use crate::events::sources as events;
 use crate::sources::access_log::checkpoint::{Checkpoint, FileId};
-use crate::stats::Stats;
 
 impl Tailer {
     pub(super) fn restore(&mut self, checkpoint: Checkpoint) -> Result<(), TailError> {
@@ -21,13 +21,12 @@ impl Tailer {
                     Err(error) => Some(Err(error)),
                 });
             let Some(found) = found else {
-                Stats::bump(&self.stats.checkpointed_files_gone);
-                tracing::warn!(
-                    kind = "checkpointed_file_gone",
-                    path = %path.display(),
-                    offset = entry.offset,
-                    "a file named in the checkpoint is gone; lines after the offset are lost"
-                );
+                events::CheckpointedFileGone {
+                    path: &path,
+                    offset: entry.offset,
+                    logged: true,
+                }
+                .emit(&self.stats);
                 continue;
             };
             let (opened_as, slot, file) = found?;
@@ -37,7 +36,12 @@ impl Tailer {
             })?;
             if rewritten && matches!(slot, Slot::Rotated) {
                 // Same inode, other content: not the file we were reading.
-                Stats::bump(&self.stats.checkpointed_files_gone);
+                events::CheckpointedFileGone {
+                    path: &opened_as,
+                    offset: entry.offset,
+                    logged: false,
+                }
+                .emit(&self.stats);
                 continue;
             }
             let mut tracked = Tracked::new(file, entry.id, opened_as, entry.offset, self.options.max_line_bytes);

@@ -1,6 +1,7 @@
 //! What each drain re-checks: the path's (device, inode) against the file we hold, and
 //! our handle's size and mark against what we read (rotation, replacement, truncation).
 
+use crate::events::sources as events;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -47,12 +48,10 @@ impl Tailer {
             self.close_rotated(older);
         }
         if let Some(mut current) = self.current.take() {
-            Stats::bump(&self.stats.rotations);
-            tracing::info!(
-                kind = "rotation",
-                path = %self.options.path.display(),
-                "file rotated; draining the old one before following the new one"
-            );
+            events::LogRotated {
+                path: &self.options.path,
+            }
+            .emit(&self.stats);
             current.last_data_at = Instant::now();
             self.rotated = Some(current);
             self.dirty = true;
@@ -106,15 +105,12 @@ impl Tailer {
             Err(_) => 0,
         };
         let lost = copy_size.max(current.read_offset) - current.line_start;
-        Stats::bump(&self.stats.truncations);
-        Stats::add(&self.stats.possibly_lost_bytes, lost);
-        tracing::warn!(
-            kind = "truncation",
-            path = %self.options.path.display(),
-            offset = current.line_start,
-            possibly_lost_bytes = lost,
-            "file truncated (copytruncate?); reading it again from the start"
-        );
+        events::LogTruncated {
+            path: &self.options.path,
+            offset: current.line_start,
+            possibly_lost_bytes: lost,
+        }
+        .emit(&self.stats);
         current.restart_at_zero();
         self.dirty = true;
         Ok(())
