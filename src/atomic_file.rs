@@ -21,7 +21,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// The temporary sibling [`write`] uses: hidden, next to `path`, so the rename stays on one
 /// file system.
-pub fn temporary_for(path: &Path) -> PathBuf {
+pub(crate) fn temporary_for(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(Default::default, |name| name.to_string_lossy());

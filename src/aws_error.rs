@@ -13,7 +13,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// IMDSv2's address unless `AWS_EC2_METADATA_SERVICE_ENDPOINT` names another (as the SDK reads
 /// it); IPv6 mode uses `[fd00:ec2::254]`.
-pub fn imds_endpoint() -> String {
+pub(crate) fn imds_endpoint() -> String {
     match std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT") {
         Ok(endpoint) if !endpoint.is_empty() => endpoint,
         _ => match std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE") {
@@ -60,7 +60,7 @@ where
 
 /// The Display of each cause below `error`, joined with ": ", a cause that repeats the one
 /// before left out; `error`'s own Display when it has no cause.
-pub fn causes(error: &dyn Error) -> String {
+pub(crate) fn causes(error: &dyn Error) -> String {
     let mut said: Vec<String> = Vec::new();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -78,7 +78,7 @@ pub fn causes(error: &dyn Error) -> String {
 }
 
 /// Why an IMDSv2 lookup failed: its status, or the causes of getting no answer.
-pub fn imds_reason(error: &aws_config::imds::client::error::ImdsError) -> String {
+pub(crate) fn imds_reason(error: &aws_config::imds::client::error::ImdsError) -> String {
     use aws_config::imds::client::error::ImdsError;
     let endpoint = imds_endpoint();
     match error {

@@ -16,14 +16,14 @@ use crate::derive::log_signals::PeriodSignals;
 use crate::sources::access_log::values::format_rfc3339;
 
 /// Most buckets a plot keeps: about one per pixel column of the 1600-pixel-wide chart.
-pub const MAX_BUCKETS: usize = 1600;
+pub(crate) const MAX_BUCKETS: usize = 1600;
 pub(crate) const WIDTH: u32 = 1800;
 pub(crate) const HEIGHT: u32 = 700;
 /// Fill opacity of an ALARM band.
-pub const BAND_OPACITY: f64 = 0.18;
+pub(crate) const BAND_OPACITY: f64 = 0.18;
 
 #[derive(Debug, thiserror::Error)]
-pub enum PlotError {
+pub(crate) enum PlotError {
     #[error("nothing to plot: the series is empty")]
     Empty,
     #[error("cannot draw the plot: {0}")]
@@ -192,15 +192,15 @@ impl Buckets {
 }
 
 /// Colours of the series lines, by what they show.
-pub const AVERAGE_COLOUR: RGBColor = RGBColor(31, 119, 180);
-pub const MAXIMUM_COLOUR: RGBColor = RGBColor(214, 39, 40);
-pub const MINIMUM_COLOUR: RGBColor = RGBColor(44, 160, 44);
-pub const SUM_COLOUR: RGBColor = RGBColor(148, 103, 189);
-pub const COUNT_COLOUR: RGBColor = RGBColor(140, 86, 75);
-pub const COMPLETED_COLOUR: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const AVERAGE_COLOUR: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const MAXIMUM_COLOUR: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const MINIMUM_COLOUR: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const SUM_COLOUR: RGBColor = RGBColor(148, 103, 189);
+pub(crate) const COUNT_COLOUR: RGBColor = RGBColor(140, 86, 75);
+pub(crate) const COMPLETED_COLOUR: RGBColor = RGBColor(44, 160, 44);
 
 /// The colour of alarm `index`'s threshold line and ALARM band.
-pub fn alarm_colour(index: usize) -> RGBColor {
+pub(crate) fn alarm_colour(index: usize) -> RGBColor {
     const COLOURS: [RGBColor; 6] = [
         RGBColor(255, 127, 14),
         RGBColor(23, 190, 207),
@@ -403,7 +403,7 @@ pub(crate) fn number_label(value: &f64) -> String {
 
 /// `replay --plot`: in-flight average and peak, and completions per period.
 #[derive(Debug)]
-pub struct ReplayPlot {
+pub(crate) struct ReplayPlot {
     buckets: Buckets,
 }
 
@@ -426,7 +426,7 @@ impl ReplayPlot {
         self.buckets.add(period.start_ms, 2, period.completed as f64);
     }
 
-    pub fn write_svg(&self, path: &Path) -> Result<(), PlotError> {
+    pub(crate) fn write_svg(&self, path: &Path) -> Result<(), PlotError> {
         let buckets = &self.buckets;
         let origin = buckets.origin.ok_or(PlotError::Empty)?;
         let x_end = buckets.x(buckets.len).max(1.0);

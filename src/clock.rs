@@ -37,7 +37,8 @@ impl Clock {
     }
 
     /// A clock that starts at `wall` now and only moves with tokio's (possibly paused) time.
-    pub fn starting_at(wall: SystemTime) -> Self {
+    #[cfg(test)]
+    pub(crate) fn starting_at(wall: SystemTime) -> Self {
         Clock {
             anchor: Arc::new(RwLock::new(Anchor {
                 wall,
@@ -66,7 +67,7 @@ impl Clock {
     }
 
     /// The instant at which the wall clock will read `wall`.
-    pub fn instant_for(&self, wall: SystemTime) -> Instant {
+    pub(crate) fn instant_for(&self, wall: SystemTime) -> Instant {
         let anchor = self.anchor();
         match wall.duration_since(anchor.wall) {
             Ok(ahead) => anchor.at + ahead,
@@ -88,7 +89,7 @@ impl Clock {
     }
 
     /// Re-tie to the system clock (system clocks only), for every clone of this clock.
-    pub fn reanchor(&self) {
+    pub(crate) fn reanchor(&self) {
         if self.follows_system {
             let fresh = Anchor {
                 wall: SystemTime::now(),
@@ -100,7 +101,7 @@ impl Clock {
 }
 
 /// `at` rounded to the nearest multiple of `step` since the epoch.
-pub fn round_to(at: SystemTime, step: Duration) -> SystemTime {
+pub(crate) fn round_to(at: SystemTime, step: Duration) -> SystemTime {
     let since = at
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
@@ -111,7 +112,7 @@ pub fn round_to(at: SystemTime, step: Duration) -> SystemTime {
 }
 
 /// The first multiple of `step` at or after `at`.
-pub fn next_multiple(at: SystemTime, step: Duration) -> SystemTime {
+pub(crate) fn next_multiple(at: SystemTime, step: Duration) -> SystemTime {
     let since = at
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()

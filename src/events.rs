@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 /// One kind of failure and the streak it is in. Time is tokio's, so tests can pause it.
 #[derive(Debug, Clone, Default)]
-pub struct FailureStreak {
+pub(crate) struct FailureStreak {
     count: u64,
     /// Failures since the last line written.
     not_logged: u64,
@@ -38,7 +38,7 @@ impl FailureStreak {
     }
 
     /// Also repeats the log line at most once per `every` while the streak lasts.
-    pub fn repeating_every(every: Duration) -> FailureStreak {
+    pub(crate) fn repeating_every(every: Duration) -> FailureStreak {
         FailureStreak {
             repeat_every: Some(every),
             ..FailureStreak::default()
@@ -52,13 +52,13 @@ impl FailureStreak {
 
     /// [`FailureStreak::failed`], where a failure of another `kind` than the last is logged
     /// at once (a read error after an open error, say).
-    pub fn failed_as(&mut self, kind: &'static str) -> bool {
+    pub(crate) fn failed_as(&mut self, kind: &'static str) -> bool {
         self.failed_n_as(1, kind).is_some()
     }
 
     /// Count `n` failures at once (datapoints dropped together, say); `Some(failures since
     /// the last line)` if one should be written now.
-    pub fn failed_n(&mut self, n: u64) -> Option<u64> {
+    pub(crate) fn failed_n(&mut self, n: u64) -> Option<u64> {
         self.failed_n_as(n, "")
     }
 
@@ -84,7 +84,8 @@ impl FailureStreak {
         self.count
     }
 
-    pub fn is_failing(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_failing(&self) -> bool {
         self.count > 0
     }
 

@@ -82,7 +82,7 @@ pub enum LogMetric {
 }
 
 impl LogMetric {
-    pub const ALL: [LogMetric; 11] = [
+    pub(crate) const ALL: [LogMetric; 11] = [
         LogMetric::RequestsCompleted,
         LogMetric::Responses5xx,
         LogMetric::Responses499,
@@ -113,12 +113,12 @@ impl LogMetric {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<LogMetric> {
+    pub(crate) fn from_name(name: &str) -> Option<LogMetric> {
         LogMetric::ALL.into_iter().find(|m| m.name() == name)
     }
 
     /// The nginx variables (without `$`) the log format must have for this metric.
-    pub fn needed_variables(self) -> &'static [&'static str] {
+    pub(crate) fn needed_variables(self) -> &'static [&'static str] {
         match self {
             LogMetric::RequestTimeP50
             | LogMetric::RequestTimeP90
@@ -162,7 +162,7 @@ impl LogMetric {
         }
     }
 
-    pub fn from_code(code: u8) -> Option<LogMetric> {
+    pub(crate) fn from_code(code: u8) -> Option<LogMetric> {
         LogMetric::ALL.into_iter().find(|m| m.code() == code)
     }
 }
@@ -176,7 +176,7 @@ impl Metric {
         }
     }
 
-    pub fn from_code(code: u8) -> Option<Metric> {
+    pub(crate) fn from_code(code: u8) -> Option<Metric> {
         match code {
             0 => Some(Metric::Pending),
             _ => LogMetric::from_code(code).map(Metric::Log),
@@ -202,8 +202,8 @@ pub enum BadLine {
 }
 
 impl BadLine {
-    pub const COUNT: usize = 7;
-    pub const ALL: [BadLine; BadLine::COUNT] = [
+    pub(crate) const COUNT: usize = 7;
+    pub(crate) const ALL: [BadLine; BadLine::COUNT] = [
         BadLine::LiteralMismatch,
         BadLine::TooFewFields,
         BadLine::TrailingData,
@@ -257,7 +257,7 @@ pub enum Reading {
 
 /// Why a source gave no reading, as the saturation rules need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unread {
+pub(crate) enum Unread {
     /// Timed out, refused or reset: what saturation looks like (and what "down" looks like).
     Unanswered,
     /// Answered with something that is not what was asked for: we cannot see nginx.

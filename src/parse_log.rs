@@ -44,14 +44,14 @@ pub enum LogCommandError {
 
 impl LogCommandError {
     /// A problem with the flags or the format (exit 2) rather than with running (exit 1).
-    pub fn is_usage(&self) -> bool {
+    pub(crate) fn is_usage(&self) -> bool {
         !matches!(self, LogCommandError::Runtime(_))
     }
 }
 
 /// Open a log file the user named: one that is missing, unreadable or a directory is input the
 /// command cannot use.
-pub fn open_input(path: &Path) -> Result<File, LogCommandError> {
+pub(crate) fn open_input(path: &Path) -> Result<File, LogCommandError> {
     let input = |source| LogCommandError::Input {
         path: path.to_owned(),
         source,
@@ -99,7 +99,7 @@ pub fn run(source: &LogFormatSource, file: Option<&Path>) -> Result<(), LogComma
 }
 
 /// `parse-log ... | head` closes stdout early: that ends the command, it is not a failure.
-pub fn closed_stdout_is_done<T>(error: std::io::Error, done: T) -> std::io::Result<T> {
+pub(crate) fn closed_stdout_is_done<T>(error: std::io::Error, done: T) -> std::io::Result<T> {
     if error.kind() == std::io::ErrorKind::BrokenPipe {
         Ok(done)
     } else {
@@ -264,7 +264,7 @@ pub fn describe(format: &LogFormat, error: MatchError) -> String {
 
 /// Every file can be opened, before the first is read: a typo in the last of several logs
 /// fails at once, not after minutes of replay.
-pub fn check_files(files: &[PathBuf]) -> Result<(), LogCommandError> {
+pub(crate) fn check_files(files: &[PathBuf]) -> Result<(), LogCommandError> {
     for file in files {
         open_input(file)?;
     }

@@ -53,7 +53,7 @@ pub enum Output {
 /// Most worker threads `replay` starts: each has up to two chunks in flight, a chunk being
 /// [`CHUNK_BYTES`] plus [`access_log::MAX_LINE_BYTES`] of lines and ~0.6 MB of records, so 64
 /// hold about 220 MB.
-pub const MAX_THREADS: usize = 64;
+pub(crate) const MAX_THREADS: usize = 64;
 
 /// Whole lines per chunk handed to a worker: the same 1 MiB as `for_each_line`'s reads, so
 /// a chunk costs one read and one channel hop per ~8,000 lines.
@@ -61,22 +61,22 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 
 /// How many bad lines `replay` and `simulate --log` name on stderr (file, line number,
 /// reason): enough to start from with `parse-log`, few enough to read.
-pub const BAD_LINES_SHOWN: usize = 5;
+pub(crate) const BAD_LINES_SHOWN: usize = 5;
 
 /// Totals over the whole replay.
 #[derive(Debug, Default)]
-pub struct ReplaySummary {
+pub(crate) struct ReplaySummary {
     pub lines: u64,
     pub bad: BadLineCounts,
     /// The first [`BAD_LINES_SHOWN`] bad lines, in log order.
-    pub first_bad: Vec<BadLineAt>,
+    pub(crate) first_bad: Vec<BadLineAt>,
     pub late: u64,
     pub periods: u64,
 }
 
 /// A skipped line: which file, which line of it (from 1, after decompression), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadLineAt {
+pub(crate) struct BadLineAt {
     pub file: PathBuf,
     pub line: u64,
     pub reason: BadLine,
@@ -90,12 +90,12 @@ impl std::fmt::Display for BadLineAt {
 
 impl ReplaySummary {
     /// Lines that gave a request.
-    pub fn good_lines(&self) -> u64 {
+    pub(crate) fn good_lines(&self) -> u64 {
         self.lines - self.bad.total()
     }
 
     /// `a.log:3 bad_status, a.log:9 too_few_fields`: the first bad lines, for stderr.
-    pub fn first_bad_lines(&self) -> String {
+    pub(crate) fn first_bad_lines(&self) -> String {
         let shown: Vec<String> = self.first_bad.iter().map(ToString::to_string).collect();
         shown.join(", ")
     }
@@ -146,7 +146,7 @@ pub fn run(format: &LogFormatSource, options: &Options) -> Result<(), LogCommand
 }
 
 /// The one-line summary on stderr (so stdout stays a clean series).
-pub fn print_summary(command: &str, summary: &ReplaySummary, elapsed: f64) {
+pub(crate) fn print_summary(command: &str, summary: &ReplaySummary, elapsed: f64) {
     eprintln!(
         "{command}: {} lines in {elapsed:.3}s ({:.0} lines/s), {} periods, {} late, {}",
         summary.lines,
@@ -165,7 +165,7 @@ pub fn print_summary(command: &str, summary: &ReplaySummary, elapsed: f64) {
 
 /// Why [`replay_periods`] stopped: the command failed, or the period sink did.
 #[derive(Debug)]
-pub enum ReplayError {
+pub(crate) enum ReplayError {
     Command(LogCommandError),
     Output(std::io::Error),
 }
@@ -188,7 +188,7 @@ fn signals_for(period: Duration) -> Result<LogSignals, LogCommandError> {
 
 /// Replay `files` in order and hand each closed period to `sink`, in time order: what
 /// `replay` prints and what `simulate --log` simulates on.
-pub fn replay_periods(
+pub(crate) fn replay_periods(
     format: &LogFormatSource,
     files: &[PathBuf],
     period: Duration,
@@ -212,7 +212,7 @@ pub fn replay_periods(
 
 /// Replay `files` in order and hand each request to `sink` in log order, its end time
 /// placed as the series places it: what the closed-loop `simulate` queues.
-pub fn replay_requests(
+pub(crate) fn replay_requests(
     format: &LogFormatSource,
     files: &[PathBuf],
     threads: Option<NonZeroUsize>,
@@ -597,7 +597,7 @@ enum FeedError {
 pub const CSV_HEADER: &str = "time,completed,in_flight_average,in_flight_peak,status_499,status_5xx,request_time_p50,request_time_p90,request_time_p99,upstream_response_time_p99,status_2xx,status_4xx";
 
 /// One period as a CSV row or a JSON line.
-pub fn write_period(out: &mut impl Write, output: Output, period: &PeriodSignals) -> std::io::Result<()> {
+pub(crate) fn write_period(out: &mut impl Write, output: Output, period: &PeriodSignals) -> std::io::Result<()> {
     match output {
         Output::Csv => write_csv_row(out, period),
         Output::Json => {

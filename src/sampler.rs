@@ -30,10 +30,10 @@ pub struct Sample {
     pub pending: Pending,
     pub figures: Option<Figures>,
     pub kernel: Option<KernelSample>,
-    pub deltas: KernelDeltas,
+    pub(crate) deltas: KernelDeltas,
 }
 
-pub struct Sampler {
+pub(crate) struct Sampler {
     /// The source of nginx's counters: its answer, or its silence, is what the saturation
     /// rules judge nginx by.
     nginx: Source,
@@ -49,7 +49,7 @@ pub struct Sampler {
     log_window: LittleWindow,
     stub_failing: FailureStreak,
     kernel_failing: FailureStreak,
-    pub last_error: Option<ReadError>,
+    pub(crate) last_error: Option<ReadError>,
 }
 
 impl Sampler {
@@ -74,17 +74,10 @@ impl Sampler {
     }
 
     /// Use another directory than /proc/self/net for the kernel's view (tests).
-    pub fn with_kernel_reader(mut self, reader: KernelReader) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_kernel_reader(mut self, reader: KernelReader) -> Self {
         self.kernel = Some(reader);
         self
-    }
-
-    pub fn stats(&self) -> Arc<Stats> {
-        self.stats.clone()
-    }
-
-    pub fn url(&self) -> &str {
-        self.nginx.target()
     }
 
     /// Take one sample.
@@ -140,7 +133,7 @@ impl Sampler {
     }
 
     /// Where the access-log task adds the busy time this sampler's `log_concurrency` takes.
-    pub fn busy_time(&self) -> BusyTime {
+    pub(crate) fn busy_time(&self) -> BusyTime {
         self.busy_time.clone()
     }
 

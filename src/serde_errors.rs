@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 /// Why a TOML text did not deserialize, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TomlError {
+pub(crate) struct TomlError {
     /// 1-based line of the offending value (or key).
     pub line: usize,
     /// `section.key[index]`; empty when the text is not TOML at all.
@@ -28,7 +28,7 @@ impl std::fmt::Display for TomlError {
 }
 
 /// Deserialize `text` into `T`, keeping the path of the key an error is about.
-pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T, TomlError> {
+pub(crate) fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T, TomlError> {
     let located = |key: &str, error: &toml::de::Error| {
         let line = error.span().map_or(1, |span| line_of(text, span.start));
         let (key, message) = describe(key, error.message().trim_end());
@@ -106,7 +106,7 @@ fn describe(key: &str, message: &str) -> (String, String) {
 /// "expected a string, got integer `10`", and Rust's primitive names (`i64`, `f64`), which
 /// mean nothing to the person editing the file, become "a whole number", "a number". Other
 /// messages are returned as they are.
-pub fn in_words(message: &str) -> String {
+pub(crate) fn in_words(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some((found, expected)) = message
             .strip_prefix(prefix)
@@ -148,7 +148,7 @@ pub fn nearest<'k>(unknown: &str, known: &[&'k str]) -> Option<&'k str> {
 /// The line a key path (`alarm[1].dimensions`, `group.name`) is given on in a TOML text, for
 /// findings made after deserializing, which keep only the table's place. `None`: the text is
 /// not TOML or the key is not in it.
-pub fn toml_key_line(text: &str, key_path: &str) -> Option<usize> {
+pub(crate) fn toml_key_line(text: &str, key_path: &str) -> Option<usize> {
     use toml::de::{DeTable, DeValue};
     let document = DeTable::parse(text).ok()?;
     let mut table = Some(document.get_ref());

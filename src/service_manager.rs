@@ -6,7 +6,7 @@
 use std::os::unix::net::UnixDatagram;
 
 /// Tell the service manager the daemon is up; a failure to tell it is logged, never fatal.
-pub fn notify_ready() {
+pub(crate) fn notify_ready() {
     let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
         return;
     };

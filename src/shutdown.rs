@@ -4,7 +4,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 /// Cancel `token` on the first SIGTERM or SIGINT.
-pub fn cancel_on_signal(token: CancellationToken) -> std::io::Result<()> {
+pub(crate) fn cancel_on_signal(token: CancellationToken) -> std::io::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     tokio::spawn(async move {

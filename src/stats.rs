@@ -11,31 +11,31 @@ pub use table::{Kind, OwnMetric, Reading, Shown, Summary, Unit, OWN_METRICS};
 
 #[derive(Debug, Default)]
 pub struct Stats {
-    pub samples_ok: AtomicU64,
-    pub samples_failed: AtomicU64,
+    pub(crate) samples_ok: AtomicU64,
+    pub(crate) samples_failed: AtomicU64,
     /// stub_status did not answer but the kernel showed load: published high, not missing.
-    pub samples_saturated: AtomicU64,
+    pub(crate) samples_saturated: AtomicU64,
     /// Periods in which no sample succeeded, so nothing was published.
-    pub periods_blind: AtomicU64,
-    pub publish_calls_ok: AtomicU64,
-    pub publish_calls_failed: AtomicU64,
-    pub datapoints_sent: AtomicU64,
+    pub(crate) periods_blind: AtomicU64,
+    pub(crate) publish_calls_ok: AtomicU64,
+    pub(crate) publish_calls_failed: AtomicU64,
+    pub(crate) datapoints_sent: AtomicU64,
     /// Dropped because the spool was full (oldest first) or past `spool_max_age`.
-    pub datapoints_dropped: AtomicU64,
+    pub(crate) datapoints_dropped: AtomicU64,
     /// Dropped because CloudWatch rejected them as invalid.
-    pub datapoints_rejected: AtomicU64,
+    pub(crate) datapoints_rejected: AtomicU64,
     /// Datapoints waiting in the spool.
-    pub backlog_len: AtomicU64,
+    pub(crate) backlog_len: AtomicU64,
     /// Size of the spool file on disk (0 when the spool is in memory only).
-    pub spool_bytes: AtomicU64,
-    pub last_publish_unix_ms: AtomicU64,
-    pub last_sample_ok_unix_ms: AtomicU64,
-    pub started_unix_ms: AtomicU64,
+    pub(crate) spool_bytes: AtomicU64,
+    pub(crate) last_publish_unix_ms: AtomicU64,
+    pub(crate) last_sample_ok_unix_ms: AtomicU64,
+    pub(crate) started_unix_ms: AtomicU64,
     /// EMF lines written, and those dropped because the writer fell behind.
-    pub emf_lines_written: AtomicU64,
-    pub emf_lines_dropped: AtomicU64,
+    pub(crate) emf_lines_written: AtomicU64,
+    pub(crate) emf_lines_dropped: AtomicU64,
     /// EMF lines waiting for the agent (tcp:// and udp:// outputs).
-    pub emf_lines_buffered: AtomicU64,
+    pub(crate) emf_lines_buffered: AtomicU64,
     /// The latest sample's figures (gauges).
     pub live: Live,
     /// The access-log source, when configured.
@@ -48,19 +48,19 @@ pub struct LogStats {
     pub enabled: AtomicU64,
     pub lines_parsed: AtomicU64,
     /// Lines the `log_concurrency` window left out (access_log.concurrency_*).
-    pub concurrency_excluded: AtomicU64,
+    pub(crate) concurrency_excluded: AtomicU64,
     /// Skipped lines by reason, in the order of `BadLine::ALL`.
     pub lines_rejected: [AtomicU64; BadLine::COUNT],
     /// Lines whose period had already been emitted when they arrived.
     pub lines_late: AtomicU64,
     /// Closed periods not published because reading began inside them (start-up, restart).
-    pub periods_partial: AtomicU64,
+    pub(crate) periods_partial: AtomicU64,
     /// The tailer's own counters (rotations, truncations, overlong lines, I/O errors).
     pub tail: std::sync::Arc<TailStats>,
     /// Totals over every closed period.
     pub completed: AtomicU64,
     /// By status class: 1xx, 2xx, 3xx, 4xx, 5xx, other.
-    pub completed_by_class: [AtomicU64; 6],
+    pub(crate) completed_by_class: [AtomicU64; 6],
     pub status_499: AtomicU64,
     pub status_5xx: AtomicU64,
     /// `$request_time` and `$upstream_response_time` over every closed period.
@@ -72,7 +72,7 @@ pub struct LogStats {
 #[derive(Debug, Default)]
 pub struct DurationTotals {
     pub count: AtomicU64,
-    pub sum_micros: AtomicU64,
+    pub(crate) sum_micros: AtomicU64,
 }
 
 impl DurationTotals {
@@ -93,23 +93,23 @@ pub struct Live {
     pub waiting: AtomicU64,
     pub active: AtomicU64,
     pub accept_queue: AtomicU64,
-    pub accept_queue_limit: AtomicU64,
+    pub(crate) accept_queue_limit: AtomicU64,
     /// f64 bits of requests/second; NaN bits when no rate is known.
-    pub requests_per_second_bits: AtomicU64,
+    pub(crate) requests_per_second_bits: AtomicU64,
     /// Counters: increases summed since start (host-wide for the listen counters).
-    pub dropped_connections: AtomicU64,
-    pub listen_overflows: AtomicU64,
-    pub listen_drops: AtomicU64,
+    pub(crate) dropped_connections: AtomicU64,
+    pub(crate) listen_overflows: AtomicU64,
+    pub(crate) listen_drops: AtomicU64,
     /// 1 if the latest sample was saturated.
     pub saturated: AtomicU64,
 }
 
-pub fn unix_ms(at: SystemTime) -> u64 {
+pub(crate) fn unix_ms(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as u64
 }
 
 impl Stats {
-    pub fn bump(counter: &AtomicU64) {
+    pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Relaxed);
     }
 
@@ -125,52 +125,52 @@ impl Stats {
         counter.load(Relaxed)
     }
 
-    pub fn set_f64(gauge: &AtomicU64, value: f64) {
+    pub(crate) fn set_f64(gauge: &AtomicU64, value: f64) {
         gauge.store(value.to_bits(), Relaxed);
     }
 
-    pub fn get_f64(gauge: &AtomicU64) -> f64 {
+    pub(crate) fn get_f64(gauge: &AtomicU64) -> f64 {
         f64::from_bits(gauge.load(Relaxed))
     }
 }
 
 /// Labels of [`LogStats::completed_by_class`].
-pub const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+pub(crate) const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
 /// The tailer's own health, shared so it can be read while the tailer's follow loop owns the tailer.
 #[derive(Debug, Default)]
 pub struct TailStats {
     pub lines: AtomicU64,
-    pub overlong_lines: AtomicU64,
+    pub(crate) overlong_lines: AtomicU64,
     pub truncations: AtomicU64,
     pub rotations: AtomicU64,
-    pub bytes_read: AtomicU64,
+    pub(crate) bytes_read: AtomicU64,
     /// Bytes that were (or may have been) in the log but will never be delivered.
     pub possibly_lost_bytes: AtomicU64,
     /// Checkpointed files found neither at `path` nor at `path.1` on restart.
-    pub checkpointed_files_gone: AtomicU64,
-    pub io_errors: AtomicU64,
-    pub checkpoints_written: AtomicU64,
+    pub(crate) checkpointed_files_gone: AtomicU64,
+    pub(crate) io_errors: AtomicU64,
+    pub(crate) checkpoints_written: AtomicU64,
     /// Checkpoint writes that failed (a full or read-only state directory); reading goes on.
-    pub checkpoint_failures: AtomicU64,
+    pub(crate) checkpoint_failures: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TailCounters {
     pub lines: u64,
-    pub overlong_lines: u64,
+    pub(crate) overlong_lines: u64,
     pub truncations: u64,
     pub rotations: u64,
-    pub bytes_read: u64,
+    pub(crate) bytes_read: u64,
     pub possibly_lost_bytes: u64,
-    pub checkpointed_files_gone: u64,
-    pub io_errors: u64,
-    pub checkpoints_written: u64,
-    pub checkpoint_failures: u64,
+    pub(crate) checkpointed_files_gone: u64,
+    pub(crate) io_errors: u64,
+    pub(crate) checkpoints_written: u64,
+    pub(crate) checkpoint_failures: u64,
 }
 
 impl TailStats {
-    pub fn snapshot(&self) -> TailCounters {
+    pub(crate) fn snapshot(&self) -> TailCounters {
         TailCounters {
             lines: Stats::get(&self.lines),
             overlong_lines: Stats::get(&self.overlong_lines),

@@ -24,12 +24,12 @@ pub const SERVICE_USER: &str = "nginx-backlog-exporter";
 
 /// How much of the log's end `check` reads: enough for a representative sample of lines,
 /// little enough to be instant on any log.
-pub const TAIL_BYTES: u64 = 64 * 1024;
+pub(crate) const TAIL_BYTES: u64 = 64 * 1024;
 /// At most this many lines of that.
-pub const TAIL_LINES: usize = 1000;
+pub(crate) const TAIL_LINES: usize = 1000;
 /// Below this share of lines that parse, the format is wrong (or several formats share the
 /// file): a metric from it would leave out that many requests.
-pub const MIN_GOOD_SHARE: f64 = 0.9;
+pub(crate) const MIN_GOOD_SHARE: f64 = 0.9;
 
 /// The column `check` prints its subject in.
 const LABEL: &str = "access log    ";
@@ -37,7 +37,7 @@ const LABEL: &str = "access log    ";
 /// Where `check` reads accounts (a parameter so tests can give their own).
 #[derive(Debug, Clone, Copy)]
 pub struct AccountFiles<'a> {
-    pub passwd: &'a Path,
+    pub(crate) passwd: &'a Path,
     pub group: &'a Path,
 }
 
@@ -312,12 +312,12 @@ fn read_tail(path: &Path, max_bytes: u64) -> std::io::Result<Vec<u8>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub uid: u32,
-    pub gids: Vec<u32>,
+    pub(crate) gids: Vec<u32>,
 }
 
 /// /etc/passwd and /etc/group, parsed (`name:password:id:...` lines).
 #[derive(Debug, Default)]
-pub struct Accounts {
+pub(crate) struct Accounts {
     /// `(name, uid, primary gid)`.
     users: Vec<(String, u32, u32)>,
     /// `(name, gid, members)`.
@@ -396,7 +396,7 @@ impl Accounts {
 
 /// The owner class's bits decide for the owner, the group's for a member, the others' else;
 /// root passes (CAP_DAC_OVERRIDE). `want`: 4 read, 1 search (enter a directory).
-pub fn permits(mode: u32, owner: u32, group: u32, user: &User, want: u32) -> bool {
+pub(crate) fn permits(mode: u32, owner: u32, group: u32, user: &User, want: u32) -> bool {
     let bits = if user.uid == 0 {
         return true;
     } else if user.uid == owner {

@@ -46,7 +46,7 @@ impl std::fmt::Display for PublishedSeries {
 
 /// Every series this instance publishes: PendingRequests (`cloudwatch.metric_name`) and each
 /// of `access_log.publish`, per instance and, when configured, for the fleet.
-pub fn published_series(config: &Config, instance_id: &str) -> Vec<PublishedSeries> {
+pub(crate) fn published_series(config: &Config, instance_id: &str) -> Vec<PublishedSeries> {
     let cw = &config.cloudwatch;
     let names = std::iter::once(cw.metric_name.as_str()).chain(
         config
@@ -116,7 +116,7 @@ pub struct SeriesAlarms {
 /// Scaling's carry `autoScalingGroupName/GROUP`, Application Auto Scaling's
 /// `resource/NAMESPACE/RESOURCE-ID` (e.g. `resource/ecs/service/CLUSTER/SERVICE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PolicyRef {
+pub(crate) enum PolicyRef {
     Ec2 {
         group: String,
         name: String,
@@ -136,7 +136,7 @@ const RESOURCE: &str = ":resource/";
 
 /// Which policy an alarm action names, or `None` when the ARN is no scaling policy (an SNS
 /// topic, an EC2 action).
-pub fn policy_ref(arn: &str) -> Option<PolicyRef> {
+pub(crate) fn policy_ref(arn: &str) -> Option<PolicyRef> {
     let mut parts = arn.splitn(7, ':');
     let (Some("arn"), Some(_partition), Some("autoscaling")) = (parts.next(), parts.next(), parts.next()) else {
         return None;

@@ -455,7 +455,7 @@ fn application_policy(policy: &aws_sdk_applicationautoscaling::types::ScalingPol
 
 /// What STS GetCallerIdentity said of the credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallerIdentity {
+pub(crate) enum CallerIdentity {
     /// Accepted: the ARN of the user or role they belong to.
     Verified { arn: String },
     /// Refused as credentials (unknown key, wrong secret, expired token): `check` fails.
@@ -477,7 +477,7 @@ const REJECTED_CREDENTIALS: [&str; 6] = [
 
 /// Ask STS who the credentials are (GetCallerIdentity: no permission needed, even an explicit
 /// deny does not stop it), through the same endpoint settings as every other client.
-pub async fn caller_identity(sdk_config: &SdkConfig) -> CallerIdentity {
+pub(crate) async fn caller_identity(sdk_config: &SdkConfig) -> CallerIdentity {
     let endpoint = SentTo::default();
     let answer = aws_sdk_sts::Client::new(sdk_config)
         .get_caller_identity()

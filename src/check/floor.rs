@@ -24,18 +24,18 @@ use crate::sources::stub_status::Scraper;
 /// stub_status reads in the window (the first at once).
 pub const SAMPLES: usize = 5;
 /// From the first read to the last.
-pub const WINDOW: Duration = Duration::from_secs(2);
+pub(crate) const WINDOW: Duration = Duration::from_secs(2);
 /// How much of the access log's end is read: a few thousand lines.
-pub const LOG_TAIL_BYTES: u64 = 256 * 1024;
+pub(crate) const LOG_TAIL_BYTES: u64 = 256 * 1024;
 /// A request longer than this is reported as long-lived when no
 /// `access_log.concurrency_max_request_time` is set.
-pub const LONG_REQUEST: Duration = Duration::from_secs(60);
+pub(crate) const LONG_REQUEST: Duration = Duration::from_secs(60);
 /// The README section that says what to do.
 const SEE: &str = "see docs/measuring.md \"Long-lived connections\": pending = \"log_concurrency\" (it leaves out 101 by default, and with access_log.concurrency_max_request_time requests longer than a bound), or alarm thresholds above the floor";
 
 /// What one read of nginx's counters says about the floor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FloorRead {
+pub(crate) struct FloorRead {
     pub in_flight: u64,
     /// nginx's `requests` counter (requests started, the read itself included).
     pub requests: u64,
@@ -52,7 +52,7 @@ impl FloorRead {
 
 /// What the window's readings say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Floor {
+pub(crate) enum Floor {
     /// A read failed, too few reads, or the counter went back (nginx restarted).
     Unknown,
     /// In flight went down to `lowest`, or no lower than new requests explain.
@@ -63,7 +63,7 @@ pub enum Floor {
 }
 
 /// The pure decision on the window's readings, oldest first.
-pub fn judge(readings: &[FloorRead]) -> Floor {
+pub(crate) fn judge(readings: &[FloorRead]) -> Floor {
     let (Some(first), Some(last)) = (readings.first(), readings.last()) else {
         return Floor::Unknown;
     };
@@ -86,20 +86,20 @@ pub fn judge(readings: &[FloorRead]) -> Floor {
 
 /// What the end of the access log says about long-lived requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LogTail {
+pub(crate) struct LogTail {
     /// Lines read that are requests (bad lines are skipped).
     pub requests: u64,
     /// Ended with 101 (a WebSocket or another protocol switch).
     pub switched: u64,
     /// Ran longer than the bound (not 101).
     pub long: u64,
-    pub longest_us: u64,
+    pub(crate) longest_us: u64,
     /// Of `switched + long`, those `log_concurrency` counts with this filter.
-    pub still_counted: u64,
+    pub(crate) still_counted: u64,
 }
 
 /// Count the long-lived requests in `text`, whole lines of the access log.
-pub fn scan_log(text: &[u8], format: &LogFormat, filter: &LogConcurrencyFilter, bound_us: u64) -> LogTail {
+pub(crate) fn scan_log(text: &[u8], format: &LogFormat, filter: &LogConcurrencyFilter, bound_us: u64) -> LogTail {
     let mut tail = LogTail::default();
     let Ok(mut extractor) = RecordExtractor::new(format, None) else {
         return tail;

@@ -23,7 +23,7 @@ pub struct AccessLogConfig {
     pub start_at: StartAt,
     /// Variable name (without `$`) to count requests by.
     pub breakdown: Option<String>,
-    pub breakdown_cap: usize,
+    pub(crate) breakdown_cap: usize,
     /// How long a period stays open for requests that end later but ran in it.
     pub settle: Duration,
     /// Log signals published as extra CloudWatch metrics (empty: local outputs only).

@@ -47,7 +47,7 @@ pub struct CloudWatchConfig {
 
 impl CloudWatchConfig {
     /// Samples in one period; period is validated to be a whole multiple of the interval.
-    pub fn samples_per_period(&self) -> u32 {
+    pub(crate) fn samples_per_period(&self) -> u32 {
         (self.period.as_millis() / self.sample_interval.as_millis()) as u32
     }
 }

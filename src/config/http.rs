@@ -27,7 +27,7 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     /// Reachable from other hosts (not loopback): `http.allow_remote` was set to say so.
-    pub fn is_remote(&self) -> bool {
+    pub(crate) fn is_remote(&self) -> bool {
         !self.listen.ip().is_loopback()
     }
 
@@ -42,7 +42,7 @@ impl HttpConfig {
 
     /// What guards the listener, for `check` and the startup log: "TLS, client certificates
     /// from ca.pem, basic auth (2 users)" or "plain HTTP, no authentication".
-    pub fn guards(&self) -> String {
+    pub(crate) fn guards(&self) -> String {
         let mut parts = Vec::new();
         match &self.tls {
             None => parts.push("plain HTTP".to_owned()),
@@ -83,7 +83,7 @@ impl HttpConfig {
 #[derive(Debug, Clone)]
 pub struct HttpTls {
     pub config: Arc<rustls::ServerConfig>,
-    pub cert_file: PathBuf,
+    pub(crate) cert_file: PathBuf,
     pub client_ca_file: Option<PathBuf>,
 }
 

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     #[serde(default)]
     pub nginx: RawNginx,
     pub cloudwatch: Spanned<RawCloudWatch>,
@@ -26,7 +26,7 @@ pub struct RawConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawNginx {
+pub(crate) struct RawNginx {
     pub status_url: Option<Spanned<String>>,
     pub timeout: Option<Spanned<RawDuration>>,
     pub ca_file: Option<Spanned<String>>,
@@ -35,14 +35,14 @@ pub struct RawNginx {
     pub listen_ports: Option<Spanned<Vec<Spanned<i64>>>>,
     pub access_log: Option<Spanned<String>>,
     pub log_format: Option<Spanned<String>>,
-    pub log_format_escape: Option<Spanned<String>>,
+    pub(crate) log_format_escape: Option<Spanned<String>>,
     pub log_format_name: Option<Spanned<String>>,
     pub nginx_conf: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCloudWatch {
+pub(crate) struct RawCloudWatch {
     /// Required, but optional here: a missing namespace gets its own message (the shipped
     /// file leaves it commented out so that a fresh install publishes nothing).
     pub namespace: Option<Spanned<String>>,
@@ -65,21 +65,21 @@ pub struct RawCloudWatch {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDaemon {
+pub(crate) struct RawDaemon {
     pub shutdown_grace: Option<Spanned<RawDuration>>,
     pub state_directory: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawEmf {
+pub(crate) struct RawEmf {
     pub enabled: Option<bool>,
     pub output: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawHttp {
+pub(crate) struct RawHttp {
     pub listen: Option<Spanned<String>>,
     pub allow_remote: Option<Spanned<bool>>,
     pub tls_server_config: Option<Spanned<RawTlsServer>>,
@@ -89,19 +89,19 @@ pub struct RawHttp {
 /// `[http.tls_server_config]`, named as in the Prometheus exporter-toolkit's web config.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTlsServer {
-    pub cert_file: Option<Spanned<String>>,
-    pub key_file: Option<Spanned<String>>,
+pub(crate) struct RawTlsServer {
+    pub(crate) cert_file: Option<Spanned<String>>,
+    pub(crate) key_file: Option<Spanned<String>>,
     pub client_ca_file: Option<Spanned<String>>,
-    pub min_version: Option<Spanned<String>>,
+    pub(crate) min_version: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawAccessLog {
+pub(crate) struct RawAccessLog {
     pub start_at: Option<Spanned<String>>,
     pub breakdown: Option<Spanned<String>>,
-    pub breakdown_cap: Option<Spanned<i64>>,
+    pub(crate) breakdown_cap: Option<Spanned<i64>>,
     pub settle: Option<Spanned<RawDuration>>,
     pub publish: Option<Spanned<Vec<Spanned<String>>>>,
     pub concurrency_exclude_status: Option<Spanned<Vec<Spanned<i64>>>>,
@@ -110,7 +110,7 @@ pub struct RawAccessLog {
 
 /// A size in bytes: an integer, or a string like "16MiB".
 #[derive(Debug)]
-pub enum RawSize {
+pub(crate) enum RawSize {
     Bytes(i64),
     Text(String),
 }
@@ -140,7 +140,7 @@ impl<'de> Deserialize<'de> for RawSize {
 /// A duration as the file writes it, "10s" or "500ms" (parsed in validation); a number or any
 /// other type is refused naming that form.
 #[derive(Debug, Clone)]
-pub struct RawDuration(pub String);
+pub(crate) struct RawDuration(pub String);
 
 impl<'de> Deserialize<'de> for RawDuration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -161,7 +161,7 @@ impl<'de> Deserialize<'de> for RawDuration {
 /// `storage_resolution`: 1 or 60 (checked in validation); a string such as "high" is refused
 /// naming the two values.
 #[derive(Debug)]
-pub struct RawResolution(pub i64);
+pub(crate) struct RawResolution(pub i64);
 
 impl<'de> Deserialize<'de> for RawResolution {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

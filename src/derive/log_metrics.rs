@@ -32,7 +32,7 @@ pub fn value(period: &PeriodSignals, metric: LogMetric) -> Option<f64> {
 
 /// A period in which no request completed, while the log was being read: its counts are a
 /// measured 0 and its quantiles do not exist.
-pub fn quiet_period(start_ms: i64, period_ms: i64) -> PeriodSignals {
+pub(crate) fn quiet_period(start_ms: i64, period_ms: i64) -> PeriodSignals {
     PeriodSignals {
         start_ms,
         period_ms,
@@ -57,7 +57,7 @@ pub fn quiet_period(start_ms: i64, period_ms: i64) -> PeriodSignals {
 /// first line read (`first_end_ms`): a period starting at or after `first_whole_ms` (the
 /// first whole period after the task started), or after the first line's own period, has
 /// none of them.
-pub fn first_complete_period(first_end_ms: i64, period_ms: i64, first_whole_ms: i64) -> i64 {
+pub(crate) fn first_complete_period(first_end_ms: i64, period_ms: i64, first_whole_ms: i64) -> i64 {
     let after_first_line = first_end_ms.div_euclid(period_ms) * period_ms + period_ms;
     after_first_line.min(first_whole_ms)
 }
@@ -67,7 +67,7 @@ pub fn first_complete_period(first_end_ms: i64, period_ms: i64, first_whole_ms: 
 /// ([`LogSignals::closed_until_ms`](crate::derive::log_signals::LogSignals::closed_until_ms)),
 /// so a period is either popped there or reported here, never both.
 #[derive(Debug)]
-pub struct QuietPeriods {
+pub(crate) struct QuietPeriods {
     period_ms: i64,
     first_whole_ms: i64,
     /// The start of the next period not yet accounted for.
@@ -90,7 +90,7 @@ impl QuietPeriods {
     }
 
     /// The first whole period after the task started.
-    pub fn first_whole_ms(&self) -> i64 {
+    pub(crate) fn first_whole_ms(&self) -> i64 {
         self.first_whole_ms
     }
 

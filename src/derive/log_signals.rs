@@ -26,21 +26,21 @@ use crate::sources::access_log::CompletedRequest;
 
 /// How periods are cut and how long they wait for long requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignalsConfig {
+pub(crate) struct SignalsConfig {
     pub period: Duration,
     /// How long after a moment a request covering it may still be logged.
     pub settle: Duration,
     /// Distinct breakdown values kept per period; the rest go to [`OTHER`].
-    pub breakdown_cap: usize,
+    pub(crate) breakdown_cap: usize,
 }
 
 /// The breakdown bucket for values past the cap.
-pub const OTHER: &str = "other";
+pub(crate) const OTHER: &str = "other";
 
 impl SignalsConfig {
     /// nginx's default `proxy_read_timeout` is 60 s: few proxied requests outlive it.
-    pub const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
-    pub const DEFAULT_BREAKDOWN_CAP: usize = 20;
+    pub(crate) const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
+    pub(crate) const DEFAULT_BREAKDOWN_CAP: usize = 20;
 
     pub fn new(period: Duration) -> SignalsConfig {
         SignalsConfig {
@@ -60,7 +60,7 @@ impl SignalsConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignalsConfigError {
+pub(crate) enum SignalsConfigError {
     #[error("period must be a whole number of seconds between 1s and 1d, got {0:?}")]
     Period(Duration),
     #[error("settle must be at most 1h, got {0:?}")]
@@ -76,12 +76,12 @@ pub struct Quantiles {
     pub p99: Option<f64>,
     pub count: u64,
     /// Exact (not from the buckets), in µs.
-    pub sum_micros: u64,
+    pub(crate) sum_micros: u64,
 }
 
 /// Concurrency over one second.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct SecondInFlight {
+pub(crate) struct SecondInFlight {
     pub average: f64,
     pub peak: u64,
 }
@@ -105,7 +105,7 @@ pub struct PeriodSignals {
     /// Requests that ended in the period.
     pub completed: u64,
     /// 1xx, 2xx, 3xx, 4xx, 5xx, then anything else (nginx writes 009 for HTTP/0.9).
-    pub by_class: [u64; 6],
+    pub(crate) by_class: [u64; 6],
     pub status_499: u64,
     pub status_5xx: u64,
     pub request_time: Quantiles,
@@ -114,14 +114,14 @@ pub struct PeriodSignals {
     pub in_flight_average: f64,
     /// Most in flight in any millisecond of the period.
     pub in_flight_peak: u64,
-    pub in_flight_per_second: Vec<SecondInFlight>,
+    pub(crate) in_flight_per_second: Vec<SecondInFlight>,
     /// Sorted by value, [`OTHER`] last; empty without a breakdown variable.
     pub breakdown: Vec<BreakdownRow>,
 }
 
 /// Derives [`PeriodSignals`] from completed requests.
 #[derive(Debug)]
-pub struct LogSignals {
+pub(crate) struct LogSignals {
     config: SignalsConfig,
     period_ms: i64,
     settle_ms: i64,
@@ -168,7 +168,7 @@ impl LogSignals {
     }
 
     /// Requests dropped because their period had already been emitted.
-    pub fn late_requests(&self) -> u64 {
+    pub(crate) fn late_requests(&self) -> u64 {
         self.late_requests
     }
 
@@ -248,7 +248,7 @@ impl LogSignals {
 
     /// Move time forward to `now_ms` (the newest end seen, or the wall clock in the daemon):
     /// every period that can no longer change is closed.
-    pub fn advance_to(&mut self, now_ms: i64) {
+    pub(crate) fn advance_to(&mut self, now_ms: i64) {
         if now_ms <= self.watermark_ms {
             return;
         }
@@ -293,24 +293,24 @@ impl LogSignals {
     /// period with requests is popped by [`LogSignals::pop_closed`] once it is; one without
     /// any never appears there, and [`crate::derive::log_metrics::QuietPeriods`] finds it
     /// from this.
-    pub fn closed_until_ms(&self) -> i64 {
+    pub(crate) fn closed_until_ms(&self) -> i64 {
         self.closed_until_ms
     }
 
     /// Whether [`LogSignals::pop_closed`] has a period to give.
     #[inline]
-    pub fn has_closed(&self) -> bool {
+    pub(crate) fn has_closed(&self) -> bool {
         !self.closed.is_empty()
     }
 
     /// The next finished period, oldest first.
-    pub fn pop_closed(&mut self) -> Option<PeriodSignals> {
+    pub(crate) fn pop_closed(&mut self) -> Option<PeriodSignals> {
         self.closed.pop_front()
     }
 
     /// Give a popped period back once it is written: the next period to close reuses its
     /// vectors instead of allocating its own (optional; `replay` does it).
-    pub fn recycle(&mut self, period: PeriodSignals) {
+    pub(crate) fn recycle(&mut self, period: PeriodSignals) {
         // `replay` hands back each one it pops; a few cover periods closing together.
         if self.recycled.len() < 4 {
             self.recycled.push(period);
@@ -623,7 +623,7 @@ impl OpenPeriodSignals {
 /// larger values are clamped. Fixed size (4480 counters, 18 KB), so memory does not grow
 /// with traffic.
 #[derive(Debug, Clone)]
-pub struct LatencyHistogram {
+pub(crate) struct LatencyHistogram {
     counts: Box<[u32]>,
     total: u64,
     sum_micros: u64,
@@ -694,12 +694,14 @@ impl LatencyHistogram {
         self.sum_micros = self.sum_micros.saturating_add(micros);
     }
 
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.total
     }
 
     /// The value (µs) at quantile `q` in `[0, 1]`, or `None` if empty.
-    pub fn quantile_micros(&self, q: f64) -> Option<u64> {
+    #[cfg(test)]
+    pub(crate) fn quantile_micros(&self, q: f64) -> Option<u64> {
         if self.total == 0 {
             return None;
         }
@@ -714,6 +716,7 @@ impl LatencyHistogram {
         None
     }
 
+    #[cfg(test)]
     pub fn quantiles(&self) -> Quantiles {
         let seconds = |q| self.quantile_micros(q).map(|us| us as f64 / 1e6);
         Quantiles {
@@ -730,7 +733,7 @@ impl LatencyHistogram {
     /// empties what it reads and stops at the last value. A closed period used to cost a new
     /// 18 KB histogram and three scans from the first bucket; with few requests a period that
     /// was most of its cost (issue 22).
-    pub fn take_quantiles(&mut self) -> Quantiles {
+    pub(crate) fn take_quantiles(&mut self) -> Quantiles {
         let total = std::mem::take(&mut self.total);
         let sum_micros = std::mem::take(&mut self.sum_micros);
         if total == 0 {

@@ -28,7 +28,7 @@ impl BusyTime {
 /// Exact for requests shorter than the period; a longer request inflates the period it ends
 /// in, and requests still running count only when they end.
 #[derive(Debug, Clone)]
-pub struct LittleWindow {
+pub(crate) struct LittleWindow {
     /// (busy µs, window µs) of each sample window, oldest first (allocated once).
     windows: VecDeque<(u64, u64)>,
     kept: usize,

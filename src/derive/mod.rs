@@ -2,9 +2,9 @@
 //! backlog figures out. No I/O and no clock reads: every timestamp and elapsed time is an
 //! argument.
 
-pub mod log_metrics;
-pub mod log_signals;
-pub mod log_window;
+pub(crate) mod log_metrics;
+pub(crate) mod log_signals;
+pub(crate) mod log_window;
 pub mod pending;
 pub mod period;
 
@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::model::Connections;
 
 /// The exporter's own GET is in flight while nginx renders the page: it shows as Writing 1.
-pub const OWN_SCRAPE: u64 = 1;
+pub(crate) const OWN_SCRAPE: u64 = 1;
 
 /// Requests nginx is working on right now, excluding our own scrape; never negative.
 pub fn in_flight(status: &Connections) -> u64 {
@@ -31,14 +31,14 @@ pub struct Figures {
     pub active: u64,
     /// Requests per second since the previous sample; `None` on the first sample and after
     /// a counter reset (nginx restart or binary upgrade), when no honest rate exists.
-    pub requests_per_second: Option<f64>,
+    pub(crate) requests_per_second: Option<f64>,
     /// Connections accepted and dropped since the previous sample (`accepts - handled` grew).
-    pub dropped_connections: Option<u64>,
+    pub(crate) dropped_connections: Option<u64>,
 }
 
 /// Turns consecutive readings into figures, surviving counter resets.
 #[derive(Debug, Default)]
-pub struct Deriver {
+pub(crate) struct Deriver {
     previous: Option<Connections>,
 }
 

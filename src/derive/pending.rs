@@ -57,7 +57,7 @@ impl Formula {
     }
 
     /// Whether the accept queue is read (also the evidence of saturation).
-    pub fn uses_kernel(self) -> bool {
+    pub(crate) fn uses_kernel(self) -> bool {
         self != Formula::InFlight
     }
 }
@@ -75,9 +75,9 @@ impl std::fmt::Display for Formula {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConcurrencyFilter {
     /// Statuses left out (default: 101, a WebSocket or other protocol switch).
-    pub exclude_status: Vec<u16>,
+    pub(crate) exclude_status: Vec<u16>,
     /// Requests that ran longer than this are left out (default: none are).
-    pub max_request_time_us: Option<u64>,
+    pub(crate) max_request_time_us: Option<u64>,
 }
 
 impl Default for LogConcurrencyFilter {
@@ -134,13 +134,13 @@ impl Pending {
 
 /// Kernel counters turned into per-sample increases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct KernelDeltas {
-    pub listen_overflows: u64,
-    pub listen_drops: u64,
+pub(crate) struct KernelDeltas {
+    pub(crate) listen_overflows: u64,
+    pub(crate) listen_drops: u64,
 }
 
 #[derive(Debug)]
-pub struct PendingDeriver {
+pub(crate) struct PendingDeriver {
     formula: Formula,
     last_in_flight: Option<u64>,
     last_drops: Option<ListenDrops>,

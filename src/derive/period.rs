@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::model::{Datapoint, StatisticSet};
 
 /// Start of the period holding `at`: periods are aligned to multiples of `period` since the epoch.
-pub fn period_start(at: SystemTime, period: Duration) -> SystemTime {
+pub(crate) fn period_start(at: SystemTime, period: Duration) -> SystemTime {
     let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
     let period_ms = period.as_millis().max(1);
     UNIX_EPOCH + Duration::from_millis((since_epoch - since_epoch % period_ms) as u64)
@@ -26,7 +26,7 @@ pub enum Closed {
 }
 
 #[derive(Debug)]
-pub struct PeriodAccumulator {
+pub(crate) struct PeriodAccumulator {
     period: Duration,
     /// Samples a period holds, so the values vector is allocated once per period.
     samples_per_period: usize,
@@ -51,7 +51,7 @@ impl PeriodAccumulator {
     }
 
     /// Move to the period holding `at`, returning the previous one if `at` left it.
-    pub fn roll(&mut self, at: SystemTime) -> Option<Closed> {
+    pub(crate) fn roll(&mut self, at: SystemTime) -> Option<Closed> {
         let start = period_start(at, self.period);
         if self.current.as_ref().is_some_and(|c| c.start == start) {
             return None;
@@ -82,7 +82,7 @@ impl PeriodAccumulator {
     }
 
     /// Close the current period as it stands (on shutdown, or at the end of `once`).
-    pub fn flush(&mut self) -> Option<Closed> {
+    pub(crate) fn flush(&mut self) -> Option<Closed> {
         let current = self.current.take()?;
         Some(match current.stats {
             Some(stats) => Closed::Datapoint {

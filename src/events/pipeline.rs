@@ -8,13 +8,13 @@ use crate::stats::{unix_ms, Stats};
 
 /// A sample gave PendingRequests from stub_status (and the kernel, if read).
 #[derive(Debug)]
-pub struct SampleTaken {
+pub(crate) struct SampleTaken {
     pub pending: u64,
     pub at: SystemTime,
 }
 
 impl SampleTaken {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.samples_ok);
         Stats::set(&stats.last_sample_ok_unix_ms, unix_ms(self.at));
         Stats::set(&stats.live.pending, self.pending);
@@ -24,13 +24,13 @@ impl SampleTaken {
 
 /// stub_status did not answer but the kernel showed load: PendingRequests is published high.
 #[derive(Debug)]
-pub struct SampleSaturated {
+pub(crate) struct SampleSaturated {
     pub pending: u64,
     pub at: SystemTime,
 }
 
 impl SampleSaturated {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.samples_saturated);
         Stats::set(&stats.last_sample_ok_unix_ms, unix_ms(self.at));
         Stats::set(&stats.live.pending, self.pending);
@@ -44,10 +44,10 @@ impl SampleSaturated {
 
 /// A sample found nothing to go on (its source's failure is logged by its own event).
 #[derive(Debug)]
-pub struct SampleBlind;
+pub(crate) struct SampleBlind;
 
 impl SampleBlind {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.samples_failed);
     }
 }
@@ -55,14 +55,14 @@ impl SampleBlind {
 /// A period with no successful sample: nothing is published for it. Logged for the first
 /// blind period of a run of them (`blind_in_a_row == 1`).
 #[derive(Debug)]
-pub struct PeriodBlind {
-    pub period_start: SystemTime,
-    pub failed_samples: u32,
-    pub blind_in_a_row: u64,
+pub(crate) struct PeriodBlind {
+    pub(crate) period_start: SystemTime,
+    pub(crate) failed_samples: u32,
+    pub(crate) blind_in_a_row: u64,
 }
 
 impl PeriodBlind {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.periods_blind);
         if self.blind_in_a_row == 1 {
             tracing::warn!(
@@ -76,22 +76,22 @@ impl PeriodBlind {
 
 /// A period was published after `periods` blind ones.
 #[derive(Debug)]
-pub struct PublishingResumed {
+pub(crate) struct PublishingResumed {
     pub periods: u64,
 }
 
 impl PublishingResumed {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         tracing::info!(periods = self.periods, "nginx readable again; publishing resumes");
     }
 }
 
 /// Delivery's queue was full: this period's datapoint is dropped.
 #[derive(Debug)]
-pub struct DeliveryBehind;
+pub(crate) struct DeliveryBehind;
 
 impl DeliveryBehind {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.datapoints_dropped);
         tracing::error!("delivery is not keeping up; dropped this period's datapoint");
     }
@@ -100,12 +100,12 @@ impl DeliveryBehind {
 /// The EMF writer's queue was full: this period's line is dropped. `logged` is false for the
 /// access log's datapoints (counted, not logged, as before).
 #[derive(Debug)]
-pub struct EmfBehind {
+pub(crate) struct EmfBehind {
     pub logged: bool,
 }
 
 impl EmfBehind {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.emf_lines_dropped);
         if self.logged {
             tracing::error!("the EMF output is not keeping up; dropped this period's line");
@@ -115,20 +115,20 @@ impl EmfBehind {
 
 /// An access-log line was parsed.
 #[derive(Debug)]
-pub struct LogLineParsed;
+pub(crate) struct LogLineParsed;
 
 impl LogLineParsed {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.log.lines_parsed);
     }
 }
 
 /// A parsed line was left out of `log_concurrency` (access_log.concurrency_*).
 #[derive(Debug)]
-pub struct LogLineExcluded;
+pub(crate) struct LogLineExcluded;
 
 impl LogLineExcluded {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.log.concurrency_excluded);
     }
 }
@@ -136,13 +136,13 @@ impl LogLineExcluded {
 /// An access-log line was skipped. Logged at debug only: a bad line is the log's, not the
 /// exporter's, and a flood of them must not flood the journal.
 #[derive(Debug)]
-pub struct LogLineRejected<'a> {
+pub(crate) struct LogLineRejected<'a> {
     pub reason: BadLine,
     pub line: &'a [u8],
 }
 
 impl LogLineRejected<'_> {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.log.lines_rejected[self.reason as usize]);
         tracing::debug!(reason = self.reason.label(), line = %String::from_utf8_lossy(self.line), "skipped an access-log line");
     }
@@ -150,10 +150,10 @@ impl LogLineRejected<'_> {
 
 /// A closed log period is not published because reading began inside it.
 #[derive(Debug)]
-pub struct LogPeriodPartial;
+pub(crate) struct LogPeriodPartial;
 
 impl LogPeriodPartial {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.log.periods_partial);
     }
 }

@@ -11,13 +11,13 @@ use crate::stats::{unix_ms, Stats};
 /// The spool's bounds dropped datapoints (full, or past `spool_max_age`). Rate-limited: the
 /// line says how many since the last one.
 #[derive(Debug)]
-pub struct DatapointsDropped {
+pub(crate) struct DatapointsDropped {
     pub dropped: u64,
     pub spooled: usize,
 }
 
 impl DatapointsDropped {
-    pub fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
         if self.dropped == 0 {
             return;
         }
@@ -42,7 +42,7 @@ pub struct Published {
 }
 
 impl Published {
-    pub fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
         Stats::bump(&stats.publish_calls_ok);
         Stats::add(&stats.datapoints_sent, self.datapoints as u64);
         Stats::set(&stats.last_publish_unix_ms, unix_ms(self.at));
@@ -54,13 +54,13 @@ impl Published {
 }
 
 /// CloudWatch rejected a call's datapoints as invalid; they are dropped.
-pub struct DatapointsRejected<'a> {
+pub(crate) struct DatapointsRejected<'a> {
     pub datapoints: usize,
     pub reason: &'a dyn Display,
 }
 
 impl DatapointsRejected<'_> {
-    pub fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
         Stats::bump(&stats.publish_calls_failed);
         streak.failed();
         Stats::add(&stats.datapoints_rejected, self.datapoints as u64);
@@ -70,15 +70,15 @@ impl DatapointsRejected<'_> {
 
 /// A PutMetricData call failed and will be retried; the datapoints stay. Warned once a streak,
 /// and every time access is denied (an operator must act); repeats go to debug.
-pub struct PublishFailed<'a> {
+pub(crate) struct PublishFailed<'a> {
     pub reason: &'a dyn Display,
-    pub retry_in: Duration,
+    pub(crate) retry_in: Duration,
     pub spooled: usize,
-    pub access_denied: bool,
+    pub(crate) access_denied: bool,
 }
 
 impl PublishFailed<'_> {
-    pub fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
         Stats::bump(&stats.publish_calls_failed);
         let first = streak.failed();
         let (reason, retry_in) = (self.reason, self.retry_in);
@@ -92,13 +92,13 @@ impl PublishFailed<'_> {
 
 /// Delivery stops with datapoints CloudWatch did not take (counted by the caller's report).
 #[derive(Debug)]
-pub struct UnsentAtShutdown {
+pub(crate) struct UnsentAtShutdown {
     pub datapoints: usize,
-    pub persistent: bool,
+    pub(crate) persistent: bool,
 }
 
 impl UnsentAtShutdown {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         if self.datapoints > 0 {
             tracing::warn!(
                 datapoints = self.datapoints,
@@ -111,38 +111,38 @@ impl UnsentAtShutdown {
 
 /// The spool file cannot be written; datapoints stay in memory. The spool's own `stale` flag
 /// is its streak (it also decides to rewrite the file), so this is emitted once a streak.
-pub struct SpoolWriteFailed<'a> {
+pub(crate) struct SpoolWriteFailed<'a> {
     pub dir: &'a Path,
     pub error: &'a dyn Display,
 }
 
 impl SpoolWriteFailed<'_> {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         tracing::error!(dir = %self.dir.display(), error = %self.error, "cannot write the spool; keeping datapoints in memory until it works again");
     }
 }
 
 /// The spool file took a write again after [`SpoolWriteFailed`].
 #[derive(Debug)]
-pub struct SpoolWritable<'a> {
+pub(crate) struct SpoolWritable<'a> {
     pub dir: &'a Path,
 }
 
 impl SpoolWritable<'_> {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         tracing::info!(dir = %self.dir.display(), "spool file writable again");
     }
 }
 
 /// EMF lines written to stdout or a file.
 #[derive(Debug)]
-pub struct EmfLinesWritten {
+pub(crate) struct EmfLinesWritten {
     pub lines: usize,
     pub at: SystemTime,
 }
 
 impl EmfLinesWritten {
-    pub fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
         Stats::add(&stats.emf_lines_written, self.lines as u64);
         Stats::set(&stats.last_publish_unix_ms, unix_ms(self.at));
         if let Some(failures) = streak.recovered() {
@@ -152,12 +152,12 @@ impl EmfLinesWritten {
 }
 
 /// EMF lines could not be written to stdout or a file; the record is dropped.
-pub struct EmfWriteFailed<'a> {
+pub(crate) struct EmfWriteFailed<'a> {
     pub error: &'a dyn Display,
 }
 
 impl EmfWriteFailed<'_> {
-    pub fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &Stats, streak: &mut FailureStreak) {
         Stats::bump(&stats.emf_lines_dropped);
         if streak.failed() {
             tracing::warn!("cannot write EMF lines: {}", self.error);
@@ -166,13 +166,13 @@ impl EmfWriteFailed<'_> {
 }
 
 /// The EMF agent cannot be reached; lines wait in the buffer.
-pub struct EmfAgentUnreachable<'a> {
+pub(crate) struct EmfAgentUnreachable<'a> {
     pub address: &'a str,
     pub error: &'a dyn Display,
 }
 
 impl EmfAgentUnreachable<'_> {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if streak.failed_as("connect") {
             tracing::warn!(
                 "cannot reach the EMF agent at {}: {}; lines wait in the buffer",
@@ -184,13 +184,13 @@ impl EmfAgentUnreachable<'_> {
 }
 
 /// The connection to the EMF agent broke while sending; the transport reconnects.
-pub struct EmfAgentConnectionLost<'a> {
+pub(crate) struct EmfAgentConnectionLost<'a> {
     pub address: &'a str,
     pub error: &'a dyn Display,
 }
 
 impl EmfAgentConnectionLost<'_> {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if streak.failed_as("send") {
             tracing::warn!(
                 "EMF agent connection to {} lost: {}; reconnecting",
@@ -203,12 +203,12 @@ impl EmfAgentConnectionLost<'_> {
 
 /// The EMF agent took every buffered line: the end of a failure streak, if there was one.
 #[derive(Debug)]
-pub struct EmfAgentSent<'a> {
+pub(crate) struct EmfAgentSent<'a> {
     pub address: &'a str,
 }
 
 impl EmfAgentSent<'_> {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if let Some(failures) = streak.recovered() {
             tracing::info!(failures, "writing EMF lines to {} again", self.address);
         }
@@ -217,12 +217,12 @@ impl EmfAgentSent<'_> {
 
 /// One EMF line went to the agent whole.
 #[derive(Debug)]
-pub struct EmfLineSent {
+pub(crate) struct EmfLineSent {
     pub at: SystemTime,
 }
 
 impl EmfLineSent {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.emf_lines_written);
         Stats::set(&stats.last_publish_unix_ms, unix_ms(self.at));
     }
@@ -231,33 +231,33 @@ impl EmfLineSent {
 /// The agent's buffer was full: its oldest line is dropped (counted, not logged: the
 /// connection's own failure is what the operator reads).
 #[derive(Debug)]
-pub struct EmfBufferFull;
+pub(crate) struct EmfBufferFull;
 
 impl EmfBufferFull {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.emf_lines_dropped);
     }
 }
 
 /// A datagram the agent refused (it was down for an earlier one): the line is not sent.
 #[derive(Debug)]
-pub struct EmfDatagramRefused;
+pub(crate) struct EmfDatagramRefused;
 
 impl EmfDatagramRefused {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         Stats::bump(&stats.emf_lines_dropped);
     }
 }
 
 /// An EMF line longer than one UDP datagram; dropped.
 #[derive(Debug)]
-pub struct EmfLineTooLongForUdp {
+pub(crate) struct EmfLineTooLongForUdp {
     pub bytes: usize,
     pub max: usize,
 }
 
 impl EmfLineTooLongForUdp {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         tracing::warn!(
             bytes = self.bytes,
             max = self.max,
@@ -269,13 +269,13 @@ impl EmfLineTooLongForUdp {
 
 /// The EMF transport stops with lines the agent did not take; they are dropped.
 #[derive(Debug)]
-pub struct EmfLinesLeftAtShutdown<'a> {
+pub(crate) struct EmfLinesLeftAtShutdown<'a> {
     pub address: &'a str,
     pub left: usize,
 }
 
 impl EmfLinesLeftAtShutdown<'_> {
-    pub fn emit(self, stats: &Stats) {
+    pub(crate) fn emit(self, stats: &Stats) {
         if self.left == 0 {
             return;
         }
@@ -289,25 +289,25 @@ impl EmfLinesLeftAtShutdown<'_> {
 }
 
 /// `/metrics` could not accept a connection (the listener goes on).
-pub struct MetricsAcceptFailed<'a> {
+pub(crate) struct MetricsAcceptFailed<'a> {
     pub error: &'a dyn Display,
 }
 
 impl MetricsAcceptFailed<'_> {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         tracing::debug!("accept failed: {}", self.error);
     }
 }
 
 /// A `/metrics` connection dropped before HTTP (a failed or slow TLS handshake): a client's mistake, so
 /// debug, never a flood of warnings.
-pub struct MetricsConnectionDropped<'a> {
+pub(crate) struct MetricsConnectionDropped<'a> {
     pub peer: std::net::SocketAddr,
     pub reason: &'a dyn Display,
 }
 
 impl MetricsConnectionDropped<'_> {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         tracing::debug!(peer = %self.peer, "/metrics connection dropped: {}", self.reason);
     }
 }

@@ -8,7 +8,7 @@ use crate::stats::{Stats, TailStats};
 
 /// nginx's source (stub_status) could not be read (counted as a failed sample by
 /// [`super::pipeline`]). Rate-limited by the sampler's streak.
-pub struct SourceUnreadable<'a> {
+pub(crate) struct SourceUnreadable<'a> {
     /// The source's name, as [`crate::sources::Source::name`] gives it ("stub_status").
     pub name: &'static str,
     pub kind: &'static str,
@@ -16,7 +16,7 @@ pub struct SourceUnreadable<'a> {
 }
 
 impl SourceUnreadable<'_> {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if streak.failed() {
             let failures = streak.count();
             tracing::warn!(failures, kind = self.kind, "cannot read {}: {}", self.name, self.error);
@@ -25,13 +25,13 @@ impl SourceUnreadable<'_> {
 }
 
 /// nginx's source answered: the end of a failure streak, if there was one.
-pub struct SourceRead<'a> {
+pub(crate) struct SourceRead<'a> {
     pub name: &'static str,
     pub url: &'a dyn Display,
 }
 
 impl SourceRead<'_> {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if let Some(failures) = streak.recovered() {
             tracing::info!(failures, url = %self.url, "{} readable again", self.name);
         }
@@ -39,12 +39,12 @@ impl SourceRead<'_> {
 }
 
 /// The kernel's accept queues could not be read. Rate-limited by the sampler's streak.
-pub struct AcceptQueueUnreadable<'a> {
+pub(crate) struct AcceptQueueUnreadable<'a> {
     pub error: &'a dyn Display,
 }
 
 impl AcceptQueueUnreadable<'_> {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if streak.failed() {
             tracing::warn!(
                 failures = streak.count(),
@@ -57,10 +57,10 @@ impl AcceptQueueUnreadable<'_> {
 
 /// The accept queues were read: the end of a failure streak, if there was one.
 #[derive(Debug)]
-pub struct AcceptQueueRead;
+pub(crate) struct AcceptQueueRead;
 
 impl AcceptQueueRead {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if let Some(failures) = streak.recovered() {
             tracing::info!(failures, "accept queue readable again");
         }
@@ -69,12 +69,12 @@ impl AcceptQueueRead {
 
 /// The sock_diag netlink socket cannot be opened: the accept queues are read from
 /// /proc/self/net from now on.
-pub struct SockDiagUnavailable<'a> {
+pub(crate) struct SockDiagUnavailable<'a> {
     pub error: &'a dyn Display,
 }
 
 impl SockDiagUnavailable<'_> {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         tracing::warn!(
             kind = "sock_diag_unavailable",
             "reading accept queues from /proc/self/net/tcp{{,6}}, which costs more CPU: {}",
@@ -85,14 +85,14 @@ impl SockDiagUnavailable<'_> {
 
 /// A sock_diag dump failed; after `attempts` in a row (`gave_up`) the accept queues are read
 /// from /proc/self/net from now on, before that only this sample is.
-pub struct SockDiagFailed<'a> {
+pub(crate) struct SockDiagFailed<'a> {
     pub attempts: u32,
-    pub gave_up: bool,
+    pub(crate) gave_up: bool,
     pub error: &'a dyn Display,
 }
 
 impl SockDiagFailed<'_> {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         if self.gave_up {
             tracing::warn!(
                 kind = "sock_diag_failed",
@@ -112,12 +112,12 @@ impl SockDiagFailed<'_> {
 }
 
 /// The access log's checkpoint cannot be used; reading starts as if there was none.
-pub struct CheckpointInvalid<'a> {
+pub(crate) struct CheckpointInvalid<'a> {
     pub error: &'a dyn Display,
 }
 
 impl CheckpointInvalid<'_> {
-    pub fn emit(self) {
+    pub(crate) fn emit(self) {
         tracing::warn!(kind = "checkpoint_invalid", "ignoring checkpoint: {}", self.error);
     }
 }
@@ -126,14 +126,14 @@ impl CheckpointInvalid<'_> {
 /// after its offset are lost. `logged` is false for a rotated slot found rewritten (counted,
 /// as before, without a line).
 #[derive(Debug)]
-pub struct CheckpointedFileGone<'a> {
+pub(crate) struct CheckpointedFileGone<'a> {
     pub path: &'a Path,
     pub offset: u64,
     pub logged: bool,
 }
 
 impl CheckpointedFileGone<'_> {
-    pub fn emit(self, stats: &TailStats) {
+    pub(crate) fn emit(self, stats: &TailStats) {
         Stats::bump(&stats.checkpointed_files_gone);
         if self.logged {
             tracing::warn!(
@@ -148,12 +148,12 @@ impl CheckpointedFileGone<'_> {
 
 /// The log was rotated: the old file is drained before the new one is followed.
 #[derive(Debug)]
-pub struct LogRotated<'a> {
+pub(crate) struct LogRotated<'a> {
     pub path: &'a Path,
 }
 
 impl LogRotated<'_> {
-    pub fn emit(self, stats: &TailStats) {
+    pub(crate) fn emit(self, stats: &TailStats) {
         Stats::bump(&stats.rotations);
         tracing::info!(
             kind = "rotation",
@@ -166,14 +166,14 @@ impl LogRotated<'_> {
 /// The log was truncated (copytruncate): read again from the start; what was past the last
 /// whole line may be lost.
 #[derive(Debug)]
-pub struct LogTruncated<'a> {
+pub(crate) struct LogTruncated<'a> {
     pub path: &'a Path,
     pub offset: u64,
     pub possibly_lost_bytes: u64,
 }
 
 impl LogTruncated<'_> {
-    pub fn emit(self, stats: &TailStats) {
+    pub(crate) fn emit(self, stats: &TailStats) {
         Stats::bump(&stats.truncations);
         Stats::add(&stats.possibly_lost_bytes, self.possibly_lost_bytes);
         tracing::warn!(
@@ -188,13 +188,13 @@ impl LogTruncated<'_> {
 
 /// Writing the access log's checkpoint failed; reading goes on. Rate-limited by its streak,
 /// a failure of another kind logged at once.
-pub struct CheckpointWriteFailed<'a> {
+pub(crate) struct CheckpointWriteFailed<'a> {
     pub kind: &'static str,
     pub error: &'a dyn Display,
 }
 
 impl CheckpointWriteFailed<'_> {
-    pub fn emit(self, stats: &TailStats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &TailStats, streak: &mut FailureStreak) {
         Stats::bump(&stats.checkpoint_failures);
         if streak.failed_as(self.kind) {
             tracing::warn!(
@@ -208,10 +208,10 @@ impl CheckpointWriteFailed<'_> {
 
 /// The access log's checkpoint was written: the end of a failure streak, if there was one.
 #[derive(Debug)]
-pub struct CheckpointWritten;
+pub(crate) struct CheckpointWritten;
 
 impl CheckpointWritten {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if let Some(failures) = streak.recovered() {
             tracing::info!(failures, "writing the access-log checkpoint again");
         }
@@ -220,13 +220,13 @@ impl CheckpointWritten {
 
 /// Reading the access log failed. Rate-limited by the follow loop's streak, a failure of
 /// another kind logged at once.
-pub struct LogUnreadable<'a> {
+pub(crate) struct LogUnreadable<'a> {
     pub kind: &'static str,
     pub error: &'a dyn Display,
 }
 
 impl LogUnreadable<'_> {
-    pub fn emit(self, stats: &TailStats, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, stats: &TailStats, streak: &mut FailureStreak) {
         Stats::bump(&stats.io_errors);
         if streak.failed_as(self.kind) {
             tracing::warn!(kind = self.kind, "cannot read the access log: {}", self.error);
@@ -236,12 +236,12 @@ impl LogUnreadable<'_> {
 
 /// The access log was read: the end of a failure streak, if there was one.
 #[derive(Debug)]
-pub struct LogRead<'a> {
+pub(crate) struct LogRead<'a> {
     pub path: &'a Path,
 }
 
 impl LogRead<'_> {
-    pub fn emit(self, streak: &mut FailureStreak) {
+    pub(crate) fn emit(self, streak: &mut FailureStreak) {
         if let Some(failures) = streak.recovered() {
             tracing::info!(path = %self.path.display(), failures, "reading the access log again");
         }
@@ -249,13 +249,13 @@ impl LogRead<'_> {
 }
 
 /// The tailer's last checkpoint, at its end, failed.
-pub struct TailerStopFailed<'a> {
+pub(crate) struct TailerStopFailed<'a> {
     pub kind: &'static str,
     pub error: &'a dyn Display,
 }
 
 impl TailerStopFailed<'_> {
-    pub fn emit(self, stats: &TailStats) {
+    pub(crate) fn emit(self, stats: &TailStats) {
         Stats::bump(&stats.io_errors);
         tracing::warn!(kind = self.kind, "tailer: {}", self.error);
     }

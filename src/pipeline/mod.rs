@@ -3,4 +3,4 @@
 //! into periods, their metrics to the outputs). `app` builds them from `Config` and runs them.
 
 pub mod access_log;
-pub mod sample_loop;
+pub(crate) mod sample_loop;

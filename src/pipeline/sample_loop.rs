@@ -29,7 +29,7 @@ fn aligned_ticker(clock: &Clock, step: Duration) -> Interval {
 
 /// Sample until cancelled, then close the partial period. The caller drains `outputs`
 /// afterwards.
-pub async fn sample_loop(
+pub(crate) async fn sample_loop(
     config: &Config,
     clock: &Clock,
     mut sampler: Sampler,

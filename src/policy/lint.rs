@@ -11,7 +11,7 @@ use crate::scaling::scenario::{BacklogPerTask, EvaluationWindow, PolicyKind, Sta
 use crate::simulate::input::{Loaded, Location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(crate) enum Severity {
     /// The alarm will not behave as intended, but does watch the published series.
     Warning,
     /// The alarm watches no published series, or sees no datapoint of it.
@@ -19,8 +19,8 @@ pub enum Severity {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub severity: Severity,
+pub(crate) struct Finding {
+    pub(crate) severity: Severity,
     pub location: Location,
     pub message: String,
 }
@@ -148,7 +148,7 @@ fn instance_finding(
 
 /// The cross-check of `policy lint --config`: one finding per problem, per alarm. `config`
 /// is the path of the exporter's config, named where a value from it disagrees.
-pub fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig, config: &Path) -> Vec<Finding> {
+pub(crate) fn cross_check(loaded: &Loaded, cloudwatch: &CloudWatchConfig, config: &Path) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (index, alarm) in loaded.scenario.alarms.iter().enumerate() {
         let Some(at) = loaded.alarm_location(index) else {
@@ -323,7 +323,7 @@ fn per_task_findings(
 /// Whether an alarm period (seconds) can be filled by the series the exporter publishes:
 /// `None` when each of its periods holds the same number of datapoints. Shared by `policy
 /// lint` and `check` (which reads the deployed alarms).
-pub fn period_finding(alarm_period: u32, cloudwatch: &CloudWatchConfig) -> Option<(Severity, String)> {
+pub(crate) fn period_finding(alarm_period: u32, cloudwatch: &CloudWatchConfig) -> Option<(Severity, String)> {
     let publish_period = cloudwatch.period.as_secs() as u32;
     if alarm_period < 60 && cloudwatch.storage_resolution != 1 {
         Some((
@@ -357,7 +357,7 @@ pub fn period_finding(alarm_period: u32, cloudwatch: &CloudWatchConfig) -> Optio
 }
 
 /// Why Sum on the fleet series misleads: every datum is one instance's statistic set.
-pub fn fleet_sum_warning(cloudwatch: &CloudWatchConfig) -> String {
+pub(crate) fn fleet_sum_warning(cloudwatch: &CloudWatchConfig) -> String {
     format!(
         "Sum on the fleet series is not the fleet's total backlog: each datum is one instance's \
          statistic set of {} samples, so Sum adds the samples; the total is Sum / {} per publish \

@@ -34,7 +34,7 @@ pub enum PolicyError {
 
 impl PolicyError {
     /// A problem with the files given (exit 2), not a failure while running (exit 1).
-    pub fn is_usage(&self) -> bool {
+    pub(crate) fn is_usage(&self) -> bool {
         !matches!(self, PolicyError::Stdout(_))
     }
 }
@@ -69,7 +69,7 @@ fn load(policy: &Path) -> Result<input::Loaded, PolicyError> {
 }
 
 /// `policy render`: the rendered text on stdout, validation warnings on stderr.
-pub fn run_render(policy: &Path, format: Format) -> Result<(), PolicyError> {
+pub(crate) fn run_render(policy: &Path, format: Format) -> Result<(), PolicyError> {
     let loaded = load(policy)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {warning}");
@@ -82,7 +82,7 @@ pub fn run_render(policy: &Path, format: Format) -> Result<(), PolicyError> {
 
 /// `policy lint`: validation's warnings and, with the exporter's config, the cross-check,
 /// one line each on stdout. Errors make it fail (exit 2); warnings alone do not.
-pub fn run_lint(policy: &Path, exporter_config: Option<&Path>) -> Result<(), PolicyError> {
+pub(crate) fn run_lint(policy: &Path, exporter_config: Option<&Path>) -> Result<(), PolicyError> {
     let loaded = load(policy)?;
     let mut lines: Vec<String> = loaded.warnings.iter().map(|w| format!("warning: {w}")).collect();
     let mut errors = 0;

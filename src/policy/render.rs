@@ -34,11 +34,11 @@ pub enum Format {
 /// What Application Auto Scaling does with target tracking, said wherever such a policy is
 /// rendered for an ECS service (AWS's Application Auto Scaling User Guide: target tracking
 /// evaluates metrics at one-minute granularity).
-pub const ECS_TARGET_TRACKING_NOTE: &str = "Application Auto Scaling evaluates target tracking on one-minute \
+pub(crate) const ECS_TARGET_TRACKING_NOTE: &str = "Application Auto Scaling evaluates target tracking on one-minute \
      data, so this policy cannot react within a minute; the 10 s step alarms can";
 
 /// Said wherever a backlog-per-task policy is rendered: m2 exists only with Container Insights.
-pub const PER_TASK_NOTE: &str = "Backlog per task = fleet total / RunningTaskCount (metric math); \
+pub(crate) const PER_TASK_NOTE: &str = "Backlog per task = fleet total / RunningTaskCount (metric math); \
      RunningTaskCount is published by Container Insights: turn it on for the cluster, or the \
      policy has no data and never scales";
 

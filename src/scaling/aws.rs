@@ -23,22 +23,23 @@ use super::scenario::{
 };
 
 /// ECS: the one scalable dimension and namespace this tool models.
-pub const ECS_SCALABLE_DIMENSION: &str = "ecs:service:DesiredCount";
-pub const ECS_SERVICE_NAMESPACE: &str = "ecs";
+pub(crate) const ECS_SCALABLE_DIMENSION: &str = "ecs:service:DesiredCount";
+pub(crate) const ECS_SERVICE_NAMESPACE: &str = "ecs";
 
 /// RunningTaskCount: Container Insights publishes it per service (ClusterName, ServiceName).
-pub const RUNNING_TASKS_NAMESPACE: &str = "ECS/ContainerInsights";
-pub const RUNNING_TASKS_METRIC: &str = "RunningTaskCount";
+pub(crate) const RUNNING_TASKS_NAMESPACE: &str = "ECS/ContainerInsights";
+pub(crate) const RUNNING_TASKS_METRIC: &str = "RunningTaskCount";
 
 /// The one-minute limitation of Application Auto Scaling's target tracking, carried in the
 /// Label of the expression so that it travels with the policy in every format.
-pub const PER_TASK_LABEL: &str = "PendingRequests per running task (one-minute data: reacts in minutes, not seconds)";
+pub(crate) const PER_TASK_LABEL: &str =
+    "PendingRequests per running task (one-minute data: reacts in minutes, not seconds)";
 
 /// Keys the describe-* commands print that describe state, history or parts of the group the
 /// simulation has nothing to do with: read and dropped without a warning. Any other key the
 /// shapes below do not hold is a field AWS added or one this tool does not model, and the
 /// reader names it.
-pub const NOT_CONFIGURATION: &[&str] = &[
+pub(crate) const NOT_CONFIGURATION: &[&str] = &[
     // describe-alarms
     "CompositeAlarms",
     "NextToken",
@@ -106,7 +107,7 @@ fn dimensions(pairs: &[(String, String)]) -> Vec<Dimension> {
 }
 
 /// The pairs of a `Dimensions` list, in its order.
-pub fn dimension_pairs(list: &[Dimension]) -> Vec<(String, String)> {
+pub(crate) fn dimension_pairs(list: &[Dimension]) -> Vec<(String, String)> {
     list.iter().map(|d| (d.name.clone(), d.value.clone())).collect()
 }
 
@@ -144,10 +145,10 @@ impl From<EvaluationWindow> for ModelWindow {
 /// `AWS::CloudWatch::Alarm`'s fields of the same names.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct MetricAlarm {
+pub(crate) struct MetricAlarm {
     pub alarm_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alarm_arn: Option<String>,
+    pub(crate) alarm_arn: Option<String>,
     /// AWS's default (absent) is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actions_enabled: Option<bool>,
@@ -176,7 +177,7 @@ pub struct MetricAlarm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub treat_missing_data: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evaluate_low_sample_count_percentile: Option<String>,
+    pub(crate) evaluate_low_sample_count_percentile: Option<String>,
     /// Absent: a sliding window. describe-alarms shows it when it was set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation_window: Option<EvaluationWindow>,
@@ -189,8 +190,8 @@ pub struct MetricAlarm {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribeAlarms {
-    pub metric_alarms: Vec<MetricAlarm>,
+pub(crate) struct DescribeAlarms {
+    pub(crate) metric_alarms: Vec<MetricAlarm>,
 }
 
 /// StepAdjustment: bounds relative to the alarm threshold, absent when infinite.
@@ -296,7 +297,7 @@ pub struct PredefinedMetricSpecification {
 /// cooldowns).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct TargetTrackingConfiguration {
+pub(crate) struct TargetTrackingConfiguration {
     pub target_value: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predefined_metric_specification: Option<PredefinedMetricSpecification>,
@@ -314,7 +315,7 @@ pub struct TargetTrackingConfiguration {
 /// describe-scaling-policies (Application Auto Scaling: in the configuration objects).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ScalingPolicy {
+pub(crate) struct ScalingPolicy {
     pub policy_name: String,
     #[serde(rename = "PolicyARN")]
     pub policy_arn: String,
@@ -355,33 +356,33 @@ pub struct ScalingPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribePolicies {
-    pub scaling_policies: Vec<ScalingPolicy>,
+    pub(crate) scaling_policies: Vec<ScalingPolicy>,
 }
 
 /// SuspendedProcess of describe-auto-scaling-groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct SuspendedProcess {
-    pub process_name: String,
+pub(crate) struct SuspendedProcess {
+    pub(crate) process_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suspension_reason: Option<String>,
+    pub(crate) suspension_reason: Option<String>,
 }
 
 /// One group of describe-auto-scaling-groups.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct AutoScalingGroup {
+pub(crate) struct AutoScalingGroup {
     pub auto_scaling_group_name: String,
     pub min_size: i64,
     pub max_size: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_capacity: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_cooldown: Option<i64>,
+    pub(crate) default_cooldown: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_instance_warmup: Option<i64>,
+    pub(crate) default_instance_warmup: Option<i64>,
     #[serde(default)]
-    pub suspended_processes: Vec<SuspendedProcess>,
+    pub(crate) suspended_processes: Vec<SuspendedProcess>,
 }
 
 /// SuspendedState of describe-scalable-targets; an absent member is false.
@@ -414,23 +415,23 @@ pub struct ScalableTarget {
 /// describe-auto-scaling-groups or describe-scalable-targets.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribeGroups {
+pub(crate) struct DescribeGroups {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_scaling_groups: Option<Vec<AutoScalingGroup>>,
+    pub(crate) auto_scaling_groups: Option<Vec<AutoScalingGroup>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scalable_targets: Option<Vec<ScalableTarget>>,
+    pub(crate) scalable_targets: Option<Vec<ScalableTarget>>,
 }
 
 /// The scenario as the three describe-* documents.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Documents {
+pub(crate) struct Documents {
     pub alarms: DescribeAlarms,
     pub policies: DescribePolicies,
     pub groups: DescribeGroups,
 }
 
 /// `m1 × sample_interval / PERIOD(m1)` is the fleet total; divided by m2, per task.
-pub fn per_task_expression(per_task: &BacklogPerTask) -> String {
+pub(crate) fn per_task_expression(per_task: &BacklogPerTask) -> String {
     if per_task.sample_interval_s == 1.0 {
         "m1 / PERIOD(m1) / m2".to_owned()
     } else {
@@ -440,7 +441,7 @@ pub fn per_task_expression(per_task: &BacklogPerTask) -> String {
 
 /// The sample interval an expression of [`per_task_expression`] holds; `None` for any other
 /// expression.
-pub fn per_task_sample_interval(expression: &str) -> Option<f64> {
+pub(crate) fn per_task_sample_interval(expression: &str) -> Option<f64> {
     if expression == "m1 / PERIOD(m1) / m2" {
         return Some(1.0);
     }
@@ -454,7 +455,7 @@ pub fn per_task_sample_interval(expression: &str) -> Option<f64> {
 
 /// CustomizedMetricSpecification.Metrics for backlog per task: m1 the Sum of the series, m2
 /// the service's RunningTaskCount, e1 their quotient.
-pub fn per_task_metrics(per_task: &BacklogPerTask) -> Vec<TargetTrackingMetricDataQuery> {
+pub(crate) fn per_task_metrics(per_task: &BacklogPerTask) -> Vec<TargetTrackingMetricDataQuery> {
     let stat = |namespace: &str, metric_name: &str, dimensions: Vec<Dimension>, stat: &str| MetricStat {
         metric: QueryMetric {
             namespace: namespace.to_owned(),
@@ -502,7 +503,7 @@ pub fn per_task_metrics(per_task: &BacklogPerTask) -> Vec<TargetTrackingMetricDa
 }
 
 /// The metric a target tracking policy on the alarm series follows: the first alarm's.
-pub fn customized_metric(
+pub(crate) fn customized_metric(
     scenario: &Scenario,
     statistic: Statistic,
     period: Option<u32>,
@@ -527,7 +528,7 @@ fn wide(value: Option<u32>) -> Option<i64> {
 
 impl ScalingPolicy {
     /// The policy as AWS holds it, in `scenario`'s group.
-    pub fn from_model(scenario: &Scenario, policy: &Policy) -> ScalingPolicy {
+    pub(crate) fn from_model(scenario: &Scenario, policy: &Policy) -> ScalingPolicy {
         let group = &scenario.group;
         let ec2 = group.service == ScalingService::Ec2AutoScaling;
         let mut out = ScalingPolicy {
@@ -636,18 +637,11 @@ impl ScalingPolicy {
         }
         out
     }
-
-    /// The configuration a target tracking policy holds, whichever service's field it is in.
-    pub fn target_tracking(&self) -> Option<&TargetTrackingConfiguration> {
-        self.target_tracking_configuration
-            .as_ref()
-            .or(self.target_tracking_scaling_policy_configuration.as_ref())
-    }
 }
 
 impl MetricAlarm {
     /// The alarm as AWS holds it; `arn` is AlarmArn, the actions the policies' ARNs.
-    pub fn from_model(scenario: &Scenario, index: usize, arn: Option<String>) -> MetricAlarm {
+    pub(crate) fn from_model(scenario: &Scenario, index: usize, arn: Option<String>) -> MetricAlarm {
         let alarm = &scenario.alarms[index];
         MetricAlarm {
             alarm_name: alarm.name.clone(),
@@ -680,7 +674,7 @@ impl MetricAlarm {
 
 /// The group as describe-auto-scaling-groups or describe-scalable-targets prints it.
 /// describe-scalable-targets has no desired count: a reader needs `--capacity`.
-pub fn describe_groups(group: &Group) -> DescribeGroups {
+pub(crate) fn describe_groups(group: &Group) -> DescribeGroups {
     let suspended = &group.suspended;
     match group.service {
         ScalingService::Ec2AutoScaling => DescribeGroups {
@@ -727,12 +721,12 @@ pub fn suspended_state(group: &Group) -> SuspendedState {
 }
 
 /// The names of the processes, for a message that lists what AWS accepts.
-pub fn process_names() -> Vec<&'static str> {
+pub(crate) fn process_names() -> Vec<&'static str> {
     ScalingProcess::ALL.map(ScalingProcess::name).to_vec()
 }
 
 /// The predefined metric types this tool models, for a message that lists them.
-pub fn predefined_names() -> Vec<&'static str> {
+pub(crate) fn predefined_names() -> Vec<&'static str> {
     PredefinedMetric::ALL.map(PredefinedMetric::name).to_vec()
 }
 
@@ -740,7 +734,7 @@ impl Documents {
     /// The scenario as describe-alarms, describe-policies / describe-scaling-policies and
     /// describe-auto-scaling-groups / describe-scalable-targets print it. `alarm_arn` gives
     /// each alarm's AlarmArn.
-    pub fn from_model(scenario: &Scenario, alarm_arn: impl Fn(&str) -> String) -> Documents {
+    pub(crate) fn from_model(scenario: &Scenario, alarm_arn: impl Fn(&str) -> String) -> Documents {
         Documents {
             alarms: DescribeAlarms {
                 metric_alarms: (0..scenario.alarms.len())

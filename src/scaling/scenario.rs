@@ -30,9 +30,9 @@ pub struct Group {
     /// Starting capacity: DesiredCapacity, or `--capacity`; validation refuses none.
     pub desired_capacity: u32,
     /// DefaultInstanceWarmup (EC2 only), seconds.
-    pub default_instance_warmup: Option<u32>,
+    pub(crate) default_instance_warmup: Option<u32>,
     /// DefaultCooldown (EC2 only; AWS's default is 300 s), seconds.
-    pub default_cooldown: u32,
+    pub(crate) default_cooldown: u32,
     /// What is suspended: SuspendedProcesses (EC2) or SuspendedState (Application Auto
     /// Scaling). Nothing, by default.
     pub suspended: Suspensions,
@@ -42,7 +42,7 @@ impl Group {
     /// Whether an alarm may run `policy` at all: the policy is enabled and alarm
     /// notifications are not suspended. Scale-out and scale-in have their own switches
     /// ([`Suspensions::may_scale_out`], [`Suspensions::may_scale_in`]).
-    pub fn alarm_may_run(&self, policy: &Policy) -> bool {
+    pub(crate) fn alarm_may_run(&self, policy: &Policy) -> bool {
         policy.enabled && self.suspended.alarms_may_run_policies()
     }
 }
@@ -63,7 +63,7 @@ pub enum ScalingProcess {
 }
 
 impl ScalingProcess {
-    pub const ALL: [ScalingProcess; 9] = [
+    pub(crate) const ALL: [ScalingProcess; 9] = [
         ScalingProcess::Launch,
         ScalingProcess::Terminate,
         ScalingProcess::AddToLoadBalancer,
@@ -90,7 +90,7 @@ impl ScalingProcess {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<ScalingProcess> {
+    pub(crate) fn from_name(name: &str) -> Option<ScalingProcess> {
         ScalingProcess::ALL.into_iter().find(|p| p.name() == name)
     }
 }
@@ -104,39 +104,39 @@ pub struct Suspensions {
     /// SuspendedProcesses, sorted in AWS's order, each once.
     pub processes: std::collections::BTreeSet<ScalingProcess>,
     /// SuspendedState.DynamicScalingInSuspended.
-    pub dynamic_scaling_in: bool,
+    pub(crate) dynamic_scaling_in: bool,
     /// SuspendedState.DynamicScalingOutSuspended.
-    pub dynamic_scaling_out: bool,
+    pub(crate) dynamic_scaling_out: bool,
     /// SuspendedState.ScheduledScalingSuspended (the simulation has no scheduled actions:
     /// read, written and rendered only).
-    pub scheduled_scaling: bool,
+    pub(crate) scheduled_scaling: bool,
 }
 
 impl Suspensions {
-    pub fn is_suspended(&self, process: ScalingProcess) -> bool {
+    pub(crate) fn is_suspended(&self, process: ScalingProcess) -> bool {
         self.processes.contains(&process)
     }
 
     /// Whether an alarm may invoke a scaling policy at all: EC2's `AlarmNotification`
     /// process stops every alarm-driven policy, target tracking's included.
-    pub fn alarms_may_run_policies(&self) -> bool {
+    pub(crate) fn alarms_may_run_policies(&self) -> bool {
         !self.is_suspended(ScalingProcess::AlarmNotification)
     }
 
     /// Whether an alarm-driven policy may raise capacity: `Launch` (EC2) or
     /// `DynamicScalingOutSuspended` (Application Auto Scaling) stop it.
-    pub fn may_scale_out(&self) -> bool {
+    pub(crate) fn may_scale_out(&self) -> bool {
         self.alarms_may_run_policies() && !self.is_suspended(ScalingProcess::Launch) && !self.dynamic_scaling_out
     }
 
     /// Whether an alarm-driven policy may lower capacity: `Terminate` (EC2) or
     /// `DynamicScalingInSuspended` (Application Auto Scaling) stop it.
-    pub fn may_scale_in(&self) -> bool {
+    pub(crate) fn may_scale_in(&self) -> bool {
         self.alarms_may_run_policies() && !self.is_suspended(ScalingProcess::Terminate) && !self.dynamic_scaling_in
     }
 
     /// Whether any switch is on.
-    pub fn is_any_suspended(&self) -> bool {
+    pub(crate) fn is_any_suspended(&self) -> bool {
         *self != Suspensions::default()
     }
 
@@ -171,7 +171,7 @@ pub enum Statistic {
 }
 
 impl Statistic {
-    pub const ALL: [Statistic; 5] = [
+    pub(crate) const ALL: [Statistic; 5] = [
         Statistic::Average,
         Statistic::Maximum,
         Statistic::Minimum,
@@ -190,7 +190,7 @@ impl Statistic {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Statistic> {
+    pub(crate) fn from_name(name: &str) -> Option<Statistic> {
         Statistic::ALL.into_iter().find(|s| s.name() == name)
     }
 }
@@ -206,7 +206,7 @@ pub enum Comparison {
 }
 
 impl Comparison {
-    pub const ALL: [Comparison; 4] = [
+    pub(crate) const ALL: [Comparison; 4] = [
         Comparison::GreaterThanOrEqualToThreshold,
         Comparison::GreaterThanThreshold,
         Comparison::LessThanThreshold,
@@ -222,7 +222,7 @@ impl Comparison {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Comparison> {
+    pub(crate) fn from_name(name: &str) -> Option<Comparison> {
         Comparison::ALL.into_iter().find(|c| c.name() == name)
     }
 
@@ -237,7 +237,7 @@ impl Comparison {
     }
 
     /// A greater-than alarm breaches upward (a scale-out alarm, usually).
-    pub fn is_upper(self) -> bool {
+    pub(crate) fn is_upper(self) -> bool {
         matches!(
             self,
             Comparison::GreaterThanOrEqualToThreshold | Comparison::GreaterThanThreshold
@@ -255,7 +255,7 @@ pub enum TreatMissingData {
 }
 
 impl TreatMissingData {
-    pub const ALL: [TreatMissingData; 4] = [
+    pub(crate) const ALL: [TreatMissingData; 4] = [
         TreatMissingData::Missing,
         TreatMissingData::Ignore,
         TreatMissingData::Breaching,
@@ -272,7 +272,7 @@ impl TreatMissingData {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<TreatMissingData> {
+    pub(crate) fn from_name(name: &str) -> Option<TreatMissingData> {
         TreatMissingData::ALL.into_iter().find(|t| t.name() == name)
     }
 }
@@ -333,7 +333,7 @@ pub enum AdjustmentType {
 }
 
 impl AdjustmentType {
-    pub const ALL: [AdjustmentType; 3] = [
+    pub(crate) const ALL: [AdjustmentType; 3] = [
         AdjustmentType::ChangeInCapacity,
         AdjustmentType::ExactCapacity,
         AdjustmentType::PercentChangeInCapacity,
@@ -347,7 +347,7 @@ impl AdjustmentType {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<AdjustmentType> {
+    pub(crate) fn from_name(name: &str) -> Option<AdjustmentType> {
         AdjustmentType::ALL.into_iter().find(|t| t.name() == name)
     }
 }
@@ -369,7 +369,7 @@ impl MetricAggregation {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<MetricAggregation> {
+    pub(crate) fn from_name(name: &str) -> Option<MetricAggregation> {
         [
             MetricAggregation::Average,
             MetricAggregation::Minimum,
@@ -436,9 +436,9 @@ pub enum PolicyKind {
 /// high-resolution metrics, so they are parameters, not rules.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackingAlarms {
-    pub high_datapoints: u32,
-    pub low_datapoints: u32,
-    pub low_fraction: f64,
+    pub(crate) high_datapoints: u32,
+    pub(crate) low_datapoints: u32,
+    pub(crate) low_fraction: f64,
 }
 
 impl Default for TrackingAlarms {
@@ -476,7 +476,7 @@ pub enum PredefinedMetric {
 }
 
 impl PredefinedMetric {
-    pub const ALL: [PredefinedMetric; 4] = [
+    pub(crate) const ALL: [PredefinedMetric; 4] = [
         PredefinedMetric::EcsServiceAverageCpuUtilization,
         PredefinedMetric::EcsServiceAverageMemoryUtilization,
         PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution,
@@ -497,12 +497,12 @@ impl PredefinedMetric {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<PredefinedMetric> {
+    pub(crate) fn from_name(name: &str) -> Option<PredefinedMetric> {
         PredefinedMetric::ALL.into_iter().find(|m| m.name() == name)
     }
 
     /// Seconds between the metric's datapoints: 20 for the high-resolution ones, 60 else.
-    pub fn period_s(self) -> u32 {
+    pub(crate) fn period_s(self) -> u32 {
         match self {
             PredefinedMetric::EcsServiceAverageCpuUtilizationHighResolution
             | PredefinedMetric::EcsServiceAverageMemoryUtilizationHighResolution => 20,
@@ -523,7 +523,7 @@ pub struct BacklogPerTask {
     /// The dimension set of the series, exactly as the exporter publishes it.
     pub dimensions: Vec<(String, String)>,
     /// The exporter's cloudwatch.sample_interval, seconds.
-    pub sample_interval_s: f64,
+    pub(crate) sample_interval_s: f64,
     /// ClusterName and ServiceName of RunningTaskCount, from the ResourceId service/CLUSTER/SERVICE.
     pub cluster: String,
     pub service: String,
@@ -583,7 +583,7 @@ impl Delays {
     /// unset). Discovery: 60 s, a Cloud Map DNS record's TTL in the ECS service discovery
     /// examples. Deregistration: 300 s, Elastic Load Balancing's default deregistration
     /// delay.
-    pub const MEASURED: Delays = Delays {
+    pub(crate) const MEASURED: Delays = Delays {
         ingestion_s: 5,
         ec2_launch_to_in_service_s: 90,
         ecs_task_startup_s: 60,
@@ -666,7 +666,7 @@ pub struct AlarmEvaluation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Activity {
     /// Unix ms.
-    pub time_ms: i64,
+    pub(crate) time_ms: i64,
     /// Index into [`Scenario::policies`].
     pub policy: usize,
     /// Index of the step taken (step policies).
@@ -679,23 +679,23 @@ pub struct Activity {
     /// A scale-out: when the last unit it added takes requests through nginx (after the
     /// launch or task start-up, an instance launch when the cluster had no room, and
     /// discovery); `None` for a scale-in.
-    pub serving_at_ms: Option<i64>,
+    pub(crate) serving_at_ms: Option<i64>,
 }
 
 /// One evaluation: the engine emits one per evaluation tick, in time order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     /// Unix ms of the evaluation.
-    pub time_ms: i64,
+    pub(crate) time_ms: i64,
     /// One per alarm, in [`Scenario::alarms`] order.
     pub alarms: Vec<AlarmEvaluation>,
     pub desired_capacity: u32,
     /// Capacity the service counts: EC2, instances InService and warmed (desired minus those
     /// launching or warming); ECS, tasks running (RunningTaskCount).
-    pub in_service_capacity: u32,
+    pub(crate) in_service_capacity: u32,
     /// Capacity nginx sends requests to: desired minus what is still launching, starting or
     /// waiting for discovery.
-    pub serving_capacity: u32,
+    pub(crate) serving_capacity: u32,
     /// Activities that started at this evaluation (usually none, sometimes more than one
     /// policy's when alarms fire together: the largest capacity wins, the others are
     /// not listed).

@@ -35,9 +35,9 @@ use crate::sources::access_log::CompletedRequest;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Request {
     /// Unix µs: the logged end minus `$request_time`.
-    pub arrival_us: i64,
+    pub(crate) arrival_us: i64,
     /// How long it holds a slot.
-    pub service_us: u64,
+    pub(crate) service_us: u64,
 }
 
 impl Request {
@@ -78,31 +78,31 @@ pub struct LoopConfig {
 pub struct LoopOutcome {
     pub requests: u64,
     /// Queueing delay (arrival to a slot), µs.
-    pub wait_p50_us: u64,
-    pub wait_p99_us: u64,
-    pub wait_max_us: u64,
-    pub wait_mean_us: f64,
+    pub(crate) wait_p50_us: u64,
+    pub(crate) wait_p99_us: u64,
+    pub(crate) wait_max_us: u64,
+    pub(crate) wait_mean_us: f64,
     /// Mean time in the pool (wait + service), µs: Little's W.
-    pub sojourn_mean_us: f64,
+    pub(crate) sojourn_mean_us: f64,
     /// Requests whose wait was longer than the SLO (0 without one).
-    pub over_slo: u64,
+    pub(crate) over_slo: u64,
     /// Units paid for (running + launching) over the run, in unit-hours.
-    pub capacity_hours: f64,
+    pub(crate) capacity_hours: f64,
     /// Scaling activities that changed the desired capacity.
     pub activities: u64,
     /// Activities reversing the previous one within [`crate::simulate::report::FLAP_WINDOW_MS`].
     pub flaps: u64,
     /// Highest sample of PendingRequests.
-    pub peak_pending: u64,
+    pub(crate) peak_pending: u64,
     /// Mean of the samples: Little's L.
-    pub pending_mean: f64,
+    pub(crate) pending_mean: f64,
     pub samples: u64,
     /// First sample to the last request's end, ms.
     pub start_ms: i64,
     pub end_ms: i64,
     /// Lowest and highest capacity (units paid for) the pool had.
-    pub capacity_min: u32,
-    pub capacity_max: u32,
+    pub(crate) capacity_min: u32,
+    pub(crate) capacity_max: u32,
 }
 
 /// What a run shows as it goes: each datapoint and each evaluation (rows, plot, summary).
@@ -114,7 +114,7 @@ pub trait LoopObserver {
 }
 
 /// Observes nothing.
-pub struct Quiet;
+pub(crate) struct Quiet;
 impl LoopObserver for Quiet {}
 
 /// The pool: units serving, slots in use, the queue.

@@ -19,7 +19,7 @@ fn over_slo(outcome: &LoopOutcome) -> String {
 }
 
 /// The pool's setting, one line.
-pub fn write_setting(out: &mut impl Write, config: &LoopConfig, requests: u64, starting: u32) -> io::Result<()> {
+pub(crate) fn write_setting(out: &mut impl Write, config: &LoopConfig, requests: u64, starting: u32) -> io::Result<()> {
     writeln!(
         out,
         "closed loop: {requests} requests into {starting} unit(s) × K {} = {} slots at the start, one queue; {}; sampled every {} into {} s periods{}",
@@ -38,7 +38,7 @@ pub fn write_setting(out: &mut impl Write, config: &LoopConfig, requests: u64, s
 }
 
 /// The scaled pool beside the fixed one.
-pub fn write_comparison(
+pub(crate) fn write_comparison(
     out: &mut impl Write,
     config: &LoopConfig,
     scaled: &LoopOutcome,
@@ -94,7 +94,7 @@ pub fn write_comparison(
 
 /// How the sweep's rows are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SweepFormat {
+pub(crate) enum SweepFormat {
     Table,
     Csv,
     Json,
@@ -104,7 +104,7 @@ pub const SWEEP_CSV_HEADER: &str =
     "value,capacity_hours,wait_p50_s,wait_p99_s,wait_max_s,over_slo,activities,flaps,peak_pending,capacity_max,refused";
 
 /// One row per value, then (table only) the fixed pool for reference.
-pub fn write_sweep(
+pub(crate) fn write_sweep(
     out: &mut impl Write,
     sweep: &Sweep,
     rows: &[SweepRow],

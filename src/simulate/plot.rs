@@ -14,11 +14,11 @@ use crate::scaling::scenario::{AlarmState, Evaluation, Scenario, SeriesPoint, St
 
 /// The in-service capacity: a wide pale line under the desired capacity's thin black one, so
 /// it shows where the two are equal as well as where they part.
-pub const IN_SERVICE_COLOUR: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const IN_SERVICE_COLOUR: RGBColor = RGBColor(44, 160, 44);
 const IN_SERVICE_OPACITY: f64 = 0.45;
 const IN_SERVICE_WIDTH: u32 = 7;
 
-pub fn series_colour(statistic: Statistic) -> RGBColor {
+pub(crate) fn series_colour(statistic: Statistic) -> RGBColor {
     match statistic {
         Statistic::Average => AVERAGE_COLOUR,
         Statistic::Maximum => MAXIMUM_COLOUR,
@@ -30,7 +30,7 @@ pub fn series_colour(statistic: Statistic) -> RGBColor {
 
 /// The simulation's plot.
 #[derive(Debug)]
-pub struct SimulationPlot {
+pub(crate) struct SimulationPlot {
     /// The statistics the alarms use, each a channel; then desired and in-service capacity.
     statistics: Vec<Statistic>,
     buckets: Buckets,
@@ -59,7 +59,7 @@ impl SimulationPlot {
         }
     }
 
-    pub fn observe_point(&mut self, point: &SeriesPoint) {
+    pub(crate) fn observe_point(&mut self, point: &SeriesPoint) {
         for (channel, statistic) in self.statistics.iter().enumerate() {
             if let Some(value) = point.stats.get(*statistic) {
                 self.buckets.add(point.start_ms, channel, value);
@@ -85,7 +85,7 @@ impl SimulationPlot {
         }
     }
 
-    pub fn write_svg(&self, path: &Path) -> Result<(), PlotError> {
+    pub(crate) fn write_svg(&self, path: &Path) -> Result<(), PlotError> {
         let buckets = &self.buckets;
         let origin = buckets.origin.ok_or(PlotError::Empty)?;
         let x_end = buckets.x(buckets.len).max(1.0);

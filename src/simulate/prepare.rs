@@ -33,7 +33,7 @@ pub enum SimulateError {
 impl SimulateError {
     /// Flags, files and series that cannot be used (missing, unreadable or not a series) exit
     /// 2; failures while running exit 1.
-    pub fn is_usage(&self) -> bool {
+    pub(crate) fn is_usage(&self) -> bool {
         match self {
             SimulateError::Log(error) => error.is_usage(),
             SimulateError::Input(input::InputError::Write { .. }) => false,
@@ -44,7 +44,7 @@ impl SimulateError {
 }
 
 /// Every statistic an alarm or a tracking policy names must be in the series.
-pub fn check_statistics(scenario: &Scenario, available: &[Statistic], what: &str) -> Result<(), SimulateError> {
+pub(crate) fn check_statistics(scenario: &Scenario, available: &[Statistic], what: &str) -> Result<(), SimulateError> {
     let have: Vec<&str> = available.iter().map(|s| s.name()).collect();
     let wanted = scenario
         .alarms
@@ -119,7 +119,7 @@ pub fn check_closed_loop(scenario: &Scenario) -> Result<(), SimulateError> {
     check_statistics(scenario, &Statistic::ALL, "the closed loop's series")
 }
 
-pub fn warn_resolution(loaded: &Loaded, series_period: u32) {
+pub(crate) fn warn_resolution(loaded: &Loaded, series_period: u32) {
     for warning in input::resolution_warnings(loaded, series_period) {
         eprintln!("warning: {warning}");
     }

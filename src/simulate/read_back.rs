@@ -12,7 +12,7 @@ use crate::scaling::scenario::{Series, SeriesPoint, SeriesStats, Statistic};
 /// What CloudWatch keeps (CloudWatch User Guide, "Metrics retention"): data points with a
 /// period under 60 s for 3 hours, 60 s ones for 15 days, 300 s ones for 63 days, 1 h ones 455
 /// days. GetMetricData refuses a finer period for a window that starts before those.
-pub const RETENTION: [(u32, Duration); 4] = [
+pub(crate) const RETENTION: [(u32, Duration); 4] = [
     (1, Duration::from_secs(3 * 3600)),
     (60, Duration::from_secs(15 * 86_400)),
     (300, Duration::from_secs(63 * 86_400)),
@@ -21,7 +21,7 @@ pub const RETENTION: [(u32, Duration); 4] = [
 
 /// The finest period a window starting at `start` can still be read at, or `None` if it is
 /// older than everything CloudWatch keeps.
-pub fn finest_period(start: SystemTime, now: SystemTime) -> Option<u32> {
+pub(crate) fn finest_period(start: SystemTime, now: SystemTime) -> Option<u32> {
     let age = now.duration_since(start).unwrap_or_default();
     RETENTION
         .iter()
@@ -153,7 +153,7 @@ pub async fn fetch(
 }
 
 /// The dimensions the exporter publishes per instance.
-pub fn instance_dimensions(instance_id: &str) -> Vec<(String, String)> {
+pub(crate) fn instance_dimensions(instance_id: &str) -> Vec<(String, String)> {
     vec![(crate::config::INSTANCE_DIMENSION.to_owned(), instance_id.to_owned())]
 }
 

@@ -13,16 +13,16 @@ use crate::sources::access_log::values::format_rfc3339;
 const BREACH_RUNS_KEPT: usize = 8;
 
 /// Two scaling activities in opposite directions this close together are a flap.
-pub const FLAP_WINDOW_MS: i64 = 10 * 60 * 1000;
+pub(crate) const FLAP_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// Whether `next` reverses `last` within [`FLAP_WINDOW_MS`].
-pub fn is_flap(last: &Activity, next: &Activity) -> bool {
+pub(crate) fn is_flap(last: &Activity, next: &Activity) -> bool {
     let out = |a: &Activity| a.to > a.from;
     out(last) != out(next) && next.time_ms - last.time_ms < FLAP_WINDOW_MS
 }
 
 /// Whether `policy` can add capacity (so an alarm that runs it is a scale-out alarm).
-pub fn scales_out(kind: &PolicyKind) -> bool {
+pub(crate) fn scales_out(kind: &PolicyKind) -> bool {
     match kind {
         PolicyKind::Step {
             adjustment_type, steps, ..
@@ -106,7 +106,7 @@ impl Summary {
 
     /// A datapoint of the series: remembers the first that breaches a scale-out alarm's
     /// threshold by that alarm's statistic, and where each run of breaching datapoints began.
-    pub fn observe_point(&mut self, point: &SeriesPoint, scenario: &Scenario) {
+    pub(crate) fn observe_point(&mut self, point: &SeriesPoint, scenario: &Scenario) {
         let breached = self.scale_out_alarms.iter().find(|&&index| {
             let alarm = &scenario.alarms[index];
             point
@@ -174,7 +174,7 @@ impl Summary {
 
     /// Capacity-hours: desired capacity over time, each evaluation's value held until the
     /// next (the last for one evaluation interval).
-    pub fn capacity_hours(&self) -> f64 {
+    pub(crate) fn capacity_hours(&self) -> f64 {
         let last = self
             .previous
             .as_ref()
@@ -192,7 +192,7 @@ impl Summary {
     }
 
     /// From the first datapoint breaching a scale-out threshold to the first scale-out.
-    pub fn scale_out_delay_ms(&self) -> Option<i64> {
+    pub(crate) fn scale_out_delay_ms(&self) -> Option<i64> {
         let (breach, _) = self.first_breach?;
         self.activities
             .iter()
@@ -323,7 +323,7 @@ impl Summary {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowFormat {
+pub(crate) enum RowFormat {
     Csv,
     Json,
 }
@@ -339,7 +339,7 @@ pub enum RowFormat {
 /// "in_service_capacity","serving_capacity","activity":null|{"policy","step","adjustment",
 /// "from","to"}}`.
 #[derive(Debug)]
-pub struct RowWriter {
+pub(crate) struct RowWriter {
     format: RowFormat,
     /// CSV-quoted or JSON-encoded once.
     alarm_names: Vec<String>,
@@ -372,7 +372,7 @@ impl RowWriter {
     }
 
     /// The CSV header (nothing for JSON lines).
-    pub fn write_header(&mut self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn write_header(&mut self, out: &mut impl Write) -> io::Result<()> {
         if self.format == RowFormat::Json {
             return Ok(());
         }

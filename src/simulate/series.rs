@@ -26,12 +26,12 @@ use serde::Deserialize;
 use crate::scaling::scenario::{Series, SeriesPoint, SeriesStats, Statistic};
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct SeriesRead {
+pub(crate) struct SeriesRead {
     pub series: Series,
     /// Datapoints merged into another with the same timestamp.
-    pub merged_duplicates: u64,
+    pub(crate) merged_duplicates: u64,
     /// Whether the source was out of time order (CloudWatch returns Datapoints unordered).
-    pub reordered: bool,
+    pub(crate) reordered: bool,
     /// The statistics every datapoint has (directly, or Average from Sum / SampleCount).
     pub statistics: Vec<Statistic>,
 }
@@ -53,12 +53,7 @@ pub enum SeriesError {
     },
 }
 
-/// Reads a series file; `-` is stdin.
-pub fn read_series(path: &Path) -> Result<SeriesRead, SeriesError> {
-    read_series_with_period(path, None)
-}
-
-pub fn read_series_with_period(path: &Path, period_hint: Option<u32>) -> Result<SeriesRead, SeriesError> {
+pub(crate) fn read_series_with_period(path: &Path, period_hint: Option<u32>) -> Result<SeriesRead, SeriesError> {
     let origin = if path == Path::new("-") {
         "<stdin>".to_owned()
     } else {
@@ -78,11 +73,12 @@ pub fn read_series_with_period(path: &Path, period_hint: Option<u32>) -> Result<
 }
 
 /// Pure: the bytes of a series file to a series.
-pub fn parse_series(origin: &str, bytes: &[u8]) -> Result<SeriesRead, SeriesError> {
+#[cfg(test)]
+pub(crate) fn parse_series(origin: &str, bytes: &[u8]) -> Result<SeriesRead, SeriesError> {
     parse_series_with_period(origin, bytes, None)
 }
 
-pub fn parse_series_with_period(
+pub(crate) fn parse_series_with_period(
     origin: &str,
     bytes: &[u8],
     period_hint: Option<u32>,
@@ -259,7 +255,7 @@ fn csv_each(
 /// What a first pass over a CSV series in strict time order found: enough to start the
 /// simulation and then stream the rows (memory flat in the series length).
 #[derive(Debug, Clone, PartialEq)]
-pub struct CsvScan {
+pub(crate) struct CsvScan {
     pub period: u32,
     pub statistics: Vec<Statistic>,
     pub points: u64,
@@ -289,7 +285,7 @@ fn open_buffered(path: &Path, origin: &str) -> Result<std::io::BufReader<std::fs
 /// `Ok(None)`: not a CSV file, or not in strict time order (duplicates, unordered), which
 /// [`read_series_with_period`] sorts and merges in memory instead. [`feed_csv`] is the
 /// second pass.
-pub fn scan_csv(path: &Path, period_hint: Option<u32>) -> Result<Option<CsvScan>, SeriesError> {
+pub(crate) fn scan_csv(path: &Path, period_hint: Option<u32>) -> Result<Option<CsvScan>, SeriesError> {
     let (origin, invalid) = csv_origin(path);
     let open = || open_buffered(path, &origin);
     let mut first = String::new();
@@ -361,7 +357,7 @@ pub fn scan_csv(path: &Path, period_hint: Option<u32>) -> Result<Option<CsvScan>
 }
 
 /// The second pass: every point of a file [`scan_csv`] accepted, in order.
-pub fn feed_csv(path: &Path, sink: &mut dyn FnMut(&SeriesPoint)) -> Result<(), SeriesError> {
+pub(crate) fn feed_csv(path: &Path, sink: &mut dyn FnMut(&SeriesPoint)) -> Result<(), SeriesError> {
     let (origin, invalid) = csv_origin(path);
     csv_each(open_buffered(path, &origin)?, &invalid, &mut |_, point| sink(&point))
 }

@@ -30,7 +30,7 @@ pub const KEY_FORMS: [&str; 9] = [
 ];
 
 /// Most values one sweep runs.
-pub const MAX_VALUES: usize = 1000;
+pub(crate) const MAX_VALUES: usize = 1000;
 
 /// What a sweep changes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,7 +68,7 @@ pub struct SweepRow {
     pub value: f64,
     /// Why this value was not run (e.g. M above N).
     pub refused: Option<String>,
-    pub outcome: Option<LoopOutcome>,
+    pub(crate) outcome: Option<LoopOutcome>,
 }
 
 impl Sweep {
@@ -360,7 +360,7 @@ fn knob_of(key: &str, scenario: &Scenario) -> Result<Knob, String> {
 }
 
 /// Every key this scenario accepts (for error messages).
-pub fn known_keys(scenario: &Scenario) -> Vec<String> {
+pub(crate) fn known_keys(scenario: &Scenario) -> Vec<String> {
     let mut keys = vec!["launch_time".to_owned(), "unit_concurrency".to_owned()];
     for alarm in &scenario.alarms {
         for field in ["threshold", "evaluation_periods", "datapoints_to_alarm"] {

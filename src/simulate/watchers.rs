@@ -11,7 +11,7 @@ use crate::simulate::prepare::SimulateError;
 use crate::simulate::report::{RowFormat, RowWriter, Summary};
 
 /// What each evaluation goes to: the summary, the rows, the plot.
-pub struct Watchers {
+pub(crate) struct Watchers {
     summary: Summary,
     rows: Option<RowWriter>,
     plot: Option<SimulationPlot>,
@@ -59,7 +59,7 @@ impl Watchers {
         }
     }
 
-    pub fn observe_point(&mut self, point: &SeriesPoint, scenario: &Scenario) {
+    pub(crate) fn observe_point(&mut self, point: &SeriesPoint, scenario: &Scenario) {
         self.summary.observe_point(point, scenario);
         if let Some(plot) = self.plot.as_mut() {
             plot.observe_point(point);

@@ -35,7 +35,7 @@ const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 /// Datapoints of other metrics that ride along with the next fresh one; more go to the spool.
 const MAX_RIDERS: usize = 100;
 
-pub struct Delivery<P> {
+pub(crate) struct Delivery<P> {
     publisher: P,
     target: Target,
     stats: Arc<Stats>,
@@ -109,7 +109,7 @@ impl<P: Publisher> Delivery<P> {
 
     /// Keep what the spool loaded from an earlier run until the first fresh datapoint has
     /// been tried, or `at_most` has passed (nginx may be unreadable at startup).
-    pub fn hold_spool_until_fresh(&mut self, at_most: Duration) {
+    pub(crate) fn hold_spool_until_fresh(&mut self, at_most: Duration) {
         if !self.spool.is_empty() {
             self.spool_held_until = Some(Instant::now() + at_most);
         }
@@ -128,7 +128,7 @@ impl<P: Publisher> Delivery<P> {
     /// [`Delivery::run`] with a second, lower-priority channel for other metrics (the access
     /// log's), so that however many of those queue up, the sampler's channel always has room
     /// for the scaling metric. Delivery drains once both channels are closed.
-    pub async fn run_with(
+    pub(crate) async fn run_with(
         mut self,
         mut datapoints: mpsc::Receiver<Datapoint>,
         mut others: Option<mpsc::Receiver<Datapoint>>,
@@ -368,11 +368,11 @@ enum Source {
 
 /// What delivery left behind when it stopped.
 #[derive(Debug)]
-pub struct DeliveryReport {
+pub(crate) struct DeliveryReport {
     /// Datapoints still in the spool (persisted for the next start if the spool is on disk).
-    pub unsent: usize,
+    pub(crate) unsent: usize,
     /// The error of the last failed call, if the last call failed.
-    pub last_error: Option<PublishError>,
+    pub(crate) last_error: Option<PublishError>,
 }
 
 async fn recv_other(others: &mut Option<mpsc::Receiver<Datapoint>>) -> Option<Datapoint> {

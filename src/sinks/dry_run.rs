@@ -5,7 +5,7 @@ use std::io::Write;
 use super::{FailureKind, PublishError, Publisher, PutRequest};
 
 #[derive(Debug, Default)]
-pub struct DryRunPublisher;
+pub(crate) struct DryRunPublisher;
 
 impl Publisher for DryRunPublisher {
     async fn put(&self, request: &PutRequest) -> Result<(), PublishError> {

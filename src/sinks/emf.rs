@@ -27,7 +27,7 @@ use crate::model::Metric;
 use crate::stats::{unix_ms, Stats};
 
 /// Values one EMF metric may carry (the specification's limit).
-pub const MAX_VALUES_PER_LINE: usize = 100;
+pub(crate) const MAX_VALUES_PER_LINE: usize = 100;
 
 /// One period's samples of one metric for the EMF writer.
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ pub struct EmfRecord {
 impl EmfRecord {
     /// A datapoint's period, with the values it was made of (the samples of a PendingRequests
     /// period, for the percentiles CloudWatch computes from EMF).
-    pub fn with_values(datapoint: &crate::model::Datapoint, values: Vec<f64>) -> EmfRecord {
+    pub(crate) fn with_values(datapoint: &crate::model::Datapoint, values: Vec<f64>) -> EmfRecord {
         EmfRecord {
             timestamp: datapoint.timestamp,
             values,
@@ -49,7 +49,7 @@ impl EmfRecord {
     }
 
     /// A datapoint that is one value per period (the access log's metrics): its sum.
-    pub fn of_datapoint(datapoint: &crate::model::Datapoint) -> EmfRecord {
+    pub(crate) fn of_datapoint(datapoint: &crate::model::Datapoint) -> EmfRecord {
         EmfRecord::with_values(datapoint, vec![datapoint.stats.sum])
     }
 }
@@ -128,7 +128,7 @@ pub async fn run(
 
 /// Write lines to the output (blocking; `once` uses it directly, with no buffer: a line the
 /// agent does not take is its failure).
-pub fn write_lines(output: &EmfOutput, lines: &[String]) -> std::io::Result<()> {
+pub(crate) fn write_lines(output: &EmfOutput, lines: &[String]) -> std::io::Result<()> {
     const AGENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
     match output {
         EmfOutput::Tcp(address) => {

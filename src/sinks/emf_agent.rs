@@ -42,10 +42,10 @@ use crate::stats::Stats;
 /// Lines kept while the agent cannot be reached: a 10 s period with PendingRequests and all
 /// 11 access-log metrics makes 12 lines, so this holds over 14 minutes of them (almost 3
 /// hours of PendingRequests alone).
-pub const MAX_BUFFERED_LINES: usize = 1024;
+pub(crate) const MAX_BUFFERED_LINES: usize = 1024;
 /// The largest UDP payload over IPv4 (65,535 − 8 bytes UDP header − 20 bytes IP header),
 /// newline included.
-pub const MAX_DATAGRAM_BYTES: usize = 65_507;
+pub(crate) const MAX_DATAGRAM_BYTES: usize = 65_507;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A write that cannot finish (the agent stopped reading) is a broken connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,7 +54,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// Whether the agent is reached over TCP or UDP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     Tcp,
     Udp,
 }

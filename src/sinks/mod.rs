@@ -1,10 +1,10 @@
 //! Sinks: where derived datapoints go. Sinks never import sources.
 
 pub mod cloudwatch;
-pub mod delivery;
+pub(crate) mod delivery;
 pub mod dry_run;
 pub mod emf;
-pub mod emf_agent;
+pub(crate) mod emf_agent;
 pub mod outputs;
 pub mod prometheus;
 pub mod retry;
@@ -17,7 +17,7 @@ pub use cloudwatch::encode::{PutRequest, Target};
 
 /// How a failed PutMetricData call should be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
+pub(crate) enum FailureKind {
     /// Throttling, 5xx, timeouts, refused or reset connections: keep the data, back off, retry.
     Retryable,
     /// The request itself is wrong (validation): retrying cannot help, drop it.
@@ -28,18 +28,18 @@ pub enum FailureKind {
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
-pub struct PublishError {
+pub(crate) struct PublishError {
     pub kind: FailureKind,
     pub message: String,
 }
 
 /// Sends one PutMetricData request. No retries here: the retry layer is [`delivery`].
-pub trait Publisher: Send + Sync {
+pub(crate) trait Publisher: Send + Sync {
     fn put(&self, request: &PutRequest) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
 /// The publisher chosen at startup: real CloudWatch, or JSON lines on stdout for `--dry-run`.
-pub enum AnyPublisher {
+pub(crate) enum AnyPublisher {
     CloudWatch(cloudwatch::CloudWatchPublisher),
     DryRun(dry_run::DryRunPublisher),
 }

@@ -39,7 +39,7 @@ const DATAPOINT_CHANNEL: usize = 64;
 
 /// Every output of one process, fed by the sampler's periods; [`Outputs::log`] hands the
 /// access-log pipeline its part.
-pub struct Outputs {
+pub(crate) struct Outputs {
     stats: Arc<Stats>,
     delivery: Option<(mpsc::Sender<Datapoint>, JoinHandle<DeliveryReport>)>,
     emf: Option<Emf>,
@@ -57,11 +57,11 @@ enum Emf {
 
 /// What the outputs left behind when they stopped.
 #[derive(Debug, Default)]
-pub struct OutputsReport {
+pub(crate) struct OutputsReport {
     /// Datapoints PutMetricData did not take (they stay in the spool).
-    pub unsent: usize,
+    pub(crate) unsent: usize,
     /// The last publish failure, if the last call failed.
-    pub last_error: Option<PublishError>,
+    pub(crate) last_error: Option<PublishError>,
 }
 
 impl Outputs {
@@ -186,7 +186,7 @@ impl Outputs {
     /// A period's datapoint of the scaling metric and the values it was made of (EMF carries
     /// them, for percentiles). Never waits: a full channel drops this period and counts it.
     /// Only an in-place write (`once`'s EMF line) can fail.
-    pub fn send_period(&mut self, datapoint: Datapoint, values: Vec<f64>) -> std::io::Result<()> {
+    pub(crate) fn send_period(&mut self, datapoint: Datapoint, values: Vec<f64>) -> std::io::Result<()> {
         // EMF first: an in-place line that fails stops `once` before anything is published.
         let record = EmfRecord::with_values(&datapoint, values);
         let refused = match &self.emf {
@@ -271,7 +271,8 @@ impl LogOutputs {
     }
 
     /// Hand-wired channels, for tests of the pipeline.
-    pub fn to_channels(
+    #[cfg(test)]
+    pub(crate) fn to_channels(
         stats: Arc<Stats>,
         delivery: Option<mpsc::Sender<Datapoint>>,
         last_period: Option<watch::Sender<Option<PeriodSignals>>>,
@@ -290,7 +291,7 @@ impl LogOutputs {
     }
 
     /// The newest closed period, for `/metrics`.
-    pub fn newest_period(&self, period: PeriodSignals) {
+    pub(crate) fn newest_period(&self, period: PeriodSignals) {
         if let Some(last) = &self.last_period {
             last.send_replace(Some(period));
         }

@@ -41,7 +41,7 @@ struct StatsCollector {
 }
 
 /// The receiving end of the access log's newest closed period.
-pub type LastLogPeriod = tokio::sync::watch::Receiver<Option<PeriodSignals>>;
+pub(crate) type LastLogPeriod = tokio::sync::watch::Receiver<Option<PeriodSignals>>;
 
 /// One row of [`OWN_METRICS`], as it reads now.
 fn encode_own(e: &mut DescriptorEncoder, metric: &OwnMetric, reading: Reading) -> Result<(), std::fmt::Error> {
@@ -290,8 +290,8 @@ fn to_text_format(openmetrics: &str) -> String {
 /// What "healthy" means: a recent successful sample and a recent successful publish.
 #[derive(Debug, Clone, Copy)]
 pub struct HealthPolicy {
-    pub max_sample_age: Duration,
-    pub max_publish_age: Duration,
+    pub(crate) max_sample_age: Duration,
+    pub(crate) max_publish_age: Duration,
 }
 
 impl HealthPolicy {

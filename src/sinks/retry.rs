@@ -8,7 +8,7 @@ use rand::Rng;
 /// c = min(max, base * 2^n), so a fleet does not retry in step and, once at the cap, calls
 /// come at most every max/2 (on average every 3/4 max).
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     base: Duration,
     max: Duration,
     attempt: u32,
@@ -20,7 +20,7 @@ impl Backoff {
     }
 
     /// The delay before the next attempt; each call doubles the ceiling.
-    pub fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
+    pub(crate) fn next_delay(&mut self, rng: &mut impl Rng) -> Duration {
         let ceiling = self.base.saturating_mul(1u32 << self.attempt.min(20)).min(self.max);
         self.attempt = self.attempt.saturating_add(1);
         let floor = ceiling / 2;
@@ -30,10 +30,6 @@ impl Backoff {
 
     pub fn reset(&mut self) {
         self.attempt = 0;
-    }
-
-    pub fn attempts(&self) -> u32 {
-        self.attempt
     }
 }
 

@@ -34,9 +34,9 @@ use crate::model::{Datapoint, Metric, StatisticSet};
 
 /// The log's name inside the state directory; the version is in the name so a future
 /// format gets a new file instead of misreading this one.
-pub const SPOOL_FILE: &str = "spool-v1.log";
+pub(crate) const SPOOL_FILE: &str = "spool-v1.log";
 /// Whom the spooled datapoints belong to (namespace, metric, instance id), one per line.
-pub const TARGET_FILE: &str = "spool-target";
+pub(crate) const TARGET_FILE: &str = "spool-target";
 const HEADER_BYTES: usize = 8;
 /// Adds a datapoint of the scaling metric.
 const ADD: u8 = b'A';
@@ -49,14 +49,14 @@ const REMOVE: u8 = b'R';
 const ADD_PAYLOAD: usize = 1 + 8 + 8 + 4 * 8;
 const ADD_METRIC_PAYLOAD: usize = ADD_PAYLOAD + 1;
 /// Bytes one live datapoint of the scaling metric costs in the log (one more for others).
-pub const RECORD_BYTES: u64 = (HEADER_BYTES + ADD_PAYLOAD) as u64;
+pub(crate) const RECORD_BYTES: u64 = (HEADER_BYTES + ADD_PAYLOAD) as u64;
 /// No record is ever longer (a removal of 1000 sequence numbers is 8 KiB).
 const MAX_PAYLOAD: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpoolBounds {
-    pub max_bytes: u64,
-    pub max_age: Duration,
+pub(crate) struct SpoolBounds {
+    pub(crate) max_bytes: u64,
+    pub(crate) max_age: Duration,
 }
 
 impl SpoolBounds {
@@ -69,7 +69,7 @@ impl SpoolBounds {
     }
 
     /// Live datapoints the spool keeps: half of `max_bytes`, the rest is log headroom.
-    pub fn max_datapoints(&self) -> usize {
+    pub(crate) fn max_datapoints(&self) -> usize {
         usize::try_from(self.max_bytes / 2 / RECORD_BYTES)
             .unwrap_or(usize::MAX)
             .max(1)
@@ -77,7 +77,7 @@ impl SpoolBounds {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SpoolError {
+pub(crate) enum SpoolError {
     #[error("cannot use the state directory {path}: {source}")]
     Directory {
         path: PathBuf,
@@ -96,10 +96,10 @@ pub enum SpoolError {
 
 /// What loading found, for the startup log.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     pub loaded: usize,
     /// Bytes after the last whole record: a write torn by a crash.
-    pub torn_bytes: u64,
+    pub(crate) torn_bytes: u64,
     /// Past `max_age` or over `max_bytes` when loaded.
     pub dropped: u64,
 }
@@ -121,7 +121,7 @@ struct LogFile {
     _lock: File,
 }
 
-pub struct Spool {
+pub(crate) struct Spool {
     /// Oldest first (by timestamp, then arrival).
     entries: VecDeque<Entry>,
     next_seq: u64,
@@ -132,7 +132,7 @@ pub struct Spool {
 impl Spool {
     /// A spool that forgets everything when the process ends (`once`, tests, or a state
     /// directory that could not be opened).
-    pub fn in_memory(bounds: SpoolBounds) -> Self {
+    pub(crate) fn in_memory(bounds: SpoolBounds) -> Self {
         Spool {
             entries: VecDeque::new(),
             next_seq: 0,
@@ -206,7 +206,7 @@ impl Spool {
     /// for another target are not ours to send: an AMI baked from a proxy with a full spool,
     /// or a config now naming another namespace, must not publish them under this identity.
     /// Returns the earlier target and how many datapoints were discarded for it, if any.
-    pub fn bind_to(&mut self, target: &str) -> std::io::Result<Option<(String, usize)>> {
+    pub(crate) fn bind_to(&mut self, target: &str) -> std::io::Result<Option<(String, usize)>> {
         let Some(dir) = self.log.as_ref().map(|log| log.dir.clone()) else {
             return Ok(None);
         };
@@ -228,11 +228,11 @@ impl Spool {
     }
 
     /// Bytes of the log on disk (0 in memory).
-    pub fn file_bytes(&self) -> u64 {
+    pub(crate) fn file_bytes(&self) -> u64 {
         self.log.as_ref().map_or(0, |log| log.len)
     }
 
-    pub fn is_persistent(&self) -> bool {
+    pub(crate) fn is_persistent(&self) -> bool {
         self.log.is_some()
     }
 
@@ -274,7 +274,7 @@ impl Spool {
     }
 
     /// The newest datapoint of the scaling metric kept, if any, and its handle for [`Spool::remove`].
-    pub fn newest_pending(&self) -> Option<(u64, Datapoint)> {
+    pub(crate) fn newest_pending(&self) -> Option<(u64, Datapoint)> {
         self.entries
             .iter()
             .rev()
@@ -284,7 +284,7 @@ impl Spool {
 
     /// Forget one datapoint (by the handle [`Spool::newest_pending`] gave): CloudWatch took
     /// (or rejected) it.
-    pub fn remove(&mut self, seq: u64) {
+    pub(crate) fn remove(&mut self, seq: u64) {
         if let Some(position) = self.entries.iter().rposition(|e| e.seq == seq) {
             self.entries.remove(position);
             let mut record = Vec::new();
@@ -294,7 +294,7 @@ impl Spool {
     }
 
     /// Forget the oldest `n` datapoints: CloudWatch took (or rejected) them.
-    pub fn remove_oldest(&mut self, n: usize) {
+    pub(crate) fn remove_oldest(&mut self, n: usize) {
         let n = n.min(self.entries.len());
         if n == 0 {
             return;
@@ -454,18 +454,18 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 /// What a spool file holds, read without locking or changing it (for `check`, beside a
 /// running daemon).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpoolSummary {
-    pub file_bytes: u64,
+pub(crate) struct SpoolSummary {
+    pub(crate) file_bytes: u64,
     pub datapoints: usize,
     pub oldest: Option<SystemTime>,
     pub newest: Option<SystemTime>,
-    pub torn_bytes: u64,
+    pub(crate) torn_bytes: u64,
     /// The target it belongs to ([`Spool::bind_to`]), if recorded.
     pub target: Option<String>,
 }
 
 /// Summarize the spool in `dir`; `None` if there is no spool file.
-pub fn inspect(dir: &Path) -> std::io::Result<Option<SpoolSummary>> {
+pub(crate) fn inspect(dir: &Path) -> std::io::Result<Option<SpoolSummary>> {
     let bytes = match std::fs::read(dir.join(SPOOL_FILE)) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),

@@ -21,7 +21,7 @@ const VERIFIED_CACHE: usize = 64;
 
 /// The listener's TLS and basic auth, built once from the config.
 #[derive(Clone)]
-pub struct Guard {
+pub(crate) struct Guard {
     tls: Option<tokio_rustls::TlsAcceptor>,
     users: Option<Arc<Users>>,
 }
@@ -78,7 +78,7 @@ impl Guard {
 }
 
 /// The `WWW-Authenticate` challenge of a 401.
-pub const CHALLENGE: &str = "Basic realm=\"nginx-backlog-exporter\"";
+pub(crate) const CHALLENGE: &str = "Basic realm=\"nginx-backlog-exporter\"";
 
 struct Users {
     hashes: BTreeMap<String, String>,

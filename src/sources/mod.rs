@@ -12,7 +12,7 @@ use crate::model::{Reading, Unread};
 /// A source the sampler reads once per sample. A new source is one variant here (and its
 /// kind of [`Reading`], if it reads something new).
 #[derive(Clone)]
-pub enum Source {
+pub(crate) enum Source {
     /// nginx's `stub_status` page: [`Reading::Connections`].
     StubStatus(stub_status::Scraper),
 }
@@ -47,8 +47,8 @@ impl Source {
 /// Why a source gave no reading: the class the saturation rules judge by, a short fixed label
 /// for counters and rate-limited logs, and the source's own error for the message.
 #[derive(Debug)]
-pub struct ReadError {
-    pub unread: Unread,
+pub(crate) struct ReadError {
+    pub(crate) unread: Unread,
     pub kind: &'static str,
     pub error: Box<dyn std::error::Error + Send + Sync>,
 }

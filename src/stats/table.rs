@@ -27,7 +27,8 @@ pub enum Unit {
 }
 
 impl Unit {
-    pub fn suffix(self) -> Option<&'static str> {
+    #[cfg(test)]
+    pub(crate) fn suffix(self) -> Option<&'static str> {
         match self {
             Unit::Count => None,
             Unit::Seconds => Some("seconds"),
@@ -68,7 +69,7 @@ pub struct OwnMetric {
     pub unit: Unit,
     pub shown: Shown,
     /// Whether the daemon's "stopped" line reports it (a labelled metric as `name_label=`).
-    pub in_summary: bool,
+    pub(crate) in_summary: bool,
     /// The value now; `now_unix_ms` is for ages.
     pub read: fn(&Stats, u64) -> Reading,
 }

@@ -16,7 +16,7 @@ use crate::scaling::scenario::{
 
 /// One period of the evaluation range as the alarm classifies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Point {
+pub(crate) enum Point {
     Breaching,
     NotBreaching,
     Missing,
@@ -27,7 +27,7 @@ pub enum Point {
 /// period and whether it is based on a metric with standard resolution or high
 /// resolution". The guide's only figure is 5 for 3 evaluation periods; the model takes N + 2
 /// for every N (an assumption, stated in the README).
-pub fn evaluation_range(evaluation_periods: u32) -> usize {
+pub(crate) fn evaluation_range(evaluation_periods: u32) -> usize {
     evaluation_periods as usize + 2
 }
 
@@ -44,7 +44,7 @@ pub fn evaluation_range(evaluation_periods: u32) -> usize {
 ///   range breaches and the oldest real point within the last N periods breaches and is at
 ///   least M periods old, the alarm goes to ALARM with `missing` (and keeps its state with
 ///   `ignore`, as the guide's two tables show).
-pub fn evaluate(
+pub(crate) fn evaluate(
     range: &[Point],
     evaluation_periods: u32,
     datapoints_to_alarm: u32,
@@ -101,7 +101,7 @@ pub fn evaluate(
 /// A statistic set being built from the series points of one alarm period: CloudWatch
 /// aggregates statistic sets by adding SampleCount and Sum and taking the extremes.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct StatsAccumulator {
+pub(crate) struct StatsAccumulator {
     sample_count: Option<f64>,
     sum: Option<f64>,
     minimum: Option<f64>,
@@ -155,7 +155,7 @@ impl StatsAccumulator {
 /// How an alarm places its N periods (alarm-evaluation-window, PutMetricAlarm
 /// `EvaluationWindow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
+pub(crate) enum Window {
     /// The default: the N periods evaluated at t are the N Period-long spans ending at t.
     Sliding,
     /// Aligned to boundaries that match the period: the N whole periods that ended at or
@@ -193,7 +193,7 @@ fn fixed_offset_ms(zone: &str) -> Option<i64> {
 
 /// Evaluated every 10 s when the period is under a minute, else once a minute (on the
 /// minute, the model's offset).
-pub fn evaluation_interval_ms(period_ms: i64) -> i64 {
+pub(crate) fn evaluation_interval_ms(period_ms: i64) -> i64 {
     if period_ms < 60_000 {
         10_000
     } else {
@@ -205,13 +205,13 @@ pub fn evaluation_interval_ms(period_ms: i64) -> i64 {
 /// and when it reaches the alarm. Only what the evaluation range can reach is kept, so
 /// memory does not grow with the series.
 #[derive(Debug, Clone)]
-pub struct AlarmTracker {
+pub(crate) struct AlarmTracker {
     pub period_ms: i64,
     pub evaluation_periods: u32,
     pub datapoints_to_alarm: u32,
     pub threshold: f64,
     pub comparison: Comparison,
-    pub treat: TreatMissingData,
+    pub(crate) treat: TreatMissingData,
     pub statistic: Statistic,
     pub window: Window,
     /// A series coarser than the period (60 s data under a 10 s alarm): each datapoint is
@@ -256,7 +256,7 @@ impl AlarmTracker {
     }
 
     /// The same alarm on a series `series_period_s` apart (no datapoint added yet).
-    pub fn rebuilt(&self, series_period_s: u32, ingestion_ms: i64) -> AlarmTracker {
+    pub(crate) fn rebuilt(&self, series_period_s: u32, ingestion_ms: i64) -> AlarmTracker {
         let series_ms = i64::from(series_period_s.max(1)) * 1000;
         AlarmTracker {
             coarse_shift_ms: (series_ms - self.period_ms).max(0),
@@ -268,7 +268,7 @@ impl AlarmTracker {
         }
     }
 
-    pub fn evaluates_at(&self, time_ms: i64) -> bool {
+    pub(crate) fn evaluates_at(&self, time_ms: i64) -> bool {
         time_ms.rem_euclid(evaluation_interval_ms(self.period_ms)) == 0
     }
 
@@ -281,7 +281,7 @@ impl AlarmTracker {
     /// `time_ms` (sliding) or at the last period boundary (wall clock), filled with the
     /// datapoints that have reached the alarm by then. Returns the state and the value of
     /// the newest period that has one.
-    pub fn evaluate(&mut self, time_ms: i64) -> (AlarmState, Option<f64>) {
+    pub(crate) fn evaluate(&mut self, time_ms: i64) -> (AlarmState, Option<f64>) {
         let end = match self.window {
             Window::Sliding => time_ms,
             Window::WallClock { offset_ms } => {
@@ -341,7 +341,7 @@ impl AlarmTracker {
 
     /// The real values of the newest N periods at the last evaluation (what a step policy
     /// aggregates).
-    pub fn recent_values(&self) -> impl Iterator<Item = f64> + '_ {
+    pub(crate) fn recent_values(&self) -> impl Iterator<Item = f64> + '_ {
         let skip = self.values.len().saturating_sub(self.evaluation_periods as usize);
         self.values[skip..].iter().filter_map(|value| *value)
     }

@@ -50,7 +50,7 @@ use crate::scaling::scenario::{
 use alarm::AlarmTracker;
 
 /// Application Auto Scaling's Cooldown when a policy gives none.
-pub const DEFAULT_APPLICATION_COOLDOWN_S: u32 = 300;
+pub(crate) const DEFAULT_APPLICATION_COOLDOWN_S: u32 = 300;
 
 /// A target tracking policy's own two alarms.
 #[derive(Debug)]
@@ -72,19 +72,19 @@ struct Tracking {
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Timing {
     /// From the end of a datapoint's period to its alarm seeing it.
-    pub ingestion_ms: i64,
+    pub(crate) ingestion_ms: i64,
     /// EC2: launch to InService; the warmup starts then.
-    pub ec2_launch_ms: i64,
+    pub(crate) ec2_launch_ms: i64,
     /// ECS: desired count rising to the task running, when the cluster has room.
-    pub task_startup_ms: i64,
+    pub(crate) task_startup_ms: i64,
     /// ECS: the instance launch tasks wait for (PROVISIONING) when it has none.
-    pub instance_launch_ms: i64,
+    pub(crate) instance_launch_ms: i64,
     /// ECS: tasks the cluster has room for at the start; `None`: room for every task.
     pub spare_tasks: Option<u32>,
     /// Running to nginx sending it requests.
-    pub discovery_ms: i64,
+    pub(crate) discovery_ms: i64,
     /// Scale-in: removed capacity drains (no new requests, still paid for) this long.
-    pub deregistration_ms: i64,
+    pub(crate) deregistration_ms: i64,
 }
 
 impl Timing {
@@ -339,7 +339,7 @@ impl<'s> Engine<'s> {
     }
 
     /// With the delays given apart from the scenario's.
-    pub fn with_timing(scenario: &'s Scenario, series_period_s: u32, timing: Timing) -> Engine<'s> {
+    pub(crate) fn with_timing(scenario: &'s Scenario, series_period_s: u32, timing: Timing) -> Engine<'s> {
         let alarms: Vec<AlarmTracker> = scenario
             .alarms
             .iter()
@@ -446,14 +446,9 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// Seconds between evaluations: 10 when any alarm's period is under a minute, else 60.
-    pub fn tick_seconds(&self) -> u32 {
-        (self.tick_ms / 1000) as u32
-    }
-
     /// The predefined metric's series (ECS CPU utilization) has datapoints `period_s` apart:
     /// call before the first datapoint.
-    pub fn set_predefined_period(&mut self, period_s: u32) {
+    pub(crate) fn set_predefined_period(&mut self, period_s: u32) {
         let ingestion_ms = self.capacity.timing.ingestion_ms;
         for tracking in self.tracking.iter_mut().filter(|tracking| tracking.predefined) {
             tracking.high = tracking.high.rebuilt(period_s, ingestion_ms);
@@ -463,13 +458,13 @@ impl<'s> Engine<'s> {
 
     /// Whether a target tracking policy follows a predefined metric, which needs its own
     /// series.
-    pub fn needs_predefined_series(&self) -> bool {
+    pub(crate) fn needs_predefined_series(&self) -> bool {
         self.tracking.iter().any(|tracking| tracking.predefined)
     }
 
     /// Feed a datapoint of the predefined metric's series, in time order, before the
     /// datapoints of the main series that start after it (it emits nothing).
-    pub fn push_predefined(&mut self, point: &SeriesPoint) {
+    pub(crate) fn push_predefined(&mut self, point: &SeriesPoint) {
         for tracking in self.tracking.iter_mut().filter(|tracking| tracking.predefined) {
             tracking.high.add(point.start_ms, &point.stats);
             tracking.low.add(point.start_ms, &point.stats);
@@ -512,7 +507,7 @@ impl<'s> Engine<'s> {
     /// Emit the evaluations due up to `time_ms`, before any later datapoint: the closed loop
     /// calls this as each period closes, so the alarms see a datapoint when its period ends
     /// (as [`Engine::push`] of the next datapoint would) and the capacity can change then.
-    pub fn advance(&mut self, time_ms: i64, emit: &mut impl FnMut(&Evaluation)) {
+    pub(crate) fn advance(&mut self, time_ms: i64, emit: &mut impl FnMut(&Evaluation)) {
         let Some(mut tick) = self.next_tick else { return };
         while tick <= time_ms {
             self.evaluate(tick);
@@ -720,18 +715,18 @@ impl<'s> Engine<'s> {
 
     /// Units nginx sends requests to at `time_ms` (at or after the last evaluation, before
     /// the next).
-    pub fn serving_at(&self, time_ms: i64) -> u32 {
+    pub(crate) fn serving_at(&self, time_ms: i64) -> u32 {
         self.capacity.serving_at(time_ms)
     }
 
     /// Units paid for at `time_ms` (desired, launching included, plus those draining).
-    pub fn paid_at(&self, time_ms: i64) -> u32 {
+    pub(crate) fn paid_at(&self, time_ms: i64) -> u32 {
         self.capacity.paid_at(time_ms)
     }
 
     /// The next time after `time_ms` at which launched units start serving or draining ones
     /// go, if any (until the next evaluation).
-    pub fn next_change_after(&self, time_ms: i64) -> Option<i64> {
+    pub(crate) fn next_change_after(&self, time_ms: i64) -> Option<i64> {
         let capacity = &self.capacity;
         capacity
             .starting
@@ -747,7 +742,7 @@ impl<'s> Engine<'s> {
 /// again: AWS says "once each minute ... regardless of the configured time period"
 /// (Knowledge Center autoscaling-policy-cloudwatch-alarm; alarm-actions) but not at which
 /// second; the model takes the start of each minute (UTC :00).
-pub const ACTION_REPEAT_OFFSET_MS: i64 = 0;
+pub(crate) const ACTION_REPEAT_OFFSET_MS: i64 = 0;
 
 /// Whether an alarm evaluated at `time_ms` invokes its actions: when it enters ALARM, and
 /// then at [`ACTION_REPEAT_OFFSET_MS`] of each minute while it stays there, whatever its

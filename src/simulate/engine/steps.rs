@@ -13,7 +13,7 @@ use crate::scaling::scenario::{AdjustmentType, StepAdjustment};
 /// and the upper inclusive. At the threshold itself the alarm's direction decides
 /// (`upper_alarm`: as above), as the guides' worked example shows (60 on the upper alarm at
 /// 60 takes [0, 10); 40 on the lower alarm at 40 takes (−10, 0]).
-pub fn select_step(steps: &[StepAdjustment], delta: f64, upper_alarm: bool) -> Option<usize> {
+pub(crate) fn select_step(steps: &[StepAdjustment], delta: f64, upper_alarm: bool) -> Option<usize> {
     let above = delta > 0.0 || (delta == 0.0 && upper_alarm);
     steps.iter().position(|step| {
         let lower = step.lower_bound.unwrap_or(f64::NEG_INFINITY);
@@ -30,7 +30,7 @@ pub fn select_step(steps: &[StepAdjustment], delta: f64, upper_alarm: bool) -> O
 /// values between 0 and 1 are rounded to 1, values between 0 and −1 are rounded to −1, and
 /// values less than −1 are rounded up" (toward zero); then MinAdjustmentMagnitude raises a
 /// smaller magnitude to it.
-pub fn percent_change(capacity: u32, percent: i64, min_adjustment_magnitude: Option<u32>) -> i64 {
+pub(crate) fn percent_change(capacity: u32, percent: i64, min_adjustment_magnitude: Option<u32>) -> i64 {
     let raw = f64::from(capacity) * percent as f64 / 100.0;
     let rounded = if raw > 1.0 {
         raw.floor()
@@ -50,7 +50,7 @@ pub fn percent_change(capacity: u32, percent: i64, min_adjustment_magnitude: Opt
 }
 
 /// The capacity a policy asks for from `capacity` (before clamping).
-pub fn target_capacity(
+pub(crate) fn target_capacity(
     capacity: u32,
     adjustment_type: AdjustmentType,
     adjustment: i64,
@@ -66,7 +66,7 @@ pub fn target_capacity(
 }
 
 /// Clamp to [min, max].
-pub fn clamp(target: i64, min: u32, max: u32) -> u32 {
+pub(crate) fn clamp(target: i64, min: u32, max: u32) -> u32 {
     target.clamp(i64::from(min), i64::from(max)) as u32
 }
 

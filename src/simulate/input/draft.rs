@@ -13,7 +13,7 @@ pub struct At<T> {
 
 /// How an alarm names the policy it invokes.
 #[derive(Debug, Clone)]
-pub enum ActionRef {
+pub(crate) enum ActionRef {
     /// describe-alarms: AlarmActions hold ARNs.
     Arn(String),
     /// The TOML: policy names (there are no ARNs yet).
@@ -21,17 +21,17 @@ pub enum ActionRef {
 }
 
 #[derive(Debug, Clone)]
-pub struct GroupDraft {
+pub(crate) struct GroupDraft {
     pub at: Location,
     pub service: ScalingService,
     pub name: String,
     pub min: Option<At<i64>>,
     pub max: Option<At<i64>>,
     pub desired: Option<At<i64>>,
-    pub default_instance_warmup: Option<At<i64>>,
-    pub default_cooldown: Option<At<i64>>,
+    pub(crate) default_instance_warmup: Option<At<i64>>,
+    pub(crate) default_cooldown: Option<At<i64>>,
     /// EC2 Auto Scaling's SuspendedProcesses, as spelled (validation names an unknown one).
-    pub suspended_processes: Vec<At<String>>,
+    pub(crate) suspended_processes: Vec<At<String>>,
     /// Application Auto Scaling's SuspendedState members.
     pub dynamic_scaling_in_suspended: Option<At<bool>>,
     pub dynamic_scaling_out_suspended: Option<At<bool>>,
@@ -39,7 +39,7 @@ pub struct GroupDraft {
 }
 
 #[derive(Debug, Clone)]
-pub struct AlarmDraft {
+pub(crate) struct AlarmDraft {
     pub at: Location,
     pub name: String,
     pub namespace: String,
@@ -47,7 +47,7 @@ pub struct AlarmDraft {
     pub dimensions: Vec<(String, String)>,
     /// Where a feature this tool does not model was used (`Metrics`, ExtendedStatistic,
     /// ThresholdMetricId) and what it was.
-    pub unsupported: Option<At<&'static str>>,
+    pub(crate) unsupported: Option<At<&'static str>>,
     pub statistic: At<String>,
     pub period: At<i64>,
     pub evaluation_periods: At<i64>,
@@ -61,7 +61,7 @@ pub struct AlarmDraft {
 }
 
 #[derive(Debug, Clone)]
-pub struct StepDraft {
+pub(crate) struct StepDraft {
     pub at: Location,
     pub lower: Option<f64>,
     pub upper: Option<f64>,
@@ -69,7 +69,7 @@ pub struct StepDraft {
 }
 
 #[derive(Debug, Clone)]
-pub struct TargetDraft {
+pub(crate) struct TargetDraft {
     pub target_value: At<f64>,
     pub statistic: Option<At<String>>,
     pub disable_scale_in: bool,
@@ -81,21 +81,21 @@ pub struct TargetDraft {
     /// PredefinedMetricSpecification.PredefinedMetricType, as spelled.
     pub predefined: Option<At<String>>,
     /// `tracking_alarms` in the TOML; AWS has no such field (it creates the alarms itself).
-    pub tracking_alarms: Option<TrackingAlarmsDraft>,
+    pub(crate) tracking_alarms: Option<TrackingAlarmsDraft>,
 }
 
 /// The shape of a target tracking policy's own alarms, each key optional (the model's default).
 #[derive(Debug, Clone)]
-pub struct TrackingAlarmsDraft {
-    pub high_datapoints: Option<At<i64>>,
-    pub low_datapoints: Option<At<i64>>,
-    pub low_fraction: Option<At<f64>>,
+pub(crate) struct TrackingAlarmsDraft {
+    pub(crate) high_datapoints: Option<At<i64>>,
+    pub(crate) low_datapoints: Option<At<i64>>,
+    pub(crate) low_fraction: Option<At<f64>>,
 }
 
 /// `backlog_per_task` in the TOML, or the Metrics of describe-scaling-policies in the form
 /// `policy render` writes.
 #[derive(Debug, Clone)]
-pub struct PerTaskDraft {
+pub(crate) struct PerTaskDraft {
     pub at: Location,
     pub namespace: At<String>,
     pub metric_name: String,
@@ -104,7 +104,7 @@ pub struct PerTaskDraft {
 }
 
 #[derive(Debug, Clone)]
-pub struct PolicyDraft {
+pub(crate) struct PolicyDraft {
     pub at: Location,
     pub name: String,
     /// PolicyARN (JSON); the TOML has none and validation synthesizes one.
@@ -124,20 +124,20 @@ pub struct PolicyDraft {
 }
 
 #[derive(Debug, Clone)]
-pub struct Drafts {
+pub(crate) struct Drafts {
     pub group: Option<GroupDraft>,
     /// Where to point when no group was given (the policies file).
-    pub group_missing_at: Location,
+    pub(crate) group_missing_at: Location,
     pub alarms: Vec<AlarmDraft>,
     pub policies: Vec<PolicyDraft>,
     /// For ARNs the TOML synthesizes.
     pub region: String,
-    pub account_id: String,
+    pub(crate) account_id: String,
     /// What the reader saw and does not model (keys AWS added), said before validation's own.
     pub warnings: Vec<super::Warning>,
 }
 
 /// Region and account in synthesized ARNs when the TOML names none (the AWS documentation's
 /// example account).
-pub const DEFAULT_REGION: &str = "us-east-1";
-pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+pub(crate) const DEFAULT_REGION: &str = "us-east-1";
+pub(crate) const DEFAULT_ACCOUNT_ID: &str = "123456789012";

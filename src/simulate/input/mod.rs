@@ -26,7 +26,7 @@ pub(crate) use json::json_path_line;
 pub(crate) use json::{alarm_draft, policy_draft, Locate};
 pub(crate) use validate::{alarm_alone, policy_alone};
 pub(crate) use validate::{scale_in_missing_data_warning, scales_in};
-pub use write_aws::write_aws;
+pub(crate) use write_aws::write_aws;
 
 /// Where the scenario comes from: `--policy FILE.toml` alone, or `--alarms` + `--policies`
 /// (+ `--group`; `--capacity` gives or overrides the desired capacity).
@@ -56,12 +56,12 @@ pub struct Loaded {
 impl Loaded {
     /// Where the alarm at `index` of `scenario.alarms` was given, for checks made after
     /// validation (`policy lint`'s cross-check against the exporter's config).
-    pub fn alarm_location(&self, index: usize) -> Option<&Location> {
+    pub(crate) fn alarm_location(&self, index: usize) -> Option<&Location> {
         self.alarm_locations.get(index)
     }
 
     /// Where the backlog_per_task of the policy at `index` of `scenario.policies` was given.
-    pub fn per_task_location(&self, index: usize) -> Option<&Location> {
+    pub(crate) fn per_task_location(&self, index: usize) -> Option<&Location> {
         self.per_task_locations.get(index).and_then(Option::as_ref)
     }
 }
@@ -199,7 +199,7 @@ pub fn load(sources: &Sources) -> Result<Loaded, InputError> {
 }
 
 /// Warnings that need the series' resolution (seconds between its datapoints).
-pub fn resolution_warnings(loaded: &Loaded, series_period: u32) -> Vec<Warning> {
+pub(crate) fn resolution_warnings(loaded: &Loaded, series_period: u32) -> Vec<Warning> {
     let mut warnings = Vec::new();
     for (alarm, at) in loaded.scenario.alarms.iter().zip(&loaded.alarm_periods) {
         if series_period == 0 {

@@ -77,7 +77,7 @@ pub fn documents(scenario: &Scenario) -> [(&'static str, Value); 3] {
 
 /// Writes alarms.json, policies.json and group.json into `dir` (created if missing); returns
 /// their paths.
-pub fn write_aws(scenario: &Scenario, dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+pub(crate) fn write_aws(scenario: &Scenario, dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     std::fs::create_dir_all(dir).map_err(|source| InputError::Write {
         path: dir.to_owned(),
         source,

@@ -23,7 +23,7 @@ use aws_credential_types::Credentials;
 
 /// The default chain's providers, in its order, under the names it gives them.
 #[derive(Debug)]
-pub struct Chain {
+pub(crate) struct Chain {
     providers: Vec<(&'static str, Box<dyn ProvideCredentials>)>,
 }
 
@@ -101,7 +101,7 @@ impl ProvideCredentials for Chain {
 /// Why the chain gave no credentials: the providers that had nothing configured, and the one
 /// that failed (where the chain stopped), each with what it said.
 #[derive(Debug)]
-pub struct ChainError {
+pub(crate) struct ChainError {
     attempts: Vec<(&'static str, String)>,
     failed: Option<(&'static str, String)>,
 }
@@ -142,7 +142,7 @@ impl std::error::Error for ChainError {}
 
 /// The first four characters (not bytes: a key id from the environment may be anything) of
 /// the access key id, enough to tell two keys apart without printing one.
-pub fn key_prefix(credentials: &Credentials) -> String {
+pub(crate) fn key_prefix(credentials: &Credentials) -> String {
     credentials.access_key_id().chars().take(4).collect()
 }
 

@@ -32,7 +32,7 @@ impl Target {
     }
 
     /// The name and unit `metric` is published under.
-    pub fn name_and_unit(&self, metric: Metric) -> (&str, &'static str) {
+    pub(crate) fn name_and_unit(&self, metric: Metric) -> (&str, &'static str) {
         match metric {
             Metric::Pending => (self.metric_name.as_str(), UNIT),
             Metric::Log(metric) => (metric.name(), metric.unit()),
@@ -40,12 +40,12 @@ impl Target {
     }
 
     /// Who a spool's datapoints belong to (see [`crate::sinks::spool::Spool::bind_to`]).
-    pub fn spool_owner(namespace: &str, metric_name: &str, instance_id: &str) -> String {
+    pub(crate) fn spool_owner(namespace: &str, metric_name: &str, instance_id: &str) -> String {
         format!("{namespace}\n{metric_name}\n{instance_id}")
     }
 
     /// Datums one datapoint becomes: the per-instance one, plus the fleet one if configured.
-    pub fn datums_per_datapoint(&self) -> usize {
+    pub(crate) fn datums_per_datapoint(&self) -> usize {
         1 + usize::from(!self.fleet_dimensions.is_empty())
     }
 }
@@ -75,7 +75,7 @@ pub struct Dimension {
 }
 
 /// The unit of the scaling metric (access-log metrics name their own).
-pub const UNIT: &str = "Count";
+pub(crate) const UNIT: &str = "Count";
 
 fn rfc3339<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.collect_str(&humantime::format_rfc3339_millis(*time))

@@ -24,7 +24,7 @@ use crate::aws_error;
 use crate::config::CloudWatchConfig;
 
 /// CloudWatch's endpoint prefix: `https://monitoring.REGION.amazonaws.com`.
-pub const CLOUDWATCH_ENDPOINT_PREFIX: &str = "monitoring";
+pub(crate) const CLOUDWATCH_ENDPOINT_PREFIX: &str = "monitoring";
 const IMDS_INSTANCE_ID: &str = "/latest/meta-data/instance-id";
 const IMDS_REGION: &str = "/latest/meta-data/placement/region";
 
@@ -42,7 +42,7 @@ pub enum IdentityError {
 
 /// Where a resolved value came from, for `check` and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Config,
     Environment,
     Imds,
@@ -62,9 +62,9 @@ impl std::fmt::Display for Source {
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub region: String,
-    pub region_source: Source,
+    pub(crate) region_source: Source,
     pub instance_id: String,
-    pub instance_id_source: Source,
+    pub(crate) instance_id_source: Source,
     pub sdk_config: SdkConfig,
 }
 
@@ -108,7 +108,7 @@ fn imds_client(http: &SharedHttpClient, timeout: Duration) -> imds::Client {
 }
 
 /// The instance id alone: config first, then IMDSv2 (all `--dry-run` needs).
-pub async fn resolve_instance_id(config: &CloudWatchConfig) -> Result<(String, Source), IdentityError> {
+pub(crate) async fn resolve_instance_id(config: &CloudWatchConfig) -> Result<(String, Source), IdentityError> {
     instance_id(config, &imds_client(&https_client(), config.imds_timeout)).await
 }
 
@@ -176,7 +176,7 @@ pub async fn resolve(config: &CloudWatchConfig) -> Result<Identity, IdentityErro
     })
 }
 
-pub struct CloudWatchPublisher {
+pub(crate) struct CloudWatchPublisher {
     client: aws_sdk_cloudwatch::Client,
     /// Named in every failure.
     endpoint: String,

@@ -88,8 +88,8 @@ pub fn parse_tcp(text: &[u8], ports: &[u16]) -> Result<AcceptQueue, ProcParseErr
 /// dropped SYN or final ACK, retransmits included, for every socket on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ListenDrops {
-    pub listen_overflows: u64,
-    pub listen_drops: u64,
+    pub(crate) listen_overflows: u64,
+    pub(crate) listen_drops: u64,
 }
 
 /// Find `ListenOverflows` and `ListenDrops` in the `TcpExt:` header/value line pair.
@@ -139,7 +139,7 @@ pub struct KernelSample {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum KernelError {
+pub(crate) enum KernelError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -168,7 +168,7 @@ enum QueueSource {
 
 /// Which source answered the last sample, for `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueSourceKind {
+pub(crate) enum QueueSourceKind {
     SockDiag,
     Proc,
 }
@@ -184,7 +184,7 @@ impl std::fmt::Display for QueueSourceKind {
 
 /// Reads the accept queues (netlink, else /proc/self/net) and the drop counters
 /// (/proc/self/net/netstat) into buffers it keeps, so a sample allocates little once warm.
-pub struct KernelReader {
+pub(crate) struct KernelReader {
     root: PathBuf,
     ports: Vec<u16>,
     buffer: Vec<u8>,
@@ -215,7 +215,7 @@ impl KernelReader {
 
     /// Read only files, from another directory holding `tcp`, `tcp6` and `netstat` (tests, and
     /// /proc/self/net to compare with netlink).
-    pub fn with_root(root: PathBuf, ports: Vec<u16>) -> Self {
+    pub(crate) fn with_root(root: PathBuf, ports: Vec<u16>) -> Self {
         KernelReader {
             root,
             ports,
@@ -225,12 +225,8 @@ impl KernelReader {
         }
     }
 
-    pub fn ports(&self) -> &[u16] {
-        &self.ports
-    }
-
     /// Which source answered the last successful sample.
-    pub fn last_source(&self) -> Option<QueueSourceKind> {
+    pub(crate) fn last_source(&self) -> Option<QueueSourceKind> {
         self.last_source
     }
 

@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AcceptQueue {
     /// Connections the kernel completed that nginx has not accepted yet.
-    pub depth: u64,
+    pub(crate) depth: u64,
     /// Sum of the queues' limits (`listen ... backlog=`, capped by `net.core.somaxconn`);
     /// 0 when read from /proc, which does not show it.
     pub limit: u64,

@@ -74,7 +74,8 @@ pub enum SockDiagError {
 
 /// Write the `SOCK_DIAG_BY_FAMILY` dump request (an `inet_diag_req_v2`) for TCP sockets of
 /// `family` in state LISTEN into `buffer`, replacing what it held.
-pub fn encode_listen_dump(family: u8, sequence_number: u32, buffer: &mut Vec<u8>) {
+#[cfg(test)]
+pub(crate) fn encode_listen_dump(family: u8, sequence_number: u32, buffer: &mut Vec<u8>) {
     encode_dump(
         family,
         sequence_number,
@@ -87,7 +88,7 @@ pub fn encode_listen_dump(family: u8, sequence_number: u32, buffer: &mut Vec<u8>
 /// Write a `SOCK_DIAG_BY_FAMILY` dump request (an `inet_diag_req_v2`) for TCP sockets of
 /// `family` in `states`, asking for the attributes `extensions`, into `buffer`, replacing
 /// what it held.
-pub fn encode_dump(
+pub(crate) fn encode_dump(
     family: u8,
     sequence_number: u32,
     states: StateFlags,
@@ -129,7 +130,7 @@ pub enum Dump {
 /// Add the listening sockets of `ports` in one datagram of the reply to the dump request
 /// `(family, sequence_number)` to `total`, one listener per socket (so `reuseport` sockets
 /// are summed, as /proc's rows are).
-pub fn sum_dump_datagram(
+pub(crate) fn sum_dump_datagram(
     datagram: &[u8],
     family: u8,
     sequence_number: u32,
@@ -231,7 +232,7 @@ impl SockDiagReader {
     /// Dump the listening TCP sockets of both families and sum those of `ports`.
     ///
     /// After an error the socket may still hold the rest of a dump: drop the reader.
-    pub fn listen_queues(&mut self, ports: &[u16]) -> Result<AcceptQueue, SockDiagError> {
+    pub(crate) fn listen_queues(&mut self, ports: &[u16]) -> Result<AcceptQueue, SockDiagError> {
         let mut total = AcceptQueue::default();
         self.dump(
             StateFlags::LISTEN,
@@ -337,9 +338,9 @@ pub(crate) mod tests {
         pub family: u8,
         pub state: u8,
         pub source: SocketAddr,
-        pub destination: SocketAddr,
-        pub rqueue: u32,
-        pub wqueue: u32,
+        pub(crate) destination: SocketAddr,
+        pub(crate) rqueue: u32,
+        pub(crate) wqueue: u32,
         pub uid: u32,
     }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// How many bytes before the resume offset we remember to recognise the same content.
-pub const MARK_BYTES: usize = 64;
+pub(crate) const MARK_BYTES: usize = 64;
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -30,10 +30,10 @@ const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FileId {
     pub dev: u64,
-    pub ino: u64,
+    pub(crate) ino: u64,
     /// Nanoseconds since the epoch at which the inode was created, if known.
     #[serde(default)]
-    pub born_ns: Option<u64>,
+    pub(crate) born_ns: Option<u64>,
 }
 
 impl FileId {
@@ -59,7 +59,7 @@ pub struct FileCheckpoint {
     /// First byte not yet delivered; the start of a line.
     pub offset: u64,
     /// The bytes `[offset - mark.len(), offset)` as they were when delivered.
-    pub mark: Vec<u8>,
+    pub(crate) mark: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +95,7 @@ pub enum CheckpointError {
 
 /// The checkpoint file for one tailed path.
 #[derive(Debug, Clone)]
-pub struct CheckpointStore {
+pub(crate) struct CheckpointStore {
     file: PathBuf,
     tailed: PathBuf,
 }
@@ -103,7 +103,7 @@ pub struct CheckpointStore {
 impl CheckpointStore {
     /// Creates `state_dir` if needed. The file name is derived from the tailed path, so two
     /// tailers sharing a state directory never share a checkpoint.
-    pub fn for_path(state_dir: &Path, tailed: &Path) -> Result<Self, CheckpointError> {
+    pub(crate) fn for_path(state_dir: &Path, tailed: &Path) -> Result<Self, CheckpointError> {
         fs::create_dir_all(state_dir).map_err(|source| CheckpointError::StateDir {
             path: state_dir.to_path_buf(),
             source,
@@ -115,6 +115,7 @@ impl CheckpointStore {
         })
     }
 
+    #[cfg(test)]
     pub fn file(&self) -> &Path {
         &self.file
     }

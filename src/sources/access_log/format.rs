@@ -54,9 +54,9 @@ pub struct FormatError {
 /// One variable of a compiled format and the literal that ends it (empty only for a
 /// variable at the very end of the format, which runs to the end of the line).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
+pub(crate) struct Field {
     pub name: Box<str>,
-    pub terminator: Box<[u8]>,
+    pub(crate) terminator: Box<[u8]>,
 }
 
 /// A compiled `log_format`: build once, match many lines with [`super::matcher::LineMatcher`].

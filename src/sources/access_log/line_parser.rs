@@ -37,7 +37,7 @@ impl LineParser {
 
     /// What `parse-log` shows: the fields as matched, and the verdict [`LineParser::parse`]
     /// gives on them (the same code, so the two cannot disagree about a line).
-    pub fn parse_with_fields<'p, 'l>(
+    pub(crate) fn parse_with_fields<'p, 'l>(
         &'p mut self,
         line: &'l [u8],
     ) -> Result<(Fields<'p, 'l>, Result<CompletedRequest<'l>, BadLine>), MatchError> {
@@ -48,7 +48,7 @@ impl LineParser {
 
     /// The variable (without `$`) whose value is bad when a line is skipped for `reason`:
     /// `None` for the reasons that are about the whole line.
-    pub fn variable_of(&self, reason: BadLine) -> Option<&'static str> {
+    pub(crate) fn variable_of(&self, reason: BadLine) -> Option<&'static str> {
         self.extractor.variable_of(reason)
     }
 
@@ -61,7 +61,7 @@ impl LineParser {
     /// [placed](LineParser::place) in log order. `Err` only for what makes a line useless;
     /// a bad `$status` is in the [`LineRequest`] (the line still moves the spreading).
     #[inline]
-    pub fn parse_unplaced(&mut self, line: &[u8]) -> Result<(LineRequest, Option<Range<usize>>), BadLine> {
+    pub(crate) fn parse_unplaced(&mut self, line: &[u8]) -> Result<(LineRequest, Option<Range<usize>>), BadLine> {
         let fields = self.matcher.match_line(line)?;
         let request = self.extractor.extract_line(&fields)?;
         Ok((request, self.extractor.breakdown_span(&fields)))
@@ -74,12 +74,12 @@ impl LineParser {
     }
 
     /// Whether placing changes anything (lines with a bad `$status` must still be placed).
-    pub fn spreads(&self) -> bool {
+    pub(crate) fn spreads(&self) -> bool {
         self.extractor.spreads()
     }
 
     /// Whether concurrency can be derived (the format has `$request_time`).
-    pub fn has_request_time(&self) -> bool {
+    pub(crate) fn has_request_time(&self) -> bool {
         self.extractor.has_request_time()
     }
 }

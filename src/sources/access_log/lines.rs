@@ -25,7 +25,7 @@ pub type LineItem<'a> = Result<&'a [u8], BadLine>;
 pub struct Fed {
     /// Bytes of the piece used; less than its length only when `max_lines` ran out (the rest
     /// must be fed again).
-    pub consumed: usize,
+    pub(crate) consumed: usize,
     /// Lines delivered (too-long lines are reported but not counted here).
     pub lines: usize,
 }
@@ -59,14 +59,19 @@ impl LineSplitter {
 
     /// Split the next piece of input, delivering at most `max_lines` lines.
     #[inline]
-    pub fn feed(&mut self, piece: &[u8], max_lines: usize, mut on_line: impl FnMut(LineItem<'_>)) -> Fed {
+    pub(crate) fn feed(&mut self, piece: &[u8], max_lines: usize, mut on_line: impl FnMut(LineItem<'_>)) -> Fed {
         self.feed_at(piece, max_lines, |_, item| on_line(item))
     }
 
     /// [`LineSplitter::feed`], also telling where in `piece` each line starts (0 for a line
     /// that began in an earlier piece).
     #[inline]
-    pub fn feed_at(&mut self, piece: &[u8], max_lines: usize, mut on_line: impl FnMut(usize, LineItem<'_>)) -> Fed {
+    pub(crate) fn feed_at(
+        &mut self,
+        piece: &[u8],
+        max_lines: usize,
+        mut on_line: impl FnMut(usize, LineItem<'_>),
+    ) -> Fed {
         let mut start = 0;
         let mut lines = 0;
         while lines < max_lines {
@@ -130,13 +135,9 @@ impl LineSplitter {
     }
 
     /// Memory held for an unfinished line (bounded by the limit, whatever the input).
-    pub fn held_capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn held_capacity(&self) -> usize {
         self.pending.capacity()
-    }
-
-    /// Whether the bytes since the last line are those of a too-long line being skipped.
-    pub fn skipping(&self) -> bool {
-        self.skipping
     }
 
     /// Start over: the input starts again at a line boundary (a truncated file re-read).
@@ -193,7 +194,7 @@ impl<R: Read> LineChunks<R> {
     }
 
     /// Room for a chunk plus the longest line that may straddle its end.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         self.chunk_bytes + MAX_LINE_BYTES
     }
 
@@ -202,7 +203,7 @@ impl<R: Read> LineChunks<R> {
     /// any chunk), each by the call whose chunk's lines come after it (or by the call that
     /// returns `None`), so lines can be numbered in order. A `buffer` shorter than
     /// [`LineChunks::buffer_len`] is grown to it.
-    pub fn next_chunk(&mut self, buffer: &mut Vec<u8>, too_long: &mut u64) -> std::io::Result<Option<usize>> {
+    pub(crate) fn next_chunk(&mut self, buffer: &mut Vec<u8>, too_long: &mut u64) -> std::io::Result<Option<usize>> {
         *too_long += std::mem::take(&mut self.too_long_after);
         if self.finished {
             return Ok(None);

@@ -67,7 +67,7 @@ impl std::error::Error for MatchError {}
 /// functions of `ngx_http_upstream.c` join entries with `, ` and start a new group after an
 /// internal redirect with ` : ` (`$upstream_cache_status` and the `$upstream_http_*` headers
 /// are single values).
-pub const UPSTREAM_LISTS: &[&str] = &[
+pub(crate) const UPSTREAM_LISTS: &[&str] = &[
     "upstream_addr",
     "upstream_status",
     "upstream_connect_time",

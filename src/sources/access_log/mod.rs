@@ -72,7 +72,7 @@ pub enum LogFormatSourceError {
 }
 
 /// Compile the log format once, wherever it is defined.
-pub fn compile_from_source(source: &LogFormatSource) -> Result<LogFormat, LogFormatSourceError> {
+pub(crate) fn compile_from_source(source: &LogFormatSource) -> Result<LogFormat, LogFormatSourceError> {
     match source {
         LogFormatSource::Combined => Ok(LogFormat::combined()),
         LogFormatSource::Inline { format, escape } => {
@@ -98,9 +98,9 @@ pub struct CompletedRequest<'l> {
     pub end_ms: i64,
     pub status: u16,
     /// `$request_time`; without it nothing is known about concurrency.
-    pub request_time_us: Option<u64>,
+    pub(crate) request_time_us: Option<u64>,
     /// Sum of the parts of `$upstream_response_time` (see [`values::parse_upstream_sum_micros`]).
-    pub upstream_time_us: Option<u64>,
+    pub(crate) upstream_time_us: Option<u64>,
     /// The raw value of the breakdown variable, if one is configured.
     pub breakdown: Option<&'l [u8]>,
 }
@@ -122,7 +122,7 @@ pub struct BadLineCounts {
 }
 
 impl BadLineCounts {
-    pub fn bump(&mut self, reason: BadLine) {
+    pub(crate) fn bump(&mut self, reason: BadLine) {
         self.counts[reason as usize] += 1;
     }
 
@@ -131,7 +131,7 @@ impl BadLineCounts {
     }
 
     /// Add every count of `other`, e.g. one chunk's to the total.
-    pub fn merge(&mut self, other: &BadLineCounts) {
+    pub(crate) fn merge(&mut self, other: &BadLineCounts) {
         for (total, count) in self.counts.iter_mut().zip(other.counts) {
             *total += count;
         }
@@ -146,7 +146,7 @@ impl BadLineCounts {
     }
 
     /// `(label, count)` for every reason with a non-zero count.
-    pub fn nonzero(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+    pub(crate) fn nonzero(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
         BadLine::ALL
             .iter()
             .map(|&reason| (reason.label(), self.get(reason)))
@@ -270,12 +270,12 @@ impl RecordExtractor {
     }
 
     /// Whether concurrency can be derived (the format has `$request_time`).
-    pub fn has_request_time(&self) -> bool {
+    pub(crate) fn has_request_time(&self) -> bool {
         self.request_time.is_some()
     }
 
     /// The variable whose value a line was skipped for (see [`LineParser::variable_of`]).
-    pub fn variable_of(&self, reason: BadLine) -> Option<&'static str> {
+    pub(crate) fn variable_of(&self, reason: BadLine) -> Option<&'static str> {
         match reason {
             BadLine::BadTime => Some(self.time_parser.variable().name()),
             BadLine::BadStatus => Some("status"),
@@ -303,7 +303,7 @@ impl RecordExtractor {
     /// for a time that does not parse: a line with a bad `$status` or `$request_time` still
     /// moves the spreading (as in [`RecordExtractor::extract`]), so that comes back as the
     /// [`LineRequest::status`] error.
-    pub fn extract_line(&mut self, fields: &Fields<'_, '_>) -> Result<LineRequest, BadLine> {
+    pub(crate) fn extract_line(&mut self, fields: &Fields<'_, '_>) -> Result<LineRequest, BadLine> {
         let logged_ms = self.logged_ms(fields)?;
         let status = self.status(fields);
         let (status, (request_time_us, upstream_time_us)) = match (status, self.durations(fields)) {
@@ -366,12 +366,12 @@ impl RecordExtractor {
 
     /// Whether [`RecordExtractor::place`] changes anything, i.e. lines with a bad `$status`
     /// must still be placed.
-    pub fn spreads(&self) -> bool {
+    pub(crate) fn spreads(&self) -> bool {
         self.spreader.is_some()
     }
 
     /// Where the breakdown value lies in the line (see [`Fields::span`]).
-    pub fn breakdown_span(&self, fields: &Fields<'_, '_>) -> Option<std::ops::Range<usize>> {
+    pub(crate) fn breakdown_span(&self, fields: &Fields<'_, '_>) -> Option<std::ops::Range<usize>> {
         self.breakdown.and_then(|at| fields.span(at))
     }
 }
@@ -392,14 +392,14 @@ fn unset_or_bad_request_time(raw: &[u8]) -> Result<Option<u64>, BadLine> {
 /// What one line says on its own ([`RecordExtractor::extract_line`]): no borrow, so it can
 /// be sent between threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineRequest {
+pub(crate) struct LineRequest {
     /// The time as logged, before spreading within its second.
-    pub logged_ms: i64,
+    pub(crate) logged_ms: i64,
     /// `$status`, or why the line is skipped although its time counts in the spreading: a
     /// bad `$status` or a bad `$request_time` (then both durations are `None`).
     pub status: Result<u16, BadLine>,
-    pub request_time_us: Option<u64>,
-    pub upstream_time_us: Option<u64>,
+    pub(crate) request_time_us: Option<u64>,
+    pub(crate) upstream_time_us: Option<u64>,
 }
 
 /// How much [`for_each_line`] reads per `read` call: big enough that syscalls do not show in
@@ -409,7 +409,7 @@ const READ_CHUNK_BYTES: usize = 1024 * 1024;
 /// Call `on_line` for every line of `reader` (a final line without `\n` included), split by
 /// the one [`LineSplitter`] inside one reused buffer: no allocation per line.
 #[inline(never)]
-pub fn for_each_line<R: Read>(mut reader: R, mut on_line: impl FnMut(LineItem<'_>)) -> std::io::Result<()> {
+pub(crate) fn for_each_line<R: Read>(mut reader: R, mut on_line: impl FnMut(LineItem<'_>)) -> std::io::Result<()> {
     let mut buffer = vec![0u8; READ_CHUNK_BYTES];
     let mut splitter = LineSplitter::default();
     loop {

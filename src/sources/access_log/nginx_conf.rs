@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use super::format::Escape;
 
 /// nginx itself has no include depth limit but a loop would never end; real configs nest 2-3.
-pub const MAX_INCLUDE_DEPTH: usize = 16;
+pub(crate) const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// One directive: its name, its arguments (escapes resolved), the line it starts on and
 /// the blocks it sits in within its file, outermost first (`["http", "server"]`).
@@ -355,7 +355,10 @@ fn at_http_level(blocks: &[String]) -> bool {
 }
 
 /// Read `http {}`'s `log_format NAME` from the directives of one file, if there.
-pub fn log_format_in(directives: &[Directive], name: &str) -> Option<Result<(String, Escape, usize), TokenError>> {
+pub(crate) fn log_format_in(
+    directives: &[Directive],
+    name: &str,
+) -> Option<Result<(String, Escape, usize), TokenError>> {
     let found = directives.iter().find(|d| {
         d.name == "log_format" && d.args.first().map(String::as_str) == Some(name) && at_http_level(&d.blocks)
     })?;
@@ -488,7 +491,7 @@ impl Search<'_> {
 /// A directive with the file it is in; its `blocks` are all the blocks around it, through
 /// the includes that brought its file in (`["http", "upstream"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located {
+pub(crate) struct Located {
     pub file: PathBuf,
     pub directive: Directive,
 }
@@ -500,7 +503,7 @@ const DUMP_HEADER: &str = "# configuration file ";
 /// text nginx printed after its header (nginx adds one newline after each file). `None` when
 /// `text` is not such a dump (no line starts with the header). Lines before the first header
 /// (`nginx: the configuration file ... syntax is ok` when stderr was captured too) are skipped.
-pub fn split_config_dump(text: &[u8]) -> Option<Vec<(PathBuf, Vec<u8>)>> {
+pub(crate) fn split_config_dump(text: &[u8]) -> Option<Vec<(PathBuf, Vec<u8>)>> {
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for line in text.split_inclusive(|&b| b == b'\n') {
         let bare = line.strip_suffix(b"\n").unwrap_or(line);
@@ -524,7 +527,7 @@ pub fn split_config_dump(text: &[u8]) -> Option<Vec<(PathBuf, Vec<u8>)>> {
 /// of `nginx -T`: its files are then read from the dump, not from disk (includes resolve
 /// against the dumped files), so a host whose nginx.conf the exporter cannot read can hand
 /// it the dump.
-pub fn all_directives(nginx_conf: &Path) -> Result<Vec<Located>, NginxConfError> {
+pub(crate) fn all_directives(nginx_conf: &Path) -> Result<Vec<Located>, NginxConfError> {
     let text = std::fs::read(nginx_conf).map_err(|source| NginxConfError::Read {
         path: nginx_conf.into(),
         source,
@@ -670,7 +673,7 @@ fn expand_include(pattern: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Shell-style match of one path component: `*`, `?` and `[abc]` / `[a-z]` / `[!a]`.
-pub fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
+pub(crate) fn wildcard_match(pattern: &[u8], name: &[u8]) -> bool {
     match pattern.split_first() {
         None => name.is_empty(),
         Some((b'*', rest)) => (0..=name.len()).any(|skip| wildcard_match(rest, &name[skip..])),

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::format::Escape;
 
 /// An HTTP status as nginx writes it: exactly three digits.
-pub fn parse_status(raw: &[u8]) -> Option<u16> {
+pub(crate) fn parse_status(raw: &[u8]) -> Option<u16> {
     match raw {
         [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
             Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
@@ -20,7 +20,7 @@ pub fn parse_status(raw: &[u8]) -> Option<u16> {
 /// Seconds with an optional fraction (`$request_time` `0.003`) as microseconds. Digits past
 /// the sixth decimal are dropped; more than 12 integer digits are refused (no overflow).
 #[inline]
-pub fn parse_seconds_as_micros(raw: &[u8]) -> Option<u64> {
+pub(crate) fn parse_seconds_as_micros(raw: &[u8]) -> Option<u64> {
     // Most requests take under ten seconds and nginx writes three decimals: `D.DDD`, the
     // dot and the decimals checked and converted as one word, and no call (this runs twice
     // per line).
@@ -102,7 +102,7 @@ fn parse_seconds_as_micros_general(raw: &[u8]) -> Option<u64> {
 /// it added to the proxy's backlog. `-` parts are ignored; `None` if no part is a number or
 /// any part is garbage.
 #[inline]
-pub fn parse_upstream_sum_micros(raw: &[u8]) -> Option<u64> {
+pub(crate) fn parse_upstream_sum_micros(raw: &[u8]) -> Option<u64> {
     // Most requests reach one upstream once: try the single number first, and split only
     // when that fails (seen in perf and callgrind).
     if let Some(single) = parse_seconds_as_micros(raw) {
@@ -145,7 +145,7 @@ pub enum TimeVariable {
 
 impl TimeVariable {
     /// The preferred order when a format has several: the most precise first.
-    pub const PREFERENCE: [(&'static str, TimeVariable); 3] = [
+    pub(crate) const PREFERENCE: [(&'static str, TimeVariable); 3] = [
         ("msec", TimeVariable::Msec),
         ("time_iso8601", TimeVariable::Iso8601),
         ("time_local", TimeVariable::Local),
@@ -175,7 +175,7 @@ impl TimeVariable {
 /// second of the same day (and offset) only reads its `HH:MM:SS`: a quiet log's time changes
 /// every few lines (issue 22).
 #[derive(Debug, Clone)]
-pub struct TimeParser {
+pub(crate) struct TimeParser {
     variable: TimeVariable,
     cached_text: [u8; 32],
     cached_len: usize,
@@ -201,7 +201,7 @@ impl TimeParser {
 
     /// Unix time in milliseconds.
     #[inline]
-    pub fn parse_ms(&mut self, raw: &[u8]) -> Option<i64> {
+    pub(crate) fn parse_ms(&mut self, raw: &[u8]) -> Option<i64> {
         if self.variable == TimeVariable::Msec {
             return parse_msec(raw);
         }
@@ -275,13 +275,13 @@ fn same_text(cached: &[u8; 32], raw: &[u8]) -> bool {
 }
 
 /// `$msec`: seconds with a millisecond fraction.
-pub fn parse_msec(raw: &[u8]) -> Option<i64> {
+pub(crate) fn parse_msec(raw: &[u8]) -> Option<i64> {
     let micros = parse_seconds_as_micros(raw)?;
     i64::try_from(micros / 1000).ok()
 }
 
 /// `2026-11-22T19:49:22+00:00` to Unix seconds.
-pub fn parse_iso8601(raw: &[u8]) -> Option<i64> {
+pub(crate) fn parse_iso8601(raw: &[u8]) -> Option<i64> {
     if raw.len() != 25 || raw[4] != b'-' || raw[7] != b'-' || raw[10] != b'T' {
         return None;
     }
@@ -297,7 +297,7 @@ pub fn parse_iso8601(raw: &[u8]) -> Option<i64> {
 }
 
 /// `22/Nov/2026:19:49:22 +0000` to Unix seconds.
-pub fn parse_time_local(raw: &[u8]) -> Option<i64> {
+pub(crate) fn parse_time_local(raw: &[u8]) -> Option<i64> {
     if raw.len() != 26 || raw[2] != b'/' || raw[6] != b'/' || raw[11] != b':' || raw[20] != b' ' {
         return None;
     }
@@ -371,7 +371,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
 }
 
 /// `(year, month, day)` of a day count since 1970-01-01: the inverse of `days_from_civil`.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
@@ -389,7 +389,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Unix milliseconds as `2026-11-22T19:49:22Z` (UTC, second precision).
-pub fn format_rfc3339(unix_ms: i64) -> String {
+pub(crate) fn format_rfc3339(unix_ms: i64) -> String {
     if let Some(text) = rfc3339_bytes(unix_ms) {
         return text.iter().map(|&byte| char::from(byte)).collect();
     }
@@ -406,7 +406,7 @@ pub fn format_rfc3339(unix_ms: i64) -> String {
 
 /// [`format_rfc3339`]'s text as ASCII bytes, without the formatter or an allocation (`replay`
 /// writes one per period); `None` for a year outside 0 to 9999.
-pub fn rfc3339_bytes(unix_ms: i64) -> Option<[u8; 20]> {
+pub(crate) fn rfc3339_bytes(unix_ms: i64) -> Option<[u8; 20]> {
     let seconds = unix_ms.div_euclid(1000);
     let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
     let year = u16::try_from(year).ok().filter(|&year| year <= 9999)?;
@@ -484,7 +484,8 @@ fn hex_byte(pair: &[u8]) -> Option<u8> {
 
 /// Escape a value the way nginx 1.22 writes it (`ngx_http_log_escape` and `ngx_escape_json`):
 /// used by the round-trip property test and the test-log generator.
-pub fn escape_like_nginx(escape: Escape, value: &[u8]) -> Vec<u8> {
+#[cfg(test)]
+pub(crate) fn escape_like_nginx(escape: Escape, value: &[u8]) -> Vec<u8> {
     const UPPER_HEX: &[u8; 16] = b"0123456789ABCDEF";
     const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::with_capacity(value.len());

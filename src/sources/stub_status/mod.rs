@@ -30,7 +30,7 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 const USER_AGENT: &str = concat!("nginx-backlog-exporter/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug, thiserror::Error)]
-pub enum ScrapeError {
+pub(crate) enum ScrapeError {
     #[error("no answer from {url} within {}", humantime::format_duration(*.timeout))]
     Timeout { url: Arc<str>, timeout: Duration },
     #[error("cannot reach {url}: {reason}")]
@@ -61,7 +61,7 @@ impl ScrapeError {
 
     /// No answer (timeout, refused, reset, a body cut off) is what saturation looks like; an
     /// answer that is not a stub_status page never is.
-    pub fn unread(&self) -> Unread {
+    pub(crate) fn unread(&self) -> Unread {
         match self {
             ScrapeError::Timeout { .. } | ScrapeError::Connect { .. } | ScrapeError::Body { .. } => Unread::Unanswered,
             ScrapeError::Status { .. } | ScrapeError::Parse { .. } => Unread::Wrong,
@@ -111,7 +111,7 @@ impl tower_service::Service<Uri> for UnixConnector {
 
 /// Reads one stub_status page per call, reusing one kept-alive connection.
 #[derive(Clone)]
-pub struct Scraper {
+pub(crate) struct Scraper {
     transport: Transport,
     uri: Uri,
     url: Arc<str>,

@@ -24,16 +24,7 @@ pub enum StatusTransport {
     Unix(PathBuf),
 }
 
-impl StatusUrl {
-    /// The TCP port the status page is served on (none for a unix socket).
-    pub fn tcp_port(&self) -> Option<u16> {
-        match self.transport {
-            StatusTransport::Unix(_) => None,
-            StatusTransport::Http => Some(self.uri.port_u16().unwrap_or(80)),
-            StatusTransport::Https(_) => Some(self.uri.port_u16().unwrap_or(443)),
-        }
-    }
-}
+impl StatusUrl {}
 
 impl std::fmt::Display for StatusUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use crate::sources::access_log::nginx_conf::Located;
 
 /// nginx's default port for a `server` in an upstream block, and for `http://`.
-pub const DEFAULT_PORT: u16 = 80;
+pub(crate) const DEFAULT_PORT: u16 = 80;
 
 /// Where a directive is: its file and line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +40,14 @@ impl std::fmt::Display for Place {
 /// A server's address as written: a host (a name or an IP literal, IPv6 without brackets)
 /// and port, or a unix socket (which a TCP dump cannot see).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ServerAddress {
+pub(crate) enum ServerAddress {
     Host { host: String, port: u16 },
     Unix(PathBuf),
 }
 
 /// One `server` of a group (an implicit group has the one its pass names).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamServer {
+pub(crate) struct UpstreamServer {
     pub address: ServerAddress,
     /// `backup`: nginx connects to it when the primary servers fail; its connections are the
     /// group's all the same.
@@ -74,7 +74,7 @@ pub struct UpstreamGroup {
     pub name: String,
     pub kind: GroupKind,
     pub place: Place,
-    pub servers: Vec<UpstreamServer>,
+    pub(crate) servers: Vec<UpstreamServer>,
     /// A `balancer_by_lua_block`/`balancer_by_lua_file` (OpenResty, Kong, APISIX) in the block:
     /// Lua picks the peer per request, so the `server` lines are not where connections go.
     pub lua_balancer: Option<Place>,
@@ -85,7 +85,7 @@ pub struct UpstreamGroup {
 pub struct UpstreamConf {
     pub groups: Vec<UpstreamGroup>,
     /// Passes whose address holds a variable: nginx picks the group per request.
-    pub dynamic: Vec<Place>,
+    pub(crate) dynamic: Vec<Place>,
 }
 
 /// A directive nginx would refuse, or one this reader cannot follow: file, line and why.
@@ -117,7 +117,7 @@ fn in_http(blocks: &[String]) -> bool {
 }
 
 /// The groups in `directives` (from [`crate::sources::access_log::nginx_conf::all_directives`]).
-pub fn upstreams_in(directives: &[Located]) -> Result<UpstreamConf, ConfError> {
+pub(crate) fn upstreams_in(directives: &[Located]) -> Result<UpstreamConf, ConfError> {
     let mut conf = UpstreamConf::default();
     // Blocks first: a pass may name a block defined after it, as in nginx.
     let mut open: Option<(usize, usize)> = None; // (group index, depth of the block's contents)

@@ -20,24 +20,24 @@ use super::UpstreamError;
 /// Addresses one group may resolve to. An ECS service rarely runs more tasks than this behind
 /// one proxy; a name that resolves to more is more likely a wildcard or the wrong name, and
 /// every address is a map entry the sampler looks up each second.
-pub const MAX_ADDRESSES_PER_GROUP: usize = 256;
+pub(crate) const MAX_ADDRESSES_PER_GROUP: usize = 256;
 
 /// CloudWatch's dimension value: 1 to 1024 characters with at least one that is not
 /// whitespace, ASCII only (PutMetricData's `Dimension` reference).
 /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html>
-pub const MAX_GROUP_NAME_LEN: usize = crate::limits::MAX_DIMENSION_VALUE_LEN;
+pub(crate) const MAX_GROUP_NAME_LEN: usize = crate::limits::MAX_DIMENSION_VALUE_LEN;
 
 /// The key of connections to an upstream port at an address no group claims.
-pub const UNCLAIMED: &str = "(unclaimed)";
+pub(crate) const UNCLAIMED: &str = "(unclaimed)";
 /// The key of connections to an address more than one group claims.
-pub const SHARED: &str = "(shared)";
+pub(crate) const SHARED: &str = "(shared)";
 
 /// One lookup of a server name; getaddrinfo has its own timeouts, but a resolver that never
 /// answers must not hold a re-resolution forever.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a name cannot be a CloudWatch dimension value, if it cannot.
-pub fn dimension_value_problem(name: &str) -> Option<String> {
+pub(crate) fn dimension_value_problem(name: &str) -> Option<String> {
     if name.trim().is_empty() {
         return Some("is empty".into());
     }
@@ -90,7 +90,7 @@ pub struct UpstreamMap {
 }
 
 /// The result of one lookup, for [`UpstreamMap::apply`]: group, server, addresses or error.
-pub type Lookup = (usize, usize, Result<Vec<SocketAddr>, String>);
+pub(crate) type Lookup = (usize, usize, Result<Vec<SocketAddr>, String>);
 
 impl UpstreamMap {
     /// Read nginx.conf (or saved `nginx -T` output) and check its groups. Nothing is resolved
@@ -293,7 +293,8 @@ impl UpstreamMap {
     }
 
     /// Addresses more than one group claims, with the groups' names.
-    pub fn shared_addresses(&self) -> Vec<(SocketAddr, Vec<&str>)> {
+    #[cfg(test)]
+    pub(crate) fn shared_addresses(&self) -> Vec<(SocketAddr, Vec<&str>)> {
         let mut shared: Vec<(SocketAddr, Vec<&str>)> = self
             .claims
             .iter()

@@ -56,16 +56,16 @@ const BYTES_RECEIVED: usize = 128;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpConnection {
     pub source: SocketAddr,
-    pub destination: SocketAddr,
+    pub(crate) destination: SocketAddr,
     /// The socket's owner (`sock_i_uid`: the uid of the process that created it; nginx's
     /// workers, which make the upstream connections, run as nginx's `user`).
     pub uid: u32,
     /// ms since the socket last sent data (not counting pure ACKs).
-    pub last_data_sent_ms: u32,
+    pub(crate) last_data_sent_ms: u32,
     /// ms since the socket last received data.
-    pub last_data_recv_ms: u32,
+    pub(crate) last_data_recv_ms: u32,
     /// Payload bytes received so far (`None` before Linux 4.1, whose tcp_info stops sooner).
-    pub bytes_received: Option<u64>,
+    pub(crate) bytes_received: Option<u64>,
 }
 
 impl TcpConnection {
@@ -82,7 +82,7 @@ impl TcpConnection {
 }
 
 /// An IPv4 peer of an AF_INET6 socket shows as `::ffff:a.b.c.d`; the map holds it as IPv4.
-pub fn canonical(address: SocketAddr) -> SocketAddr {
+pub(crate) fn canonical(address: SocketAddr) -> SocketAddr {
     match address.ip() {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => SocketAddr::new(IpAddr::V4(v4), address.port()),
@@ -96,7 +96,7 @@ pub fn canonical(address: SocketAddr) -> SocketAddr {
 /// `(family, sequence_number)` to `out`. A socket without a `tcp_info` long enough to hold
 /// the two clocks is an error: the kernel dropped the attribute, and a count without it would
 /// be a guess.
-pub fn connections_in_datagram(
+pub(crate) fn connections_in_datagram(
     datagram: &[u8],
     family: u8,
     sequence_number: u32,

@@ -98,16 +98,16 @@ use crate::events::FailureStreak;
 pub use crate::stats::{TailCounters, TailStats};
 
 /// Read buffer size: the most memory one read takes, whatever the file's growth.
-pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+pub(crate) const READ_CHUNK_BYTES: usize = 64 * 1024;
 /// The one line limit ([`super::MAX_LINE_BYTES`]); `max_line_bytes` differs only in tests.
-pub const DEFAULT_MAX_LINE_BYTES: usize = super::MAX_LINE_BYTES;
-pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_MAX_LINE_BYTES: usize = super::MAX_LINE_BYTES;
+pub(crate) const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// While the file grows, it is drained this often instead of on every write (see the module
 /// docs): 4 wake-ups a second whatever the request rate.
-pub const DEFAULT_APPEND_POLL_INTERVAL: Duration = Duration::from_millis(250);
+pub(crate) const DEFAULT_APPEND_POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// nginx workers reopen their logs within milliseconds of USR1; 10 s is generous.
-pub const DEFAULT_ROTATED_FILE_GRACE: Duration = Duration::from_secs(10);
-pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_ROTATED_FILE_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Lines per [`Tailer::drain`] call inside [`Tailer::run`]; bounds time between checkpoints.
 const RUN_BATCH_LINES: usize = 10_000;
 
@@ -229,7 +229,7 @@ impl Tailer {
     }
 
     /// [`Tailer::open`], counting into `stats` (the daemon's, so its outputs read them).
-    pub fn open_counting(mut options: TailerOptions, stats: Arc<TailStats>) -> Result<Tailer, TailError> {
+    pub(crate) fn open_counting(mut options: TailerOptions, stats: Arc<TailStats>) -> Result<Tailer, TailError> {
         options.max_line_bytes = options.max_line_bytes.max(1);
         let store = CheckpointStore::for_path(&options.state_dir, &options.path)?;
         let checkpoint = match store.load() {

@@ -37,7 +37,7 @@ impl Tailer {
             if rewritten && matches!(slot, Slot::Rotated) {
                 // Same inode, other content: not the file we were reading.
                 events::CheckpointedFileGone {
-                    path: &opened_as,
+                    path: opened_as,
                     offset: entry.offset,
                     logged: false,
                 }

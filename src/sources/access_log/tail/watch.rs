@@ -91,7 +91,7 @@ impl Tailer {
     /// with the watch off. Otherwise: a notify event about the file or `recheck_interval`,
     /// whichever is first; or no wait at all if the watch was off, so that what was written
     /// before it came on is drained now rather than at the next re-check.
-    pub async fn wait_for_change(&mut self) {
+    pub(crate) async fn wait_for_change(&mut self) {
         if self.growing {
             self.stop_watching();
             tokio::time::sleep(self.options.append_poll_interval).await;
