@@ -98,9 +98,9 @@ pub struct CompletedRequest<'l> {
     pub end_ms: i64,
     pub status: u16,
     /// `$request_time`; without it nothing is known about concurrency.
-    pub(crate) request_time_us: Option<u64>,
+    pub request_time_us: Option<u64>,
     /// Sum of the parts of `$upstream_response_time` (see [`values::parse_upstream_sum_micros`]).
-    pub(crate) upstream_time_us: Option<u64>,
+    pub upstream_time_us: Option<u64>,
     /// The raw value of the breakdown variable, if one is configured.
     pub breakdown: Option<&'l [u8]>,
 }
@@ -303,7 +303,7 @@ impl RecordExtractor {
     /// for a time that does not parse: a line with a bad `$status` or `$request_time` still
     /// moves the spreading (as in [`RecordExtractor::extract`]), so that comes back as the
     /// [`LineRequest::status`] error.
-    pub(crate) fn extract_line(&mut self, fields: &Fields<'_, '_>) -> Result<LineRequest, BadLine> {
+    pub fn extract_line(&mut self, fields: &Fields<'_, '_>) -> Result<LineRequest, BadLine> {
         let logged_ms = self.logged_ms(fields)?;
         let status = self.status(fields);
         let (status, (request_time_us, upstream_time_us)) = match (status, self.durations(fields)) {
@@ -392,14 +392,14 @@ fn unset_or_bad_request_time(raw: &[u8]) -> Result<Option<u64>, BadLine> {
 /// What one line says on its own ([`RecordExtractor::extract_line`]): no borrow, so it can
 /// be sent between threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LineRequest {
+pub struct LineRequest {
     /// The time as logged, before spreading within its second.
-    pub(crate) logged_ms: i64,
+    pub logged_ms: i64,
     /// `$status`, or why the line is skipped although its time counts in the spreading: a
     /// bad `$status` or a bad `$request_time` (then both durations are `None`).
     pub status: Result<u16, BadLine>,
-    pub(crate) request_time_us: Option<u64>,
-    pub(crate) upstream_time_us: Option<u64>,
+    pub request_time_us: Option<u64>,
+    pub upstream_time_us: Option<u64>,
 }
 
 /// How much [`for_each_line`] reads per `read` call: big enough that syscalls do not show in
