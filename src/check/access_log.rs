@@ -70,94 +70,130 @@ impl LogReport {
     }
 }
 
-/// Check the configured access log; nothing when there is none.
+/// Check the configured access log; nothing when there is none. Each step adds its lines to
+/// the report; the first that finds the log unusable ends it.
 pub fn check(config: &Config, service_user: &str, accounts: AccountFiles<'_>) -> LogReport {
     let mut report = LogReport::default();
     let Some(log) = &config.access_log else {
         return report;
     };
     let depends = config.cloudwatch.pending == Formula::LogConcurrency;
-    let path = log.path.as_path();
-    let shown = path.display();
-    if let Err(error) = std::fs::metadata(path) {
+    if !report.file_exists(depends, &log.path) {
+        return report;
+    }
+    report.service_user_access(depends, &log.path, service_user, accounts);
+    let Some(sample) = report.tail_sample(config, log, depends) else {
+        return report;
+    };
+    if let Some(good) = report.format_matches(config, depends, &log.path, &sample) {
+        report.values_carried(depends, &log.path, &sample, good);
+    }
+    report
+}
+
+impl LogReport {
+    /// Whether the file is there; a finding when it is not (or cannot be looked at).
+    fn file_exists(&mut self, depends: bool, path: &Path) -> bool {
+        let Err(error) = std::fs::metadata(path) else {
+            return true;
+        };
+        let shown = path.display();
         let message = if error.kind() == std::io::ErrorKind::NotFound {
             format!("{shown}: no such file")
         } else {
             format!("{shown}: {error}")
         };
-        report.finding(
+        self.finding(
             depends,
             message,
             "set nginx.access_log to the file nginx's access_log directive writes (`nginx -T | grep access_log`)",
         );
-        return report;
+        false
     }
 
-    match Accounts::read(accounts) {
-        Err(error) => report.lines.push(format!(
-            "{LABEL}warning: cannot read the accounts ({error}): whether {service_user} can read {shown} is not checked"
-        )),
-        Ok(accounts) => match accounts.user(service_user) {
-            None => report.lines.push(format!(
-                "{LABEL}warning: no user {service_user} here (the packages create it): whether the daemon can read {shown} is not checked; give check --service-user for the user it runs as"
+    /// Whether `service_user` can read the file, from the accounts and the mode bits; a
+    /// warning when that cannot be decided.
+    fn service_user_access(&mut self, depends: bool, path: &Path, service_user: &str, accounts: AccountFiles<'_>) {
+        let shown = path.display();
+        match Accounts::read(accounts) {
+            Err(error) => self.lines.push(format!(
+                "{LABEL}warning: cannot read the accounts ({error}): whether {service_user} can read {shown} is not checked"
             )),
-            Some(user) => {
-                if let Err(denied) = readable_by(path, &user) {
-                    let group = accounts.group_name(denied.gid);
-                    report.finding(
-                        depends,
-                        format!(
-                            "{}: {service_user} cannot {} it: {}:{} mode {:04o}, and {service_user} is uid {} in groups {}",
-                            denied.path.display(),
-                            if denied.path == path { "read" } else { "enter" },
-                            accounts.user_name(denied.uid),
-                            group,
-                            denied.mode & 0o7777,
-                            user.uid,
-                            accounts.group_names(&user.gids),
-                        ),
-                        &format!(
-                            "give the group {group} read access (0640; nginx's logrotate `create 0640 www-data adm` does) and add {service_user} to it (`usermod -aG {group} {service_user}`, then restart the daemon)"
-                        ),
-                    );
+            Ok(accounts) => match accounts.user(service_user) {
+                None => self.lines.push(format!(
+                    "{LABEL}warning: no user {service_user} here (the packages create it): whether the daemon can read {shown} is not checked; give check --service-user for the user it runs as"
+                )),
+                Some(user) => {
+                    if let Err(denied) = readable_by(path, &user) {
+                        let group = accounts.group_name(denied.gid);
+                        self.finding(
+                            depends,
+                            format!(
+                                "{}: {service_user} cannot {} it: {}:{} mode {:04o}, and {service_user} is uid {} in groups {}",
+                                denied.path.display(),
+                                if denied.path == path { "read" } else { "enter" },
+                                accounts.user_name(denied.uid),
+                                group,
+                                denied.mode & 0o7777,
+                                user.uid,
+                                accounts.group_names(&user.gids),
+                            ),
+                            &format!(
+                                "give the group {group} read access (0640; nginx's logrotate `create 0640 www-data adm` does) and add {service_user} to it (`usermod -aG {group} {service_user}`, then restart the daemon)"
+                            ),
+                        );
+                    }
                 }
-            }
-        },
+            },
+        }
     }
 
-    let tail = match read_tail(path, TAIL_BYTES) {
-        Ok(tail) => tail,
-        Err(error) => {
-            report.finding(
-                depends,
-                format!("{shown}: cannot read it: {error}"),
-                "run check as root, or as the daemon's user",
-            );
-            return report;
+    /// The end of the file, parsed; `None` (after saying why) when it cannot be read or
+    /// holds no line.
+    fn tail_sample(&mut self, config: &Config, log: &AccessLogConfig, depends: bool) -> Option<TailSample> {
+        let shown = log.path.display();
+        let tail = match read_tail(&log.path, TAIL_BYTES) {
+            Ok(tail) => tail,
+            Err(error) => {
+                self.finding(
+                    depends,
+                    format!("{shown}: cannot read it: {error}"),
+                    "run check as root, or as the daemon's user",
+                );
+                return None;
+            }
+        };
+        let needs = needed_values(config, log);
+        let sample = match sample_tail(log, &tail, &needs) {
+            Ok(sample) => sample,
+            // The config's validation builds the same parser: not reached in practice.
+            Err(error) => {
+                self.finding(depends, format!("{shown}: {error}"), "fix the log format");
+                return None;
+            }
+        };
+        if sample.lines == 0 {
+            self.lines.push(format!(
+                "{LABEL}{shown}: empty (just rotated, or no request yet): the format is not checked"
+            ));
+            return None;
         }
-    };
-    let needs = needed_values(config, log);
-    let sample = match sample_tail(log, &tail, &needs) {
-        Ok(sample) => sample,
-        // The config's validation builds the same parser: not reached in practice.
-        Err(error) => {
-            report.finding(depends, format!("{shown}: {error}"), "fix the log format");
-            return report;
-        }
-    };
-    if sample.lines == 0 {
-        report.lines.push(format!(
-            "{LABEL}{shown}: empty (just rotated, or no request yet): the format is not checked"
-        ));
-        return report;
+        Some(sample)
     }
-    let good = sample.lines - sample.bad.total();
-    let share = good as f64 / sample.lines as f64;
-    if share < MIN_GOOD_SHARE {
-        report.finding(
+
+    /// Whether enough of the sampled lines are in the configured format: the number that
+    /// are, or `None` after a finding.
+    fn format_matches(&mut self, config: &Config, depends: bool, path: &Path, sample: &TailSample) -> Option<u64> {
+        let good = sample.lines - sample.bad.total();
+        let share = good as f64 / sample.lines as f64;
+        if share >= MIN_GOOD_SHARE {
+            return Some(good);
+        }
+        self.finding(
             depends,
             format!(
-                "{shown}: {good} of the last {} lines are in {} ({}): {}",
+                "{}: {good} of the last {} lines are in {} ({}): {}",
+                path.display(),
                 sample.lines,
                 config.nginx.log_format,
                 sample.bad.summary(),
@@ -169,46 +205,51 @@ pub fn check(config: &Config, service_user: &str, accounts: AccountFiles<'_>) ->
             ),
             "set nginx.log_format_name (or log_format) to the format of the access_log directive that writes this file; `parse-log --config ... FILE` shows each line's fields and what is wrong",
         );
-        return report;
+        None
     }
-    let carried: Vec<String> = sample
-        .carried
-        .iter()
-        .map(|(need, count)| format!("${} on {count} ({})", need.variable, need.users.join(", ")))
-        .collect();
-    report.lines.push(format!(
-        "{LABEL}{shown}: ok ({good} of the last {} lines parse{}{})",
-        sample.lines,
-        if sample.bad.total() > 0 {
-            format!("; {}", sample.bad.summary())
-        } else {
-            String::new()
-        },
-        if carried.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", carried.join(", "))
-        }
-    ));
-    for (need, count) in &sample.carried {
-        if *count == 0 && good > 0 {
-            let fails = depends && need.variable == "request_time";
-            report.finding(
-                fails,
-                format!(
-                    "{shown}: no line of the last {} has a value for ${} ({} get nothing from it)",
-                    sample.lines,
-                    need.variable,
-                    need.users.join(", ")
-                ),
-                &format!(
-                    "log requests with ${} set (upstream times only exist for proxied requests)",
-                    need.variable
-                ),
-            );
+
+    /// The ok line, with how often each needed value is set, then a finding for each that
+    /// no sampled line carries.
+    fn values_carried(&mut self, depends: bool, path: &Path, sample: &TailSample, good: u64) {
+        let shown = path.display();
+        let carried: Vec<String> = sample
+            .carried
+            .iter()
+            .map(|(need, count)| format!("${} on {count} ({})", need.variable, need.users.join(", ")))
+            .collect();
+        self.lines.push(format!(
+            "{LABEL}{shown}: ok ({good} of the last {} lines parse{}{})",
+            sample.lines,
+            if sample.bad.total() > 0 {
+                format!("; {}", sample.bad.summary())
+            } else {
+                String::new()
+            },
+            if carried.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", carried.join(", "))
+            }
+        ));
+        for (need, count) in &sample.carried {
+            if *count == 0 && good > 0 {
+                let fails = depends && need.variable == "request_time";
+                self.finding(
+                    fails,
+                    format!(
+                        "{shown}: no line of the last {} has a value for ${} ({} get nothing from it)",
+                        sample.lines,
+                        need.variable,
+                        need.users.join(", ")
+                    ),
+                    &format!(
+                        "log requests with ${} set (upstream times only exist for proxied requests)",
+                        need.variable
+                    ),
+                );
+            }
         }
     }
-    report
 }
 
 /// A value some configured signal needs, and which signals.
