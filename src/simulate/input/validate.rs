@@ -1,7 +1,10 @@
 //! Drafts -> [`Scenario`]: every rule AWS enforces when the alarm or policy is created, plus
 //! warnings about what AWS accepts but is wrong for PendingRequests. Runs once, up front.
 
-use super::draft::{ActionRef, AlarmDraft, At, Drafts, GroupDraft, PolicyDraft, StepDraft, TrackingAlarmsDraft};
+use super::draft::{
+    ActionRef, AlarmDraft, At, Drafts, GroupDraft, PerTaskDraft, PolicyDraft, StepDraft, TargetDraft,
+    TrackingAlarmsDraft,
+};
 use super::{InputError, Loaded, Location, Warning};
 use crate::scaling::scenario::{
     AdjustmentType, Alarm, BacklogPerTask, Comparison, EvaluationWindow, Group, MetricAggregation, Policy, PolicyKind,
@@ -286,6 +289,50 @@ fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
     }
     let statistic_names = Statistic::ALL.map(Statistic::name);
     let statistic = named(&draft.statistic, Statistic::from_name, "statistic", &statistic_names)?;
+    let (period, evaluation_periods) = period_and_evaluation_periods(draft)?;
+    let evaluation_window = evaluation_window(draft, period)?;
+    let datapoints_to_alarm = match &draft.datapoints_to_alarm {
+        Some(m) if m.value < 1 || m.value > evaluation_periods => {
+            return Err(m.at.error(format!(
+                "datapoints to alarm ({}) must be from 1 to the evaluation periods ({evaluation_periods})",
+                m.value
+            )));
+        }
+        Some(m) => m.value,
+        None => evaluation_periods,
+    };
+    let threshold = finite(&draft.threshold, "the threshold")?;
+    let comparison = comparison(&draft.comparison)?;
+    let treat_missing_data = match &draft.treat_missing_data {
+        Some(value) => named(
+            value,
+            TreatMissingData::from_name,
+            "TreatMissingData",
+            &TreatMissingData::ALL.map(TreatMissingData::name),
+        )?,
+        None => TreatMissingData::Missing,
+    };
+    let actions = alarm_actions(draft, policies)?;
+    Ok(Alarm {
+        name: draft.name.clone(),
+        namespace: draft.namespace.clone(),
+        metric_name: draft.metric_name.clone(),
+        dimensions: draft.dimensions.clone(),
+        statistic,
+        period: period as u32,
+        evaluation_periods: evaluation_periods as u32,
+        datapoints_to_alarm: datapoints_to_alarm as u32,
+        threshold,
+        comparison,
+        treat_missing_data,
+        actions,
+        actions_enabled: draft.actions_enabled.as_ref().is_none_or(|a| a.value),
+        evaluation_window,
+    })
+}
+
+/// The period and the evaluation periods, within CloudWatch's limits on each and on their product.
+fn period_and_evaluation_periods(draft: &AlarmDraft) -> Result<(i64, i64), InputError> {
     // CloudWatch User Guide, "Using Amazon CloudWatch alarms": 10, 20, 30 or a multiple of 60.
     let period = draft.period.value;
     if !(matches!(period, 10 | 20 | 30) || (period > 0 && period % 60 == 0)) {
@@ -312,52 +359,42 @@ fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
             period.saturating_mul(evaluation_periods)
         )));
     }
-    let evaluation_window = match &draft.evaluation_window {
-        None => EvaluationWindow::Sliding,
-        Some(window) => {
-            if let EvaluationWindow::WallClock { .. } = window.value {
-                if !WALL_CLOCK_PERIODS.contains(&period) {
-                    return Err(window.at.error(format!(
-                        "a wall clock window needs a period of 1 minute, 5 minutes, 1 hour, 1 day or 1 week \
-                         (60, 300, 3600, 86400 or 604800 s), not {period} s"
-                    )));
-                }
-            }
-            window.value.clone()
-        }
+    Ok((period, evaluation_periods))
+}
+
+fn evaluation_window(draft: &AlarmDraft, period: i64) -> Result<EvaluationWindow, InputError> {
+    let Some(window) = &draft.evaluation_window else {
+        return Ok(EvaluationWindow::Sliding);
     };
-    let datapoints_to_alarm = match &draft.datapoints_to_alarm {
-        Some(m) if m.value < 1 || m.value > evaluation_periods => {
-            return Err(m.at.error(format!(
-                "datapoints to alarm ({}) must be from 1 to the evaluation periods ({evaluation_periods})",
-                m.value
+    if let EvaluationWindow::WallClock { .. } = window.value {
+        if !WALL_CLOCK_PERIODS.contains(&period) {
+            return Err(window.at.error(format!(
+                "a wall clock window needs a period of 1 minute, 5 minutes, 1 hour, 1 day or 1 week \
+                 (60, 300, 3600, 86400 or 604800 s), not {period} s"
             )));
         }
-        Some(m) => m.value,
-        None => evaluation_periods,
-    };
-    let threshold = finite(&draft.threshold, "the threshold")?;
-    let comparison = Comparison::from_name(&draft.comparison.value).ok_or_else(|| {
-        let extra = if draft.comparison.value.contains("Band") {
+    }
+    Ok(window.value.clone())
+}
+
+fn comparison(value: &At<String>) -> Result<Comparison, InputError> {
+    Comparison::from_name(&value.value).ok_or_else(|| {
+        let extra = if value.value.contains("Band") {
             " (anomaly-detection bands are not modelled)"
         } else {
             ""
         };
-        draft.comparison.at.error(format!(
+        value.at.error(format!(
             "unknown comparison operator {:?}: expected one of {}{extra}",
-            draft.comparison.value,
+            value.value,
             Comparison::ALL.map(Comparison::name).join(", ")
         ))
-    })?;
-    let treat_missing_data = match &draft.treat_missing_data {
-        Some(value) => named(
-            value,
-            TreatMissingData::from_name,
-            "TreatMissingData",
-            &TreatMissingData::ALL.map(TreatMissingData::name),
-        )?,
-        None => TreatMissingData::Missing,
-    };
+    })
+}
+
+/// The indices of the policies the alarm's actions run; notifications and other actions that
+/// do not change capacity are left out.
+fn alarm_actions(draft: &AlarmDraft, policies: &[Policy]) -> Result<Vec<usize>, InputError> {
     let mut actions = Vec::new();
     for action in &draft.actions {
         let index = match &action.value {
@@ -392,22 +429,7 @@ fn alarm(draft: &AlarmDraft, policies: &[Policy]) -> Result<Alarm, InputError> {
             }
         }
     }
-    Ok(Alarm {
-        name: draft.name.clone(),
-        namespace: draft.namespace.clone(),
-        metric_name: draft.metric_name.clone(),
-        dimensions: draft.dimensions.clone(),
-        statistic,
-        period: period as u32,
-        evaluation_periods: evaluation_periods as u32,
-        datapoints_to_alarm: datapoints_to_alarm as u32,
-        threshold,
-        comparison,
-        treat_missing_data,
-        actions,
-        actions_enabled: draft.actions_enabled.as_ref().is_none_or(|a| a.value),
-        evaluation_window,
-    })
+    Ok(actions)
 }
 
 fn policy(
@@ -420,237 +442,260 @@ fn policy(
         Some(arn) => arn.clone(),
         None => super::write_aws::policy_arn(group, &drafts.region, &drafts.account_id, &draft.name),
     };
-    let service = group.service;
     let kind = match draft.policy_type.value.as_str() {
-        "StepScaling" => {
-            let (adjustment_type, min_adjustment_magnitude) = adjustment(draft)?;
-            let aggregation = match &draft.aggregation {
-                Some(value) => named(
-                    value,
-                    MetricAggregation::from_name,
-                    "metric aggregation type",
-                    &["Average", "Minimum", "Maximum"],
-                )?,
-                None => MetricAggregation::Average,
-            };
-            let steps_at = draft
-                .steps
-                .as_ref()
-                .ok_or_else(|| draft.at.error("a step scaling policy needs step adjustments"))?;
-            let steps = steps(steps_at, adjustment_type)?;
-            // API_PutScalingPolicy (EC2 Auto Scaling): Cooldown is valid only for simple
-            // scaling; Application Auto Scaling's step policies have no instance warmup.
-            match (service, &draft.cooldown, &draft.estimated_instance_warmup) {
-                (ScalingService::Ec2AutoScaling, Some(cooldown), _) => {
-                    return Err(cooldown.at.error(
-                        "EC2 Auto Scaling step policies have no cooldown (simple scaling only): use the \
-                         estimated instance warmup",
-                    ));
-                }
-                (ScalingService::ApplicationAutoScaling, _, Some(warmup)) => {
-                    return Err(warmup
-                        .at
-                        .error("Application Auto Scaling step policies have no instance warmup: use the cooldown"));
-                }
-                _ => {}
-            }
-            PolicyKind::Step {
-                adjustment_type,
-                min_adjustment_magnitude,
-                aggregation,
-                steps,
-                estimated_instance_warmup: optional(&draft.estimated_instance_warmup, "the instance warmup")?,
-                cooldown: optional(&draft.cooldown, "the cooldown")?,
-            }
-        }
-        "SimpleScaling" => {
-            if service != ScalingService::Ec2AutoScaling {
-                return Err(draft
-                    .policy_type
-                    .at
-                    .error("simple scaling exists only in EC2 Auto Scaling"));
-            }
-            let (adjustment_type, min_adjustment_magnitude) = adjustment(draft)?;
-            let scaling_adjustment = draft
-                .scaling_adjustment
-                .as_ref()
-                .ok_or_else(|| draft.at.error("a simple scaling policy needs a scaling adjustment"))?;
-            if adjustment_type == AdjustmentType::ExactCapacity && scaling_adjustment.value < 0 {
-                return Err(scaling_adjustment.at.error("an exact capacity cannot be negative"));
-            }
-            PolicyKind::Simple {
-                adjustment_type,
-                scaling_adjustment: scaling_adjustment.value,
-                min_adjustment_magnitude,
-                cooldown: optional(&draft.cooldown, "the cooldown")?,
-            }
-        }
-        "TargetTrackingScaling" => {
-            let target = draft.target.as_ref().ok_or_else(|| {
-                draft
-                    .at
-                    .error("a target tracking policy needs its target tracking configuration")
-            })?;
-            let target_value = finite(&target.target_value, "the target value")?;
-            if target_value <= 0.0 {
-                return Err(target.target_value.at.error("the target value must be above 0"));
-            }
-            let metric = match (&target.per_task, &target.predefined) {
-                (Some(per_task), Some(_)) => {
-                    return Err(per_task
-                        .at
-                        .error("a policy tracks either metric math or a predefined metric, not both"));
-                }
-                (None, Some(predefined)) => {
-                    let metric = named(
-                        predefined,
-                        PredefinedMetric::from_name,
-                        "predefined metric type",
-                        &crate::scaling::aws::predefined_names(),
-                    )?;
-                    if service != ScalingService::ApplicationAutoScaling {
-                        return Err(predefined.at.error(
-                            "the ECS predefined metrics are Application Auto Scaling's: an Auto Scaling group \
-                             tracks a customized metric here",
-                        ));
-                    }
-                    if let Some(other) = target
-                        .statistic
-                        .as_ref()
-                        .map(|s| &s.at)
-                        .or(target.period.as_ref().map(|p| &p.at))
-                    {
-                        return Err(other.error("a predefined metric has its own statistic and period: leave them out"));
-                    }
-                    TrackedMetric::Predefined(metric)
-                }
-                (None, None) => TrackedMetric::AlarmSeries,
-                (Some(per_task), None) => {
-                    if service != ScalingService::ApplicationAutoScaling {
-                        return Err(per_task.at.error(
-                            "backlog_per_task divides by the ECS service's RunningTaskCount: it is for \
-                             kind = \"ecs-service\" only",
-                        ));
-                    }
-                    if let Some(statistic) = &target.statistic {
-                        return Err(statistic.at.error(
-                            "with backlog_per_task the statistic is fixed (Sum of the series, divided by the \
-                             samples in the period and by the running tasks): leave it out",
-                        ));
-                    }
-                    if per_task.namespace.value.is_empty() {
-                        return Err(per_task.namespace.at.error("the namespace is empty"));
-                    }
-                    let interval = finite(&per_task.sample_interval, "the sample interval")?;
-                    if !(0.1..=60.0).contains(&interval) {
-                        return Err(per_task.sample_interval.at.error(format!(
-                            "sample interval {interval} s: the exporter's cloudwatch.sample_interval, in seconds \
-                             (from 0.1 to 60)"
-                        )));
-                    }
-                    // Validated when read: service/CLUSTER/SERVICE.
-                    let mut parts = group.name.split('/').skip(1);
-                    TrackedMetric::BacklogPerTask(BacklogPerTask {
-                        namespace: per_task.namespace.value.clone(),
-                        metric_name: per_task.metric_name.clone(),
-                        dimensions: per_task.dimensions.clone(),
-                        sample_interval_s: interval,
-                        cluster: parts.next().unwrap_or_default().to_owned(),
-                        service: parts.next().unwrap_or_default().to_owned(),
-                    })
-                }
-            };
-            let statistic = match &target.statistic {
-                Some(value) => named(
-                    value,
-                    Statistic::from_name,
-                    "statistic",
-                    &Statistic::ALL.map(Statistic::name),
-                )?,
-                None => Statistic::Average,
-            };
-            let metric_period = match (service, &target.period) {
-                // EC2 Auto Scaling User Guide, target tracking with high-resolution metrics:
-                // a customized metric's period may be 10, 30 or 60 s.
-                (ScalingService::Ec2AutoScaling, Some(p)) if matches!(p.value, 10 | 30 | 60) => p.value as u32,
-                (ScalingService::Ec2AutoScaling, Some(p)) => {
-                    return Err(p
-                        .at
-                        .error(format!("period {} s: EC2 Auto Scaling accepts 10, 30 or 60", p.value)));
-                }
-                (ScalingService::ApplicationAutoScaling, Some(p)) => {
-                    return Err(p
-                        .at
-                        .error("Application Auto Scaling target tracking has no period (one minute)"));
-                }
-                (_, None) => match &metric {
-                    TrackedMetric::Predefined(predefined) => predefined.period_s(),
-                    _ => 60,
-                },
-            };
-            if service == ScalingService::Ec2AutoScaling {
-                if let Some(cooldown) = target.scale_out_cooldown.as_ref().or(target.scale_in_cooldown.as_ref()) {
-                    return Err(cooldown.at.error(
-                        "EC2 Auto Scaling target tracking has no scale-out/scale-in cooldowns: use the estimated \
-                         instance warmup",
-                    ));
-                }
-            }
-            if service == ScalingService::ApplicationAutoScaling && metric_period >= 60 {
-                warnings.push(draft.policy_type.at.warn(
-                    "target tracking on Application Auto Scaling evaluates 1-minute data: it cannot react within \
-                     a minute; use step scaling on the 10 s alarm",
-                ));
-            }
-            if let TrackedMetric::Predefined(predefined) = &metric {
-                warnings.push(draft.policy_type.at.warn(format!(
-                    "{} is published by ECS, not by the exporter: simulate needs it as a series of its own",
-                    predefined.name()
-                )));
-            }
-            PolicyKind::TargetTracking {
-                target_value,
-                statistic,
-                disable_scale_in: target.disable_scale_in,
-                scale_out_cooldown: match service {
-                    ScalingService::Ec2AutoScaling => {
-                        optional(&draft.estimated_instance_warmup, "the instance warmup")?
-                    }
-                    ScalingService::ApplicationAutoScaling => optional(&target.scale_out_cooldown, "the cooldown")?,
-                },
-                scale_in_cooldown: optional(&target.scale_in_cooldown, "the cooldown")?,
-                metric_period,
-                metric,
-                tracking_alarms: tracking_alarms(target.tracking_alarms.as_ref(), metric_period)?,
-            }
-        }
+        "StepScaling" => step_policy(draft, group.service)?,
+        "SimpleScaling" => simple_policy(draft, group.service)?,
+        "TargetTrackingScaling" => tracking_policy(draft, group, warnings)?,
         other => {
             return Err(draft.policy_type.at.error(format!(
                 "unknown policy type {other:?}: expected StepScaling, SimpleScaling (EC2) or TargetTrackingScaling"
             )));
         }
     };
-    let enabled = match &draft.enabled {
-        None => true,
-        Some(enabled) if service != ScalingService::Ec2AutoScaling => {
-            return Err(enabled.at.error(
-                "Enabled is EC2 Auto Scaling's: Application Auto Scaling suspends scaling on the scalable target \
-                 (SuspendedState)",
-            ));
-        }
-        Some(enabled) => {
-            if !enabled.value {
-                warnings.push(enabled.at.warn("Enabled is false: this policy does nothing"));
-            }
-            enabled.value
-        }
-    };
+    let enabled = policy_enabled(draft, group.service, warnings)?;
     Ok(Policy {
         name: draft.name.clone(),
         arn,
         kind,
         enabled,
     })
+}
+
+fn step_policy(draft: &PolicyDraft, service: ScalingService) -> Result<PolicyKind, InputError> {
+    let (adjustment_type, min_adjustment_magnitude) = adjustment(draft)?;
+    let aggregation = match &draft.aggregation {
+        Some(value) => named(
+            value,
+            MetricAggregation::from_name,
+            "metric aggregation type",
+            &["Average", "Minimum", "Maximum"],
+        )?,
+        None => MetricAggregation::Average,
+    };
+    let steps_at = draft
+        .steps
+        .as_ref()
+        .ok_or_else(|| draft.at.error("a step scaling policy needs step adjustments"))?;
+    let steps = steps(steps_at, adjustment_type)?;
+    // API_PutScalingPolicy (EC2 Auto Scaling): Cooldown is valid only for simple
+    // scaling; Application Auto Scaling's step policies have no instance warmup.
+    match (service, &draft.cooldown, &draft.estimated_instance_warmup) {
+        (ScalingService::Ec2AutoScaling, Some(cooldown), _) => {
+            return Err(cooldown.at.error(
+                "EC2 Auto Scaling step policies have no cooldown (simple scaling only): use the \
+                 estimated instance warmup",
+            ));
+        }
+        (ScalingService::ApplicationAutoScaling, _, Some(warmup)) => {
+            return Err(warmup
+                .at
+                .error("Application Auto Scaling step policies have no instance warmup: use the cooldown"));
+        }
+        _ => {}
+    }
+    Ok(PolicyKind::Step {
+        adjustment_type,
+        min_adjustment_magnitude,
+        aggregation,
+        steps,
+        estimated_instance_warmup: optional(&draft.estimated_instance_warmup, "the instance warmup")?,
+        cooldown: optional(&draft.cooldown, "the cooldown")?,
+    })
+}
+
+fn simple_policy(draft: &PolicyDraft, service: ScalingService) -> Result<PolicyKind, InputError> {
+    if service != ScalingService::Ec2AutoScaling {
+        return Err(draft
+            .policy_type
+            .at
+            .error("simple scaling exists only in EC2 Auto Scaling"));
+    }
+    let (adjustment_type, min_adjustment_magnitude) = adjustment(draft)?;
+    let scaling_adjustment = draft
+        .scaling_adjustment
+        .as_ref()
+        .ok_or_else(|| draft.at.error("a simple scaling policy needs a scaling adjustment"))?;
+    if adjustment_type == AdjustmentType::ExactCapacity && scaling_adjustment.value < 0 {
+        return Err(scaling_adjustment.at.error("an exact capacity cannot be negative"));
+    }
+    Ok(PolicyKind::Simple {
+        adjustment_type,
+        scaling_adjustment: scaling_adjustment.value,
+        min_adjustment_magnitude,
+        cooldown: optional(&draft.cooldown, "the cooldown")?,
+    })
+}
+
+fn tracking_policy(draft: &PolicyDraft, group: &Group, warnings: &mut Vec<Warning>) -> Result<PolicyKind, InputError> {
+    let service = group.service;
+    let target = draft.target.as_ref().ok_or_else(|| {
+        draft
+            .at
+            .error("a target tracking policy needs its target tracking configuration")
+    })?;
+    let target_value = finite(&target.target_value, "the target value")?;
+    if target_value <= 0.0 {
+        return Err(target.target_value.at.error("the target value must be above 0"));
+    }
+    let metric = tracked_metric(target, group)?;
+    let statistic = match &target.statistic {
+        Some(value) => named(
+            value,
+            Statistic::from_name,
+            "statistic",
+            &Statistic::ALL.map(Statistic::name),
+        )?,
+        None => Statistic::Average,
+    };
+    let metric_period = tracking_period(target, service, &metric)?;
+    if service == ScalingService::Ec2AutoScaling {
+        if let Some(cooldown) = target.scale_out_cooldown.as_ref().or(target.scale_in_cooldown.as_ref()) {
+            return Err(cooldown.at.error(
+                "EC2 Auto Scaling target tracking has no scale-out/scale-in cooldowns: use the estimated \
+                 instance warmup",
+            ));
+        }
+    }
+    if service == ScalingService::ApplicationAutoScaling && metric_period >= 60 {
+        warnings.push(draft.policy_type.at.warn(
+            "target tracking on Application Auto Scaling evaluates 1-minute data: it cannot react within \
+             a minute; use step scaling on the 10 s alarm",
+        ));
+    }
+    if let TrackedMetric::Predefined(predefined) = &metric {
+        warnings.push(draft.policy_type.at.warn(format!(
+            "{} is published by ECS, not by the exporter: simulate needs it as a series of its own",
+            predefined.name()
+        )));
+    }
+    Ok(PolicyKind::TargetTracking {
+        target_value,
+        statistic,
+        disable_scale_in: target.disable_scale_in,
+        scale_out_cooldown: match service {
+            ScalingService::Ec2AutoScaling => optional(&draft.estimated_instance_warmup, "the instance warmup")?,
+            ScalingService::ApplicationAutoScaling => optional(&target.scale_out_cooldown, "the cooldown")?,
+        },
+        scale_in_cooldown: optional(&target.scale_in_cooldown, "the cooldown")?,
+        metric_period,
+        metric,
+        tracking_alarms: tracking_alarms(target.tracking_alarms.as_ref(), metric_period)?,
+    })
+}
+
+/// What a target tracking policy tracks: metric math (backlog per task), a predefined ECS
+/// metric, or the first alarm's series.
+fn tracked_metric(target: &TargetDraft, group: &Group) -> Result<TrackedMetric, InputError> {
+    let service = group.service;
+    match (&target.per_task, &target.predefined) {
+        (Some(per_task), Some(_)) => Err(per_task
+            .at
+            .error("a policy tracks either metric math or a predefined metric, not both")),
+        (None, Some(predefined)) => {
+            let metric = named(
+                predefined,
+                PredefinedMetric::from_name,
+                "predefined metric type",
+                &crate::scaling::aws::predefined_names(),
+            )?;
+            if service != ScalingService::ApplicationAutoScaling {
+                return Err(predefined.at.error(
+                    "the ECS predefined metrics are Application Auto Scaling's: an Auto Scaling group \
+                     tracks a customized metric here",
+                ));
+            }
+            if let Some(other) = target
+                .statistic
+                .as_ref()
+                .map(|s| &s.at)
+                .or(target.period.as_ref().map(|p| &p.at))
+            {
+                return Err(other.error("a predefined metric has its own statistic and period: leave them out"));
+            }
+            Ok(TrackedMetric::Predefined(metric))
+        }
+        (None, None) => Ok(TrackedMetric::AlarmSeries),
+        (Some(per_task), None) => backlog_per_task(per_task, target, group).map(TrackedMetric::BacklogPerTask),
+    }
+}
+
+fn backlog_per_task(
+    per_task: &PerTaskDraft,
+    target: &TargetDraft,
+    group: &Group,
+) -> Result<BacklogPerTask, InputError> {
+    if group.service != ScalingService::ApplicationAutoScaling {
+        return Err(per_task.at.error(
+            "backlog_per_task divides by the ECS service's RunningTaskCount: it is for \
+             kind = \"ecs-service\" only",
+        ));
+    }
+    if let Some(statistic) = &target.statistic {
+        return Err(statistic.at.error(
+            "with backlog_per_task the statistic is fixed (Sum of the series, divided by the \
+             samples in the period and by the running tasks): leave it out",
+        ));
+    }
+    if per_task.namespace.value.is_empty() {
+        return Err(per_task.namespace.at.error("the namespace is empty"));
+    }
+    let interval = finite(&per_task.sample_interval, "the sample interval")?;
+    if !(0.1..=60.0).contains(&interval) {
+        return Err(per_task.sample_interval.at.error(format!(
+            "sample interval {interval} s: the exporter's cloudwatch.sample_interval, in seconds \
+             (from 0.1 to 60)"
+        )));
+    }
+    // Validated when read: service/CLUSTER/SERVICE.
+    let mut parts = group.name.split('/').skip(1);
+    Ok(BacklogPerTask {
+        namespace: per_task.namespace.value.clone(),
+        metric_name: per_task.metric_name.clone(),
+        dimensions: per_task.dimensions.clone(),
+        sample_interval_s: interval,
+        cluster: parts.next().unwrap_or_default().to_owned(),
+        service: parts.next().unwrap_or_default().to_owned(),
+    })
+}
+
+/// The period of the tracked metric, in seconds.
+fn tracking_period(target: &TargetDraft, service: ScalingService, metric: &TrackedMetric) -> Result<u32, InputError> {
+    match (service, &target.period) {
+        // EC2 Auto Scaling User Guide, target tracking with high-resolution metrics:
+        // a customized metric's period may be 10, 30 or 60 s.
+        (ScalingService::Ec2AutoScaling, Some(p)) if matches!(p.value, 10 | 30 | 60) => Ok(p.value as u32),
+        (ScalingService::Ec2AutoScaling, Some(p)) => Err(p
+            .at
+            .error(format!("period {} s: EC2 Auto Scaling accepts 10, 30 or 60", p.value))),
+        (ScalingService::ApplicationAutoScaling, Some(p)) => Err(p
+            .at
+            .error("Application Auto Scaling target tracking has no period (one minute)")),
+        (_, None) => Ok(match metric {
+            TrackedMetric::Predefined(predefined) => predefined.period_s(),
+            _ => 60,
+        }),
+    }
+}
+
+/// EC2 Auto Scaling's Enabled, with a warning when it is false.
+fn policy_enabled(
+    draft: &PolicyDraft,
+    service: ScalingService,
+    warnings: &mut Vec<Warning>,
+) -> Result<bool, InputError> {
+    match &draft.enabled {
+        None => Ok(true),
+        Some(enabled) if service != ScalingService::Ec2AutoScaling => Err(enabled.at.error(
+            "Enabled is EC2 Auto Scaling's: Application Auto Scaling suspends scaling on the scalable target \
+             (SuspendedState)",
+        )),
+        Some(enabled) => {
+            if !enabled.value {
+                warnings.push(enabled.at.warn("Enabled is false: this policy does nothing"));
+            }
+            Ok(enabled.value)
+        }
+    }
 }
 
 fn adjustment(draft: &PolicyDraft) -> Result<(AdjustmentType, Option<u32>), InputError> {
